@@ -1,0 +1,51 @@
+# tilsyn: two commands set everything up.
+#   make run   - install, migrate, load demo data if the database is empty, serve on :5000
+#   make test  - install test extras and services, lint, run the suite on SQLite and PostgreSQL
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run install install-test test test-sqlite test-postgresql lint bench clean-venv
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+instance/secret_key:
+	@mkdir -p instance
+	@$(BIN)/python -c "import secrets; print(secrets.token_hex(32))" > $@
+	@chmod 600 $@
+
+run: install instance/secret_key
+	$(BIN)/tilsyn db upgrade
+	$(BIN)/tilsyn demo --if-empty
+	$(BIN)/tilsyn serve --host $(HOST) --port $(PORT)
+
+lint: install-test
+	$(BIN)/ruff check tilsyn tests bench
+	$(BIN)/ruff format --check tilsyn tests bench
+	$(BIN)/mypy
+
+test: install-test lint
+	bash tests/infra/ensure-services.sh
+	$(BIN)/pytest -q -p no:cacheprovider
+	bash tests/infra/with-postgres.sh $(BIN)/pytest -q -p no:cacheprovider --db=postgresql
+
+bench: install-test
+	$(BIN)/python bench/bench_stats.py
+	$(BIN)/python bench/bench_import.py

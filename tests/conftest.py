@@ -1,0 +1,103 @@
+"""Shared fixtures: app, database (SQLite or PostgreSQL), client, login_as(role)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+os.environ["TILSYN_ENV"] = "testing"
+
+from tests import factories
+from tilsyn import create_app
+from tilsyn.extensions import db as _db
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--db",
+        default="sqlite",
+        choices=["sqlite", "postgresql"],
+        help="database for tests using the app; postgresql reads TILSYN_TEST_DATABASE_URL",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On the PostgreSQL run, keep only the tests that touch the database."""
+    if config.getoption("--db") != "postgresql":
+        return
+    keep, drop = [], []
+    for item in items:
+        uses_db = "app" in getattr(item, "fixturenames", ()) and not item.get_closest_marker(
+            "browser"
+        )
+        (keep if uses_db else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+@pytest.fixture(scope="session")
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.config.getoption("--db"))
+
+
+@pytest.fixture(scope="session")
+def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    if backend == "postgresql":
+        url = os.environ.get("TILSYN_TEST_DATABASE_URL")
+        if not url:
+            if os.environ.get("CI") == "true":
+                pytest.fail("TILSYN_TEST_DATABASE_URL is not set for the PostgreSQL run")
+            pytest.skip("PostgreSQL not available (run through tests/infra/with-postgres.sh)")
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db')}/tilsyn-test.sqlite"
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str) -> Iterator[Flask]:
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url})
+    with app.app_context():
+        _db.drop_all()
+        _db.create_all()
+    yield app
+    with app.app_context():
+        _db.session.remove()
+        _db.engine.dispose()
+
+
+@pytest.fixture
+def session(app: Flask) -> Iterator[Session]:
+    """The app's session inside a pushed app context; every table is emptied afterwards."""
+    with app.app_context():
+        yield _db.session
+        _db.session.rollback()
+        factories.empty_database(_db.session)
+
+
+@pytest.fixture
+def client(app: Flask, session: Session) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def org(session: Session) -> factories.Org:
+    """Two units, four caseworkers and one user per role (plus a second caseworker user)."""
+    return factories.make_org(session)
+
+
+@pytest.fixture
+def login_as(client: FlaskClient, org: factories.Org) -> Callable[[str], FlaskClient]:
+    def login(username: str) -> FlaskClient:
+        client.post("/logout")
+        response = client.post(
+            "/login", data={"username": username, "password": factories.PASSWORD}
+        )
+        assert response.status_code == 302, f"login as {username} failed"
+        return client
+
+    return login

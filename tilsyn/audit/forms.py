@@ -1,0 +1,20 @@
+"""Audit log filter form (GET, no CSRF needed: it changes nothing)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectField, StringField, SubmitField
+from wtforms.validators import Optional
+
+
+class AuditFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    actor = StringField(_l("Bruger"), validators=[Optional()])
+    action = SelectField(_l("Handling"), choices=[], validators=[Optional()])
+    object_type = SelectField(_l("Objekttype"), choices=[], validators=[Optional()])
+    date_from = DateField(_l("Fra dato"), validators=[Optional()])
+    date_to = DateField(_l("Til dato"), validators=[Optional()])
+    submit = SubmitField(_l("Filtrér"))

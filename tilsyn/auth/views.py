@@ -1,0 +1,97 @@
+"""Login, logout, account page and language switch."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+from werkzeug.wrappers import Response
+
+from tilsyn.auth import services
+from tilsyn.auth.forms import ChangePasswordForm, LoginForm
+from tilsyn.extensions import db
+from tilsyn.permissions import authenticated, public, requires, start_endpoint
+
+bp = Blueprint("auth", __name__)
+
+
+def _safe_next(target: str | None) -> str | None:
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login() -> str | Response:
+    if current_user.is_authenticated:
+        return redirect(url_for(start_endpoint(current_user)))
+    form = LoginForm()
+    if form.validate_on_submit():
+        result = services.authenticate(
+            db.session,
+            form.username.data or "",
+            form.password.data or "",
+            request.remote_addr,
+            max_failures=current_app.config["LOGIN_MAX_FAILURES"],
+            window_minutes=current_app.config["LOGIN_FAILURE_WINDOW_MINUTES"],
+        )
+        db.session.commit()
+        if result.user is not None:
+            session.clear()
+            login_user(result.user)
+            return redirect(
+                _safe_next(request.args.get("next")) or url_for(start_endpoint(result.user))
+            )
+        flash(result.error or _("Login mislykkedes."), "danger")
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+@authenticated
+def logout() -> Response:
+    logout_user()
+    session.clear()
+    flash(_("Du er logget ud."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/konto", methods=["GET", "POST"])
+@requires("account.use")
+def account() -> str | Response:
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.change_password(
+                db.session, current_user, form.old_password.data or "", form.new_password.data or ""
+            )
+        except services.AccountError as exc:
+            db.session.rollback()
+            flash(str(exc), "danger")
+        else:
+            db.session.commit()
+            flash(_("Din adgangskode er skiftet."), "success")
+            return redirect(url_for("auth.account"))
+    return render_template("auth/account.html", form=form)
+
+
+@bp.route("/sprog/<lang>", methods=["POST"])
+@public
+def set_language(lang: str) -> Response:
+    if lang in current_app.config["LANGUAGES"]:
+        session["lang"] = lang
+    return redirect(_safe_next(request.form.get("next")) or url_for("core.index"))

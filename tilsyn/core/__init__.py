@@ -1,0 +1,1 @@
+"""Start pages, navigation and error pages."""

@@ -1,0 +1,43 @@
+"""Start pages per role."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, redirect, render_template, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from tilsyn.core import services
+from tilsyn.extensions import db
+from tilsyn.permissions import authenticated, requires, start_endpoint
+from tilsyn.schemes import SCHEMES
+
+bp = Blueprint("core", __name__)
+
+
+@bp.route("/")
+@authenticated
+def index() -> Response:
+    return redirect(url_for(start_endpoint(current_user)))
+
+
+@bp.route("/mine-teams")
+@requires("leader.home")
+def leader_home() -> str:
+    summaries = services.unit_summaries(db.session, current_user, date.today())
+    return render_template("core/leader_home.html", summaries=summaries)
+
+
+@bp.route("/mine-sager")
+@requires("own.view")
+def my_cases() -> str:
+    snapshot, cases = services.own_cases(db.session, current_user)
+    db.session.commit()  # the audit event of this view
+    return render_template("core/my_cases.html", snapshot=snapshot, cases=cases, schemes=SCHEMES)
+
+
+@bp.route("/overblik")
+@requires("org.overview")
+def director_home() -> str:
+    return render_template("core/director_home.html", overview=services.org_overview(db.session))

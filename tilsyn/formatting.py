@@ -1,0 +1,44 @@
+"""Danish number and date formatting for templates."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from flask_babel import format_date, format_datetime, format_decimal, format_percent
+
+
+def fmt_date(value: date | datetime | None) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, datetime):
+        return format_datetime(value, "dd-MM-yyyy HH:mm")
+    return format_date(value, "dd-MM-yyyy")
+
+
+def fmt_number(value: float | int | None, digits: int = 0) -> str:
+    if value is None:
+        return "—"
+    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    return format_decimal(value, format=pattern)
+
+
+def fmt_percent(value: float | None, digits: int = 0) -> str:
+    if value is None or value != value:  # None or NaN
+        return "—"
+    pattern = "#,##0" + ("." + "0" * digits if digits else "") + " %"
+    return format_percent(value, format=pattern)
+
+
+def fmt_bool(value: bool | None) -> str:
+    if value is None:
+        return "—"
+    return "Ja" if value else "Nej"
+
+
+FILTERS: dict[str, Any] = {
+    "dkdate": fmt_date,
+    "dknumber": fmt_number,
+    "dkpercent": fmt_percent,
+    "janej": fmt_bool,
+}

@@ -1,0 +1,1 @@
+"""Organisation: units (teams) and caseworkers."""

@@ -1,0 +1,143 @@
+"""Administration pages: units, caseworkers, users."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from tilsyn.auth import services as accounts
+from tilsyn.auth.models import User
+from tilsyn.extensions import db
+from tilsyn.formutil import choices
+from tilsyn.org import services
+from tilsyn.org.forms import CaseworkerForm, UnitForm, UserForm
+from tilsyn.org.models import Caseworker, Unit
+from tilsyn.permissions import ROLE_LABELS, requires
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.route("/")
+@requires("admin.manage")
+def index() -> str:
+    return render_template(
+        "admin/index.html",
+        units=services.list_units(db.session),
+        caseworkers=services.list_caseworkers(db.session),
+        users=accounts.list_users(db.session),
+        role_labels=ROLE_LABELS,
+    )
+
+
+@bp.route("/enheder/ny", methods=["GET", "POST"], defaults={"unit_id": None})
+@bp.route("/enheder/<int:unit_id>", methods=["GET", "POST"])
+@requires("admin.manage")
+def unit_edit(unit_id: int | None) -> str | Response:
+    unit = db.session.get(Unit, unit_id) if unit_id else None
+    if unit_id and unit is None:
+        abort(404)
+    form = UnitForm(obj=unit)
+    if form.validate_on_submit():
+        try:
+            services.save_unit(
+                db.session, current_user, form.name.data or "", form.active.data, unit
+            )
+        except services.OrgError as exc:
+            db.session.rollback()
+            flash(str(exc), "danger")
+        else:
+            db.session.commit()
+            flash(_("Enheden er gemt."), "success")
+            return redirect(url_for("admin.index"))
+    return render_template("admin/form.html", form=form, title=_("Enhed"))
+
+
+@bp.route("/sagsbehandlere/ny", methods=["GET", "POST"], defaults={"caseworker_id": None})
+@bp.route("/sagsbehandlere/<int:caseworker_id>", methods=["GET", "POST"])
+@requires("admin.manage")
+def caseworker_edit(caseworker_id: int | None) -> str | Response:
+    caseworker = db.session.get(Caseworker, caseworker_id) if caseworker_id else None
+    if caseworker_id and caseworker is None:
+        abort(404)
+    form = CaseworkerForm(obj=caseworker)
+    form.unit_id.choices = choices((u.id, u.name) for u in services.list_units(db.session))
+    if form.validate_on_submit():
+        unit = db.session.get(Unit, form.unit_id.data)
+        if unit is None:
+            abort(400)
+        try:
+            services.save_caseworker(
+                db.session,
+                current_user,
+                form.initials.data or "",
+                form.name.data or "",
+                unit,
+                form.employment_start.data,
+                form.active.data,
+                caseworker,
+            )
+        except services.OrgError as exc:
+            db.session.rollback()
+            flash(str(exc), "danger")
+        else:
+            db.session.commit()
+            flash(_("Sagsbehandleren er gemt."), "success")
+            return redirect(url_for("admin.index"))
+    return render_template("admin/form.html", form=form, title=_("Sagsbehandler"))
+
+
+@bp.route("/brugere/ny", methods=["GET", "POST"], defaults={"user_id": None})
+@bp.route("/brugere/<int:user_id>", methods=["GET", "POST"])
+@requires("admin.manage")
+def user_edit(user_id: int | None) -> str | Response:
+    user = db.session.get(User, user_id) if user_id else None
+    if user_id and user is None:
+        abort(404)
+    form = UserForm(obj=user)
+    form.units.choices = choices((u.name, u.name) for u in services.list_units(db.session))
+    form.caseworker.choices = choices(
+        [("", "—")]
+        + [(c.initials, f"{c.initials} – {c.name}") for c in services.list_caseworkers(db.session)]
+    )
+    if user is not None and not form.is_submitted():
+        form.units.data = [u.name for u in user.units]
+        form.caseworker.data = user.caseworker.initials if user.caseworker else ""
+    if form.validate_on_submit():
+        try:
+            if user is None:
+                if not form.password.data:
+                    raise accounts.AccountError(_("En ny bruger skal have en adgangskode."))
+                accounts.create_user(
+                    db.session,
+                    current_user,
+                    form.username.data or "",
+                    form.password.data,
+                    form.role.data or "",
+                    display_name=form.display_name.data,
+                    email=form.email.data,
+                    unit_names=list(form.units.data or []),
+                    caseworker_initials=form.caseworker.data or None,
+                )
+            else:
+                accounts.update_user(
+                    db.session,
+                    current_user,
+                    user,
+                    role=form.role.data or "",
+                    display_name=form.display_name.data or user.username,
+                    email=form.email.data,
+                    unit_names=list(form.units.data or []),
+                    caseworker_initials=form.caseworker.data or None,
+                    active=form.active.data,
+                    new_password=form.password.data or None,
+                )
+        except accounts.AccountError as exc:
+            db.session.rollback()
+            flash(str(exc), "danger")
+        else:
+            db.session.commit()
+            flash(_("Brugeren er gemt."), "success")
+            return redirect(url_for("admin.index"))
+    return render_template("admin/form.html", form=form, title=_("Bruger"))

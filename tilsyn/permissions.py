@@ -1,0 +1,221 @@
+"""Roles, permissions and row scoping: the one place that says who may do what.
+
+Every view declares its access rule with :func:`public`, :func:`authenticated` or
+:func:`requires`; :func:`enforce_access` (run before every request) refuses undeclared routes,
+anonymous users and users without the permission. Row scoping (which caseworkers' data a user may
+see) is expressed once, in :func:`caseworker_filter` and :func:`can_see_caseworker`, and services
+use those. Templates ask :func:`can`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from flask import abort, current_app, redirect, request, url_for
+from flask_login import current_user
+from sqlalchemy import ColumnElement, false, true
+
+from tilsyn.org.models import Caseworker, Unit
+
+if TYPE_CHECKING:
+    from werkzeug.wrappers import Response
+
+    from tilsyn.auth.models import User
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    TEAMLEDER = "teamleder"
+    SAGSBEHANDLER = "sagsbehandler"
+    DIREKTOER = "direktoer"
+    REVISOR = "revisor"
+
+
+ROLE_LABELS: dict[Role, str] = {
+    Role.ADMIN: "Administrator",
+    Role.TEAMLEDER: "Teamleder",
+    Role.SAGSBEHANDLER: "Sagsbehandler",
+    Role.DIREKTOER: "Direktør",
+    Role.REVISOR: "Revisor",
+}
+
+A, T, S, D, R = Role.ADMIN, Role.TEAMLEDER, Role.SAGSBEHANDLER, Role.DIREKTOER, Role.REVISOR
+ALL_ROLES = frozenset(Role)
+
+#: permission -> roles holding it. Case-level permissions are further row-scoped.
+PERMISSIONS: dict[str, frozenset[Role]] = {
+    "account.use": ALL_ROLES,
+    "admin.manage": frozenset({A}),
+    "audit.view": frozenset({A, R}),
+    "org.overview": frozenset({A, D}),
+    "leader.home": frozenset({T}),
+    "own.view": frozenset({S}),
+    # Snapshots: metadata and aggregate counts.
+    "snapshots.view": frozenset({A, T, D, R}),
+    "cases.import": frozenset({A, T}),
+    # Case-level data (case references, attributes, risk factors): scoped by caseworker.
+    "cases.view": frozenset({A, T, S}),
+    "risk.view": frozenset({A, T, D, R}),
+    "risk.edit": frozenset({A, T}),
+    "risk.approve": frozenset({A, T}),
+    "sampling.view": frozenset({A, T, R}),
+    "sampling.draw": frozenset({A, T}),
+    "catalogue.view": frozenset({A, T, D, R, S}),
+    "catalogue.edit": frozenset({A, T}),
+    "plans.view": frozenset({A, T, D, R}),
+    "plans.edit": frozenset({A, T}),
+    "rounds.view": frozenset({A, T, D, R}),
+    "rounds.manage": frozenset({A, T}),
+}
+
+#: Where each role lands after logging in (first endpoint that exists).
+START_PAGES: dict[Role, tuple[str, ...]] = {
+    Role.ADMIN: ("admin.index",),
+    Role.TEAMLEDER: ("core.leader_home",),
+    Role.SAGSBEHANDLER: ("core.my_cases",),
+    Role.DIREKTOER: ("core.director_home",),
+    Role.REVISOR: ("risk.assessment", "audit.index"),
+}
+
+
+@dataclass(frozen=True)
+class AccessRule:
+    kind: str  # "public" | "authenticated" | "permission"
+    permission: str | None = None
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+RULE_ATTR = "_tilsyn_access_rule"
+
+
+def _declare(rule: AccessRule) -> Callable[[F], F]:
+    def decorator(view: F) -> F:
+        setattr(view, RULE_ATTR, rule)
+        return view
+
+    return decorator
+
+
+def public(view: F) -> F:
+    """Reachable without login (login page, static files)."""
+    return _declare(AccessRule("public"))(view)
+
+
+def authenticated(view: F) -> F:
+    """Any logged-in user."""
+    return _declare(AccessRule("authenticated"))(view)
+
+
+def requires(permission: str) -> Callable[[F], F]:
+    """Logged-in user whose role holds ``permission``."""
+    if permission not in PERMISSIONS:
+        raise KeyError(f"Unknown permission {permission!r}")
+    return _declare(AccessRule("permission", permission))
+
+
+def access_rule(view: Callable[..., Any]) -> AccessRule | None:
+    return getattr(view, RULE_ATTR, None)
+
+
+def role_of(user: Any) -> Role | None:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    try:
+        return Role(user.role)
+    except ValueError:
+        return None
+
+
+def has_permission(user: Any, permission: str) -> bool:
+    role = role_of(user)
+    return role is not None and role in PERMISSIONS.get(permission, frozenset())
+
+
+def can_see_caseworker(user: Any, caseworker: Caseworker) -> bool:
+    """Row scoping for case-level data belonging to ``caseworker``."""
+    role = role_of(user)
+    if role is Role.ADMIN:
+        return True
+    if role is Role.TEAMLEDER:
+        return caseworker.unit_id in user.unit_ids
+    if role is Role.SAGSBEHANDLER:
+        return user.caseworker_id is not None and caseworker.id == user.caseworker_id
+    return False
+
+
+def can_see_unit(user: Any, unit: Unit) -> bool:
+    role = role_of(user)
+    if role in (Role.ADMIN, Role.DIREKTOER, Role.REVISOR):
+        return True
+    if role is Role.TEAMLEDER:
+        return unit.id in user.unit_ids
+    return False
+
+
+def caseworker_filter(user: User) -> ColumnElement[bool]:
+    """SQL condition on :class:`Caseworker` for the caseworkers whose cases ``user`` may see."""
+    role = role_of(user)
+    if role is Role.ADMIN:
+        return true()
+    if role is Role.TEAMLEDER:
+        ids = sorted(user.unit_ids)
+        return Caseworker.unit_id.in_(ids) if ids else false()
+    if role is Role.SAGSBEHANDLER and user.caseworker_id is not None:
+        return Caseworker.id == user.caseworker_id
+    return false()
+
+
+def unit_filter(user: User) -> ColumnElement[bool]:
+    """SQL condition on :class:`Unit` for the units ``user`` may manage (leader scope)."""
+    role = role_of(user)
+    if role is Role.ADMIN:
+        return true()
+    if role is Role.TEAMLEDER:
+        ids = sorted(user.unit_ids)
+        return Unit.id.in_(ids) if ids else false()
+    return false()
+
+
+def can(permission: str, obj: object | None = None, user: Any = None) -> bool:
+    """Whether ``user`` (default: the current user) holds ``permission`` on ``obj``."""
+    user = current_user if user is None else user
+    if not has_permission(user, permission):
+        return False
+    if isinstance(obj, Caseworker):
+        return can_see_caseworker(user, obj)
+    if isinstance(obj, Unit):
+        return can_see_unit(user, obj)
+    return True
+
+
+def start_endpoint(user: Any) -> str:
+    role = role_of(user)
+    if role is None:
+        return "auth.login"
+    for endpoint in START_PAGES[role]:
+        if endpoint in current_app.view_functions:
+            return endpoint
+    return "auth.account"
+
+
+def enforce_access() -> Response | None:
+    """``before_request`` hook: apply the declared rule of the matched view."""
+    if request.endpoint is None:
+        return None  # 404/405: let Flask answer
+    view = current_app.view_functions.get(request.endpoint)
+    if view is None:
+        return None
+    rule = access_rule(view)
+    if rule is None:
+        current_app.logger.error("Route %s has no declared access rule", request.endpoint)
+        abort(403)
+    if rule.kind == "public":
+        return None
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    if rule.kind == "permission" and not has_permission(current_user, rule.permission or ""):
+        abort(403)
+    return None
