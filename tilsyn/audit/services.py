@@ -50,7 +50,7 @@ class AuditFilter:
     date_to: date | None = None
 
 
-def _filtered(filters: AuditFilter) -> Select[tuple[AuditEvent]]:
+def _filtered(filters: AuditFilter) -> Select[Any]:
     stmt = select(AuditEvent)
     if filters.actor:
         stmt = stmt.where(AuditEvent.actor_name == filters.actor)

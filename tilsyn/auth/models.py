@@ -13,7 +13,7 @@ from tilsyn.models_base import utcnow
 from tilsyn.org.models import Caseworker, Unit, unit_leaders
 
 
-class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
+class User(UserMixin, db.Model):  # type: ignore[name-defined]
     """A person who logs in. ``role`` is one of :class:`tilsyn.permissions.Role`."""
 
     __tablename__ = "users"
@@ -49,7 +49,7 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
         return f"<User {self.username} ({self.role})>"
 
 
-class LoginAttempt(db.Model):  # type: ignore[name-defined,misc]
+class LoginAttempt(db.Model):  # type: ignore[name-defined]
     """One login attempt; failures within a window throttle further attempts."""
 
     __tablename__ = "login_attempts"

@@ -12,7 +12,7 @@ from tilsyn.models_base import utcnow
 from tilsyn.org.models import Caseworker, Unit
 
 
-class Snapshot(db.Model):  # type: ignore[name-defined,misc]
+class Snapshot(db.Model):  # type: ignore[name-defined]
     """An immutable population: the open cases of one export, as of a date."""
 
     __tablename__ = "snapshots"
@@ -30,7 +30,7 @@ class Snapshot(db.Model):  # type: ignore[name-defined,misc]
     cases: Mapped[list[Case]] = relationship(back_populates="snapshot", lazy="raise_on_sql")
 
 
-class Case(db.Model):  # type: ignore[name-defined,misc]
+class Case(db.Model):  # type: ignore[name-defined]
     """One open case in a snapshot. Only mapped, pseudonymous fields are stored."""
 
     __tablename__ = "cases"

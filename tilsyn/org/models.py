@@ -21,7 +21,7 @@ unit_leaders = Table(
 )
 
 
-class Unit(db.Model):  # type: ignore[name-defined,misc]
+class Unit(db.Model):  # type: ignore[name-defined]
     """A team (*enhed*) led by one or more team leaders."""
 
     __tablename__ = "units"
@@ -39,7 +39,7 @@ class Unit(db.Model):  # type: ignore[name-defined,misc]
         return f"<Unit {self.name}>"
 
 
-class Caseworker(db.Model):  # type: ignore[name-defined,misc]
+class Caseworker(db.Model):  # type: ignore[name-defined]
     """A caseworker (*sagsbehandler*) as known in the case system by initials."""
 
     __tablename__ = "caseworkers"
