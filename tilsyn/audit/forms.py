@@ -13,8 +13,10 @@ class AuditFilterForm(FlaskForm):
         csrf = False
 
     actor = StringField(_l("Bruger"), validators=[Optional()])
-    action = SelectField(_l("Handling"), choices=[], validators=[Optional()])
-    object_type = SelectField(_l("Objekttype"), choices=[], validators=[Optional()])
+    action = SelectField(_l("Handling"), choices=[], validate_choice=False, validators=[Optional()])
+    object_type = SelectField(
+        _l("Objekttype"), choices=[], validate_choice=False, validators=[Optional()]
+    )
     date_from = DateField(_l("Fra dato"), validators=[Optional()])
     date_to = DateField(_l("Til dato"), validators=[Optional()])
     submit = SubmitField(_l("Filtrér"))

@@ -20,13 +20,13 @@ def index() -> str:
     values = services.distinct_values(db.session)
     form.action.choices = choices([("", "—")] + [(a, a) for a in values["actions"]])
     form.object_type.choices = choices([("", "—")] + [(o, o) for o in values["object_types"]])
-    valid = form.validate()
+    form.validate()  # unparsable dates become None and are shown as field errors
     filters = services.AuditFilter(
-        actor=(form.actor.data or "").strip() if valid else "",
-        action=form.action.data or "" if valid else "",
-        object_type=form.object_type.data or "" if valid else "",
-        date_from=form.date_from.data if valid else None,
-        date_to=form.date_to.data if valid else None,
+        actor=(form.actor.data or "").strip(),
+        action=form.action.data or "",
+        object_type=form.object_type.data or "",
+        date_from=form.date_from.data,
+        date_to=form.date_to.data,
     )
     page = request.args.get("side", 1, type=int) or 1
     events, total = services.search(db.session, filters, page=page)
