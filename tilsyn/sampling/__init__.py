@@ -1,0 +1,1 @@
+"""Stratified, risk-weighted sample draws: recorded, replayable and verifiable."""
