@@ -4,4 +4,8 @@ from __future__ import annotations
 
 import click
 
-COMMANDS: list[click.Command] = []
+from tilsyn.demo_commands import demo
+
+COMMANDS: list[click.Command] = [
+    demo,
+]

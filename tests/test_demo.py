@@ -1,0 +1,366 @@
+"""The demo municipality: realistic counts, working logins, determinism, the CLI command."""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, func, select
+from sqlalchemy.exc import SADeprecationWarning
+from sqlalchemy.orm import Session
+
+import tilsyn.models  # noqa: F401  (registers every table on the metadata)
+from tests import factories
+from tilsyn import demo as demo_module
+from tilsyn.audit.models import AuditEvent
+from tilsyn.auth.models import User
+from tilsyn.cases.models import Case, Snapshot
+from tilsyn.demo import DemoError, DemoSummary, build_demo, canonical_digest, format_summary
+from tilsyn.demo_commands import demo as demo_command
+from tilsyn.extensions import db
+from tilsyn.org.models import Caseworker, Unit
+from tilsyn.permissions import Role
+
+TODAY = date(2026, 10, 1)
+SEED = 2026
+DEMO_PASSWORD = "demo-adgang-1"
+SIX_SCHEMES = {
+    "sygedagpenge",
+    "jobafklaring",
+    "ressourceforloeb",
+    "fleksjob",
+    "ledighedsydelse",
+    "kontanthjaelp",
+}
+
+
+@contextmanager
+def fresh_session(path: Path) -> Iterator[Session]:
+    """A session on a brand-new SQLite database file with the full schema."""
+    engine = create_engine(f"sqlite:///{path}")
+    db.metadata.create_all(engine)
+    try:
+        with Session(engine) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def database_digest(session: Session) -> str:
+    """SHA-256 over the organisation and every case row as stored (ids replaced by names)."""
+    caseworkers = session.execute(
+        select(Caseworker.initials, Caseworker.name, Caseworker.employment_start, Unit.name)
+        .join(Unit, Caseworker.unit_id == Unit.id)
+        .order_by(Caseworker.initials)
+    ).all()
+    cases = session.execute(
+        select(
+            Case.case_ref,
+            Caseworker.initials,
+            Unit.name,
+            Case.scheme,
+            Case.start_date,
+            Case.last_conversation,
+            Case.conversations_12m,
+            Case.reassessment_due,
+            Case.caseworker_changes_12m,
+            Case.job_goal,
+            Case.cv_on_jobnet,
+            Case.weekly_hours,
+        )
+        .join(Caseworker, Case.caseworker_id == Caseworker.id)
+        .join(Unit, Case.unit_id == Unit.id)
+        .order_by(Case.case_ref)
+    ).all()
+    text = repr([tuple(row) for row in caseworkers]) + repr([tuple(row) for row in cases])
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class Built:
+    summary: DemoSummary
+    digest: str
+    caseworkers: list[tuple[str, str, date | None]]
+    caseloads: dict[str, int]
+    initials_by_id: dict[int, str]
+    cases: list[Case]
+    snapshot: Snapshot
+    users: dict[str, User]
+    leader_units: set[str]
+    own_caseworker: tuple[str, str] | None
+    system_events: Counter[str]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """One demo build (seed 2026, as of 1 Oct 2026) in its own database."""
+    path = tmp_path_factory.mktemp("demo") / "demo.sqlite"
+    with fresh_session(path) as session:
+        summary = build_demo(session, seed=SEED, password=DEMO_PASSWORD, today=TODAY)
+        session.commit()
+        caseworkers = [
+            (cw.initials, cw.unit.name, cw.employment_start)
+            for cw in session.scalars(select(Caseworker))
+        ]
+        caseloads = dict(
+            session.execute(
+                select(Caseworker.initials, func.count(Case.id))
+                .join(Case, Case.caseworker_id == Caseworker.id)
+                .group_by(Caseworker.initials)
+            ).all()
+        )
+        cases = list(session.scalars(select(Case)))
+        initials_by_id = {cw.id: cw.initials for cw in session.scalars(select(Caseworker))}
+        cw_units = {cw.id: cw.unit_id for cw in session.scalars(select(Caseworker))}
+        assert all(case.unit_id == cw_units[case.caseworker_id] for case in cases)
+        snapshot = session.scalars(select(Snapshot)).one()
+        users = {user.username: user for user in session.scalars(select(User))}
+        leader_units = {unit.name for unit in users["leder"].units}
+        own = users["sagsbehandler"].caseworker
+        own_caseworker = (own.initials, own.unit.name) if own else None
+        system_events = Counter(
+            session.scalars(select(AuditEvent.object_type).where(AuditEvent.actor_name == "system"))
+        )
+        digest = database_digest(session)
+        session.expunge_all()
+    return Built(
+        summary,
+        digest,
+        caseworkers,
+        caseloads,
+        initials_by_id,
+        cases,
+        snapshot,
+        users,
+        leader_units,
+        own_caseworker,
+        system_events,
+    )
+
+
+def test_organisation_is_realistic(built: Built) -> None:
+    teams = {team for _, team, _ in built.caseworkers}
+    assert len(teams) >= 5
+    assert {"Sygedagpenge Nord", "Sygedagpenge Syd", "Jobafklaring", "Fleksjob"} <= teams
+    assert "Ressourceforløb" in teams
+    assert len(built.caseworkers) == 45
+    assert all(len(initials) == 4 and initials.isupper() for initials, _, _ in built.caseworkers)
+    starts = [start for _, _, start in built.caseworkers]
+    assert all(start is not None and start <= TODAY for start in starts)
+    new = [s for s in starts if s is not None and (TODAY - s).days < 183]
+    assert 6 <= len(new) <= 8
+    assert built.summary.new_caseworkers == len(new)
+    years = {s.year for s in starts if s is not None}
+    assert len(years) >= 6  # employment starts spread over years
+    loads = list(built.caseloads.values())
+    assert len(loads) == 45
+    assert min(loads) >= 30
+    assert max(loads) <= 120
+    assert max(loads) - min(loads) >= 50
+
+
+def test_cases_follow_the_example_export(built: Built) -> None:
+    cases = built.cases
+    assert len(cases) == 3000 == built.snapshot.row_count == built.summary.total_cases
+    per_scheme = Counter(case.scheme for case in cases)
+    assert set(per_scheme) == SIX_SCHEMES
+    assert all(count >= 150 for count in per_scheme.values())
+    assert dict(per_scheme) == built.summary.cases_per_scheme
+    missing_due = sum(case.reassessment_due is None for case in cases) / len(cases)
+    assert 0.25 <= missing_due <= 0.35
+    assert all((case.weekly_hours is not None) == (case.scheme == "fleksjob") for case in cases)
+    assert all(4 <= (case.weekly_hours or 4) <= 21 for case in cases)
+    assert all(case.start_date <= TODAY for case in cases)
+    assert all(
+        case.last_conversation is not None and case.start_date <= case.last_conversation <= TODAY
+        for case in cases
+    )
+    conversations = Counter(case.conversations_12m for case in cases)
+    assert set(conversations) <= set(range(13))
+    assert conversations[0] > 100
+    assert conversations[6] > 100
+    changes = Counter(case.caseworker_changes_12m for case in cases)
+    assert 0.65 <= changes[0] / len(cases) <= 0.85
+    assert changes[1] > changes[2] > 0
+    job_goal = sum(bool(case.job_goal) for case in cases) / len(cases)
+    cv = sum(bool(case.cv_on_jobnet) for case in cases) / len(cases)
+    assert 0.38 <= job_goal <= 0.55
+    assert 0.6 <= cv <= 0.78
+    older_than_a_year = sum((TODAY - case.start_date).days > 365 for case in cases)
+    assert 0.15 <= older_than_a_year / len(cases) <= 0.4
+    assert len({case.case_ref for case in cases}) == len(cases)
+
+
+def test_snapshot_users_and_audit(built: Built) -> None:
+    snapshot = built.snapshot
+    assert snapshot.as_of == TODAY
+    assert snapshot.source_filename == "demo (syntetisk)"
+    assert snapshot.mapping_name == "demo"
+    assert len(snapshot.sha256) == 64
+    assert snapshot.sha256 == built.summary.sha256
+    roles = {name: user.role for name, user in built.users.items()}
+    assert roles == {
+        "admin": Role.ADMIN,
+        "leder": Role.TEAMLEDER,
+        "sagsbehandler": Role.SAGSBEHANDLER,
+        "direktoer": Role.DIREKTOER,
+        "revisor": Role.REVISOR,
+    }
+    assert {"Sygedagpenge Nord", "Sygedagpenge Syd"} <= built.leader_units
+    assert built.own_caseworker is not None
+    initials, team = built.own_caseworker
+    assert team in built.leader_units
+    assert built.caseloads[initials] >= 30
+    # Organisation and users are created through the audited services by the system.
+    assert built.system_events["unit"] == 5
+    assert built.system_events["caseworker"] == 45
+    assert built.system_events["user"] == 5
+    assert built.system_events["snapshot"] == 1
+    text = format_summary(built.summary)
+    assert "Sagsbehandlere: 45" in text
+    assert "Åbne sager i udtrækket: 3.000" in text
+    assert f"leder / {DEMO_PASSWORD}" in text
+    assert all(user.password == DEMO_PASSWORD for user in built.summary.users)
+
+
+def test_canonical_digest_depends_on_content() -> None:
+    row: dict[str, Any] = {"case_ref": "S-2026-000001", "start_date": TODAY, "scheme": "fleksjob"}
+    same = dict(reversed(list(row.items())))
+    assert canonical_digest([row]) == canonical_digest([same])
+    assert canonical_digest([row]) != canonical_digest(
+        [{**row, "start_date": TODAY.replace(day=2)}]
+    )
+
+
+extension_calls: list[tuple[str, date, float]] = []
+
+
+def recording_extension(
+    session: Session, actor: User, rng: np.random.Generator, today: date
+) -> None:
+    """A demo extension used by the test below (registered by dotted path)."""
+    extension_calls.append((actor.username, today, float(rng.random())))
+
+
+def test_same_seed_same_rows_and_extensions_run(
+    built: Built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = "tests.test_demo:recording_extension"
+    monkeypatch.setattr(demo_module, "DEMO_EXTENSIONS", [path])
+    extension_calls.clear()
+    with fresh_session(tmp_path / "again.sqlite") as session:
+        summary = build_demo(session, seed=SEED, today=TODAY)
+        session.commit()
+        again = database_digest(session)
+    # An extension does not disturb the base organisation's random numbers.
+    assert again == built.digest
+    assert summary.sha256 == built.summary.sha256
+    assert summary.extensions == (path,)
+    expected = float(demo_module.extension_rng(SEED, path).random())
+    assert extension_calls == [("admin", TODAY, expected)]
+    # Without --password every user gets its own readable random password.
+    passwords = [user.password for user in summary.users]
+    assert len(set(passwords)) == len(passwords)
+    assert all(len(pw) >= 12 for pw in passwords)
+
+
+def test_different_seed_gives_different_rows(built: Built, tmp_path: Path) -> None:
+    with fresh_session(tmp_path / "other.sqlite") as session:
+        build_demo(session, seed=SEED + 1, password=DEMO_PASSWORD, today=TODAY)
+        session.commit()
+        other = database_digest(session)
+    assert other != built.digest
+
+
+def test_bad_extension_path_is_refused() -> None:
+    with pytest.raises(DemoError, match="modul:funktion"):
+        demo_module._resolve("tests.test_demo.recording_extension")
+    with pytest.raises(DemoError, match="findes ikke"):
+        demo_module._resolve("tests.test_demo:no_such_function")
+
+
+def test_refuses_non_empty_database(session: Session, org: factories.Org) -> None:
+    with pytest.raises(DemoError, match="ikke tom"):
+        build_demo(session, seed=SEED, password=DEMO_PASSWORD, today=TODAY)
+
+
+def test_cli_builds_demo_and_every_role_can_log_in(
+    app: Flask, session: Session, client: FlaskClient
+) -> None:
+    result = app.test_cli_runner().invoke(demo_command, ["--seed", "7", "--password", "abc12345"])
+    assert result.exit_code == 0, result.output
+    assert "Sagsbehandlere: 45" in result.output
+    assert "admin / abc12345" in result.output
+    assert session.scalar(select(func.count()).select_from(Case)) == 3000
+    assert session.scalar(select(Snapshot.as_of)) == date.today()
+    expected = {
+        "admin": "/admin/",
+        "leder": "/mine-teams",
+        "sagsbehandler": "/mine-sager",
+        "direktoer": "/overblik",
+    }
+    for username in ("admin", "leder", "sagsbehandler", "direktoer", "revisor"):
+        bad = client.post("/login", data={"username": username, "password": "forkert-kode"})
+        assert bad.status_code == 200
+        response = client.post("/login", data={"username": username, "password": "abc12345"})
+        assert response.status_code == 302, username
+        location = response.headers["Location"]
+        assert "/login" not in location
+        if username in expected:
+            assert location == expected[username]
+        with warnings.catch_warnings():
+            # tilsyn.core.services uses Result.tuples(), deprecated in SQLAlchemy 2.1.
+            warnings.simplefilter("ignore", SADeprecationWarning)
+            page = client.get(location)
+        assert page.status_code == 200, (username, location)
+        client.post("/logout")
+
+
+def test_cli_if_empty_does_nothing_on_non_empty_database(
+    app: Flask, session: Session, org: factories.Org
+) -> None:
+    result = app.test_cli_runner().invoke(demo_command, ["--if-empty"])
+    assert result.exit_code == 0
+    assert "allerede brugere" in result.output
+    assert session.scalar(select(func.count()).select_from(Unit)) == 2
+    assert session.scalar(select(func.count()).select_from(Case)) == 0
+
+
+def test_cli_refuses_non_empty_database(app: Flask, session: Session, org: factories.Org) -> None:
+    result = app.test_cli_runner().invoke(demo_command, ["--password", "abc12345"])
+    assert result.exit_code == 1
+    assert "ikke tom" in result.output
+    assert session.scalar(select(func.count()).select_from(Caseworker)) == 4
+    assert session.scalar(select(func.count()).select_from(User)) == 6
+
+
+def test_cli_rolls_back_on_weak_password(app: Flask, session: Session) -> None:
+    result = app.test_cli_runner().invoke(demo_command, ["--password", "kort"])
+    assert result.exit_code == 1
+    assert "mindst 8 tegn" in result.output
+    assert session.scalar(select(func.count()).select_from(Unit)) == 0
+    assert session.scalar(select(func.count()).select_from(Case)) == 0
+
+
+def test_cases_of_recent_hires_record_a_caseworker_change(built: Built) -> None:
+    starts = {initials: start for initials, _, start in built.caseworkers}
+    handed_over = [
+        case
+        for case in built.cases
+        if (start := starts[built.initials_by_id[case.caseworker_id]]) is not None
+        and (TODAY - start).days < 365
+        and case.start_date < start
+    ]
+    assert len(handed_over) > 50
+    assert all((case.caseworker_changes_12m or 0) >= 1 for case in handed_over)

@@ -1,0 +1,43 @@
+"""``tilsyn demo``: load the synthetic demo municipality into an empty database."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from tilsyn.auth.models import User
+from tilsyn.extensions import db
+
+
+@click.command("demo")
+@click.option("--seed", default=2026, show_default=True, type=int, help="Random seed (frø).")
+@click.option(
+    "--password",
+    default=None,
+    help="One password for every demo user (default: a random one per user, printed).",
+)
+@click.option(
+    "--if-empty",
+    is_flag=True,
+    help="Do nothing (exit 0) when the database already has users; used by `make run`.",
+)
+@click.pass_context
+@with_appcontext
+def demo(ctx: click.Context, seed: int, password: str | None, if_empty: bool) -> None:
+    """Fill an empty database with a synthetic demo municipality, its users and cases."""
+    from tilsyn.auth.services import AccountError
+    from tilsyn.demo import DemoError, build_demo, format_summary
+    from tilsyn.org.services import OrgError
+
+    if if_empty and db.session.scalar(select(User.id).limit(1)) is not None:
+        click.echo("Databasen har allerede brugere; demodata indlæses ikke.")
+        return
+    try:
+        summary = build_demo(db.session, seed=seed, password=password)
+    except (DemoError, AccountError, OrgError) as exc:
+        db.session.rollback()
+        click.echo(f"Fejl: {exc}", err=True)
+        ctx.exit(1)
+    db.session.commit()
+    click.echo(format_summary(summary))
