@@ -1,0 +1,257 @@
+"""Draws: allocation, reproducibility, verification, tampering, CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from datetime import timedelta
+
+import numpy as np
+import pytest
+from sqlalchemy import select, text
+
+from tests.sampling.factories import AS_OF, make_population, make_snapshot
+from tilsyn.audit.models import AuditEvent
+from tilsyn.risk import services as risk
+from tilsyn.sampling import services
+from tilsyn.sampling.models import Draw, DrawIsImmutable, DrawItem
+from tilsyn.sampling.services import DesignParams
+from tilsyn.stats import sampling as stats
+
+
+@pytest.fixture
+def population(session, org):
+    """AAA 40 cases, AAB (new: employed 2026-09-01) 30, BBA 3, BBB 25; approved default model."""
+    risk.ensure_default_model(session, org.users["admin"])
+    return make_population(
+        session, [(org.cw_a1, 40), (org.cw_a2, 30), (org.cw_b1, 3), (org.cw_b2, 25)]
+    )
+
+
+def _per_caseworker(draw):
+    return Counter(item.caseworker.initials for item in draw.items)
+
+
+def test_every_caseworker_is_represented_new_get_m_and_caps_apply(session, org, population):
+    params = DesignParams(per_caseworker=2, new_caseworker=4, new_months=6, lam=1.0)
+    draw = services.draw_sample(session, org.users["leder"], population, params, seed=42)
+    assert _per_caseworker(draw) == {"AAA": 2, "AAB": 4, "BBA": 2, "BBB": 2}
+    assert draw.sample_size == 10 and draw.population_size == 98
+    assert draw.params["new_caseworker_ids"] == [org.cw_a2.id]
+    # Capped at the caseload: BBA has 3 cases, asked for 5 -> all 3 with π = 1.
+    big = services.draw_sample(
+        session, None, population, DesignParams(per_caseworker=5, new_caseworker=5), seed=1
+    )
+    bba = [it for it in big.items if it.caseworker_id == org.cw_b1.id]
+    assert len(bba) == 3 and all(it.inclusion_probability == 1.0 for it in bba)
+
+
+def test_record_holds_everything_and_draw_is_audited(session, org, population):
+    draw = services.draw_sample(
+        session, org.users["admin"], population, DesignParams(), seed=123, note="Test"
+    )
+    version = risk.approved_version(session)
+    assert draw.seed == "123" and draw.risk_model_version_id == version.id
+    assert draw.snapshot_sha256 == population.sha256
+    assert draw.algorithm == stats.ALGORITHM
+    assert draw.algorithm_version == stats.ALGORITHM_VERSION
+    assert DesignParams.from_dict(draw.params) == DesignParams()
+    assert draw.created_by_name == "admin" and draw.purpose == "ad hoc"
+    event = session.scalar(select(AuditEvent).where(AuditEvent.action == "draw"))
+    assert event.object_id == str(draw.id) and event.details["seed"] == "123"
+    # The stored π and scores are those of the design at draw time.
+    scored = risk.score_snapshot(session, population, version)
+    score_of = dict(zip(scored.case_ids.tolist(), scored.scores.tolist(), strict=True))
+    for it in draw.items:
+        assert it.risk_score == score_of[it.case_id]
+        assert 0 < it.inclusion_probability <= 1
+
+
+def test_same_seed_same_cases_and_fresh_seed_is_recorded(session, org, population):
+    a = services.draw_sample(session, None, population, DesignParams(), seed=2024)
+    b = services.draw_sample(session, None, population, DesignParams(), seed=2024)
+    assert [i.case_id for i in a.items] == [i.case_id for i in b.items]
+    assert [i.inclusion_probability for i in a.items] == [i.inclusion_probability for i in b.items]
+    c = services.draw_sample(session, None, population, DesignParams())
+    assert int(c.seed) > 2**64  # 128-bit SeedSequence entropy, stored as text
+    ids, pi = services.replay(session, c)
+    assert ids == [i.case_id for i in c.items]
+    np.testing.assert_array_equal(pi, [i.inclusion_probability for i in c.items])
+
+
+def test_lambda_zero_gives_equal_pi_within_stratum(session, org, population):
+    draw = services.draw_sample(session, None, population, DesignParams(lam=0.0), seed=5)
+    by_cw: dict[int, list[float]] = {}
+    for it in draw.items:
+        by_cw.setdefault(it.caseworker_id, []).append(it.inclusion_probability)
+    assert by_cw[org.cw_a1.id] == pytest.approx([2 / 40] * 2, abs=1e-12)
+    assert by_cw[org.cw_a2.id] == pytest.approx([4 / 30] * 4, abs=1e-12)
+    assert by_cw[org.cw_b2.id] == pytest.approx([2 / 25] * 2, abs=1e-12)
+
+
+def test_risk_weighting_raises_pi_of_risky_cases(session, org, population):
+    draw = services.draw_sample(session, None, population, DesignParams(lam=2.0), seed=9)
+    version = risk.approved_version(session)
+    scored = risk.score_snapshot(session, population, version)
+    mask = scored.caseworker_ids == org.cw_a1.id
+    size = 1 + 2.0 * scored.scores[mask]
+    expected = dict(
+        zip(
+            scored.case_ids[mask].tolist(),
+            stats.inclusion_probabilities(size, 2).tolist(),
+            strict=True,
+        )
+    )
+    for it in draw.items:
+        if it.caseworker_id == org.cw_a1.id:
+            assert it.inclusion_probability == pytest.approx(expected[it.case_id], abs=1e-12)
+
+
+def test_verify_passes_and_tampering_fails(session, org, population):
+    draw = services.draw_sample(session, org.users["admin"], population, DesignParams(), seed=77)
+    session.commit()
+    result = services.verify(session, draw)
+    assert result.ok and result.differences == []
+
+    first = draw.items[0]
+    session.execute(
+        text("UPDATE draw_items SET inclusion_probability = :p WHERE id = :id"),
+        {"p": first.inclusion_probability + 1e-9, "id": first.id},
+    )
+    session.commit()
+    result = services.verify(session, draw)
+    assert not result.ok
+    assert any(first.case_ref in d and "π" in d for d in result.differences)
+
+
+def test_verify_detects_swapped_case_and_changed_rows(session, org, population):
+    draw = services.draw_sample(session, None, population, DesignParams(), seed=78)
+    session.commit()
+    chosen = {it.case_id for it in draw.items}
+    other = session.scalar(
+        text(
+            "SELECT id FROM cases WHERE snapshot_id = :s AND id NOT IN ({}) LIMIT 1".format(
+                ",".join(str(i) for i in chosen)
+            )
+        ),
+        {"s": population.id},
+    )
+    session.execute(
+        text("UPDATE draw_items SET case_id = :c WHERE id = :id"),
+        {"c": other, "id": draw.items[0].id},
+    )
+    session.commit()
+    result = services.verify(session, draw)
+    assert not result.ok and any("andre sager" in d for d in result.differences)
+
+    draw2 = services.draw_sample(session, None, population, DesignParams(), seed=79)
+    session.commit()
+    session.execute(
+        text("UPDATE cases SET conversations_12m = 99 WHERE snapshot_id = :s"),
+        {"s": population.id},
+    )
+    session.commit()
+    result = services.verify(session, draw2)
+    assert not result.ok and any("ændret siden" in d for d in result.differences)
+
+
+def test_draws_cannot_be_changed_through_the_orm(session, org, population):
+    draw = services.draw_sample(session, None, population, DesignParams(), seed=1)
+    session.commit()
+    draw.items[0].inclusion_probability = 0.5
+    with pytest.raises(DrawIsImmutable):
+        session.flush()
+    session.rollback()
+    session.delete(draw)
+    with pytest.raises(DrawIsImmutable):
+        session.flush()
+    session.rollback()
+
+
+def test_csv_export_matches_the_record(session, org, population):
+    draw = services.draw_sample(session, None, population, DesignParams(), seed=31)
+    body = services.export_csv(session, org.users["revisor"], draw)
+    rows = list(csv.DictReader(io.StringIO(body), delimiter=";"))
+    assert list(rows[0]) == list(services.CSV_COLUMNS)
+    stored = {it.case_ref: it for it in draw.items}
+    assert {r["case_ref"] for r in rows} == set(stored)
+    for r in rows:
+        it = stored[r["case_ref"]]
+        assert float(r["inclusion_probability"].replace(",", ".")) == it.inclusion_probability
+        assert float(r["risk_score"].replace(",", ".")) == it.risk_score
+        assert r["caseworker"] == it.caseworker.initials and r["scheme"] == it.scheme
+    # A team leader gets only the caseworkers of their own units.
+    leder_rows = list(
+        csv.DictReader(
+            io.StringIO(services.export_csv(session, org.users["leder"], draw)), delimiter=";"
+        )
+    )
+    assert {r["caseworker"] for r in leder_rows} == {"AAA", "AAB"}
+    assert session.scalar(
+        select(AuditEvent).where(AuditEvent.action == "export", AuditEvent.actor_name == "leder")
+    )
+
+
+def test_unit_restriction_and_exclusions(session, org, population):
+    excluded = session.scalars(
+        text("SELECT case_ref FROM cases WHERE caseworker_id = :c"), {"c": org.cw_b1.id}
+    ).all()
+    draw = services.draw_sample(
+        session,
+        None,
+        population,
+        DesignParams(),
+        seed=3,
+        unit_ids=[org.unit_b.id],
+        exclude_case_refs=excluded[:2],
+        purpose="round",
+    )
+    assert _per_caseworker(draw) == {"BBA": 1, "BBB": 2}
+    assert draw.population_size == 1 + 25
+    assert services.verify(session, draw).ok
+
+
+def test_by_scheme_splits_the_caseworkers_number_over_schemes(session, org):
+    risk.ensure_default_model(session, org.users["admin"])
+    cases = [
+        {"case_ref": f"A{i:02d}", "caseworker_id": org.cw_a1.id, "scheme": s}
+        for i, s in enumerate(["sygedagpenge"] * 6 + ["fleksjob"] * 3 + ["kontanthjaelp"])
+    ]
+    cases += [
+        {"case_ref": f"B{i:02d}", "caseworker_id": org.cw_b2.id, "scheme": "sygedagpenge"}
+        for i in range(5)
+    ]
+    snapshot = make_snapshot(session, cases)
+    draw = services.draw_sample(
+        session, None, snapshot, DesignParams(per_caseworker=4, by_scheme=True), seed=8
+    )
+    per_stratum = Counter(it.stratum for it in draw.items)
+    # AAA: 4 over 6/3/1 cases, at least one per scheme -> 2/1/1; BBB: one scheme -> 4.
+    assert per_stratum == {
+        "AAA / Sygedagpenge": 2,
+        "AAA / Fleksjob": 1,
+        "AAA / Kontanthjælp": 1,
+        "BBB / Sygedagpenge": 4,
+    }
+    assert services.verify(session, draw).ok
+    assert services._allocate_over_schemes(2, [6, 3, 1]) == [1, 1, 1]
+    assert services._allocate_over_schemes(10, [6, 3, 1]) == [6, 3, 1]
+    assert services._allocate_over_schemes(6, [10, 10]) == [3, 3]
+
+
+def test_refusals_are_danish_and_store_nothing(session, org):
+    snapshot = make_snapshot(
+        session, [{"caseworker_id": org.cw_a1.id, "start_date": AS_OF - timedelta(1)}]
+    )
+    with pytest.raises(services.SamplingError, match="ingen godkendt risikomodel"):
+        services.draw_sample(session, None, snapshot, DesignParams())
+    risk.ensure_default_model(session, org.users["admin"])
+    with pytest.raises(services.SamplingError, match="λ"):
+        services.draw_sample(session, None, snapshot, DesignParams(lam=-1))
+    with pytest.raises(services.SamplingError, match="seed"):
+        services.draw_sample(session, None, snapshot, DesignParams(), seed=-3)
+    with pytest.raises(services.SamplingError, match="enheder"):
+        services.draw_sample(session, None, snapshot, DesignParams(), unit_ids=[org.unit_b.id])
+    assert session.scalars(select(Draw)).all() == []
+    assert session.scalars(select(DrawItem)).all() == []
