@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, event
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from tilsyn.extensions import db
 from tilsyn.models_base import utcnow
@@ -26,6 +27,9 @@ class Snapshot(db.Model):  # type: ignore[name-defined]
     imported_at: Mapped[datetime] = mapped_column(default=utcnow)
     imported_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     imported_by_name: Mapped[str] = mapped_column(String(80))
+    #: File kind ("csv"/"xlsx") and, for CSV, the encoding the parser detected.
+    file_kind: Mapped[str] = mapped_column(String(10), default="csv")
+    encoding: Mapped[str | None] = mapped_column(String(40))
 
     cases: Mapped[list[Case]] = relationship(back_populates="snapshot", lazy="raise_on_sql")
 
@@ -44,6 +48,8 @@ class Case(db.Model):  # type: ignore[name-defined]
     case_ref: Mapped[str] = mapped_column(String(64))
     caseworker_id: Mapped[int] = mapped_column(ForeignKey("caseworkers.id"))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    #: The caseworker's team as written in the file (the export's own view, kept per snapshot).
+    team_in_file: Mapped[str | None] = mapped_column(String(120))
     scheme: Mapped[str] = mapped_column(String(32))
     start_date: Mapped[date]
     last_conversation: Mapped[date | None]
@@ -57,3 +63,15 @@ class Case(db.Model):  # type: ignore[name-defined]
     snapshot: Mapped[Snapshot] = relationship(back_populates="cases")
     caseworker: Mapped[Caseworker] = relationship()
     unit: Mapped[Unit | None] = relationship()
+
+
+class SnapshotIsImmutable(RuntimeError):
+    """Raised when code tries to change a stored snapshot or one of its cases."""
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_snapshot_changes(session: Session, flush_context: Any, instances: Any) -> None:
+    """A snapshot is a fixed population: stored rows are never updated (deleting is allowed)."""
+    for obj in session.dirty:
+        if isinstance(obj, Snapshot | Case) and session.is_modified(obj, include_collections=False):
+            raise SnapshotIsImmutable("Et sagsudtræk kan ikke ændres, når det er indlæst.")

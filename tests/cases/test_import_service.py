@@ -1,0 +1,428 @@
+"""The import service: snapshots, all-or-nothing validation, caseworkers, privacy, formats."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tilsyn.audit.models import AuditEvent
+from tilsyn.cases import services
+from tilsyn.cases.models import Case, Snapshot, SnapshotIsImmutable
+from tilsyn.org.models import Caseworker, Unit
+from tilsyn.settings import ROOT
+
+SAMPLE = ROOT.parent / "shared" / "data" / "sagsudtraek-eksempel.csv"
+
+HEADER = [
+    "Sags-ID",
+    "Sagsbehandler",
+    "Sagsbehandler navn",
+    "Team",
+    "Ordning",
+    "Sagsstart",
+    "Seneste samtale",
+    "Samtaler seneste 12 mdr",
+    "Frist revurdering",
+    "Sagsbehandlerskift 12 mdr",
+    "Jobmål registreret",
+    "Cv på Jobnet",
+    "Ugentlige timer",
+]
+
+
+def row(
+    ref: str = "S-1",
+    cw: str = "AAA",
+    name: str = "Anne Andersen",
+    team: str = "Team A",
+    scheme: str = "Sygedagpenge",
+    start: str = "01-02-2026",
+    last: str = "01-03-2026",
+    conversations: str = "2",
+    due: str = "",
+    changes: str = "0",
+    goal: str = "Ja",
+    cv: str = "Nej",
+    hours: str = "",
+) -> list[str]:
+    return [ref, cw, name, team, scheme, start, last, conversations, due, changes, goal, cv, hours]
+
+
+def csv_bytes(
+    rows: list[list[str]],
+    header: list[str] | None = None,
+    encoding: str = "utf-8-sig",
+    sep: str = ";",
+) -> bytes:
+    lines = [sep.join(header or HEADER)] + [sep.join(r) for r in rows]
+    return ("\r\n".join(lines) + "\r\n").encode(encoding)
+
+
+def good_rows(n: int = 6) -> list[list[str]]:
+    staff = [("AAA", "Team A"), ("AAB", "Team A"), ("BBA", "Team B"), ("BBB", "Team B")]
+    out = []
+    for i in range(n):
+        cw, team = staff[i % len(staff)]
+        out.append(
+            row(
+                ref=f"S-{i + 1:04d}",
+                cw=cw,
+                name=f"Navn {cw}",
+                team=team,
+                scheme=("Sygedagpenge", "Fleksjob", "Jobafklaringsforløb")[i % 3],
+                hours="12,5" if i % 3 == 1 else "",
+                due="01-06-2027" if i % 2 else "",
+            )
+        )
+    return out
+
+
+def counts(session: Session) -> tuple[int, int, int, int]:
+    return (
+        session.scalar(select(func.count()).select_from(Snapshot)) or 0,
+        session.scalar(select(func.count()).select_from(Case)) or 0,
+        session.scalar(select(func.count()).select_from(Caseworker)) or 0,
+        session.scalar(select(func.count()).select_from(Unit)) or 0,
+    )
+
+
+def mapping(app, name: str | None = None):  # type: ignore[no-untyped-def]
+    return services.load_mapping(name, app.config["MAPPINGS_DIR"])
+
+
+def run_import(app, session: Session, path: Path, **kwargs) -> services.ImportResult:  # type: ignore[no-untyped-def]
+    """Import as the view and CLI do: commit on success, roll back on refusal."""
+    kwargs.setdefault("as_of", date(2026, 10, 1))
+    kwargs.setdefault("filename", path.name)
+    result = services.import_file(
+        session, None, path, mapping(app, kwargs.pop("mapping_name", None)), **kwargs
+    )
+    if result.ok:
+        session.commit()
+    else:
+        session.rollback()
+    return result
+
+
+def snapshot_content(session: Session, snapshot_id: int) -> list[tuple]:
+    return [
+        tuple(r)
+        for r in session.execute(
+            select(
+                Case.case_ref,
+                Caseworker.initials,
+                Case.unit_id,
+                Case.team_in_file,
+                Case.scheme,
+                Case.start_date,
+                Case.last_conversation,
+                Case.conversations_12m,
+                Case.reassessment_due,
+                Case.caseworker_changes_12m,
+                Case.job_goal,
+                Case.cv_on_jobnet,
+                Case.weekly_hours,
+            )
+            .join(Caseworker, Case.caseworker_id == Caseworker.id)
+            .where(Case.snapshot_id == snapshot_id)
+            .order_by(Case.case_ref)
+        )
+    ]
+
+
+@pytest.fixture
+def sample() -> Path:
+    if not SAMPLE.is_file():
+        pytest.skip(f"example export not present at {SAMPLE}")
+    return SAMPLE
+
+
+def test_sample_with_create_caseworkers(app, session, sample):
+    result = run_import(app, session, sample, create_caseworkers=True)
+    assert result.ok, result.errors[:3]
+    assert (result.rows, result.caseworkers, result.teams) == (3003, 45, 5)
+    snap = session.get(Snapshot, result.snapshot.id)
+    assert snap.row_count == 3003
+    assert snap.source_filename == "sagsudtraek-eksempel.csv"
+    assert snap.mapping_name == "standard"
+    assert snap.as_of == date(2026, 10, 1)
+    assert len(snap.sha256) == 64 and snap.sha256 == services.file_sha256(sample)
+    assert snap.imported_by_name == "system"
+    assert counts(session) == (1, 3003, 45, 5)
+    units = set(session.scalars(select(Unit.name)))
+    assert "Sygedagpenge Nord" in units and "Fleksjob" in units
+    # Every caseworker was placed in the unit named in the file's Team column.
+    mismatched = session.scalar(
+        select(func.count())
+        .select_from(Case)
+        .join(Unit, Case.unit_id == Unit.id)
+        .where(Case.team_in_file != Unit.name)
+    )
+    assert mismatched == 0
+    event = session.scalar(select(AuditEvent).where(AuditEvent.action == "import"))
+    assert event is not None and event.details["rows"] == 3003
+    assert event.details["sha256"] == snap.sha256
+
+
+def test_unknown_caseworkers_refuse_and_are_listed(app, session, sample):
+    before = counts(session)
+    result = run_import(app, session, sample)
+    assert not result.ok
+    unknown_errors = [e for e in result.errors if "findes ikke i tilsyn" in e.reason]
+    assert len(unknown_errors) == 45
+    assert {e.column for e in unknown_errors} == {"Sagsbehandler"}
+    assert all(e.row >= 2 for e in unknown_errors)
+    assert counts(session) == before
+
+
+def test_known_caseworkers_import_without_creation(app, session, org, tmp_path):
+    path = tmp_path / "ok.csv"
+    path.write_bytes(csv_bytes(good_rows(8)))
+    result = run_import(app, session, path)
+    assert result.ok, result.errors
+    assert (result.rows, result.caseworkers, result.teams) == (8, 4, 2)
+    content = snapshot_content(session, result.snapshot.id)
+    first = content[0]
+    assert first[0] == "S-0001" and first[1] == "AAA" and first[2] == org.unit_a.id
+    assert first[4] == "sygedagpenge" and first[5] == date(2026, 2, 1)
+    assert first[7] == 2 and first[10] is True and first[11] is False
+    assert content[1][12] == 12.5
+
+
+def test_every_bad_row_is_reported_and_nothing_stored(app, session, org, tmp_path):
+    rows = good_rows(6)
+    rows[1][5] = "31-02-2026"  # impossible date, row 3
+    rows[3][7] = "mange"  # not a number, row 5
+    rows[4][4] = "Ukendt ordning"  # row 6
+    rows.append(row(ref="S-0001", cw="AAA"))  # duplicate case ref, row 8
+    path = tmp_path / "bad.csv"
+    path.write_bytes(csv_bytes(rows))
+    before = counts(session)
+    result = run_import(app, session, path)
+    assert not result.ok
+    rows_reported = {e.row for e in result.errors}
+    assert {3, 5, 6, 8} <= rows_reported
+    assert all(e.reason for e in result.errors)
+    columns = {(e.row, e.column) for e in result.errors}
+    assert (3, "Sagsstart") in columns and (5, "Samtaler seneste 12 mdr") in columns
+    assert (8, "Sags-ID") in columns
+    assert counts(session) == before
+
+
+def test_errors_after_inserted_batches_leave_nothing(app, session, org, tmp_path):
+    rows = [row(ref=f"S-{i:05d}", cw="AAA") for i in range(1, 40)]
+    rows.append(row(ref="S-99999", cw="AAA", start="ikke en dato"))
+    path = tmp_path / "late.csv"
+    path.write_bytes(csv_bytes(rows))
+    before = counts(session)
+    result = run_import(app, session, path, batch_size=7)
+    assert not result.ok and result.errors[-1].row == 41
+    assert counts(session) == before
+
+
+def test_cpr_file_refused_without_echo(app, session, org, tmp_path):
+    rows = good_rows(4)
+    rows[2][2] = "Borger 010203-1234"
+    path = tmp_path / "cpr.csv"
+    path.write_bytes(csv_bytes(rows))
+    before = counts(session)
+    result = run_import(app, session, path)
+    assert not result.ok
+    cpr = [e for e in result.errors if "CPR" in e.reason.upper()]
+    assert cpr and cpr[0].row == 4 and cpr[0].column
+    text = repr(result.errors) + repr(result.error_dicts())
+    assert "010203-1234" not in text and "0102031234" not in text
+    assert counts(session) == before
+
+
+def test_refusal_is_audited_with_error_count(app, session, org, tmp_path):
+    rows = good_rows(3)
+    rows[0][5] = "x"
+    path = tmp_path / "bad.csv"
+    path.write_bytes(csv_bytes(rows))
+    result = run_import(app, session, path)
+    services.record_refused_import(session, None, result)
+    session.commit()
+    event = session.scalar(select(AuditEvent).where(AuditEvent.action == "import_refused"))
+    assert event is not None and event.details["errors"] == len(result.errors) >= 1
+
+
+def test_unmapped_columns_are_reported_and_not_stored(app, session, org, tmp_path):
+    header = [*HEADER, "Borgers navn", "Bemærkning"]
+    rows = [[*r, "Hemmelig Borger", "Fortrolig note"] for r in good_rows(2)]
+    path = tmp_path / "extra.csv"
+    path.write_bytes(csv_bytes(rows, header=header))
+    result = run_import(app, session, path)
+    assert result.ok
+    assert result.ignored_columns == ["Borgers navn", "Bemærkning"]
+    stored = repr(snapshot_content(session, result.snapshot.id))
+    assert "Hemmelig" not in stored and "Fortrolig" not in stored
+
+
+def test_dialects_give_the_same_snapshot(app, session, org, tmp_path):
+    rows = good_rows(6)
+    plain = tmp_path / "plain.csv"
+    plain.write_bytes(csv_bytes(rows))
+    reference = run_import(app, session, plain)
+    assert reference.ok
+    expected = [r[:1] + r[2:] for r in snapshot_content(session, reference.snapshot.id)]
+
+    # Windows-1252, reordered columns, stray spaces, blank lines.
+    order = [4, 0, 3, 1, 12, 5, 6, 7, 8, 9, 10, 11, 2]
+    header = [f"  {HEADER[i]} " for i in order]
+    body = [[f" {r[i]} " for i in order] for r in rows]
+    lines = [";".join(header), ""] + [";".join(b) for b in body[:3]] + ["", ";;;"]
+    lines += [";".join(b) for b in body[3:]] + [""]
+    cp1252 = tmp_path / "windows.csv"
+    cp1252.write_bytes("\r\n".join(lines).encode("cp1252"))
+    other = run_import(app, session, cp1252)
+    assert other.ok, other.errors
+    got = [r[:1] + r[2:] for r in snapshot_content(session, other.snapshot.id)]
+    assert got == expected
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(HEADER)
+    for r in rows:
+        ws.append(r)
+    xlsx = tmp_path / "export.xlsx"
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    xlsx.write_bytes(buffer.getvalue())
+    excel = run_import(app, session, xlsx)
+    assert excel.ok, excel.errors
+    assert [r[:1] + r[2:] for r in snapshot_content(session, excel.snapshot.id)] == expected
+
+
+def test_later_import_never_alters_earlier_snapshot(app, session, org, tmp_path):
+    first_path = tmp_path / "first.csv"
+    first_path.write_bytes(csv_bytes(good_rows(4)))
+    first = run_import(app, session, first_path)
+    before = snapshot_content(session, first.snapshot.id)
+    second_path = tmp_path / "second.csv"
+    moved = good_rows(6)
+    moved[0][1] = "NYX"  # a new caseworker in the second file
+    moved[0][3] = "Team Ny"
+    second_path.write_bytes(csv_bytes(moved))
+    second = run_import(app, session, second_path, create_caseworkers=True)
+    assert second is not None and second.ok
+    assert second.snapshot.id != first.snapshot.id
+    assert snapshot_content(session, first.snapshot.id) == before
+    assert session.get(Snapshot, first.snapshot.id).row_count == 4
+
+
+def test_stored_snapshot_rows_cannot_be_changed(app, session, org, tmp_path):
+    path = tmp_path / "ok.csv"
+    path.write_bytes(csv_bytes(good_rows(2)))
+    result = run_import(app, session, path)
+    case = session.scalars(select(Case).where(Case.snapshot_id == result.snapshot.id)).first()
+    case.scheme = "fleksjob"
+    with pytest.raises(SnapshotIsImmutable):
+        session.flush()
+    session.rollback()
+    snap = session.get(Snapshot, result.snapshot.id)
+    snap.row_count = 99
+    with pytest.raises(SnapshotIsImmutable):
+        session.flush()
+    session.rollback()
+
+
+def test_unit_choices_place_new_caseworkers(app, session, org, tmp_path):
+    rows = good_rows(4)
+    rows[0][1], rows[0][3] = "NYA", "Team Ny"
+    rows[1][1], rows[1][3] = "NYB", "Team Ny"
+    rows[2][1], rows[2][3] = "NYC", ""
+    path = tmp_path / "new.csv"
+    path.write_bytes(csv_bytes(rows))
+    analysis = services.analyse_file(session, path, mapping(app), filename="new.csv")
+    assert analysis.ok
+    assert [u.initials for u in analysis.unknown_caseworkers] == ["NYA", "NYB", "NYC"]
+    assert analysis.unknown_caseworkers[0].team == "Team Ny"
+    assert counts(session)[2] == 4  # the analysis wrote nothing
+    result = run_import(
+        app, session, path, unit_choices={"NYA": "Team Ny", "NYB": org.unit_b.id, "NYC": "Team Ny"}
+    )
+    assert result.ok, result.errors
+    placed = dict(
+        session.execute(
+            select(Caseworker.initials, Unit.name)
+            .join(Unit)
+            .where(Caseworker.initials.in_(["NYA", "NYB", "NYC"]))
+        ).all()
+    )
+    assert placed == {"NYA": "Team Ny", "NYB": "Team B", "NYC": "Team Ny"}
+    assert result.created_units == ["Team Ny"]
+
+
+def test_create_caseworkers_without_team_column_uses_unknown_unit(app, session, tmp_path):
+    header = [h for h in HEADER if h != "Team"]
+    rows = [[v for i, v in enumerate(r) if i != 3] for r in good_rows(3)]
+    path = tmp_path / "noteam.csv"
+    path.write_bytes(csv_bytes(rows, header=header))
+    result = run_import(app, session, path, create_caseworkers=True)
+    assert result.ok, result.errors
+    assert set(session.scalars(select(Unit.name))) == {services.UNKNOWN_UNIT_NAME}
+    assert result.teams == 1
+
+
+def test_empty_and_header_only_files_are_refused(app, session, org, tmp_path):
+    for name, content in (("empty.csv", b""), ("header.csv", csv_bytes([]))):
+        path = tmp_path / name
+        path.write_bytes(content)
+        before = counts(session)
+        result = run_import(app, session, path)
+        assert not result.ok and result.errors[0].reason
+        assert counts(session) == before
+
+
+def test_missing_required_column_is_reported(app, session, org, tmp_path):
+    header = [h for h in HEADER if h != "Sagsstart"]
+    rows = [[v for i, v in enumerate(r) if i != 5] for r in good_rows(2)]
+    path = tmp_path / "missing.csv"
+    path.write_bytes(csv_bytes(rows, header=header))
+    result = run_import(app, session, path)
+    assert not result.ok
+    assert any("Sagsstart" in (e.column or "") + e.reason for e in result.errors)
+
+
+def test_snapshot_detail_counts(app, session, org, tmp_path):
+    path = tmp_path / "ok.csv"
+    path.write_bytes(csv_bytes(good_rows(8)))
+    result = run_import(app, session, path)
+    detail = services.snapshot_detail(session, result.snapshot.id)
+    assert detail is not None and detail.total == 8
+    assert detail.per_team == [("Team A", 2, 4), ("Team B", 2, 4)]
+    assert sum(n for _, n in detail.per_scheme) == 8
+    assert [(r.initials, r.cases) for r in detail.per_caseworker] == [
+        ("AAA", 2),
+        ("AAB", 2),
+        ("BBA", 2),
+        ("BBB", 2),
+    ]
+    assert (detail.caseload_min, detail.caseload_median, detail.caseload_max) == (2, 2.0, 2)
+    rows = services.list_snapshots(session)
+    assert [(r.caseworkers, r.teams) for r in rows] == [(4, 2)]
+
+
+def test_uploads_are_private_and_removable(tmp_path):
+    upload = services.store_upload(
+        tmp_path,
+        io.BytesIO(b"data"),
+        filename="C:\\Users\\x\\udtraek.csv",
+        mapping_name="standard",
+        as_of=date(2026, 1, 1),
+        user_id=7,
+    )
+    assert upload.filename == "udtraek.csv"
+    assert services.load_upload(tmp_path, upload.token, 7) is not None
+    assert services.load_upload(tmp_path, upload.token, 8) is None
+    assert services.load_upload(tmp_path, "../../etc", 7) is None
+    services.discard_upload(tmp_path, upload.token)
+    assert services.load_upload(tmp_path, upload.token, 7) is None
+    assert not (tmp_path / upload.token).exists()

@@ -1,0 +1,190 @@
+"""Snapshots: list, detail (aggregates only), and the upload -> preview -> confirm import."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from tilsyn.audit import services as audit
+from tilsyn.cases import services
+from tilsyn.cases.forms import UploadForm, confirm_form
+from tilsyn.extensions import db
+from tilsyn.formutil import choices
+from tilsyn.permissions import requires
+
+bp = Blueprint("cases", __name__, url_prefix="/sagsudtraek")
+
+
+def _upload_root() -> Path:
+    return Path(current_app.instance_path) / "uploads"
+
+
+def _mappings_dir() -> str:
+    return str(current_app.config["MAPPINGS_DIR"])
+
+
+@bp.route("/")
+@requires("snapshots.view")
+def snapshots() -> str:
+    return render_template("cases/snapshots.html", rows=services.list_snapshots(db.session))
+
+
+@bp.route("/<int:snapshot_id>")
+@requires("snapshots.view")
+def snapshot(snapshot_id: int) -> str:
+    detail = services.snapshot_detail(db.session, snapshot_id)
+    if detail is None:
+        abort(404)
+    return render_template("cases/snapshot.html", detail=detail)
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@requires("cases.import")
+def upload() -> str | Response:
+    form = UploadForm()
+    form.mapping.choices = choices(services.mapping_choices(_mappings_dir()))
+    if not form.is_submitted():
+        form.mapping.data = services.mappings.DEFAULT_MAPPING
+    if form.validate_on_submit():
+        try:
+            mapping = services.load_mapping(form.mapping.data, _mappings_dir())
+        except services.ImportError_ as exc:
+            flash(str(exc), "danger")
+            return render_template("cases/upload.html", form=form)
+        stored = services.store_upload(
+            _upload_root(),
+            form.file.data.stream,
+            filename=form.file.data.filename,
+            mapping_name=mapping.name,
+            as_of=form.as_of.data or date.today(),
+            user_id=current_user.id,
+        )
+        result = services.analyse_file(db.session, stored.path, mapping, filename=stored.filename)
+        services.remember_analysis(stored, result)
+        if result.ok:
+            audit.record(
+                db.session,
+                current_user,
+                "import_preview",
+                "snapshot",
+                None,
+                f"Forhåndsvisning af {result.filename}: {result.rows} sager",
+                {"filename": result.filename, "sha256": result.sha256, "rows": result.rows},
+            )
+        else:
+            services.record_refused_import(db.session, current_user, result)
+        db.session.commit()
+        return redirect(url_for("cases.preview", token=stored.token))
+    return render_template("cases/upload.html", form=form)
+
+
+def _pending(token: str) -> services.PendingUpload:
+    pending = services.load_upload(_upload_root(), token, current_user.id)
+    if pending is None:
+        abort(404)
+    return pending
+
+
+@bp.route("/import/<token>", methods=["GET", "POST"])
+@requires("cases.import")
+def preview(token: str) -> str | Response:
+    pending = _pending(token)
+    try:
+        mapping = services.load_mapping(pending.mapping_name, _mappings_dir())
+    except services.ImportError_ as exc:
+        services.discard_upload(_upload_root(), token)
+        flash(str(exc), "danger")
+        return redirect(url_for("cases.upload"))
+    unknown, file_teams = services.remembered_unknown(pending)
+    options = services.unit_options(db.session, file_teams)
+    defaults = [services.default_unit_option(db.session, u.team) for u in unknown]
+    form = confirm_form(unknown, options, defaults)
+    if form.validate_on_submit():
+        unit_choices: dict[str, services.UnitChoice] = {}
+        for index, caseworker in enumerate(unknown):
+            value = services.parse_unit_option(str(form[f"unit_{index}"].data or ""))
+            if value is not None:
+                unit_choices[caseworker.initials] = value
+        result = services.import_file(
+            db.session,
+            current_user,
+            pending.path,
+            mapping,
+            as_of=pending.as_of,
+            filename=pending.filename,
+            unit_choices=unit_choices,
+        )
+        if result.ok and result.snapshot is not None:
+            snapshot_id = result.snapshot.id
+            db.session.commit()
+            services.discard_upload(_upload_root(), token)
+            flash(
+                _(
+                    "Sagsudtrækket er indlæst: %(rows)s sager, %(cw)s sagsbehandlere, "
+                    "%(teams)s teams.",
+                    rows=result.rows,
+                    cw=result.caseworkers,
+                    teams=result.teams,
+                ),
+                "success",
+            )
+            return redirect(url_for("cases.snapshot", snapshot_id=snapshot_id))
+        db.session.rollback()
+        services.record_refused_import(db.session, current_user, result)
+        db.session.commit()
+        flash(
+            _("Sagsudtrækket blev ikke indlæst: %(n)s fejl. Intet er gemt.", n=len(result.errors)),
+            "danger",
+        )
+        return render_template(
+            "cases/preview.html",
+            pending=pending,
+            mapping=mapping,
+            result=result,
+            form=form,
+            unknown=unknown,
+            schemes=services.SCHEMES,
+        )
+    analysis = services.analyse_file(db.session, pending.path, mapping, filename=pending.filename)
+    return render_template(
+        "cases/preview.html",
+        pending=pending,
+        mapping=mapping,
+        result=analysis,
+        form=form,
+        unknown=unknown,
+        schemes=services.SCHEMES,
+    )
+
+
+@bp.route("/import/<token>/afbryd", methods=["POST"])
+@requires("cases.import")
+def abort_import(token: str) -> Response:
+    pending = services.load_upload(_upload_root(), token, current_user.id)
+    if pending is not None:
+        services.discard_upload(_upload_root(), token)
+        audit.record(
+            db.session,
+            current_user,
+            "import_aborted",
+            "snapshot",
+            None,
+            f"Import af {pending.filename} afbrudt",
+            {"filename": pending.filename},
+        )
+        db.session.commit()
+        flash(_("Importen er afbrudt. Den uploadede fil er slettet."), "info")
+    return redirect(url_for("cases.snapshots"))
