@@ -32,6 +32,19 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "admin.caseworker_edit": frozenset({"admin"}),
     "admin.user_edit": frozenset({"admin"}),
     "audit.index": frozenset({"admin", "revisor"}),
+    "catalogue.index": ALL,
+    "catalogue.view": ALL,
+    "catalogue.edit": LEADERS,
+    "catalogue.theme_edit": LEADERS,
+    "catalogue.load": LEADERS,
+    "rounds.calendar": frozenset({"admin", "teamleder", "direktoer", "revisor"}),
+    "rounds.plans": frozenset({"admin", "teamleder", "direktoer", "revisor"}),
+    "rounds.plan_edit": LEADERS,
+    "rounds.new_round": LEADERS,
+    "rounds.round": frozenset({"admin", "teamleder", "direktoer", "revisor"}),
+    "rounds.draw": LEADERS,
+    "rounds.themes": LEADERS,
+    "rounds.status": LEADERS,
 }
 
 USERNAME = {

@@ -17,6 +17,8 @@ BLUEPRINTS: tuple[str, ...] = (
     "tilsyn.core.views",
     "tilsyn.org.views",
     "tilsyn.audit.views",
+    "tilsyn.catalogue.views",
+    "tilsyn.rounds.views",
 )
 
 

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import click
 
+from tilsyn.catalogue.commands import catalogue_group
 from tilsyn.demo_commands import demo
+from tilsyn.rounds.commands import rounds_group, scheduler_command
 
 COMMANDS: list[click.Command] = [
     demo,
+    catalogue_group,
+    rounds_group,
+    scheduler_command,
 ]

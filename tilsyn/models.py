@@ -3,19 +3,40 @@
 from tilsyn.audit.models import AuditEvent
 from tilsyn.auth.models import LoginAttempt, User
 from tilsyn.cases.models import Case, Snapshot
+from tilsyn.catalogue.models import ControlPoint, Scale, ScaleOption, Theme
+from tilsyn.notifications.models import OutboxMessage
 from tilsyn.org.models import Caseworker, Unit
 from tilsyn.risk.models import RiskModelVersion
+from tilsyn.rounds.models import (
+    PlanRotatingTheme,
+    Round,
+    RoundControlPoint,
+    RoundDraw,
+    RoundTheme,
+    SupervisionPlan,
+)
 from tilsyn.sampling.models import Draw, DrawItem
 
 __all__ = [
     "AuditEvent",
     "Case",
     "Caseworker",
+    "ControlPoint",
     "Draw",
     "DrawItem",
     "LoginAttempt",
+    "OutboxMessage",
+    "PlanRotatingTheme",
     "RiskModelVersion",
+    "Round",
+    "RoundControlPoint",
+    "RoundDraw",
+    "RoundTheme",
+    "Scale",
+    "ScaleOption",
     "Snapshot",
+    "SupervisionPlan",
+    "Theme",
     "Unit",
     "User",
 ]

@@ -1,0 +1,172 @@
+"""Plans, periods, theme rotation, round creation and drawing."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.rounds.factories import make_plan, make_snapshot, setup_catalogue_and_model
+from tilsyn.rounds import services
+from tilsyn.rounds.models import CLOSED, DRAWN, IN_REVIEW, PLANNED, Round
+from tilsyn.rounds.periods import (
+    next_period,
+    period_by_label,
+    period_containing,
+    previous_period,
+)
+from tilsyn.sampling.models import DrawItem
+
+
+def test_periods():
+    q = period_containing("quarterly", date(2026, 5, 17))
+    assert (q.label, q.start, q.end) == ("2026-K2", date(2026, 4, 1), date(2026, 6, 30))
+    assert previous_period("quarterly", period_containing("quarterly", date(2026, 1, 1))).label == (
+        "2025-K4"
+    )
+    assert next_period("quarterly", q).label == "2026-K3"
+    h = period_containing("half-yearly", date(2026, 12, 31))
+    assert (h.label, h.start, h.end) == ("2026-H2", date(2026, 7, 1), date(2026, 12, 31))
+    y = period_containing("yearly", date(2026, 2, 3))
+    assert (y.label, y.start, y.end) == ("2026", date(2026, 1, 1), date(2026, 12, 31))
+    assert period_by_label("quarterly", "2026-k4") == period_containing(
+        "quarterly", date(2026, 11, 1)
+    )
+    assert period_by_label("quarterly", "2026-K5") is None
+    assert period_by_label("yearly", "abcd") is None
+    with pytest.raises(ValueError):
+        period_containing("weekly", date(2026, 1, 1))
+
+
+def test_plan_validation_refuses_bad_input(session, org):
+    themes = setup_catalogue_and_model(session, org)
+    core = next(t for t in themes.values() if t.is_core)
+    base = dict(name="P", unit_id=org.unit_a.id, core_theme_ids=[core.id])
+    cases = [
+        (dict(name=" "), "navn"),
+        (dict(cadence="weekly"), "kadence"),
+        (dict(per_caseworker=0), "Sager pr. sagsbehandler"),
+        (dict(lam=-1), "λ"),
+        (dict(core_theme_ids=[]), "mindst ét tema"),
+        (dict(rotating_theme_ids=[core.id]), "både"),
+        (dict(unit_id=999999), "Enheden"),
+        (dict(schemes=["nope"]), "ordning"),
+    ]
+    for change, message in cases:
+        with pytest.raises(services.RoundError, match=message):
+            services.save_plan(
+                session, org.users["admin"], None, services.PlanInput(**{**base, **change})
+            )
+    # A team leader cannot make a plan for another unit or the whole organisation.
+    for unit_id in (org.unit_b.id, None):
+        with pytest.raises(services.RoundError, match="egne enheder"):
+            services.save_plan(
+                session,
+                org.users["leder"],
+                None,
+                services.PlanInput(**{**base, "unit_id": unit_id}),
+            )
+    assert services.list_plans(session, None) == []
+
+
+def test_sequence_rotation_and_round_control_points(session, org):
+    setup_catalogue_and_model(session, org)
+    plan = make_plan(session, org, rotating=3, per_round=1)
+    rotation = plan.rotating_themes
+    labels = []
+    period = period_containing("quarterly", date(2025, 1, 1))
+    for _ in range(4):
+        rnd = services.create_round(session, None, plan, period)
+        labels.append([rt.theme.code for rt in rnd.themes if not rt.is_core])
+        core = {rt.theme_id for rt in rnd.themes if rt.is_core}
+        assert core == {t.id for t in plan.core_themes}
+        assert rnd.status == PLANNED and rnd.review_deadline == period.start + services.timedelta(
+            weeks=6
+        )
+        # Control points: every active point of the round's themes, core marked.
+        theme_ids = {rt.theme_id for rt in rnd.themes}
+        assert {rcp.control_point.theme_id for rcp in rnd.control_points} == theme_ids
+        assert all(
+            rcp.is_core == (rcp.control_point.theme_id in core) for rcp in rnd.control_points
+        )
+        period = next_period("quarterly", period)
+    assert labels == [[rotation[i % 3].code] for i in range(4)]
+    with pytest.raises(services.RoundError, match="allerede"):
+        services.create_round(session, None, plan, period_containing("quarterly", date(2025, 1, 1)))
+
+
+def test_leader_choice_suggests_longest_unasked(session, org):
+    setup_catalogue_and_model(session, org)
+    plan = make_plan(session, org, rotating=3, per_round=1, mode="leader_choice")
+    r1 = plan.rotating_themes
+    period = period_containing("quarterly", date(2025, 1, 1))
+    first = services.create_round(session, None, plan, period, [r1[1].id])
+    assert [rt.theme_id for rt in first.themes if not rt.is_core] == [r1[1].id]
+    nxt = next_period("quarterly", period)
+    suggestions = services.suggest_rotating_themes(session, plan, nxt.start)
+    assert [s.theme.id for s in suggestions] == [r1[0].id, r1[2].id, r1[1].id]
+    assert suggestions[-1].last_period == "2025-K1" and suggestions[0].last_period is None
+    second = services.create_round(session, None, plan, nxt)
+    assert [rt.theme_id for rt in second.themes if not rt.is_core] == [r1[0].id]
+    # Changing the themes of a planned round; refused once review started.
+    services.set_round_themes(session, None, second, [r1[2].id])
+    assert [rt.theme_id for rt in second.themes if not rt.is_core] == [r1[2].id]
+    with pytest.raises(services.RoundError):
+        services.set_round_themes(session, None, second, [r1[0].id, r1[2].id])
+    second.status = IN_REVIEW
+    with pytest.raises(services.RoundError, match="før gennemgangen"):
+        services.set_round_themes(session, None, second, [r1[0].id])
+
+
+def test_draw_replace_with_reason_keeps_history_and_excludes_recent(session, org):
+    setup_catalogue_and_model(session, org)
+    plan = make_plan(session, org, exclude_recent_rounds=1, snapshot_max_age_days=120)
+    snapshot = make_snapshot(session, org, date(2025, 4, 1))
+    p1 = period_containing("quarterly", date(2025, 4, 1))
+    r1 = services.create_round(session, org.users["leder"], plan, p1)
+    draw1 = services.draw_round(session, org.users["leder"], r1, seed=1)
+    assert r1.status == DRAWN and r1.draw_id == draw1.id and r1.snapshot_id == snapshot.id
+    items = session.scalars(select(DrawItem).where(DrawItem.draw_id == draw1.id)).all()
+    # Only team A's caseworkers (plan for Team A): AAA gets 2, the new AAB gets 3.
+    per_cw = {}
+    for item in items:
+        per_cw[item.caseworker_id] = per_cw.get(item.caseworker_id, 0) + 1
+    assert per_cw == {org.cw_a1.id: 2, org.cw_a2.id: 3}
+    with pytest.raises(services.RoundError, match="begrundelse"):
+        services.draw_round(session, org.users["leder"], r1)
+    draw2 = services.draw_round(session, org.users["leder"], r1, reason="Forkert udtræk", seed=2)
+    assert r1.draw_id == draw2.id
+    history = r1.draw_history
+    assert [h.draw_id for h in history] == [draw1.id, draw2.id]
+    assert history[0].replaced_at is not None and history[0].reason == "Forkert udtræk"
+    assert history[1].replaced_at is None
+    # The next round excludes the cases of the previous round's current draw.
+    r2 = services.create_round(session, None, plan, next_period("quarterly", p1))
+    excluded = services.excluded_case_refs(session, r2)
+    assert excluded == {i.case_ref for i in draw2.items}
+    draw3 = services.draw_round(session, None, r2, seed=3)
+    assert not excluded & {i.case_ref for i in draw3.items}
+    progress = services.round_progress(session, org.users["leder"], r1)
+    assert {(p.caseworker.initials, p.sampled) for p in progress} == {("AAA", 2), ("AAB", 3)}
+    # Status flow.
+    with pytest.raises(services.RoundError):
+        services.transition(session, None, r1, CLOSED)
+    services.transition(session, None, r1, IN_REVIEW)
+    services.transition(session, None, r1, CLOSED)
+    assert r1.closed_at is not None
+    with pytest.raises(services.RoundError, match="afsluttet"):
+        services.draw_round(session, None, r1, reason="x")
+
+
+def test_draw_refuses_old_snapshot(session, org):
+    setup_catalogue_and_model(session, org)
+    plan = make_plan(session, org, snapshot_max_age_days=30)
+    make_snapshot(session, org, date(2025, 1, 1))
+    rnd = services.create_round(
+        session, None, plan, period_containing("quarterly", date(2025, 4, 1))
+    )
+    with pytest.raises(services.RoundError, match="nyere udtræk"):
+        services.draw_round(session, None, rnd)
+    assert rnd.draw_id is None
+    assert session.scalar(select(func.count(Round.id))) == 1

@@ -1,0 +1,139 @@
+"""Catalogue browser (every role) and editor (admin, teamleder)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from tilsyn.catalogue import services
+from tilsyn.catalogue.forms import ControlPointForm, ThemeForm
+from tilsyn.catalogue.models import ControlPoint, Scale, Theme
+from tilsyn.extensions import db
+from tilsyn.formutil import choices
+from tilsyn.permissions import requires
+from tilsyn.schemes import SCHEMES
+
+bp = Blueprint("catalogue", __name__, url_prefix="/kontrolpunkter")
+
+
+@bp.route("/")
+@requires("catalogue.view")
+def index() -> str:
+    return render_template(
+        "catalogue/index.html",
+        themes=services.list_themes(db.session),
+        scales=services.list_scales(db.session),
+        schemes=SCHEMES,
+    )
+
+
+@bp.route("/<int:point_id>")
+@requires("catalogue.view")
+def view(point_id: int) -> str:
+    point = db.session.get(ControlPoint, point_id)
+    if point is None:
+        abort(404)
+    history = services.versions(db.session, point.code)
+    return render_template(
+        "catalogue/view.html",
+        point=point,
+        history=history,
+        lineage=services.comparable_lineage(point),
+        is_latest=history[0] is point,
+        schemes=SCHEMES,
+    )
+
+
+@bp.route("/ny", methods=["GET", "POST"], defaults={"point_id": None})
+@bp.route("/<int:point_id>/rediger", methods=["GET", "POST"])
+@requires("catalogue.edit")
+def edit(point_id: int | None) -> str | Response:
+    point = db.session.get(ControlPoint, point_id) if point_id else None
+    if point_id and point is None:
+        abort(404)
+    form = ControlPointForm(obj=point)
+    form.theme_id.choices = choices((t.id, t.name) for t in services.list_themes(db.session))
+    form.scale_id.choices = choices((s.id, s.name) for s in services.list_scales(db.session))
+    if point is not None and not form.is_submitted():
+        form.schemes.data = list(point.schemes or [])
+        form.comparable.data = True
+        form.change_note.data = ""
+    if form.validate_on_submit():
+        theme = db.session.get(Theme, form.theme_id.data)
+        scale = db.session.get(Scale, form.scale_id.data)
+        if theme is None or scale is None:
+            abort(400)
+        try:
+            saved = services.save_control_point(
+                db.session,
+                current_user,
+                point=point,
+                code=form.code.data or "",
+                theme=theme,
+                scale=scale,
+                question=form.question.data or "",
+                help_text=form.help_text.data or "",
+                legal_reference=form.legal_reference.data,
+                schemes=list(form.schemes.data or []),
+                active=form.active.data,
+                comparable=form.comparable.data,
+                change_note=form.change_note.data or "",
+            )
+        except services.CatalogueError as exc:
+            db.session.rollback()
+            flash(str(exc), "danger")
+        else:
+            db.session.commit()
+            flash(_("Kontrolpunktet er gemt."), "success")
+            return redirect(url_for("catalogue.view", point_id=saved.id))
+    return render_template("catalogue/edit.html", form=form, point=point)
+
+
+@bp.route("/temaer/ny", methods=["GET", "POST"], defaults={"theme_id": None})
+@bp.route("/temaer/<int:theme_id>", methods=["GET", "POST"])
+@requires("catalogue.edit")
+def theme_edit(theme_id: int | None) -> str | Response:
+    theme = db.session.get(Theme, theme_id) if theme_id else None
+    if theme_id and theme is None:
+        abort(404)
+    form = ThemeForm(obj=theme)
+    if form.validate_on_submit():
+        try:
+            services.save_theme(
+                db.session,
+                current_user,
+                theme=theme,
+                code=form.code.data or "",
+                name=form.name.data or "",
+                description=form.description.data or "",
+                is_core=form.is_core.data,
+            )
+        except services.CatalogueError as exc:
+            db.session.rollback()
+            flash(str(exc), "danger")
+        else:
+            db.session.commit()
+            flash(_("Temaet er gemt."), "success")
+            return redirect(url_for("catalogue.index"))
+    return render_template("catalogue/theme_edit.html", form=form, theme=theme)
+
+
+@bp.route("/indlaes-startkatalog", methods=["POST"])
+@requires("catalogue.edit")
+def load() -> Response:
+    report = services.load_starter_catalogue(db.session, current_user)
+    db.session.commit()
+    if report.nothing_new:
+        flash(_("Startkataloget var allerede indlæst; intet nyt tilføjet."), "info")
+    else:
+        flash(
+            _(
+                "Startkataloget er indlæst: %(themes)d temaer og %(points)d kontrolpunkter.",
+                themes=report.themes,
+                points=report.control_points,
+            ),
+            "success",
+        )
+    return redirect(url_for("catalogue.index"))

@@ -1,0 +1,158 @@
+"""The scheduler process: APScheduler 3 in its own process, jobs stored in the app database.
+
+Never started inside web workers. Two jobs:
+
+* ``run_due`` every hour (at minute 5): creates, themes and draws due rounds and queues
+  reminders (:func:`tilsyn.rounds.services.run_due`);
+* ``deliver`` every minute: sends the outbox
+  (:func:`tilsyn.notifications.services.deliver_pending`).
+
+Jobs live in APScheduler's ``apscheduler_jobs`` table (the database's migrations ignore it).
+``coalesce`` plus a long ``misfire_grace_time`` mean that runs missed while the process was down
+are made up once at start. Two scheduler processes at once are safe: ``run_due`` serialises on
+a database lock and round creation is unique per plan and period.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Flask
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from tilsyn.extensions import db
+from tilsyn.models_base import utcnow
+
+log = logging.getLogger(__name__)
+
+JOBS_TABLE = "apscheduler_jobs"
+RUN_DUE_JOB_ID = "tilsyn-run-due"
+DELIVER_JOB_ID = "tilsyn-deliver-mail"
+MISFIRE_GRACE_SECONDS = 7 * 24 * 3600
+
+_app: Flask | None = None
+
+
+def local_today(app: Flask) -> date:
+    zone = ZoneInfo(str(app.config.get("BABEL_DEFAULT_TIMEZONE", "Europe/Copenhagen")))
+    return datetime.now(zone).date()
+
+
+@dataclass
+class OnceResult:
+    lines: list[str] = field(default_factory=list)
+    created: int = 0
+    sent: int = 0
+    failed: int = 0
+
+
+def run_due_once(app: Flask, today: date, *, attempts: int = 3) -> list[str]:
+    """Run :func:`run_due` in its own transaction and commit; retried if a concurrent run won
+    a race (IntegrityError) or the database was busy."""
+    from tilsyn.rounds import services
+
+    for attempt in range(1, attempts + 1):
+        with app.app_context():
+            try:
+                report = services.run_due(db.session(), today, config=app.config)
+                db.session.commit()
+                return report.lines()
+            except (IntegrityError, OperationalError) as exc:
+                db.session.rollback()
+                if attempt == attempts:
+                    raise
+                log.warning("Planlagt kørsel gentages efter samtidig kørsel: %s", exc)
+            finally:
+                db.session.remove()
+    return []
+
+
+def deliver_once(app: Flask, now: datetime | None = None) -> list[str]:
+    from tilsyn.notifications import services as notifications
+
+    with app.app_context():
+        try:
+            session = db.session()
+            report = notifications.deliver_pending(session, now or utcnow(), app.config)
+            db.session.commit()
+            waiting = notifications.pending_count(session)
+        finally:
+            db.session.remove()
+    lines = [f"Mail sendt: {report.sent}, fejlet: {report.failed}, venter: {waiting}"]
+    lines += [f"Mailfejl: {e}" for e in report.errors]
+    return lines
+
+
+def run_once(app: Flask, today: date | None = None) -> list[str]:
+    """What ``tilsyn scheduler --once`` does: everything due on ``today``, then the outbox."""
+    day = today or local_today(app)
+    lines = [f"Kørsel for {day:%Y-%m-%d}"]
+    lines += run_due_once(app, day)
+    lines += deliver_once(app)
+    return lines
+
+
+def _current_app() -> Flask:
+    global _app
+    if _app is None:
+        from tilsyn import create_app
+
+        _app = create_app()
+    return _app
+
+
+def run_due_job() -> None:
+    """Scheduler job (referenced by text so it can be stored in the job table)."""
+    app = _current_app()
+    for line in run_due_once(app, local_today(app)):
+        log.info(line)
+
+
+def deliver_job() -> None:
+    app = _current_app()
+    for line in deliver_once(app):
+        log.info(line)
+
+
+def build_scheduler(app: Flask, scheduler_class: Any = None) -> Any:
+    """Configure a scheduler (default BlockingScheduler) with the database job store."""
+    global _app
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    _app = app
+    cls = scheduler_class or BlockingScheduler
+    scheduler = cls(
+        jobstores={
+            "default": SQLAlchemyJobStore(
+                url=app.config["SQLALCHEMY_DATABASE_URI"], tablename=JOBS_TABLE
+            )
+        },
+        job_defaults={
+            "coalesce": True,
+            "max_instances": 1,
+            "misfire_grace_time": MISFIRE_GRACE_SECONDS,
+        },
+        timezone=ZoneInfo(str(app.config.get("BABEL_DEFAULT_TIMEZONE", "Europe/Copenhagen"))),
+    )
+    scheduler.add_job(
+        "tilsyn.rounds.scheduler:run_due_job",
+        "cron",
+        minute=5,
+        id=RUN_DUE_JOB_ID,
+        name="Opret og træk forfaldne tilsynsrunder",
+        replace_existing=True,
+    )
+    scheduler.add_job(
+        "tilsyn.rounds.scheduler:deliver_job",
+        "interval",
+        minutes=1,
+        id=DELIVER_JOB_ID,
+        name="Send mail fra udbakken",
+        replace_existing=True,
+    )
+    return scheduler

@@ -1,0 +1,892 @@
+"""Supervision plans, rounds, theme rotation and the scheduled run (``run_due``).
+
+Rounds are created by a leader by hand or by :func:`run_due` (the scheduler and
+``tilsyn scheduler --once``). Creating a round is idempotent: the database refuses a second
+round for the same plan and period (UniqueConstraint), and :func:`run_due` first takes a run
+lock (``pg_advisory_xact_lock`` on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite) so that two
+schedulers running at once are serialised and the second one finds the rounds already there.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select, text, update
+from sqlalchemy.orm import Session, selectinload
+
+from tilsyn.audit import services as audit
+from tilsyn.auth.models import User
+from tilsyn.cases.models import Snapshot
+from tilsyn.catalogue import services as catalogue
+from tilsyn.catalogue.models import Theme
+from tilsyn.models_base import utcnow
+from tilsyn.notifications import services as notifications
+from tilsyn.org.models import Caseworker, Unit
+from tilsyn.permissions import Role, role_of
+from tilsyn.rounds.models import (
+    CADENCES,
+    CLOSED,
+    DRAWN,
+    IN_REVIEW,
+    PLANNED,
+    ROTATION_MODES,
+    STATUSES,
+    TRANSITIONS,
+    PlanRotatingTheme,
+    Round,
+    RoundControlPoint,
+    RoundDraw,
+    RoundTheme,
+    SupervisionPlan,
+)
+from tilsyn.rounds.periods import Period, next_period, period_containing, previous_period
+from tilsyn.sampling.models import Draw, DrawItem
+from tilsyn.schemes import SCHEMES
+
+log = logging.getLogger(__name__)
+
+#: Advisory lock key for the scheduled run on PostgreSQL ("tilsyn" in hex-ish digits).
+RUN_LOCK_KEY = 0x7115_0005
+#: Rounds in review get a daily reminder from this many days before their deadline.
+REMINDER_DAYS = 7
+
+
+class RoundError(ValueError):
+    """A user-facing (Danish) refusal."""
+
+
+def _name(actor: User | None) -> str:
+    return actor.username if actor is not None else audit.SYSTEM_ACTOR
+
+
+# --------------------------------------------------------------------------------------------
+# Plans
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PlanInput:
+    """What a plan editor (or the demo) submits."""
+
+    name: str
+    unit_id: int | None = None
+    cadence: str = "quarterly"
+    per_caseworker: int = 2
+    new_caseworker: int = 4
+    new_months: int = 6
+    lam: float = 1.0
+    by_scheme: bool = False
+    exclude_recent_rounds: int = 1
+    schemes: list[str] = field(default_factory=list)
+    core_theme_ids: list[int] = field(default_factory=list)
+    rotating_theme_ids: list[int] = field(default_factory=list)
+    rotation_mode: str = "sequence"
+    rotating_per_round: int = 1
+    review_weeks: int = 6
+    snapshot_max_age_days: int = 45
+    starts_on: date | None = None
+    active: bool = True
+
+
+def visible_plans_filter(actor: User | None) -> Any:
+    """SQL condition: the plans ``actor`` may see (team leaders: own units and org-wide)."""
+    if role_of(actor) is Role.TEAMLEDER and actor is not None:
+        ids = sorted(actor.unit_ids)
+        return or_(SupervisionPlan.unit_id.is_(None), SupervisionPlan.unit_id.in_(ids))
+    return SupervisionPlan.id.is_not(None)
+
+
+def can_see_plan(actor: User | None, plan: SupervisionPlan) -> bool:
+    if actor is None:
+        return True
+    role = role_of(actor)
+    if role is Role.TEAMLEDER:
+        return plan.unit_id is None or plan.unit_id in actor.unit_ids
+    return role in (Role.ADMIN, Role.DIREKTOER, Role.REVISOR)
+
+
+def can_manage_plan(actor: User | None, plan: SupervisionPlan | None) -> bool:
+    """Admins manage every plan; team leaders the plans of their own units."""
+    if actor is None:
+        return True
+    role = role_of(actor)
+    if role is Role.ADMIN:
+        return True
+    if role is Role.TEAMLEDER:
+        return plan is None or (plan.unit_id is not None and plan.unit_id in actor.unit_ids)
+    return False
+
+
+def list_plans(session: Session, actor: User | None) -> list[SupervisionPlan]:
+    return list(
+        session.scalars(
+            select(SupervisionPlan)
+            .where(visible_plans_filter(actor))
+            .options(
+                selectinload(SupervisionPlan.core_themes),
+                selectinload(SupervisionPlan.rotating).selectinload(PlanRotatingTheme.theme),
+            )
+            .order_by(SupervisionPlan.name)
+        )
+    )
+
+
+def _check_range(value: float, low: float, high: float, label: str) -> None:
+    if not low <= value <= high:
+        raise RoundError(f"{label} skal ligge mellem {low:g} og {high:g}.")
+
+
+def save_plan(
+    session: Session,
+    actor: User | None,
+    plan: SupervisionPlan | None,
+    data: PlanInput,
+    today: date | None = None,
+) -> SupervisionPlan:
+    """Create or change a plan after validating every field; nothing is stored on refusal."""
+    name = " ".join(data.name.split())
+    if not name:
+        raise RoundError("Planen skal have et navn.")
+    clash = session.scalar(select(SupervisionPlan).where(SupervisionPlan.name == name))
+    if clash is not None and clash is not plan:
+        raise RoundError(f"Der findes allerede en plan ved navn «{name}».")
+    if data.cadence not in CADENCES:
+        raise RoundError("Ukendt kadence.")
+    if data.rotation_mode not in ROTATION_MODES:
+        raise RoundError("Ukendt måde at vælge roterende temaer på.")
+    _check_range(data.per_caseworker, 1, 50, "Sager pr. sagsbehandler")
+    _check_range(data.new_caseworker, 1, 50, "Sager pr. ny sagsbehandler")
+    _check_range(data.new_months, 0, 60, "Måneder som ny")
+    _check_range(data.lam, 0, 20, "Risikovægtningen (λ)")
+    _check_range(data.exclude_recent_rounds, 0, 12, "Antal runder, hvis sager udelukkes")
+    _check_range(data.rotating_per_round, 0, 20, "Roterende temaer pr. runde")
+    _check_range(data.review_weeks, 1, 52, "Frist for gennemgang (uger)")
+    _check_range(data.snapshot_max_age_days, 1, 400, "Sagsudtrækkets maksimale alder (dage)")
+    for scheme in data.schemes:
+        if scheme not in SCHEMES:
+            raise RoundError(f"Ukendt ordning: «{scheme}».")
+    unit: Unit | None = None
+    if data.unit_id is not None:
+        unit = session.get(Unit, data.unit_id)
+        if unit is None:
+            raise RoundError("Enheden findes ikke.")
+    if role_of(actor) is Role.TEAMLEDER and actor is not None:
+        if unit is None or unit.id not in actor.unit_ids:
+            raise RoundError("Som teamleder kan du kun lave planer for dine egne enheder.")
+        if plan is not None and not can_manage_plan(actor, plan):
+            raise RoundError("Du kan ikke ændre denne plan.")
+    core_ids = list(dict.fromkeys(data.core_theme_ids))
+    rotating_ids = list(dict.fromkeys(data.rotating_theme_ids))
+    if set(core_ids) & set(rotating_ids):
+        raise RoundError("Et tema kan ikke både være fast kerne og roterende.")
+    themes = {
+        t.id: t for t in session.scalars(select(Theme).where(Theme.id.in_(core_ids + rotating_ids)))
+    }
+    if len(themes) != len(set(core_ids + rotating_ids)):
+        raise RoundError("Et af de valgte temaer findes ikke.")
+    if not core_ids and not rotating_ids:
+        raise RoundError("Vælg mindst ét tema (fast kerne eller roterende).")
+    if rotating_ids and data.rotating_per_round > len(rotating_ids):
+        raise RoundError("Der er valgt flere roterende temaer pr. runde, end planen har.")
+
+    created = plan is None
+    if plan is None:
+        start_day = data.starts_on or today or date.today()
+        plan = SupervisionPlan(
+            starts_on=period_containing(data.cadence, start_day).start,
+            created_by_name=_name(actor),
+        )
+        session.add(plan)
+    elif data.starts_on is not None:
+        plan.starts_on = period_containing(data.cadence, data.starts_on).start
+    plan.name = name
+    plan.unit = unit
+    plan.cadence = data.cadence
+    plan.per_caseworker = int(data.per_caseworker)
+    plan.new_caseworker = int(data.new_caseworker)
+    plan.new_months = int(data.new_months)
+    plan.lam = float(data.lam)
+    plan.by_scheme = bool(data.by_scheme)
+    plan.exclude_recent_rounds = int(data.exclude_recent_rounds)
+    plan.schemes = sorted(set(data.schemes))
+    plan.rotation_mode = data.rotation_mode
+    plan.rotating_per_round = int(data.rotating_per_round) if rotating_ids else 0
+    plan.review_weeks = int(data.review_weeks)
+    plan.snapshot_max_age_days = int(data.snapshot_max_age_days)
+    plan.active = bool(data.active)
+    plan.core_themes = [themes[i] for i in core_ids]
+    existing = {r.theme_id: r for r in plan.rotating}
+    plan.rotating = [
+        existing.get(tid) or PlanRotatingTheme(theme=themes[tid]) for tid in rotating_ids
+    ]
+    for position, item in enumerate(plan.rotating):
+        item.position = position
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "create" if created else "update",
+        "plan",
+        plan.id,
+        f"Tilsynsplan {plan.name}",
+        {
+            "cadence": plan.cadence,
+            "unit_id": plan.unit_id,
+            "core_themes": [themes[i].code for i in core_ids],
+            "rotating_themes": [themes[i].code for i in rotating_ids],
+            "design": design_params(plan).to_dict(),
+        },
+    )
+    return plan
+
+
+def design_params(plan: SupervisionPlan) -> Any:
+    """The plan's sampling design as :class:`tilsyn.sampling.services.DesignParams`."""
+    from tilsyn.sampling.services import DesignParams
+
+    return DesignParams(
+        per_caseworker=plan.per_caseworker,
+        new_caseworker=plan.new_caseworker,
+        new_months=plan.new_months,
+        lam=plan.lam,
+        by_scheme=plan.by_scheme,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Themes of a round
+# --------------------------------------------------------------------------------------------
+
+
+def _plan_rounds(
+    session: Session, plan: SupervisionPlan, before: date | None = None
+) -> list[Round]:
+    stmt = select(Round).where(Round.plan_id == plan.id)
+    if before is not None:
+        stmt = stmt.where(Round.period_start < before)
+    return list(
+        session.scalars(
+            stmt.options(selectinload(Round.themes)).order_by(Round.period_start.desc())
+        )
+    )
+
+
+@dataclass(frozen=True)
+class ThemeSuggestion:
+    """A rotating theme proposed for a round, with the evidence behind the proposal."""
+
+    theme: Theme
+    last_period: str | None  # label of the last round of the plan that asked the theme
+    reason: str
+
+
+def suggest_rotating_themes(
+    session: Session, plan: SupervisionPlan, before: date
+) -> list[ThemeSuggestion]:
+    """The plan's rotating themes, the one not asked for the longest time first.
+
+    Ranking: themes never asked in a round of this plan come first (in the plan's order), then
+    the others by the start of the last round that asked them, oldest first.
+    """
+    last_asked: dict[int, Round] = {}
+    for rnd in _plan_rounds(session, plan, before):
+        for rt in rnd.themes:
+            last_asked.setdefault(rt.theme_id, rnd)
+    ranked: list[tuple[tuple[int, date, int], ThemeSuggestion]] = []
+    for position, item in enumerate(plan.rotating):
+        last = last_asked.get(item.theme_id)
+        if last is None:
+            key = (0, date.min, position)
+            suggestion = ThemeSuggestion(item.theme, None, "Ikke stillet i en runde endnu")
+        else:
+            key = (1, last.period_start, position)
+            suggestion = ThemeSuggestion(
+                item.theme, last.period_label, f"Sidst stillet i {last.period_label}"
+            )
+        ranked.append((key, suggestion))
+    return [s for _, s in sorted(ranked, key=lambda pair: pair[0])]
+
+
+def sequence_themes(session: Session, plan: SupervisionPlan, before: date) -> list[Theme]:
+    """The next rotating themes in the plan's fixed order, continuing after the last round."""
+    rotation = plan.rotating_themes
+    count = min(plan.rotating_per_round, len(rotation))
+    if not rotation or count <= 0:
+        return []
+    positions = {t.id: i for i, t in enumerate(rotation)}
+    start = 0
+    for rnd in _plan_rounds(session, plan, before):
+        used = [
+            positions[rt.theme_id]
+            for rt in rnd.themes
+            if not rt.is_core and rt.theme_id in positions
+        ]
+        if used:
+            start = max(used) + 1
+            break
+    return [rotation[(start + k) % len(rotation)] for k in range(count)]
+
+
+def choose_rotating(session: Session, plan: SupervisionPlan, period: Period) -> list[Theme]:
+    """Rotating themes for a new round of ``period`` by the plan's rotation policy."""
+    if plan.rotation_mode == "leader_choice":
+        count = min(plan.rotating_per_round, len(plan.rotating))
+        return [s.theme for s in suggest_rotating_themes(session, plan, period.start)[:count]]
+    return sequence_themes(session, plan, period.start)
+
+
+def _set_themes(
+    session: Session, rnd: Round, plan: SupervisionPlan, rotating: Sequence[Theme]
+) -> None:
+    core_ids = {t.id for t in plan.core_themes}
+    rnd.themes = [
+        RoundTheme(theme=t, is_core=True, position=i) for i, t in enumerate(plan.core_themes)
+    ] + [
+        RoundTheme(theme=t, is_core=False, position=i)
+        for i, t in enumerate(rotating)
+        if t.id not in core_ids
+    ]
+    theme_ids = [rt.theme.id for rt in rnd.themes]
+    points = catalogue.current_points(session, theme_ids, plan.schemes or ())
+    rnd.control_points = [
+        RoundControlPoint(control_point=p, is_core=p.theme_id in core_ids) for p in points
+    ]
+
+
+def set_round_themes(
+    session: Session, actor: User | None, rnd: Round, rotating_theme_ids: Sequence[int]
+) -> Round:
+    """Change the rotating themes of a round that is not yet under review."""
+    if rnd.status not in (PLANNED, DRAWN):
+        raise RoundError("Temaerne kan kun ændres, før gennemgangen er startet.")
+    plan = rnd.plan
+    allowed = {t.id: t for t in plan.rotating_themes}
+    chosen = list(dict.fromkeys(rotating_theme_ids))
+    if any(tid not in allowed for tid in chosen):
+        raise RoundError("Vælg blandt planens roterende temaer.")
+    if len(chosen) > max(plan.rotating_per_round, 0):
+        raise RoundError(
+            f"Planen har højst {plan.rotating_per_round} roterende tema(er) pr. runde."
+        )
+    _set_themes(session, rnd, plan, [allowed[tid] for tid in chosen])
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "update",
+        "round",
+        rnd.id,
+        f"Temaer for {plan.name} {rnd.period_label} ændret",
+        {"rotating_themes": [allowed[tid].code for tid in chosen]},
+    )
+    return rnd
+
+
+# --------------------------------------------------------------------------------------------
+# Rounds
+# --------------------------------------------------------------------------------------------
+
+
+def round_for(session: Session, plan: SupervisionPlan, label: str) -> Round | None:
+    return session.scalar(
+        select(Round).where(Round.plan_id == plan.id, Round.period_label == label)
+    )
+
+
+def create_round(
+    session: Session,
+    actor: User | None,
+    plan: SupervisionPlan,
+    period: Period,
+    rotating_theme_ids: Sequence[int] | None = None,
+) -> Round:
+    """Create the round of ``plan`` for ``period`` (status planned) with its themes.
+
+    ``rotating_theme_ids`` None picks the rotating themes by the plan's policy. Raises
+    RoundError if the round exists; the database's unique constraint backs this up when two
+    processes race (IntegrityError on flush).
+    """
+    if round_for(session, plan, period.label) is not None:
+        raise RoundError(f"Planen «{plan.name}» har allerede en runde for {period.label}.")
+    if rotating_theme_ids is None:
+        rotating = choose_rotating(session, plan, period)
+    else:
+        allowed = {t.id: t for t in plan.rotating_themes}
+        if any(tid not in allowed for tid in rotating_theme_ids):
+            raise RoundError("Vælg blandt planens roterende temaer.")
+        if len(set(rotating_theme_ids)) > plan.rotating_per_round:
+            raise RoundError(
+                f"Planen har højst {plan.rotating_per_round} roterende tema(er) pr. runde."
+            )
+        rotating = [allowed[tid] for tid in dict.fromkeys(rotating_theme_ids)]
+    rnd = Round(
+        plan=plan,
+        period_label=period.label,
+        period_start=period.start,
+        period_end=period.end,
+        status=PLANNED,
+        review_deadline=period.start + timedelta(weeks=plan.review_weeks),
+        created_by_id=actor.id if actor is not None else None,
+        created_by_name=_name(actor),
+    )
+    session.add(rnd)
+    _set_themes(session, rnd, plan, rotating)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "create",
+        "round",
+        rnd.id,
+        f"Tilsynsrunde {plan.name} {period.label} oprettet",
+        {
+            "themes": [{"code": rt.theme.code, "core": rt.is_core} for rt in rnd.themes],
+            "control_points": len(rnd.control_points),
+        },
+    )
+    return rnd
+
+
+def snapshot_is_recent(plan: SupervisionPlan, period_start: date, snapshot: Snapshot) -> bool:
+    """A snapshot may be used for a round if it is at most ``snapshot_max_age_days`` older
+    than the period start."""
+    return snapshot.as_of >= period_start - timedelta(days=plan.snapshot_max_age_days)
+
+
+def excluded_case_refs(session: Session, rnd: Round) -> set[str]:
+    """Case references sampled in the plan's last ``r`` rounds before this one."""
+    r = rnd.plan.exclude_recent_rounds
+    if r <= 0:
+        return set()
+    earlier = session.scalars(
+        select(Round.draw_id)
+        .where(
+            Round.plan_id == rnd.plan_id,
+            Round.period_start < rnd.period_start,
+            Round.draw_id.is_not(None),
+        )
+        .order_by(Round.period_start.desc())
+        .limit(r)
+    ).all()
+    if not earlier:
+        return set()
+    return set(session.scalars(select(DrawItem.case_ref).where(DrawItem.draw_id.in_(earlier))))
+
+
+def _latest_snapshot(session: Session) -> Snapshot | None:
+    return session.scalar(select(Snapshot).order_by(Snapshot.as_of.desc(), Snapshot.id.desc()))
+
+
+def draw_round(
+    session: Session,
+    actor: User | None,
+    rnd: Round,
+    *,
+    reason: str = "",
+    snapshot: Snapshot | None = None,
+    seed: int | None = None,
+) -> Draw:
+    """Draw the round's sample from ``snapshot`` (default: the latest) and attach it.
+
+    A round that already has a draw gets a new one only with a written ``reason``; the earlier
+    draw stays recorded in the round's draw history. Raises RoundError (or the sampling
+    service's ValueError) with a Danish message; nothing is stored then.
+    """
+    from tilsyn.sampling import services as sampling
+
+    if rnd.status == CLOSED:
+        raise RoundError("Runden er afsluttet; dens stikprøve kan ikke udskiftes.")
+    reason = reason.strip()
+    if rnd.draw_id is not None and not reason:
+        raise RoundError(
+            "Runden har allerede en stikprøve. Skriv en begrundelse for at udskifte den."
+        )
+    plan = rnd.plan
+    snapshot = snapshot if snapshot is not None else _latest_snapshot(session)
+    if snapshot is None:
+        raise RoundError("Der er intet sagsudtræk at trække stikprøven fra. Indlæs et udtræk.")
+    if not snapshot_is_recent(plan, rnd.period_start, snapshot):
+        raise RoundError(
+            f"Det nyeste sagsudtræk er fra {snapshot.as_of:%d-%m-%Y} og dermed mere end "
+            f"{plan.snapshot_max_age_days} dage ældre end rundens start "
+            f"({rnd.period_start:%d-%m-%Y}). Indlæs et nyere udtræk."
+        )
+    draw = sampling.draw_sample(
+        session,
+        actor,
+        snapshot,
+        design_params(plan),
+        seed=seed,
+        unit_ids=[plan.unit_id] if plan.unit_id is not None else None,
+        exclude_case_refs=sorted(excluded_case_refs(session, rnd)),
+        purpose="round",
+        note=f"{plan.name} {rnd.period_label}",
+    )
+    now = utcnow()
+    previous_id = rnd.draw_id
+    for entry in rnd.draw_history:
+        if entry.replaced_at is None:
+            entry.replaced_at = now
+            entry.replaced_by_name = _name(actor)
+            entry.reason = reason
+    rnd.draw_history.append(RoundDraw(draw=draw, attached_by_name=_name(actor), attached_at=now))
+    rnd.draw_id = draw.id
+    rnd.snapshot_id = snapshot.id
+    rnd.waiting_reason = None
+    if rnd.status == PLANNED:
+        rnd.status = DRAWN
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "replace_draw" if previous_id else "draw",
+        "round",
+        rnd.id,
+        f"Stikprøve {draw.id} ({draw.sample_size} sager) til {plan.name} {rnd.period_label}",
+        {"draw_id": draw.id, "previous_draw_id": previous_id, "reason": reason or None},
+    )
+    return draw
+
+
+def transition(session: Session, actor: User | None, rnd: Round, target: str) -> Round:
+    """Move a round to ``target`` if allowed (drawn -> in review -> closed; reopen)."""
+    if target not in TRANSITIONS.get(rnd.status, ()):
+        raise RoundError(
+            f"En runde med status «{rnd.status_label}» kan ikke sættes til "
+            f"«{STATUSES.get(target, target)}»."
+        )
+    old = rnd.status
+    rnd.status = target
+    rnd.closed_at = utcnow() if target == CLOSED else None
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "status",
+        "round",
+        rnd.id,
+        f"{rnd.plan.name} {rnd.period_label}: {STATUSES[old]} → {STATUSES[target]}",
+        {"from": old, "to": target},
+    )
+    return rnd
+
+
+def visible_rounds(session: Session, actor: User | None) -> list[Round]:
+    return list(
+        session.scalars(
+            select(Round)
+            .join(SupervisionPlan, Round.plan_id == SupervisionPlan.id)
+            .where(visible_plans_filter(actor))
+            .options(selectinload(Round.themes).selectinload(RoundTheme.theme))
+            .order_by(SupervisionPlan.name, Round.period_start)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class RoundRow:
+    """One line of ``tilsyn rounds list``."""
+
+    plan: str
+    period: str
+    status: str
+    draw_id: int | None
+    sample_size: int | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "plan": self.plan,
+            "period": self.period,
+            "status": self.status,
+            "draw_id": self.draw_id,
+            "sample_size": self.sample_size,
+        }
+
+
+def round_rows(session: Session) -> list[RoundRow]:
+    rows = session.execute(
+        select(
+            SupervisionPlan.name,
+            Round.period_label,
+            Round.status,
+            Round.draw_id,
+            Draw.sample_size,
+        )
+        .join(SupervisionPlan, Round.plan_id == SupervisionPlan.id)
+        .outerjoin(Draw, Round.draw_id == Draw.id)
+        .order_by(SupervisionPlan.name, Round.period_start)
+    ).all()
+    return [RoundRow(p, label, st, d, n) for p, label, st, d, n in rows]
+
+
+@dataclass(frozen=True)
+class CaseworkerProgress:
+    caseworker: Caseworker
+    sampled: int
+
+
+def round_progress(session: Session, actor: User | None, rnd: Round) -> list[CaseworkerProgress]:
+    """Sampled cases per caseworker in the round's current draw (team leaders: own units)."""
+    if rnd.draw_id is None:
+        return []
+    stmt = (
+        select(Caseworker, func.count(DrawItem.id))
+        .join(DrawItem, DrawItem.caseworker_id == Caseworker.id)
+        .where(DrawItem.draw_id == rnd.draw_id)
+        .group_by(Caseworker.id)
+        .order_by(Caseworker.initials)
+    )
+    if role_of(actor) is Role.TEAMLEDER and actor is not None:
+        stmt = stmt.where(Caseworker.unit_id.in_(sorted(actor.unit_ids)))
+    return [CaseworkerProgress(cw, int(n)) for cw, n in session.execute(stmt).all()]
+
+
+# --------------------------------------------------------------------------------------------
+# Calendar
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ThemeLine:
+    theme: Theme
+    is_core: bool
+
+
+@dataclass(frozen=True)
+class CalendarEntry:
+    period: Period
+    round: Round | None
+    themes: list[ThemeLine]
+    when: str  # "past" | "current" | "next"
+
+
+@dataclass(frozen=True)
+class PlanCalendar:
+    plan: SupervisionPlan
+    entries: list[CalendarEntry]
+
+
+def _theme_lines(rnd: Round) -> list[ThemeLine]:
+    return [ThemeLine(rt.theme, rt.is_core) for rt in rnd.themes]
+
+
+def calendar(
+    session: Session, actor: User | None, today: date, past: int = 8
+) -> list[PlanCalendar]:
+    """Per visible plan: the last ``past`` rounds, the current period and the next one.
+
+    Periods without a round show the themes the plan's policy would choose (a preview).
+    """
+    out = []
+    for plan in list_plans(session, actor):
+        rounds = {r.period_label: r for r in _plan_rounds(session, plan)}
+        current = period_containing(plan.cadence, today)
+        nxt = next_period(plan.cadence, current)
+        entries: list[CalendarEntry] = []
+        earlier = sorted(
+            (r for r in rounds.values() if r.period_start < current.start),
+            key=lambda r: r.period_start,
+        )[-past:]
+        for rnd in earlier:
+            entries.append(
+                CalendarEntry(
+                    Period(rnd.period_start, rnd.period_end, rnd.period_label),
+                    rnd,
+                    _theme_lines(rnd),
+                    "past",
+                )
+            )
+        for period, when in ((current, "current"), (nxt, "next")):
+            found = rounds.get(period.label)
+            if found is not None:
+                lines = _theme_lines(found)
+            else:
+                lines = [ThemeLine(t, True) for t in plan.core_themes] + [
+                    ThemeLine(t, False) for t in choose_rotating(session, plan, period)
+                ]
+            entries.append(CalendarEntry(period, found, lines, when))
+        out.append(PlanCalendar(plan, entries))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Scheduled run
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class RunReport:
+    created: list[str] = field(default_factory=list)
+    drawn: list[str] = field(default_factory=list)
+    waiting: list[str] = field(default_factory=list)
+    reminders: list[str] = field(default_factory=list)
+    notified: int = 0
+
+    def lines(self) -> list[str]:
+        out = [f"Oprettet: {x}" for x in self.created]
+        out += [f"Trukket: {x}" for x in self.drawn]
+        out += [f"Venter: {x}" for x in self.waiting]
+        out += [f"Påmindelse: {x}" for x in self.reminders]
+        if not out:
+            out.append("Intet at gøre.")
+        return out
+
+
+def acquire_run_lock(session: Session) -> None:
+    """Serialise scheduled runs for the rest of the current transaction.
+
+    PostgreSQL: a transaction-scoped advisory lock. SQLite: start the transaction with
+    ``BEGIN IMMEDIATE`` (the write lock is taken before anything is read, so a second run waits
+    for the first to commit instead of failing halfway). If the SQLite connection already holds
+    an open write transaction it holds the database's only write lock already.
+    """
+    connection = session.connection()
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": RUN_LOCK_KEY})
+    elif dialect == "sqlite":
+        raw = connection.connection.driver_connection
+        if raw is not None and not raw.in_transaction:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def due_periods(plan: SupervisionPlan, today: date) -> list[Period]:
+    """Periods the scheduler should have a round for on ``today``.
+
+    The current period and, as catch-up after downtime, the previous one: never further back
+    (an older missed round is better created by hand with a fresh decision), and never before
+    the plan's first period (``starts_on``).
+    """
+    current = period_containing(plan.cadence, today)
+    first = period_containing(plan.cadence, plan.starts_on).start
+    return [p for p in (previous_period(plan.cadence, current), current) if p.start >= first]
+
+
+def leader_addresses(session: Session, plan: SupervisionPlan) -> list[str]:
+    """E-mail addresses of the unit's leaders, or of the administrators for org-wide plans."""
+    if plan.unit is not None:
+        users = [u for u in plan.unit.leaders if u.active]
+    else:
+        users = list(
+            session.scalars(
+                select(User).where(User.role == Role.ADMIN.value, User.active.is_(True))
+            )
+        )
+    return sorted({u.email for u in users if u.email})
+
+
+def _notify(session: Session, plan: SupervisionPlan, subject: str, body: str) -> int:
+    addresses = leader_addresses(session, plan)
+    if not addresses:
+        log.warning("Ingen modtager med e-mail for planen %s: %s", plan.name, subject)
+    for address in addresses:
+        notifications.enqueue(session, address, subject, body)
+    return len(addresses)
+
+
+def run_due(session: Session, today: date, *, config: Mapping[str, Any] | None = None) -> RunReport:
+    """Create, theme and draw every round that is due on ``today``; queue reminders.
+
+    Takes the run lock first (see :func:`acquire_run_lock`); flushes, the caller commits. The
+    draw uses the latest snapshot if it is recent enough for the period, otherwise the round
+    waits (``waiting_reason``) and the leaders are told. Rounds that wait are drawn by a later
+    run as soon as a recent snapshot exists.
+    """
+    acquire_run_lock(session)
+    report = RunReport()
+    plans = session.scalars(
+        select(SupervisionPlan).where(SupervisionPlan.active.is_(True)).order_by(SupervisionPlan.id)
+    ).all()
+    for plan in plans:
+        for period in due_periods(plan, today):
+            rnd = round_for(session, plan, period.label)
+            label = f"{plan.name} {period.label}"
+            if rnd is None:
+                rnd = create_round(session, None, plan, period)
+                report.created.append(label)
+            elif rnd.status != PLANNED or rnd.draw_id is not None:
+                continue
+            _draw_or_wait(session, plan, rnd, label, report)
+    _send_reminders(session, today, report)
+    return report
+
+
+def _draw_or_wait(
+    session: Session, plan: SupervisionPlan, rnd: Round, label: str, report: RunReport
+) -> None:
+    snapshot = _latest_snapshot(session)
+    reason: str | None = None
+    if snapshot is None:
+        reason = "Der er intet sagsudtræk. Indlæs et udtræk, så trækkes stikprøven."
+    elif not snapshot_is_recent(plan, rnd.period_start, snapshot):
+        reason = (
+            f"Det nyeste sagsudtræk er fra {snapshot.as_of:%d-%m-%Y}, mere end "
+            f"{plan.snapshot_max_age_days} dage før rundens start. Indlæs et nyere udtræk."
+        )
+    else:
+        try:
+            # The sampling service validates everything before it writes, so a refusal
+            # leaves nothing half-stored in the transaction.
+            draw = draw_round(session, None, rnd, snapshot=snapshot)
+        except ValueError as exc:
+            reason = f"Stikprøven kunne ikke trækkes: {exc}"
+        else:
+            report.drawn.append(f"{label} (stikprøve {draw.id}, {draw.sample_size} sager)")
+            return
+    if rnd.waiting_reason == reason:
+        return  # already waiting for the same reason; the leaders were told
+    rnd.waiting_reason = reason
+    session.flush()
+    report.waiting.append(f"{label}: {reason}")
+    report.notified += _notify(
+        session,
+        plan,
+        f"Tilsynsrunde {label} venter",
+        f"Tilsynsrunden {label} er oprettet, men stikprøven er ikke trukket.\n\n{reason}\n",
+    )
+
+
+def _send_reminders(session: Session, today: date, report: RunReport) -> None:
+    due = session.scalars(
+        select(Round)
+        .where(
+            Round.status == IN_REVIEW,
+            Round.review_deadline.is_not(None),
+            Round.review_deadline <= today + timedelta(days=REMINDER_DAYS),
+            or_(Round.last_reminder_on.is_(None), Round.last_reminder_on < today),
+        )
+        .order_by(Round.id)
+    ).all()
+    for rnd in due:
+        claimed = session.execute(
+            update(Round)
+            .where(
+                Round.id == rnd.id,
+                or_(Round.last_reminder_on.is_(None), Round.last_reminder_on < today),
+            )
+            .values(last_reminder_on=today)
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(claimed, "rowcount", 0) != 1:
+            continue
+        session.refresh(rnd)
+        deadline = rnd.review_deadline
+        assert deadline is not None
+        days = (deadline - today).days
+        label = f"{rnd.plan.name} {rnd.period_label}"
+        when = (
+            f"om {days} dag(e) ({deadline:%d-%m-%Y})"
+            if days >= 0
+            else f"overskredet ({deadline:%d-%m-%Y})"
+        )
+        report.reminders.append(f"{label}: frist {when}")
+        report.notified += _notify(
+            session,
+            rnd.plan,
+            f"Påmindelse: tilsynsrunde {label}",
+            f"Fristen for gennemgangen af tilsynsrunden {label} er {when}.\n",
+        )
