@@ -1,0 +1,1 @@
+"""Survey statistics core: πps sampling and design-based estimation (pure numpy)."""

@@ -1,0 +1,419 @@
+"""Tests for tilsyn.stats.sampling.
+
+Oracles used here are written independently of the implementation:
+
+* capping: a plain-Python iterative capping loop (``_oracle_capped``);
+* design: exact enumeration of randomised systematic πps (all orders × the exact
+  partition of the random start into the intervals on which the sample is constant),
+  in exact rational arithmetic (``_oracle_design``);
+* the implementation's random draws are compared with the exact enumeration by a
+  chi-square test on the joint distribution of samples.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from collections import Counter
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats as sps
+
+from tilsyn.stats.sampling import (
+    ALGORITHM,
+    ALGORITHM_VERSION,
+    draw_stratified,
+    inclusion_probabilities,
+)
+
+# --------------------------------------------------------------------------- oracles
+
+
+def _oracle_capped(sizes: list[float], n: int) -> list[float]:
+    """Capped πps by the textbook iteration, plain Python, exact rationals."""
+    xs = [Fraction(s) for s in sizes]
+    certain: set[int] = set()
+    while True:
+        rest = [i for i in range(len(xs)) if i not in certain]
+        total = sum((xs[i] for i in rest), Fraction(0))
+        left = n - len(certain)
+        pis = {i: (left * xs[i] / total if total > 0 else Fraction(0)) for i in rest}
+        over = {i for i, p in pis.items() if p >= 1}
+        if not over:
+            break
+        certain |= over
+    return [1.0 if i in certain else float(pis[i]) for i in range(len(xs))]
+
+
+def _oracle_design(pi: list[float]) -> dict[frozenset[int], Fraction]:
+    """Exact distribution of samples of randomised systematic πps.
+
+    For every ordering of the units, the cumulative boundaries ``b_0 = 0 < … < b_N = n``
+    are laid out; unit ``k`` is selected iff some point ``u + m`` (``m`` integer) lies
+    in ``[b_{k-1}, b_k)``.  The selection is constant in ``u`` between consecutive
+    fractional parts of the boundaries, so evaluating at the midpoint of each such piece
+    and weighting by its length gives the exact distribution.
+    """
+    fr = [Fraction(p) for p in pi]
+    n = round(sum(fr, Fraction(0)))
+    # remove float round-off: certainty units keep exactly 1, the others sum exactly
+    # to the number of remaining draws
+    n_cert = sum(1 for p in fr if p == 1)
+    free_total = sum((p for p in fr if p < 1), Fraction(0))
+    if free_total > 0:
+        fr = [p if p == 1 else p * (n - n_cert) / free_total for p in fr]
+    units = range(len(fr))
+    perms = list(itertools.permutations(units))
+    dist: dict[frozenset[int], Fraction] = {}
+    for order in perms:
+        bounds = [Fraction(0)]
+        for k in order:
+            bounds.append(bounds[-1] + fr[k])
+        cuts = sorted({b - math.floor(b) for b in bounds} | {Fraction(0), Fraction(1)})
+        for a, c in itertools.pairwise(cuts):
+            if c == a:
+                continue
+            t = (a + c) / 2
+            chosen = set()
+            for pos, k in enumerate(order):
+                lo, hi = bounds[pos], bounds[pos + 1]
+                # smallest point t + m >= lo
+                m = math.ceil(lo - t)
+                if t + m < hi:
+                    chosen.add(k)
+            key = frozenset(chosen)
+            dist[key] = dist.get(key, Fraction(0)) + (c - a) / len(perms)
+    return dist
+
+
+# --------------------------------------------------------------- inclusion_probabilities
+
+
+def test_algorithm_constants() -> None:
+    assert ALGORITHM == "systematic-pps-random-order"
+    assert ALGORITHM_VERSION == "1"
+
+
+@pytest.mark.parametrize(
+    ("sizes", "n", "expected"),
+    [
+        ([10, 1, 1, 1, 1], 2, [1, 0.25, 0.25, 0.25, 0.25]),
+        ([1, 1, 1, 1], 2, [0.5, 0.5, 0.5, 0.5]),
+        ([1, 2, 3, 4], 1, [0.1, 0.2, 0.3, 0.4]),
+        ([1, 2, 3, 4], 2, [0.2, 0.4, 0.6, 0.8]),
+        # cascade: 16 capped first (3·16/31 > 1), then 8 (2·8/15 > 1), then 1·4/7
+        ([1, 2, 4, 8, 16], 3, [1 / 7, 2 / 7, 4 / 7, 1, 1]),
+        # exactly 1 without capping: 2·2/4 = 1
+        ([2, 1, 1], 2, [1, 0.5, 0.5]),
+        ([3, 1, 1], 3, [1, 1, 1]),
+        ([3, 1, 1], 0, [0, 0, 0]),
+        ([5.0], 1, [1.0]),
+        ([], 0, []),
+    ],
+)
+def test_inclusion_probabilities_hand_worked(
+    sizes: list[float], n: int, expected: list[float]
+) -> None:
+    got = inclusion_probabilities(sizes, n)
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("sizes", "n", "match"),
+    [
+        ([1, 0, 1], 1, "positive"),
+        ([1, -1, 1], 1, "positive"),
+        ([1, float("nan")], 1, "positive"),
+        ([1, float("inf")], 1, "positive"),
+        ([[1, 2]], 1, "one-dimensional"),
+        ([1, 2], 3, "exceeds"),
+        ([1, 2], -1, "non-negative"),
+        ([1, 2], 1.5, "integer"),
+        (["a", "b"], 1, "positive"),
+    ],
+)
+def test_inclusion_probabilities_rejects_bad_input(sizes: object, n: object, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        inclusion_probabilities(sizes, n)  # type: ignore[arg-type]
+
+
+size_lists = st.lists(
+    st.floats(min_value=0.01, max_value=1000, allow_nan=False, allow_infinity=False),
+    min_size=1,
+    max_size=40,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(sizes=size_lists, data=st.data())
+def test_inclusion_probabilities_properties(sizes: list[float], data: st.DataObject) -> None:
+    n = data.draw(st.integers(min_value=0, max_value=len(sizes)))
+    pi = inclusion_probabilities(sizes, n)
+    x = np.asarray(sizes)
+    assert pi.shape == x.shape
+    assert np.all(pi >= 0) and np.all(pi <= 1)
+    assert abs(pi.sum() - n) <= 1e-9 * max(n, 1)
+    # monotone in size
+    order = np.argsort(x, kind="stable")
+    assert np.all(np.diff(pi[order]) >= -1e-12)
+    # capped (certainty) units are the largest
+    capped = pi == 1.0
+    if capped.any() and (~capped).any():
+        assert x[capped].min() >= x[~capped].max()
+    # proportional to size among the non-capped units
+    free = ~capped
+    if n > 0 and free.sum() >= 2:
+        ratio = pi[free] / x[free]
+        np.testing.assert_allclose(ratio, ratio[0], rtol=1e-9)
+    # independent oracle; 1e-8 covers the documented certainty tolerance (1e-9)
+    np.testing.assert_allclose(pi, _oracle_capped(sizes, n), rtol=0, atol=1e-8)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    big_n=st.integers(min_value=1, max_value=50),
+    value=st.floats(min_value=0.01, max_value=100),
+    data=st.data(),
+)
+def test_equal_sizes_give_srs(big_n: int, value: float, data: st.DataObject) -> None:
+    n = data.draw(st.integers(min_value=0, max_value=big_n))
+    pi = inclusion_probabilities([value] * big_n, n)
+    np.testing.assert_allclose(pi, n / big_n, rtol=1e-12, atol=0)
+
+
+# ------------------------------------------------------------------ brute-force design
+
+DESIGN_CASES = [
+    ([1, 1, 1, 1, 1], 2),
+    ([1, 2, 3, 4], 2),
+    ([5, 1, 2, 3, 1, 2], 3),
+    ([10, 1, 1, 1, 1], 2),  # one certainty unit, one systematic draw left
+    ([10, 9, 1, 1, 1, 1], 3),  # two certainty units
+    ([1.3, 2.7, 0.4, 5.1, 2.2], 2),
+    ([1.3, 2.7, 0.4, 5.1, 2.2, 3.3], 4),
+    ([1, 2, 3], 1),
+    ([2, 1, 1], 2),  # π = 1 reached exactly without capping
+    ([4, 4, 1, 1, 1, 1], 4),
+]
+
+
+@pytest.mark.parametrize(("sizes", "n"), DESIGN_CASES)
+def test_randomised_systematic_exact_design(sizes: list[float], n: int) -> None:
+    """Exact enumeration: fixed size n, first-order π exact, π_ij > 0 where possible.
+
+    Finding: with a random order every pair of non-certainty units has π_ij > 0 as
+    soon as at least two non-certainty units are drawn (n − #certainty ≥ 2).  When only
+    one non-certainty unit is drawn, π_ij = 0 for non-certainty pairs — unavoidable for
+    any fixed-size design, since such a pair can never be in the same sample.
+    """
+    pi = inclusion_probabilities(sizes, n)
+    dist = _oracle_design(pi.tolist())
+    assert sum(dist.values()) == 1
+    assert all(len(s) == n for s in dist)  # fixed sample size, no duplicates possible
+    big_n = len(sizes)
+    first = [sum((p for s, p in dist.items() if i in s), Fraction(0)) for i in range(big_n)]
+    np.testing.assert_allclose([float(f) for f in first], pi, rtol=0, atol=1e-12)
+    free = [i for i in range(big_n) if 0 < pi[i] < 1]
+    n_free = n - int(np.sum(pi == 1.0))
+    for i, j in itertools.combinations(free, 2):
+        pij = sum((p for s, p in dist.items() if i in s and j in s), Fraction(0))
+        if n_free >= 2:
+            assert pij > 0, (i, j)
+        else:
+            assert pij == 0
+    # certainty units are in every sample
+    for i in range(big_n):
+        if pi[i] == 1.0:
+            assert all(i in s for s in dist)
+
+
+@pytest.mark.parametrize(("sizes", "n"), [([1.3, 2.7, 0.4, 5.1, 2.2], 2), ([3, 1, 1, 1], 2)])
+def test_draws_follow_exact_joint_distribution(sizes: list[float], n: int) -> None:
+    """The implementation's samples follow the enumerated design (chi-square test)."""
+    pi = inclusion_probabilities(sizes, n)
+    dist = _oracle_design(pi.tolist())
+    rng = np.random.default_rng(20240611)
+    reps = 4000
+    strata = np.zeros(len(sizes), dtype=np.int64)
+    counts: Counter[frozenset[int]] = Counter()
+    for _ in range(reps):
+        sel, _pi = draw_stratified(strata, sizes, {0: n}, rng)
+        counts[frozenset(sel.tolist())] += 1
+    assert set(counts) <= set(dist)
+    keys = sorted(dist, key=sorted)
+    observed = np.array([counts[k] for k in keys], dtype=float)
+    expected = np.array([float(dist[k]) * reps for k in keys])
+    chi2 = float(((observed - expected) ** 2 / expected).sum())
+    assert chi2 < sps.chi2.ppf(0.9999, len(keys) - 1)
+
+
+# --------------------------------------------------------------------- draw_stratified
+
+
+def _population() -> tuple[np.ndarray, np.ndarray, dict[object, int]]:
+    strata = np.array(["a"] * 7 + ["b"] * 5 + ["c"] * 2 + ["d"] * 4 + ["e"] * 3)
+    size = np.array(
+        [1, 1, 2, 3, 5, 8, 1]  # a
+        + [1, 1, 1, 1, 1]  # b (srs)
+        + [2, 3]  # c (smaller than n)
+        + [1, 6, 1, 1]  # d (certainty)
+        + [1, 2, 3],  # e (not in mapping)
+        dtype=float,
+    )
+    n_by = {"a": 3, "b": 2, "c": 4, "d": 2, "zz": 5}
+    return strata, size, n_by
+
+
+def test_pi_returned_matches_independent_capping() -> None:
+    strata, size, n_by = _population()
+    _sel, pi = draw_stratified(strata, size, n_by, np.random.default_rng(1))
+    for label in np.unique(strata):
+        mask = strata == label
+        want = min(n_by.get(str(label), 0), int(mask.sum()))
+        np.testing.assert_allclose(
+            pi[mask], _oracle_capped(size[mask].tolist(), want), rtol=0, atol=1e-15
+        )
+
+
+def test_simulation_inclusion_frequencies() -> None:
+    strata, size, n_by = _population()
+    rng = np.random.default_rng(12345)
+    reps = 10_000
+    hits = np.zeros(size.shape[0])
+    expected_n = {"a": 3, "b": 2, "c": 2, "d": 2, "e": 0}
+    pi_first = None
+    for _ in range(reps):
+        sel, pi = draw_stratified(strata, size, n_by, rng)
+        if pi_first is None:
+            pi_first = pi
+        assert np.all(np.diff(sel) > 0)  # sorted, no duplicates
+        got = Counter(strata[sel].tolist())
+        assert {k: got.get(k, 0) for k in expected_n} == expected_n
+        hits[sel] += 1
+    assert pi_first is not None
+    freq = hits / reps
+    tol = 4.5 * np.sqrt(pi_first * (1 - pi_first) / reps)
+    assert np.all(np.abs(freq - pi_first) <= tol + 1e-12)
+
+
+def test_reproducible_and_seed_dependent() -> None:
+    rng0 = np.random.default_rng(7)
+    strata = rng0.integers(0, 50, 2000)
+    size = 1 + 2 * rng0.random(2000)
+    n_by = {h: 2 for h in range(50)}
+    a = draw_stratified(strata, size, n_by, np.random.default_rng(99))
+    b = draw_stratified(strata, size, n_by, np.random.default_rng(99))
+    c = draw_stratified(strata, size, n_by, np.random.default_rng(100))
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+    assert not np.array_equal(a[0], c[0])
+    np.testing.assert_array_equal(a[1], c[1])  # π does not depend on the draw
+
+
+def test_accepts_sequences_and_tuple_labels() -> None:
+    strata = [("ann", "A"), ("ann", "B"), ("ann", "A"), ("bo", "A"), ("ann", "A")]
+    sel, pi = draw_stratified(strata, [1, 1, 1, 1, 1], {("ann", "A"): 2}, np.random.default_rng(0))
+    np.testing.assert_allclose(pi, [2 / 3, 0, 2 / 3, 0, 2 / 3])
+    assert len(sel) == 2 and set(sel.tolist()) <= {0, 2, 4}
+    assert sel.dtype == np.int64
+
+
+def test_empty_population() -> None:
+    sel, pi = draw_stratified([], [], {}, np.random.default_rng(0))
+    assert sel.shape == (0,) and pi.shape == (0,)
+
+
+@pytest.mark.parametrize(
+    ("strata", "size", "n_by", "match"),
+    [
+        ([1, 2], [1.0], {1: 1}, "same length"),
+        ([1, 2], [1.0, 0.0], {1: 1}, "positive"),
+        ([1, 2], [1.0, 1.0], {1: -1}, "non-negative"),
+        ([1, 2], [1.0, 1.0], {1: 0.5}, "integer"),
+        ([1, 2], [1.0, 1.0], [(1, 1)], "mapping"),
+    ],
+)
+def test_draw_rejects_bad_input(strata: object, size: object, n_by: object, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        draw_stratified(strata, size, n_by, np.random.default_rng(0))  # type: ignore[arg-type]
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    labels=st.lists(st.integers(min_value=0, max_value=6), min_size=1, max_size=80),
+    data=st.data(),
+    seed=st.integers(min_value=0, max_value=2**32 - 1),
+    equal=st.booleans(),
+)
+def test_draw_properties(labels: list[int], data: st.DataObject, seed: int, equal: bool) -> None:
+    big_n = len(labels)
+    if equal:
+        size = [1.0] * big_n
+    else:
+        size = data.draw(
+            st.lists(st.floats(min_value=0.01, max_value=100), min_size=big_n, max_size=big_n)
+        )
+    n_by = data.draw(
+        st.dictionaries(st.integers(min_value=0, max_value=8), st.integers(0, 9), max_size=9)
+    )
+    strata = np.asarray(labels)
+    sel, pi = draw_stratified(strata, size, n_by, np.random.default_rng(seed))
+    assert sel.dtype == np.int64 and pi.dtype == np.float64 and pi.shape == (big_n,)
+    assert np.all(np.diff(sel) > 0)
+    assert np.all((pi >= 0) & (pi <= 1))
+    for label in set(labels):
+        mask = strata == label
+        want = min(n_by.get(label, 0), int(mask.sum()))
+        assert int(mask[sel].sum()) == want
+        assert abs(pi[mask].sum() - want) <= 1e-9 * max(want, 1)
+        assert np.all(pi[sel] > 0)
+        assert np.all(np.isin(np.flatnonzero(mask & (pi == 1.0)), sel))  # certainty units
+        if equal:
+            np.testing.assert_allclose(pi[mask], want / mask.sum(), rtol=1e-12)
+
+
+def test_naive_successive_weighted_draws_do_not_give_pi() -> None:
+    """Why numpy's ``choice(p=…, replace=False)`` is not acceptable.
+
+    Sizes [3, 1, 1, 1, 1], n = 2: the πps target is π_0 = 2·3/7 = 6/7.  Successive
+    weighted draws take unit 0 first with probability 3/7, else (4/7) second with
+    probability 3/6, so P(0 in sample) = 3/7 + 4/7·1/2 = 5/7 ≠ 6/7.
+    """
+    sizes = np.array([3.0, 1, 1, 1, 1])
+    pi = inclusion_probabilities(sizes, 2)
+    assert pi[0] == pytest.approx(6 / 7, abs=1e-15)
+    rng = np.random.default_rng(3)
+    reps = 5_000
+    naive = sum(
+        0 in rng.choice(5, size=2, replace=False, p=sizes / sizes.sum()) for _ in range(reps)
+    )
+    strata = np.zeros(5, dtype=np.int64)
+    ours = sum(0 in draw_stratified(strata, sizes, {0: 2}, rng)[0] for _ in range(reps))
+    se = math.sqrt((5 / 7) * (2 / 7) / reps)
+    assert abs(naive / reps - 5 / 7) < 4.5 * se
+    assert abs(naive / reps - 6 / 7) > 10 * se
+    assert abs(ours / reps - 6 / 7) < 4.5 * math.sqrt((6 / 7) * (1 / 7) / reps)
+
+
+@pytest.mark.slow
+def test_large_draw_is_fast_and_exact() -> None:
+    rng = np.random.default_rng(5)
+    big_n, n_strata = 1_000_000, 10_000
+    strata = rng.integers(0, n_strata, big_n)
+    size = 1 + 4 * rng.random(big_n)
+    n_by = {h: (4 if h % 10 == 0 else 2) for h in range(n_strata)}
+    start = time.perf_counter()
+    sel, pi = draw_stratified(strata, size, n_by, rng)
+    elapsed = time.perf_counter() - start
+    per = np.bincount(strata[sel], minlength=n_strata)
+    have = np.bincount(strata, minlength=n_strata)
+    want = np.minimum([n_by[h] for h in range(n_strata)], have)
+    np.testing.assert_array_equal(per, want)
+    np.testing.assert_allclose(np.bincount(strata, weights=pi, minlength=n_strata), want)
+    assert elapsed < 5.0  # generous; the benchmark reports the real figure
