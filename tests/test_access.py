@@ -45,6 +45,18 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "rounds.draw": LEADERS,
     "rounds.themes": LEADERS,
     "rounds.status": LEADERS,
+    "risk.assessment": frozenset({"admin", "teamleder", "direktoer", "revisor"}),
+    "risk.versions": frozenset({"admin", "teamleder", "direktoer", "revisor"}),
+    "risk.version": frozenset({"admin", "teamleder", "direktoer", "revisor"}),
+    "risk.init_default": LEADERS,
+    "risk.edit": LEADERS,
+    "risk.approve": LEADERS,
+    "risk.case_risk": frozenset({"admin", "teamleder", "sagsbehandler"}),
+    "sampling.draws": frozenset({"admin", "teamleder", "revisor"}),
+    "sampling.new": LEADERS,
+    "sampling.detail": frozenset({"admin", "teamleder", "revisor"}),
+    "sampling.verify": frozenset({"admin", "teamleder", "revisor"}),
+    "sampling.export": frozenset({"admin", "teamleder", "revisor"}),
 }
 
 USERNAME = {

@@ -19,6 +19,8 @@ BLUEPRINTS: tuple[str, ...] = (
     "tilsyn.audit.views",
     "tilsyn.catalogue.views",
     "tilsyn.rounds.views",
+    "tilsyn.risk.views",
+    "tilsyn.sampling.views",
 )
 
 

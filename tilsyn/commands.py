@@ -6,11 +6,15 @@ import click
 
 from tilsyn.catalogue.commands import catalogue_group
 from tilsyn.demo_commands import demo
+from tilsyn.risk.commands import risk_group
 from tilsyn.rounds.commands import rounds_group, scheduler_command
+from tilsyn.sampling.commands import sample_group
 
 COMMANDS: list[click.Command] = [
     demo,
     catalogue_group,
     rounds_group,
     scheduler_command,
+    risk_group,
+    sample_group,
 ]

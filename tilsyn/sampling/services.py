@@ -463,6 +463,15 @@ def record_verification(
 # --------------------------------------------------------------------------------------------
 
 
+def snapshot_options(session: Session) -> list[tuple[int, str]]:
+    """Snapshots to draw from, newest first, as (id, Danish label)."""
+    rows = session.scalars(select(Snapshot).order_by(Snapshot.as_of.desc(), Snapshot.id.desc()))
+    return [
+        (s.id, f"{s.as_of:%d-%m-%Y} – {s.source_filename} ({s.row_count} sager, nr. {s.id})")
+        for s in rows
+    ]
+
+
 def list_draws(session: Session) -> list[Draw]:
     """Draw records (metadata only), newest first."""
     return list(session.scalars(select(Draw).order_by(Draw.created_at.desc(), Draw.id.desc())))

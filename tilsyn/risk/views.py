@@ -1,0 +1,157 @@
+"""Risikovurdering: the documented risk model, its versions, editor, approval and case view."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from tilsyn.cases.models import Case
+from tilsyn.extensions import db
+from tilsyn.permissions import requires
+from tilsyn.risk import services
+from tilsyn.risk.forms import ApproveForm, VersionForm, factors_from_form, form_data
+from tilsyn.risk.models import RiskModelVersion
+from tilsyn.risk.rules import factor_from_dict
+
+bp = Blueprint("risk", __name__, url_prefix="/risiko")
+
+
+def _version_or_404(version_id: int) -> RiskModelVersion:
+    version = db.session.get(RiskModelVersion, version_id)
+    if version is None:
+        abort(404)
+    return version
+
+
+def _factor_rows(version: RiskModelVersion) -> list[dict[str, object]]:
+    rows = []
+    for d in version.factors:
+        f = factor_from_dict(d)
+        rule_text, schemes = services.factor_texts(f)
+        rows.append({"factor": f, "rule_text": rule_text, "schemes": schemes})
+    return rows
+
+
+def _effect(version: RiskModelVersion | None) -> services.RiskEffect | None:
+    snapshot = services.latest_snapshot(db.session)
+    if version is None or snapshot is None:
+        return None
+    return services.effect_on_snapshot(db.session, snapshot, version)
+
+
+@bp.route("/")
+@requires("risk.view")
+def assessment() -> str:
+    """The printable documented risk assessment: the approved version and its effect."""
+    version = services.approved_version(db.session)
+    return render_template(
+        "risk/assessment.html",
+        version=version,
+        factors=_factor_rows(version) if version else [],
+        effect=_effect(version),
+        versions=services.list_versions(db.session),
+    )
+
+
+@bp.route("/standardmodel", methods=["POST"])
+@requires("risk.approve")
+def init_default() -> Response:
+    try:
+        version = services.ensure_default_model(db.session, current_user)
+    except services.RiskError as exc:
+        db.session.rollback()
+        flash(str(exc), "danger")
+        return redirect(url_for("risk.versions"))
+    db.session.commit()
+    flash(_("Standardmodellen er taget i brug som version %(n)s.", n=version.number), "success")
+    return redirect(url_for("risk.assessment"))
+
+
+@bp.route("/versioner")
+@requires("risk.view")
+def versions() -> str:
+    return render_template("risk/versions.html", versions=services.list_versions(db.session))
+
+
+@bp.route("/versioner/<int:version_id>")
+@requires("risk.view")
+def version(version_id: int) -> str:
+    v = _version_or_404(version_id)
+    return render_template(
+        "risk/version.html", version=v, factors=_factor_rows(v), effect=_effect(v)
+    )
+
+
+@bp.route("/versioner/<int:version_id>/rediger", methods=["GET", "POST"])
+@requires("risk.edit")
+def edit(version_id: int) -> str | Response:
+    """Edit a draft in place, or start a new draft from any other version."""
+    base = _version_or_404(version_id)
+    if request.method == "GET":
+        form = VersionForm(data=form_data(base.name, base.description, base.factors))
+    else:
+        form = VersionForm()
+    problems: list[str] = []
+    if form.is_submitted() and form.add_factor.data:
+        form.factors.append_entry({"when": [{}]})
+    elif form.validate_on_submit():
+        factors, problems = factors_from_form(form)
+        if not problems:
+            try:
+                saved = services.save_edit(
+                    db.session,
+                    current_user,
+                    base,
+                    factors,
+                    form.name.data or "",
+                    form.description.data or "",
+                )
+            except services.RiskError as exc:
+                db.session.rollback()
+                problems = exc.problems or [str(exc)]
+            else:
+                db.session.commit()
+                flash(_("Kladden (version %(n)s) er gemt.", n=saved.number), "success")
+                return redirect(url_for("risk.version", version_id=saved.id))
+    return render_template("risk/edit.html", form=form, base=base, problems=problems)
+
+
+@bp.route("/versioner/<int:version_id>/godkend", methods=["GET", "POST"])
+@requires("risk.approve")
+def approve(version_id: int) -> str | Response:
+    v = _version_or_404(version_id)
+    form = ApproveForm()
+    if form.validate_on_submit():
+        try:
+            services.approve(db.session, current_user, v, form.on_date.data, form.note.data or "")
+        except services.RiskError as exc:
+            db.session.rollback()
+            flash(str(exc), "danger")
+        else:
+            db.session.commit()
+            flash(
+                _("Version %(n)s er godkendt og bruges nu til stikprøver.", n=v.number), "success"
+            )
+            return redirect(url_for("risk.assessment"))
+    return render_template("risk/approve.html", form=form, version=v, factors=_factor_rows(v))
+
+
+@bp.route("/sag/<int:case_id>")
+@requires("cases.view")
+def case_risk(case_id: int) -> str:
+    """Which risk factors fire for one case (row-scoped, audited)."""
+    case = db.session.get(Case, case_id)
+    if case is None:
+        abort(404)
+    try:
+        result = services.case_risk(db.session, current_user, case)
+    except services.CaseAccessDenied:
+        db.session.rollback()
+        abort(403)
+    except services.RiskError as exc:
+        db.session.rollback()
+        return render_template("risk/case_risk.html", result=None, message=str(exc), case=case)
+    db.session.commit()  # the audit event of this view
+    return render_template("risk/case_risk.html", result=result, message=None, case=case)

@@ -1,0 +1,115 @@
+"""Stikprøver: draw, list, inspect, verify and export recorded samples."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response as BaseResponse
+
+from tilsyn.cases.models import Snapshot
+from tilsyn.extensions import db
+from tilsyn.formutil import choices
+from tilsyn.permissions import Role, requires, role_of
+from tilsyn.sampling import services
+from tilsyn.sampling.forms import DrawForm
+from tilsyn.sampling.models import Draw
+
+bp = Blueprint("sampling", __name__, url_prefix="/stikproever")
+
+
+def _draw_or_404(draw_id: int) -> Draw:
+    draw = db.session.get(Draw, draw_id)
+    if draw is None:
+        abort(404)
+    return draw
+
+
+@bp.route("/")
+@requires("sampling.view")
+def draws() -> str:
+    return render_template("sampling/draws.html", draws=services.list_draws(db.session))
+
+
+@bp.route("/ny", methods=["GET", "POST"])
+@requires("sampling.draw")
+def new() -> str | BaseResponse:
+    """Draw an ad hoc sample. A teamleder draws among the caseworkers of their own units."""
+    form = DrawForm()
+    form.snapshot_id.choices = choices(services.snapshot_options(db.session))
+    leader_units = None if role_of(current_user) is Role.ADMIN else sorted(current_user.unit_ids)
+    if form.validate_on_submit():
+        snapshot = db.session.get(Snapshot, form.snapshot_id.data)
+        if snapshot is None:
+            abort(400)
+        try:
+            draw = services.draw_sample(
+                db.session,
+                current_user,
+                snapshot,
+                form.params(),
+                seed=form.seed_value(),
+                unit_ids=leader_units,
+                purpose="ad hoc",
+                note=form.note.data or "",
+            )
+        except services.SamplingError as exc:
+            db.session.rollback()
+            flash(str(exc), "danger")
+        else:
+            db.session.commit()
+            flash(
+                _("Stikprøven er trukket: %(n)s sager.", n=draw.sample_size),
+                "success",
+            )
+            return redirect(url_for("sampling.detail", draw_id=draw.id))
+    return render_template("sampling/new.html", form=form, leader_units=leader_units)
+
+
+@bp.route("/<int:draw_id>")
+@requires("sampling.view")
+def detail(draw_id: int) -> str:
+    draw = _draw_or_404(draw_id)
+    view = services.draw_view(db.session, current_user, draw)
+    db.session.commit()  # the audit event of this view
+    return render_template("sampling/detail.html", view=view, draw=draw)
+
+
+@bp.route("/<int:draw_id>/kontroller", methods=["POST"])
+@requires("sampling.view")
+def verify(draw_id: int) -> BaseResponse:
+    """Replay the draw from its record and report whether it is identical."""
+    draw = _draw_or_404(draw_id)
+    result = services.verify(db.session, draw)
+    services.record_verification(db.session, current_user, draw, result)
+    db.session.commit()
+    if result.ok:
+        flash(
+            _(
+                "Kontrollen er bestået: genberegningen ud fra registreringen giver de samme "
+                "%(n)s sager og de samme inklusionssandsynligheder.",
+                n=draw.sample_size,
+            ),
+            "success",
+        )
+    else:
+        shown = result.differences[:10]
+        more = len(result.differences) - len(shown)
+        text = " ".join(shown) + (_(" (og %(n)s flere afvigelser)", n=more) if more else "")
+        flash(_("Kontrollen fandt afvigelser: %(d)s", d=text), "danger")
+    return redirect(url_for("sampling.detail", draw_id=draw.id))
+
+
+@bp.route("/<int:draw_id>/csv")
+@requires("sampling.view")
+def export(draw_id: int) -> Response:
+    draw = _draw_or_404(draw_id)
+    body = services.export_csv(db.session, current_user, draw)
+    db.session.commit()  # the audit event of the export
+    return Response(
+        "\ufeff" + body,
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="stikproeve-{draw.id}.csv"',
+        },
+    )
