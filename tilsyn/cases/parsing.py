@@ -1,0 +1,1023 @@
+"""Parsing and validation of case-system exports (CSV or XLSX) into :class:`CaseRecord` rows.
+
+Pure code: no database, no Flask. The import service calls :func:`iter_batches` (or
+:func:`iter_records`), inserts the records inside one transaction and rolls back when
+``report.errors`` is non-empty after the last batch.
+
+Properties:
+
+* **Streaming.** CSV is decoded through a :class:`io.TextIOWrapper` and read line by line;
+  XLSX is read with openpyxl in read-only mode. Memory stays flat with file size (apart from the
+  ``case_ref -> first row`` dictionary used for duplicate detection).
+* **Every bad row is reported.** Invalid rows are not yielded; their errors are appended to
+  ``report.errors`` and parsing continues. File-level problems (unsupported file type, missing
+  required column, undecodable bytes) are reported as errors on row 0 (or the header row) and
+  stop parsing.
+* **CPR guard.** Any cell (mapped or not, header included) that looks like a CPR number
+  (``ddmmyy-xxxx`` / ``ddmmyyxxxx`` with a valid day and month) refuses the whole file: the
+  error names row and column, never the value, and no further records are yielded.
+* **Never raises on file content.** Whatever bytes arrive, the result is records and/or errors.
+  (Programming errors such as a non-existent path or a text-mode stream do raise.)
+
+Row numbers are the file's own: header = row 1, blank lines count; for XLSX the sheet row.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import math
+import os
+import re
+import tempfile
+import warnings
+from collections.abc import Callable, Generator, Iterator, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import IO, Any
+
+from tilsyn.cases.mapping import (
+    CANONICAL_FIELDS,
+    DEFAULT_MAPPING,
+    FIELD_LABELS,
+    ColumnMapping,
+    clean_header,
+    load_mapping,
+)
+from tilsyn.schemes import scheme_code
+
+__all__ = [
+    "CPR_PATTERN",
+    "CaseRecord",
+    "ParseReport",
+    "RowError",
+    "Source",
+    "iter_batches",
+    "iter_records",
+    "looks_like_cpr",
+    "parse_all",
+]
+
+#: Anything :func:`iter_records` accepts: a path, the file's bytes, or a binary file object.
+Source = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes]
+
+HEAD_SIZE = 64 * 1024
+DEFAULT_MAX_ERRORS = 10_000
+MIN_YEAR, MAX_YEAR = 1990, 2100
+MAX_WEEKLY_HOURS = 80.0
+MAX_COUNT = 10_000
+#: Longest text kept for each text field (matches the database columns).
+MAX_LENGTHS = {"case_ref": 64, "caseworker": 20, "caseworker_name": 200, "team": 120}
+MAX_VALUE_CHARS = 40
+
+# --- Danish messages --------------------------------------------------------------------------
+
+MSG_REQUIRED = "Mangler værdi i påkrævet kolonne"
+MSG_DATE = "Ugyldig dato (forventet dd-mm-åååå)"
+MSG_YEAR = f"Usandsynligt årstal (forventet mellem {MIN_YEAR} og {MAX_YEAR})"
+MSG_INT = "Ikke et helt tal"
+MSG_NEGATIVE = "Må ikke være negativ"
+MSG_TOO_BIG = f"Urealistisk stort tal (højst {MAX_COUNT})"
+MSG_DECIMAL = "Ikke et gyldigt tal (forventet fx 8,5)"
+MSG_HOURS = "Ugentlige timer skal være mellem 0 og 80"
+MSG_BOOL = "Ugyldig ja/nej-værdi (forventet Ja eller Nej)"
+MSG_SCHEME = "Ukendt ordning"
+MSG_TOO_LONG = "Værdien er for lang (højst {n} tegn)"
+MSG_DUPLICATE = "Sags-ID findes allerede i række {row}"
+MSG_CPR = "Ligner et CPR-nummer – filen afvises"
+MSG_FIELD_COUNT = "Forkert antal felter i rækken (forventet {expected}, fandt {found})"
+MSG_EMPTY = "Filen er tom"
+MSG_NO_HEADER = "Filen har ingen overskriftsrække"
+MSG_MISSING_COLUMN = "Påkrævet kolonne mangler: {header} ({label})"
+MSG_CONFLICT = "Flere kolonner svarer til {label}: {headers}"
+MSG_KIND = "Filtypen {ext} understøttes ikke – gem filen som .csv eller .xlsx"
+MSG_XLS = "Gammelt Excel-format (.xls) understøttes ikke – gem filen som .xlsx eller .csv"
+MSG_BAD_XLSX = "Filen kunne ikke læses som Excel-fil (.xlsx)"
+MSG_NO_SHEET = "Excel-filen indeholder intet regneark"
+MSG_DECODE = (
+    "Filen kunne ikke læses med tegnsættet {encoding} (efter række {row}) – "
+    "gem filen som UTF-8 eller Windows-1252"
+)
+MSG_CSV = "Filen kunne ikke læses som CSV (efter række {row})"
+MSG_MORE_ERRORS = "Yderligere {n} fejl er ikke vist"
+
+
+# --- Public data types ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    """One problem in the file.
+
+    ``row`` is the file's row number (header = 1; 0 for file-level problems), ``column`` the
+    file's header text (None when the problem is not tied to one column), ``reason`` a Danish
+    message, ``value`` the offending value when it is safe to show (never a CPR-like value,
+    at most 40 characters).
+    """
+
+    row: int
+    column: str | None
+    reason: str
+    value: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRecord:
+    """One valid case row, with the canonical fields only."""
+
+    row: int
+    case_ref: str
+    caseworker: str
+    caseworker_name: str | None
+    team: str | None
+    scheme: str
+    start_date: date
+    last_conversation: date | None
+    conversations_12m: int | None
+    reassessment_due: date | None
+    caseworker_changes_12m: int | None
+    job_goal: bool | None
+    cv_on_jobnet: bool | None
+    weekly_hours: float | None
+
+
+@dataclass
+class ParseReport:
+    """What happened while parsing; filled in by :func:`iter_records` as it goes.
+
+    ``missing_required`` holds canonical field names (see ``mapping.FIELD_LABELS``);
+    ``rows_read`` counts non-blank data rows (valid or not); ``errors_omitted`` counts errors
+    beyond ``max_errors`` that were counted but not stored.
+    """
+
+    errors: list[RowError] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+    missing_required: list[str] = field(default_factory=list)
+    encoding: str = ""
+    delimiter: str | None = None
+    file_kind: str | None = None
+    rows_read: int = 0
+    cpr_found: bool = False
+    errors_omitted: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+# --- CPR detection ----------------------------------------------------------------------------
+
+#: Six digits (ddmmyy), optional hyphen, four digits, not part of a longer digit run.
+CPR_PATTERN = re.compile(r"(?<![0-9])([0-9]{2})([0-9]{2})[0-9]{2}-?[0-9]{4}(?![0-9])")
+
+_DAYS_IN_MONTH = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+# Fast screening for whole rows: map every ASCII digit to "0", "-" to itself and every other
+# byte to "x" (bytes.translate runs in C), then look for the two CPR shapes as substrings. Only
+# rows that pass are searched with the regular expression (several times faster than running
+# the pattern over every row).
+_SCREEN_TABLE = bytes(
+    0x30 if 0x30 <= i <= 0x39 else 0x2D if i == 0x2D else 0x78 for i in range(256)
+)
+
+
+def _may_hold_cpr(text: str) -> bool:
+    """True if the text contains a CPR-shaped token (date part not yet checked)."""
+    screened = text.encode("utf-8", "surrogatepass").translate(_SCREEN_TABLE)
+    if b"0000000000" not in screened and b"000000-0000" not in screened:
+        return False
+    return CPR_PATTERN.search(text) is not None
+
+
+def looks_like_cpr(text: str) -> bool:
+    """True if the text contains a token shaped like a CPR number with a valid day and month.
+
+    Any two-digit year is accepted and 29 February always counts (the century is unknown).
+    """
+    for match in CPR_PATTERN.finditer(text):
+        day, month = int(match.group(1)), int(match.group(2))
+        if 1 <= month <= 12 and 1 <= day <= _DAYS_IN_MONTH[month]:
+            return True
+    return False
+
+
+def _cpr_text(value: object) -> str | None:
+    """The text to screen for CPR numbers in a cell (numbers as Excel would show them)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float):
+        if not math.isfinite(value) or value != int(value) or abs(value) >= 1e11:
+            return None
+        value = int(value)
+    if isinstance(value, int):
+        text = str(value)
+        # A CPR number typed into a numeric Excel cell loses its leading zero.
+        return text.zfill(10) if len(text) == 9 else text
+    return None
+
+
+def _safe_value(value: object) -> str | None:
+    """The value as it may be shown in an error: never CPR-shaped, at most 40 characters."""
+    if value is None:
+        return None
+    if isinstance(value, datetime | date):
+        text = value.strftime("%d-%m-%Y")
+    elif isinstance(value, float) and math.isfinite(value) and value == int(value):
+        text = str(int(value))
+    else:
+        text = str(value).strip()
+    if CPR_PATTERN.search(text) or CPR_PATTERN.search(text.replace(" ", "")):
+        return None
+    if len(text) > MAX_VALUE_CHARS:
+        text = text[: MAX_VALUE_CHARS - 1] + "…"
+    return text
+
+
+# --- Value converters -------------------------------------------------------------------------
+
+
+class _Bad:
+    """A conversion failure carrying its Danish reason (returned, not raised, for speed)."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+_BAD_DATE = _Bad(MSG_DATE)
+_BAD_YEAR = _Bad(MSG_YEAR)
+_BAD_INT = _Bad(MSG_INT)
+_BAD_NEGATIVE = _Bad(MSG_NEGATIVE)
+_BAD_TOO_BIG = _Bad(MSG_TOO_BIG)
+_BAD_DECIMAL = _Bad(MSG_DECIMAL)
+_BAD_HOURS = _Bad(MSG_HOURS)
+_BAD_BOOL = _Bad(MSG_BOOL)
+_BAD_SCHEME = _Bad(MSG_SCHEME)
+
+_DMY_RE = re.compile(r"([0-9]{1,2})([-./])([0-9]{1,2})\2([0-9]{4})(?:[ T][0-9:.]+)?")
+_ISO_RE = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:[ T][0-9:.]+)?")
+_INT_RE = re.compile(r"([0-9]+)(?:[.,]0*)?")
+_DECIMAL_RE = re.compile(r"([0-9]+)(?:[.,]([0-9]+))?")
+_NEGATIVE_RE = re.compile(r"-\s*[0-9]+(?:[.,][0-9]+)?")
+_BOOLS = {
+    "ja": True,
+    "j": True,
+    "1": True,
+    "sand": True,
+    "true": True,
+    "yes": True,
+    "y": True,
+    "nej": False,
+    "n": False,
+    "0": False,
+    "falsk": False,
+    "false": False,
+    "no": False,
+}
+_EXCEL_EPOCH_1900 = date(1899, 12, 30)
+_EXCEL_EPOCH_1904 = date(1904, 1, 1)
+
+_Value = Any  # a converted value or a _Bad
+_CACHE_LIMIT = 100_000
+
+
+def _checked_date(year: int, month: int, day: int) -> date | _Bad:
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        return _BAD_YEAR
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return _BAD_DATE
+
+
+def _date_from_text(text: str) -> date | _Bad:
+    match = _DMY_RE.fullmatch(text)
+    if match:
+        return _checked_date(int(match.group(4)), int(match.group(3)), int(match.group(1)))
+    match = _ISO_RE.fullmatch(text)
+    if match:
+        return _checked_date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+    return _BAD_DATE
+
+
+def _date_from_serial(serial: float, epoch: date) -> date | _Bad:
+    if not math.isfinite(serial) or not 0 < serial < 200_000:
+        return _BAD_DATE
+    result = epoch + timedelta(days=int(serial))
+    return _checked_date(result.year, result.month, result.day)
+
+
+def _int_from_text(text: str) -> int | _Bad:
+    if text.isdigit() and text.isascii():
+        value = int(text)
+    else:
+        match = _INT_RE.fullmatch(text)
+        if match is None:
+            return _BAD_NEGATIVE if _NEGATIVE_RE.fullmatch(text) else _BAD_INT
+        value = int(match.group(1))
+    return value if value <= MAX_COUNT else _BAD_TOO_BIG
+
+
+def _decimal_from_text(text: str) -> float | _Bad:
+    match = _DECIMAL_RE.fullmatch(text)
+    if match is None:
+        return _BAD_NEGATIVE if _NEGATIVE_RE.fullmatch(text) else _BAD_DECIMAL
+    whole, frac = match.groups()
+    value = float(f"{whole}.{frac}" if frac else whole)
+    return value if value <= MAX_WEEKLY_HOURS else _BAD_HOURS
+
+
+class _Converters:
+    """Per-parse converters with small caches (dates and schemes repeat a lot)."""
+
+    def __init__(self, excel_epoch: date = _EXCEL_EPOCH_1900) -> None:
+        self.excel_epoch = excel_epoch
+        self._dates: dict[str, date | _Bad] = {}
+        self._schemes: dict[str, str | _Bad] = {}
+
+    # Each converter gets a non-blank value: a stripped str (CSV and text cells) or a typed
+    # XLSX cell value (int, float, bool, datetime, ...).
+
+    def date(self, value: object) -> _Value:
+        if isinstance(value, str):
+            cached = self._dates.get(value)
+            if cached is None:
+                if len(self._dates) > _CACHE_LIMIT:
+                    self._dates.clear()
+                cached = self._dates[value] = _date_from_text(value)
+            return cached
+        if isinstance(value, datetime):
+            return _checked_date(value.year, value.month, value.day)
+        if isinstance(value, date):
+            return _checked_date(value.year, value.month, value.day)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return _date_from_serial(float(value), self.excel_epoch)
+        return _BAD_DATE
+
+    @staticmethod
+    def count(value: object) -> _Value:
+        if isinstance(value, str):
+            return _int_from_text(value)
+        if isinstance(value, bool):
+            return _BAD_INT
+        if isinstance(value, int | float):
+            if not math.isfinite(value) or value != int(value):
+                return _BAD_INT
+            if value < 0:
+                return _BAD_NEGATIVE
+            return int(value) if value <= MAX_COUNT else _BAD_TOO_BIG
+        return _BAD_INT
+
+    @staticmethod
+    def hours(value: object) -> _Value:
+        if isinstance(value, str):
+            return _decimal_from_text(value)
+        if isinstance(value, bool):
+            return _BAD_DECIMAL
+        if isinstance(value, int | float):
+            if not math.isfinite(value):
+                return _BAD_DECIMAL
+            if value < 0:
+                return _BAD_NEGATIVE
+            return float(value) if value <= MAX_WEEKLY_HOURS else _BAD_HOURS
+        return _BAD_DECIMAL
+
+    @staticmethod
+    def flag(value: object) -> _Value:
+        if isinstance(value, str):
+            result = _BOOLS.get(value.lower())
+            return _BAD_BOOL if result is None else result
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, int | float) and value in (0, 1):
+            return bool(value)
+        return _BAD_BOOL
+
+    def scheme(self, value: object) -> _Value:
+        text = _cell_text(value)
+        cached = self._schemes.get(text)
+        if cached is None:
+            code = scheme_code(text)
+            cached = self._schemes[text] = _BAD_SCHEME if code is None else code
+        return cached
+
+    @staticmethod
+    def _text(value: object, limit: int) -> _Value:
+        text = _cell_text(value)
+        if len(text) > limit:
+            return _Bad(MSG_TOO_LONG.format(n=limit))
+        return text
+
+    def case_ref(self, value: object) -> _Value:
+        return self._text(value, MAX_LENGTHS["case_ref"])
+
+    def caseworker(self, value: object) -> _Value:
+        result = self._text(value, MAX_LENGTHS["caseworker"])
+        return result.upper() if isinstance(result, str) else result
+
+    def caseworker_name(self, value: object) -> _Value:
+        return self._text(value, MAX_LENGTHS["caseworker_name"])
+
+    def team(self, value: object) -> _Value:
+        return self._text(value, MAX_LENGTHS["team"])
+
+    def for_field(self, name: str) -> Callable[[object], _Value]:
+        return {
+            "case_ref": self.case_ref,
+            "caseworker": self.caseworker,
+            "caseworker_name": self.caseworker_name,
+            "team": self.team,
+            "scheme": self.scheme,
+            "start_date": self.date,
+            "last_conversation": self.date,
+            "conversations_12m": self.count,
+            "reassessment_due": self.date,
+            "caseworker_changes_12m": self.count,
+            "job_goal": self.flag,
+            "cv_on_jobnet": self.flag,
+            "weekly_hours": self.hours,
+        }[name]
+
+
+def _cell_text(value: object) -> str:
+    """A cell value as stripped, whitespace-folded text (numbers without a spurious .0)."""
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, float) and math.isfinite(value) and value == int(value):
+        text = str(int(value))
+    elif isinstance(value, datetime | date):
+        text = value.strftime("%d-%m-%Y")
+    else:
+        text = str(value)
+    return " ".join(text.split())
+
+
+# --- Row processing shared by CSV and XLSX ----------------------------------------------------
+
+#: CaseRecord fields after ``row``, in constructor order.
+_RECORD_FIELDS = (
+    "case_ref",
+    "caseworker",
+    "caseworker_name",
+    "team",
+    "scheme",
+    "start_date",
+    "last_conversation",
+    "conversations_12m",
+    "reassessment_due",
+    "caseworker_changes_12m",
+    "job_goal",
+    "cv_on_jobnet",
+    "weekly_hours",
+)
+assert set(_RECORD_FIELDS) == set(CANONICAL_FIELDS)
+
+_REQUIRED = frozenset(("case_ref", "caseworker", "scheme", "start_date"))
+
+
+_MISS = object()
+_BLANK = _Bad(MSG_REQUIRED)  # a blank cell: an error only in a required column
+_CACHE_PER_COLUMN = 20_000
+
+
+def _convert(raw: object, convert: Callable[[object], Any]) -> Any:
+    """Strip text, map blanks to ``_BLANK``, otherwise convert."""
+    if raw is None:
+        return _BLANK
+    if isinstance(raw, str):
+        raw = raw.strip()
+        if not raw:
+            return _BLANK
+    return convert(raw)
+
+
+class _RowProcessor:
+    """Validates data rows against the matched header and turns them into records."""
+
+    def __init__(
+        self,
+        headers: Sequence[str],
+        fields: dict[str, int],
+        report: ParseReport,
+        converters: _Converters,
+        max_errors: int | None,
+    ) -> None:
+        self.headers = [clean_header(h) for h in headers]
+        self.width = len(headers)
+        self.report = report
+        self.max_errors = max_errors
+        self.seen_refs: dict[str, int] = {}
+        self.refused = False
+        # (position in record, column index, header, converter, required, cache). Every
+        # field but the case reference repeats a lot, so text values are cached per column.
+        self.specs: list[tuple[int, int, str, Callable[[object], Any], bool, dict | None]] = [
+            (
+                pos,
+                fields[name],
+                self.headers[fields[name]],
+                converters.for_field(name),
+                name in _REQUIRED,
+                None if name == "case_ref" else {},
+            )
+            for pos, name in enumerate(_RECORD_FIELDS)
+            if name in fields
+        ]
+        self.case_ref_header = self.headers[fields["case_ref"]]
+
+    # Errors ---------------------------------------------------------------------------
+
+    def error(self, row: int, column: str | None, reason: str, value: object = None) -> None:
+        report = self.report
+        if self.max_errors is not None and len(report.errors) >= self.max_errors:
+            report.errors_omitted += 1
+            return
+        report.errors.append(RowError(row, column, reason, _safe_value(value)))
+
+    def column_name(self, index: int) -> str:
+        """The header of a column for messages (never a CPR-like header)."""
+        header = self.headers[index] if index < len(self.headers) else ""
+        if not header or looks_like_cpr(header):
+            return f"Kolonne {index + 1}"
+        return header
+
+    def check_cpr(self, row: int, cells: Sequence[object], joined: str | None) -> bool:
+        """Report every CPR-like cell in the row; True if any was found."""
+        if joined is not None and not _may_hold_cpr(joined):
+            return False
+        found = False
+        for index, value in enumerate(cells):
+            text = _cpr_text(value)
+            if text and looks_like_cpr(text):
+                found = True
+                self.error(row, self.column_name(index), MSG_CPR)
+        if found:
+            self.refused = True
+            self.report.cpr_found = True
+        return found
+
+    # Rows -----------------------------------------------------------------------------
+
+    def process(self, row: int, cells: Sequence[object]) -> CaseRecord | None:
+        """Validate one non-blank data row; returns a record or None (errors reported)."""
+        values: list[Any] = [None] * 13
+        ok = True
+        length = len(cells)
+        for pos, index, header, convert, required, cache in self.specs:
+            raw = cells[index] if index < length else None
+            if cache is not None and raw.__class__ is str:
+                result = cache.get(raw, _MISS)
+                if result is _MISS:
+                    result = _convert(raw, convert)
+                    if len(cache) < _CACHE_PER_COLUMN:
+                        cache[raw] = result
+            else:
+                result = _convert(raw, convert)
+            if result.__class__ is _Bad:
+                if result is _BLANK and not required:
+                    continue
+                self.error(row, header, result.reason, raw)
+                ok = False
+            else:
+                values[pos] = result
+        case_ref = values[0]
+        if case_ref is not None:
+            first = self.seen_refs.get(case_ref)
+            if first is None:
+                self.seen_refs[case_ref] = row
+            else:
+                self.error(row, self.case_ref_header, MSG_DUPLICATE.format(row=first), case_ref)
+                ok = False
+        if not ok or self.refused:
+            return None
+        return CaseRecord(row, *values)
+
+
+# --- Source handling --------------------------------------------------------------------------
+
+
+class _PrefixedReader(io.RawIOBase):
+    """Serves ``head`` and then the rest of ``stream``; closing it leaves ``stream`` open."""
+
+    def __init__(self, head: bytes, stream: IO[bytes]) -> None:
+        self._head = memoryview(head)
+        self._stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        target = memoryview(buffer).cast("B")
+        if self._head:
+            n = min(len(target), len(self._head))
+            target[:n] = self._head[:n]
+            self._head = self._head[n:]
+            return n
+        data = self._stream.read(len(target))
+        if not data:
+            return 0
+        n = len(data)
+        target[:n] = data
+        return n
+
+
+def _read_head(stream: IO[bytes], size: int = HEAD_SIZE) -> bytes:
+    chunks: list[bytes] = []
+    remaining = size
+    while remaining > 0:
+        chunk = stream.read(remaining)
+        if not chunk:
+            break
+        if not isinstance(chunk, bytes | bytearray):
+            raise TypeError("iter_records needs a binary file object (opened with 'rb')")
+        chunks.append(bytes(chunk))
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+def _extension(filename: str | None) -> str:
+    if not filename:
+        return ""
+    return os.path.splitext(filename)[1].lower()
+
+
+_CSV_EXTENSIONS = {".csv", ".txt", ".tsv", ""}
+_XLSX_EXTENSIONS = {".xlsx", ".xlsm"}
+
+
+def _detect_kind(head: bytes, filename: str | None) -> tuple[str | None, str | None]:
+    """('csv' | 'xlsx' | None, error message or None)."""
+    ext = _extension(filename)
+    if head.startswith(b"PK\x03\x04"):
+        return "xlsx", None
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        return None, MSG_XLS
+    if ext in _XLSX_EXTENSIONS:
+        return None, MSG_BAD_XLSX
+    if ext == ".xls":
+        return None, MSG_XLS
+    if ext not in _CSV_EXTENSIONS or head.startswith(b"%PDF"):
+        return None, MSG_KIND.format(ext=ext or "(ukendt)")
+    return "csv", None
+
+
+def _rest_is_utf8(stream: IO[bytes], decoder: codecs.IncrementalDecoder) -> bool:
+    """Scan the rest of a seekable stream for UTF-8 validity, then seek back."""
+    position = stream.tell()
+    try:
+        while True:
+            chunk = stream.read(1 << 20)
+            if not chunk:
+                decoder.decode(b"", final=True)
+                return True
+            decoder.decode(chunk)
+    except UnicodeDecodeError:
+        return False
+    finally:
+        stream.seek(position)
+
+
+def _detect_encoding(head: bytes, stream: IO[bytes], complete: bool) -> str:
+    """BOM -> utf-8-sig (or utf-16); valid UTF-8 -> utf-8; otherwise cp1252.
+
+    ``complete``: the head is the whole file. When the head is pure ASCII and the stream is
+    seekable, the rest is scanned too, so a Windows-1252 file whose first special character
+    comes late is still recognised.
+    """
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"  # the codec drops the BOM itself
+    if head.startswith(codecs.BOM_UTF16_LE) or head.startswith(codecs.BOM_UTF16_BE):
+        return "utf-16"
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        decoder.decode(head, final=complete)
+    except UnicodeDecodeError:
+        return "cp1252"
+    ascii_so_far = head.isascii() and not complete and _seekable(stream)
+    if ascii_so_far and not _rest_is_utf8(stream, decoder):
+        return "cp1252"
+    return "utf-8"
+
+
+def _seekable(stream: IO[bytes]) -> bool:
+    try:
+        return bool(stream.seekable())
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+def _sniff_delimiter(line: str) -> str:
+    """Pick ``;``, ``,`` or tab by counting occurrences outside quotes; Danish default ``;``."""
+    counts = {";": 0, ",": 0, "\t": 0}
+    quoted = False
+    for char in line:
+        if char == '"':
+            quoted = not quoted
+        elif not quoted and char in counts:
+            counts[char] += 1
+    best = max(counts, key=lambda c: (counts[c], c == ";"))
+    return best if counts[best] else ";"
+
+
+def _first_line(head: bytes, encoding: str) -> str:
+    decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+    text = decoder.decode(head, final=False)
+    for line in text.splitlines():
+        if line.strip():
+            return line
+    return ""
+
+
+# --- CSV --------------------------------------------------------------------------------------
+
+
+def _iter_csv(
+    head: bytes,
+    stream: IO[bytes],
+    complete: bool,
+    mapping: ColumnMapping,
+    report: ParseReport,
+    max_errors: int | None,
+) -> Generator[CaseRecord, None, None]:
+    encoding = _detect_encoding(head, stream, complete)
+    report.encoding = encoding
+    delimiter = _sniff_delimiter(_first_line(head, encoding))
+    report.delimiter = delimiter
+
+    text = io.TextIOWrapper(
+        io.BufferedReader(_PrefixedReader(head, stream), 1 << 16),
+        encoding=encoding,
+        errors="strict",
+        newline="",
+    )
+    with text:
+        reader = csv.reader(text, delimiter=delimiter, quotechar='"', strict=False)
+        last_line = 0
+        processor: _RowProcessor | None = None
+        try:
+            for cells in reader:
+                row = last_line + 1
+                last_line = reader.line_num
+                if processor is None:
+                    if not any(c.strip() for c in cells):
+                        continue
+                    processor = _start(row, cells, mapping, report, max_errors, _Converters())
+                    if processor is None:
+                        return
+                    continue
+                if not cells:
+                    continue
+                joined = "\x1f".join(cells)
+                if not joined.strip("\x1f \t\r\n\xa0"):
+                    continue  # blank line or separators only
+                report.rows_read += 1
+                processor.check_cpr(row, cells, joined)
+                width = processor.width
+                if len(cells) != width and (
+                    len(cells) < width or any(c.strip() for c in cells[width:])
+                ):
+                    message = MSG_FIELD_COUNT.format(expected=width, found=len(cells))
+                    processor.error(row, None, message)
+                    continue
+                record = processor.process(row, cells)
+                if record is not None:
+                    yield record
+        except UnicodeDecodeError:
+            _file_error(report, MSG_DECODE.format(encoding=encoding, row=last_line))
+            return
+        except csv.Error:
+            _file_error(report, MSG_CSV.format(row=last_line))
+            return
+        if processor is None:
+            _file_error(report, MSG_EMPTY if last_line == 0 else MSG_NO_HEADER)
+
+
+def _start(
+    row: int,
+    headers: Sequence[object],
+    mapping: ColumnMapping,
+    report: ParseReport,
+    max_errors: int | None,
+    converters: _Converters,
+) -> _RowProcessor | None:
+    """Match the header row; report problems; return a processor or None to stop."""
+    texts = ["" if h is None else _cell_text(h) for h in headers]
+    match = mapping.match(texts)
+    # Missing required fields get a dummy index so the processor can report header problems;
+    # it is not used for data rows in that case.
+    fields = {name: 0 for name in _REQUIRED} | match.fields
+    processor = _RowProcessor(texts, fields, report, converters, max_errors)
+    processor.check_cpr(row, headers, None)
+    report.ignored_columns = [h for h in match.ignored if not looks_like_cpr(h)]
+    report.missing_required = list(match.missing)
+    for name in match.missing:
+        processor.error(
+            row,
+            mapping.header_for(name),
+            MSG_MISSING_COLUMN.format(header=mapping.header_for(name), label=FIELD_LABELS[name]),
+        )
+    for name, found in match.conflicts:
+        processor.error(
+            row, found[0], MSG_CONFLICT.format(label=FIELD_LABELS[name], headers=", ".join(found))
+        )
+    if match.missing or match.conflicts:
+        return None
+    return processor
+
+
+def _file_error(report: ParseReport, reason: str, row: int = 0) -> None:
+    report.errors.append(RowError(row, None, reason, None))
+
+
+# --- XLSX -------------------------------------------------------------------------------------
+
+_XLSX_CHUNK = 2000
+
+
+def _iter_xlsx(
+    stream: IO[bytes],
+    mapping: ColumnMapping,
+    report: ParseReport,
+    max_errors: int | None,
+) -> Generator[CaseRecord, None, None]:
+    from openpyxl import load_workbook  # imported lazily: only XLSX imports need it
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            workbook = load_workbook(stream, read_only=True, data_only=True, keep_links=False)
+    except Exception:  # openpyxl/zipfile/XML errors on arbitrary content
+        _file_error(report, MSG_BAD_XLSX)
+        return
+    try:
+        yield from _iter_workbook(workbook, mapping, report, max_errors)
+    finally:
+        workbook.close()
+
+
+def _iter_workbook(
+    workbook: Any, mapping: ColumnMapping, report: ParseReport, max_errors: int | None
+) -> Iterator[CaseRecord]:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            sheets = workbook.worksheets
+            sheet = workbook.active if workbook.active in sheets else sheets[0] if sheets else None
+            if sheet is None or not hasattr(sheet, "reset_dimensions"):
+                _file_error(report, MSG_NO_SHEET)
+                return
+            sheet.reset_dimensions()  # exporters often write a wrong <dimension>
+            epoch = _EXCEL_EPOCH_1904 if workbook.epoch.year == 1904 else _EXCEL_EPOCH_1900
+            rows = sheet.iter_rows(values_only=True)
+    except Exception:
+        _file_error(report, MSG_BAD_XLSX)
+        return
+
+    converters = _Converters(epoch)
+    processor: _RowProcessor | None = None
+    row = 0
+    while True:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                chunk = [cells for _, cells in zip(range(_XLSX_CHUNK), rows, strict=False)]
+        except Exception:
+            _file_error(report, MSG_BAD_XLSX + f" (efter række {row})")
+            return
+        if not chunk:
+            break
+        for cells in chunk:
+            row += 1
+            if not any(c is not None and (not isinstance(c, str) or c.strip()) for c in cells):
+                continue
+            if processor is None:
+                processor = _start(row, cells, mapping, report, max_errors, converters)
+                if processor is None:
+                    return
+                continue
+            report.rows_read += 1
+            processor.check_cpr(row, cells, None)
+            record = processor.process(row, cells)
+            if record is not None:
+                yield record
+    if processor is None:
+        _file_error(report, MSG_EMPTY)
+
+
+# --- Public API -------------------------------------------------------------------------------
+
+
+def _resolve_mapping(mapping: ColumnMapping | str | None) -> ColumnMapping:
+    if mapping is None:
+        return load_mapping(DEFAULT_MAPPING)
+    if isinstance(mapping, str):
+        return load_mapping(mapping)
+    return mapping
+
+
+def iter_records(
+    source: Source,
+    mapping: ColumnMapping | str | None = None,
+    *,
+    filename: str | None = None,
+    report: ParseReport,
+    max_errors: int | None = DEFAULT_MAX_ERRORS,
+) -> Iterator[CaseRecord]:
+    """Stream the valid records of a CSV or XLSX export; problems go to ``report.errors``.
+
+    ``source`` is a path, the file's bytes, or a binary file object (left open). ``filename``
+    (e.g. the uploaded name) decides the kind by extension; without it the content decides
+    (a zip archive is XLSX, anything else CSV). ``mapping`` is a :class:`ColumnMapping`, a
+    mapping name, or None for the default. Once a CPR-like value is seen no further records
+    are yielded. At most ``max_errors`` errors are stored (None: no limit); the rest are
+    counted in ``report.errors_omitted`` and summarised in one final error.
+    """
+    column_mapping = _resolve_mapping(mapping)
+    with ExitStack() as stack:
+        stream: IO[bytes]
+        if isinstance(source, str | os.PathLike):
+            stream = stack.enter_context(open(source, "rb"))
+            filename = filename or os.path.basename(os.fspath(source))
+        elif isinstance(source, bytes | bytearray | memoryview):
+            stream = stack.enter_context(io.BytesIO(bytes(source)))
+        else:
+            stream = source
+            if filename is None and isinstance(getattr(source, "name", None), str):
+                filename = os.path.basename(source.name)
+        seekable = _seekable(stream)
+        start = stream.tell() if seekable else 0
+        head = _read_head(stream)
+        complete = len(head) < HEAD_SIZE
+        kind, problem = _detect_kind(head, filename)
+        report.file_kind = kind
+        if problem is not None:
+            _file_error(report, problem)
+            return
+        if kind == "xlsx":
+            report.encoding = ""
+            report.delimiter = None
+            if seekable:
+                stream.seek(start)
+                xlsx_stream = stream
+            else:
+                spool = stack.enter_context(tempfile.TemporaryFile())
+                spool.write(head)
+                while chunk := stream.read(1 << 20):
+                    spool.write(chunk)
+                spool.seek(0)
+                xlsx_stream = spool
+            records = _iter_xlsx(xlsx_stream, column_mapping, report, max_errors)
+        else:
+            records = _iter_csv(head, stream, complete, column_mapping, report, max_errors)
+        try:
+            yield from records
+        finally:
+            records.close()
+            if report.errors_omitted:
+                report.errors.append(
+                    RowError(0, None, MSG_MORE_ERRORS.format(n=report.errors_omitted))
+                )
+
+
+def iter_batches(
+    source: Source,
+    mapping: ColumnMapping | str | None = None,
+    *,
+    filename: str | None = None,
+    report: ParseReport,
+    batch_size: int = 5000,
+    max_errors: int | None = DEFAULT_MAX_ERRORS,
+) -> Iterator[list[CaseRecord]]:
+    """Like :func:`iter_records`, in lists of up to ``batch_size`` records."""
+    if batch_size < 1:
+        raise ValueError("batch_size must be positive")
+    batch: list[CaseRecord] = []
+    for record in iter_records(
+        source, mapping, filename=filename, report=report, max_errors=max_errors
+    ):
+        batch.append(record)
+        if len(batch) >= batch_size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def parse_all(
+    source: Source,
+    mapping: ColumnMapping | str | None = None,
+    *,
+    filename: str | None = None,
+    max_errors: int | None = DEFAULT_MAX_ERRORS,
+) -> tuple[list[CaseRecord], ParseReport]:
+    """Parse a whole (small) file: all valid records and the report."""
+    report = ParseReport()
+    records = list(
+        iter_records(source, mapping, filename=filename, report=report, max_errors=max_errors)
+    )
+    return records, report
