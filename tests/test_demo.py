@@ -69,6 +69,7 @@ def database_digest(session: Session) -> str:
             Case.case_ref,
             Caseworker.initials,
             Unit.name,
+            Case.team_in_file,
             Case.scheme,
             Case.start_date,
             Case.last_conversation,
@@ -124,6 +125,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
         initials_by_id = {cw.id: cw.initials for cw in session.scalars(select(Caseworker))}
         cw_units = {cw.id: cw.unit_id for cw in session.scalars(select(Caseworker))}
         assert all(case.unit_id == cw_units[case.caseworker_id] for case in cases)
+        unit_names = {unit.id: unit.name for unit in session.scalars(select(Unit))}
+        assert all(case.team_in_file == unit_names[case.unit_id or 0] for case in cases)
         snapshot = session.scalars(select(Snapshot)).one()
         users = {user.username: user for user in session.scalars(select(User))}
         leader_units = {unit.name for unit in users["leder"].units}

@@ -417,7 +417,10 @@ def build_demo(
         caseworker = caseworkers[row["caseworker"]]
         values = {k: v for k, v in row.items() if k not in ("caseworker", "team")}
         values.update(
-            snapshot_id=snapshot.id, caseworker_id=caseworker.id, unit_id=caseworker.unit_id
+            snapshot_id=snapshot.id,
+            caseworker_id=caseworker.id,
+            unit_id=caseworker.unit_id,
+            team_in_file=row["team"],
         )
         db_rows.append(values)
     session.execute(insert(Case), db_rows)
