@@ -25,7 +25,7 @@ from datetime import date
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from tilsyn.audit import services as audit
@@ -227,6 +227,121 @@ def _column_label(mapping: mappings.ColumnMapping, field_name: str) -> str:
     return mapping.header_for(field_name)
 
 
+#: Columns the import writes, in insert order.
+_CASE_COLUMNS = (
+    "snapshot_id",
+    "case_ref",
+    "caseworker_id",
+    "unit_id",
+    "team_in_file",
+    "scheme",
+    "start_date",
+    "last_conversation",
+    "conversations_12m",
+    "reassessment_due",
+    "caseworker_changes_12m",
+    "job_goal",
+    "cv_on_jobnet",
+    "weekly_hours",
+)
+_DATE_COLUMNS = frozenset({"start_date", "last_conversation", "reassessment_due"})
+
+
+class _CaseInserter:
+    """Batched insert of case rows: one DBAPI ``executemany`` per batch.
+
+    The INSERT is compiled by SQLAlchemy for the session's dialect (so the SQL and parameter
+    style are right for SQLite and PostgreSQL alike), and the columns' own bind processors are
+    applied once per distinct value (dates repeat a lot). This skips SQLAlchemy's per-row
+    parameter machinery, which otherwise costs more than the insert itself.
+    """
+
+    def __init__(self, session: Session, snapshot_id: int) -> None:
+        self.connection = session.connection()
+        dialect = self.connection.dialect
+        table = Case.__table__
+        compiled = (
+            insert(table)
+            .values({name: bindparam(name) for name in _CASE_COLUMNS})
+            .compile(dialect=dialect)
+        )
+        self.sql = compiled.string
+        order = list(compiled.positiontup or ()) if compiled.positional else []
+        if compiled.positional and order != list(_CASE_COLUMNS):
+            raise RuntimeError("unexpected parameter order in the compiled INSERT")
+        self.positional = compiled.positional
+        self.snapshot_id = snapshot_id
+        self.rows: list[tuple[Any, ...]] = []
+        processors = {
+            name: table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+            for name in _CASE_COLUMNS
+        }
+        date_processor = processors["start_date"]
+        self._dates: dict[date, Any] = {}
+        self._date = (
+            (lambda value: value)
+            if date_processor is None
+            else (lambda value: self._cached(value, date_processor))
+        )
+        self._bool = processors["job_goal"] or (lambda value: value)
+        self._float = processors["weekly_hours"] or (lambda value: value)
+        others = {
+            name: proc
+            for name, proc in processors.items()
+            if proc is not None
+            and name not in _DATE_COLUMNS | {"job_goal", "cv_on_jobnet", "weekly_hours"}
+        }
+        if others:
+            raise RuntimeError(f"unexpected bind processors for {sorted(others)}")
+
+    def _cached(self, value: date, processor: Any) -> Any:
+        out = self._dates.get(value)
+        if out is None:
+            out = self._dates[value] = processor(value)
+        return out
+
+    @property
+    def pending(self) -> int:
+        return len(self.rows)
+
+    def add(self, record: parsing.CaseRecord, caseworker_id: int, unit_id: int) -> None:
+        to_date, to_bool = self._date, self._bool
+        last, due = record.last_conversation, record.reassessment_due
+        goal, cv, hours = record.job_goal, record.cv_on_jobnet, record.weekly_hours
+        self.rows.append(
+            (
+                self.snapshot_id,
+                record.case_ref,
+                caseworker_id,
+                unit_id,
+                record.team,
+                record.scheme,
+                to_date(record.start_date),
+                None if last is None else to_date(last),
+                record.conversations_12m,
+                None if due is None else to_date(due),
+                record.caseworker_changes_12m,
+                None if goal is None else to_bool(goal),
+                None if cv is None else to_bool(cv),
+                None if hours is None else self._float(hours),
+            )
+        )
+
+    def flush(self) -> None:
+        if not self.rows:
+            return
+        if self.positional:
+            self.connection.exec_driver_sql(self.sql, self.rows)
+        else:
+            self.connection.exec_driver_sql(
+                self.sql, [dict(zip(_CASE_COLUMNS, row, strict=True)) for row in self.rows]
+            )
+        self.rows.clear()
+
+    def discard(self) -> None:
+        self.rows.clear()
+
+
 def _scan(
     session: Session,
     actor: User | None,
@@ -240,14 +355,8 @@ def _scan(
     """One pass over the file: collect errors, and insert batches while none have been seen."""
     report = parsing.ParseReport()
     teams: set[str] = set()
-    pending: list[dict[str, Any]] = []
+    inserter = _CaseInserter(session, snapshot_id) if snapshot_id is not None else None
     rows = 0
-    insert_stmt = insert(Case)
-
-    def flush_pending() -> None:
-        if pending and snapshot_id is not None and not report.errors:
-            session.execute(insert_stmt, pending)
-        pending.clear()
 
     with path.open("rb") as fh:
         for batch in parsing.iter_batches(
@@ -259,32 +368,16 @@ def _scan(
                     result.preview.append(record)
                 if record.team:
                     teams.add(record.team)
-                initials = record.caseworker.strip().upper()
-                resolved = resolver.resolve(record, initials)
-                if resolved is None or snapshot_id is None or report.errors:
-                    continue
-                caseworker_id, unit_id = resolved
-                pending.append(
-                    {
-                        "snapshot_id": snapshot_id,
-                        "case_ref": record.case_ref,
-                        "caseworker_id": caseworker_id,
-                        "unit_id": unit_id,
-                        "team_in_file": record.team,
-                        "scheme": record.scheme,
-                        "start_date": record.start_date,
-                        "last_conversation": record.last_conversation,
-                        "conversations_12m": record.conversations_12m,
-                        "reassessment_due": record.reassessment_due,
-                        "caseworker_changes_12m": record.caseworker_changes_12m,
-                        "job_goal": record.job_goal,
-                        "cv_on_jobnet": record.cv_on_jobnet,
-                        "weekly_hours": record.weekly_hours,
-                    }
-                )
-            if len(pending) >= batch_size:
-                flush_pending()
-    flush_pending()
+                resolved = resolver.resolve(record, record.caseworker.strip().upper())
+                if resolved is not None and inserter is not None and not report.errors:
+                    inserter.add(record, *resolved)
+            if inserter is not None:
+                if report.errors:
+                    inserter.discard()
+                elif inserter.pending >= batch_size:
+                    inserter.flush()
+    if inserter is not None and not report.errors:
+        inserter.flush()
 
     result.rows = rows
     result.file_kind = report.file_kind or ""
