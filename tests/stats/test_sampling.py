@@ -259,11 +259,13 @@ def test_draws_follow_exact_joint_distribution(sizes: list[float], n: int) -> No
 def _population() -> tuple[np.ndarray, np.ndarray, dict[object, int]]:
     strata = np.array(["a"] * 7 + ["b"] * 5 + ["c"] * 2 + ["d"] * 4 + ["e"] * 3)
     size = np.array(
-        [1, 1, 2, 3, 5, 8, 1]  # a
-        + [1, 1, 1, 1, 1]  # b (srs)
-        + [2, 3]  # c (smaller than n)
-        + [1, 6, 1, 1]  # d (certainty)
-        + [1, 2, 3],  # e (not in mapping)
+        [
+            *[1, 1, 2, 3, 5, 8, 1],  # a
+            *[1, 1, 1, 1, 1],  # b (srs)
+            *[2, 3],  # c (smaller than n)
+            *[1, 6, 1, 1],  # d (certainty)
+            *[1, 2, 3],  # e (not in mapping)
+        ],
         dtype=float,
     )
     n_by = {"a": 3, "b": 2, "c": 4, "d": 2, "zz": 5}

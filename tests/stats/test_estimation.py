@@ -1,0 +1,296 @@
+"""Tests for tilsyn.stats.estimation.
+
+Independent oracles:
+
+* ``fixtures/r_reference.json`` — R's survey package (script: ``r/make_reference.R``):
+  ``svyciprop(method = "beta")``, ``svymean``, ``confint(df = degf(sub))``, ``degf`` and
+  ``binom.test`` (Clopper–Pearson) on designs with a lonely stratum, a domain missing
+  whole strata, estimates of exactly 0 and 1, and unequal π;
+* closed forms (simple random sampling share and SE, Clopper–Pearson at 0);
+* a plain-Python loop implementation of the textbook linearisation formulas;
+* a coverage simulation using the sampling module.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats as sps
+
+from tilsyn.stats.estimation import (
+    Difference,
+    Estimate,
+    compare,
+    estimate_mean,
+    estimate_proportion,
+    stratum_codes,
+)
+from tilsyn.stats.sampling import draw_stratified
+
+REFERENCE = json.loads((Path(__file__).parent / "fixtures" / "r_reference.json").read_text())
+CASES: list[dict[str, Any]] = REFERENCE["cases"]
+
+
+# ----------------------------------------------------------------------- R reference
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_matches_r_survey(case: dict[str, Any]) -> None:
+    fn = estimate_proportion if case["kind"] == "proportion" else estimate_mean
+    e = fn(case["y"], case["pi"], case["strata"], case["domain"], level=case["level"])
+    assert isinstance(e, Estimate)
+    assert e.estimate == pytest.approx(case["estimate"], abs=1e-12)
+    assert e.std_error == pytest.approx(case["std_error"], abs=1e-12)
+    assert e.df == case["df"]
+    assert e.n == case["n"]
+    assert e.level == case["level"]
+    if case["ci_low"] is not None:
+        assert e.ci_low == pytest.approx(case["ci_low"], abs=1e-10)
+        assert e.ci_high == pytest.approx(case["ci_high"], abs=1e-10)
+    else:
+        # R returns NaN for an estimate of exactly 0 or 1; we return Clopper-Pearson
+        # for the domain's sample size, compared with R's binom.test.
+        assert case["estimate"] in (0, 1)
+        low, high = case["clopper_pearson"]
+        assert e.ci_low == pytest.approx(low, abs=1e-10)
+        assert e.ci_high == pytest.approx(high, abs=1e-10)
+
+
+def test_reference_covers_the_required_situations() -> None:
+    names = {c["name"] for c in CASES}
+    assert {"lonely_stratum_full", "domain_misses_strata", "estimate_zero"} <= names
+    lonely = next(c for c in CASES if c["name"] == "lonely_stratum_full")
+    assert min(lonely["strata"].count(s) for s in set(lonely["strata"])) == 1
+    assert len(set(lonely["pi"])) > 1
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_integer_codes_give_same_result(case: dict[str, Any]) -> None:
+    fn = estimate_proportion if case["kind"] == "proportion" else estimate_mean
+    by_label = fn(case["y"], case["pi"], case["strata"], case["domain"])
+    codes = stratum_codes(case["strata"])
+    assert codes.dtype == np.int64
+    by_code = fn(case["y"], case["pi"], codes, case["domain"])
+    shifted = fn(case["y"], case["pi"], codes * 7 + 1000, case["domain"])
+    assert by_code == by_label
+    assert shifted.std_error == pytest.approx(by_label.std_error, abs=1e-15)
+
+
+# ---------------------------------------------------------------------- closed forms
+
+
+@pytest.mark.parametrize(("successes", "n"), [(17, 20), (1, 9), (5, 6), (30, 31)])
+def test_srs_one_stratum_is_plain_share(successes: int, n: int) -> None:
+    """λ = 0, one stratum: share = x/n and SE² = p(1−p)/(n−1) (with-replacement)."""
+    y = [1.0] * successes + [0.0] * (n - successes)
+    pi = [0.3] * n
+    e = estimate_proportion(y, pi, ["s"] * n)
+    p = successes / n
+    assert e.estimate == pytest.approx(p, abs=1e-15)
+    assert e.std_error == pytest.approx(math.sqrt(p * (1 - p) / (n - 1)), rel=1e-12)
+    assert e.df == n - 1 and e.n == n
+    # one stratum: the df correction cancels, n_eff = p(1-p)/v = n - 1
+    n_eff = n - 1
+    low = sps.beta.ppf(0.025, n_eff * p, n_eff * (1 - p) + 1)
+    high = sps.beta.ppf(0.975, n_eff * p + 1, n_eff * (1 - p))
+    assert (e.ci_low, e.ci_high) == pytest.approx((low, high), abs=1e-12)
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 40])
+@pytest.mark.parametrize("level", [0.95, 0.9])
+def test_zero_and_one_use_clopper_pearson(n: int, level: float) -> None:
+    rng = np.random.default_rng(n)
+    pi = rng.uniform(0.1, 0.9, n)
+    strata = np.arange(n) // 2
+    alpha = 1 - level
+    zero = estimate_proportion(np.zeros(n), pi, strata, level=level)
+    assert zero.estimate == 0 and zero.std_error == 0
+    assert zero.ci_low == 0
+    assert zero.ci_high == pytest.approx(1 - (alpha / 2) ** (1 / n), abs=1e-12)
+    one = estimate_proportion(np.ones(n), pi, strata, level=level)
+    assert one.estimate == 1 and one.ci_high == 1
+    assert one.ci_low == pytest.approx((alpha / 2) ** (1 / n), abs=1e-12)
+
+
+def test_mean_t_interval_by_hand() -> None:
+    y = [1, 2, 3, 3, 2, 1, 3]
+    pi = [0.5] * 7
+    e = estimate_mean(y, pi, [0] * 7, level=0.9)
+    mean = sum(y) / 7
+    var = sum((v - mean) ** 2 for v in y) / 6 / 7  # s²/n, no fpc
+    assert e.estimate == pytest.approx(mean, abs=1e-15)
+    assert e.std_error == pytest.approx(math.sqrt(var), rel=1e-12)
+    half = sps.t.ppf(0.95, 6) * math.sqrt(var)
+    assert (e.ci_low, e.ci_high) == pytest.approx((mean - half, mean + half), abs=1e-12)
+
+
+# ---------------------------------------------------------- plain-Python loop oracle
+
+
+def _loop_oracle(
+    y: list[float], pi: list[float], strata: list[int], dom: list[bool]
+) -> tuple[float, float, int]:
+    """Textbook Hájek + stratified with-replacement linearisation, plain loops."""
+    tw = sum(1 / p for p, d in zip(pi, dom, strict=True) if d)
+    est = sum(v / p for v, p, d in zip(y, pi, dom, strict=True) if d) / tw
+    groups: dict[int, list[float]] = {}
+    for v, p, h, d in zip(y, pi, strata, dom, strict=True):
+        groups.setdefault(h, []).append((v - est) / p / tw if d else 0.0)
+    var = 0.0
+    for zs in groups.values():
+        if len(zs) == 1:
+            var += zs[0] ** 2  # lonely: centred at the grand mean, which is 0
+        else:
+            m = sum(zs) / len(zs)
+            var += len(zs) / (len(zs) - 1) * sum((z - m) ** 2 for z in zs)
+    df = sum(dom) - len({h for h, d in zip(strata, dom, strict=True) if d})
+    return est, math.sqrt(var), df
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data(), n=st.integers(min_value=1, max_value=40))
+def test_against_loop_oracle(data: st.DataObject, n: int) -> None:
+    strata = data.draw(st.lists(st.integers(0, 8), min_size=n, max_size=n))
+    pi = data.draw(st.lists(st.floats(0.01, 1.0), min_size=n, max_size=n))
+    y = data.draw(st.lists(st.sampled_from([0.0, 1.0]), min_size=n, max_size=n))
+    dom = data.draw(st.lists(st.booleans(), min_size=n, max_size=n))
+    e = estimate_proportion(y, pi, strata, dom)
+    if not any(dom):
+        assert math.isnan(e.estimate) and e.n == 0
+        return
+    est, se, df = _loop_oracle(y, pi, strata, dom)
+    assert e.estimate == pytest.approx(est, abs=1e-12)
+    assert e.std_error == pytest.approx(se, abs=1e-12)
+    assert e.df == df and e.n == sum(dom)
+    assert 0 <= e.estimate <= 1
+    if math.isfinite(e.ci_low):
+        assert 0 <= e.ci_low <= e.estimate <= e.ci_high <= 1
+    else:
+        assert df <= 0
+    scores = [3.0 if v else 1.0 for v in y]
+    m = estimate_mean(scores, pi, strata, dom)
+    est_m, se_m, _ = _loop_oracle(scores, pi, strata, dom)
+    assert m.estimate == pytest.approx(est_m, abs=1e-12)
+    assert m.std_error == pytest.approx(se_m, abs=1e-12)
+
+
+# --------------------------------------------------------------- degenerate / errors
+
+
+def test_empty_domain_and_no_df() -> None:
+    e = estimate_proportion([1, 0], [0.5, 0.5], [0, 1], [False, False])
+    assert e.n == 0 and e.df == 0
+    assert all(math.isnan(v) for v in (e.estimate, e.std_error, e.ci_low, e.ci_high))
+    # every domain unit in its own stratum: df = 0, SE exists, interval not estimable
+    e = estimate_proportion([1, 0, 1, 1], [0.5] * 4, [0, 0, 1, 1], [True, False, False, True])
+    assert e.df == 0 and e.estimate == 1.0
+    e = estimate_proportion([1, 0, 1, 0], [0.5] * 4, [0, 0, 1, 1], [True, False, False, True])
+    assert e.df == 0 and e.std_error > 0 and math.isnan(e.ci_low) and math.isnan(e.ci_high)
+    m = estimate_mean([1, 0, 3, 1], [0.5] * 4, [0, 0, 1, 1], [True, False, True, False])
+    assert m.df == 0 and math.isnan(m.ci_low)
+    m = estimate_mean([2.0], [0.5], [0], None)
+    assert m.estimate == 2.0 and m.std_error == 0 and math.isnan(m.ci_high)
+
+
+def test_nan_allowed_outside_domain_only() -> None:
+    y = [1.0, float("nan"), 0.0, 1.0]
+    e = estimate_proportion(y, [0.5] * 4, [0, 0, 1, 1], [True, False, True, True])
+    assert e.n == 3 and math.isfinite(e.estimate)
+    with pytest.raises(ValueError, match="finite"):
+        estimate_proportion(y, [0.5] * 4, [0, 0, 1, 1])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"y": [0, 2]}, r"\[0, 1\]"),
+        ({"pi": [0.5, 0.0]}, "pi"),
+        ({"pi": [0.5, 1.5]}, "pi"),
+        ({"pi": [0.5]}, "pi"),
+        ({"strata": [0]}, "strata"),
+        ({"domain": [True]}, "domain"),
+        ({"domain": [2, 0]}, "boolean"),
+        ({"level": 1.0}, "level"),
+        ({"y": [[0, 1]]}, "one-dimensional"),
+    ],
+)
+def test_invalid_input(kwargs: dict[str, Any], match: str) -> None:
+    args: dict[str, Any] = {"y": [0, 1], "pi": [0.5, 0.5], "strata": [0, 0]}
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        estimate_proportion(**args)
+
+
+# -------------------------------------------------------------------------- compare
+
+
+def _est(estimate: float, se: float, df: int, lo: float = 0.0, hi: float = 1.0) -> Estimate:
+    return Estimate(estimate, se, lo, hi, df + 1, df, 0.95)
+
+
+def test_compare_by_hand() -> None:
+    a, b = _est(0.70, 0.05, 10), _est(0.85, 0.04, 25)
+    d = compare(a, b)
+    assert isinstance(d, Difference)
+    va, vb = 0.05**2, 0.04**2
+    df = (va + vb) ** 2 / (va**2 / 10 + vb**2 / 25)
+    se = math.sqrt(va + vb)
+    half = sps.t.ppf(0.975, df) * se
+    assert d.diff == pytest.approx(0.15, abs=1e-15)
+    assert d.std_error == pytest.approx(se, rel=1e-12)
+    assert d.df == pytest.approx(df, rel=1e-12)
+    assert (d.ci_low, d.ci_high) == pytest.approx((0.15 - half, 0.15 + half), abs=1e-12)
+    assert d.significant == (0.15 - half > 0)
+    assert d.significant  # 0.15 / 0.064 ≈ 2.3 > t(0.975, ~19)
+    rev = compare(b, a)
+    assert rev.diff == -d.diff and rev.significant
+    assert (rev.ci_low, rev.ci_high) == pytest.approx((-d.ci_high, -d.ci_low), abs=1e-15)
+    assert not compare(a, _est(0.75, 0.04, 25)).significant
+
+
+def test_compare_degenerate() -> None:
+    nan = compare(_est(0.5, float("nan"), 0), _est(0.6, 0.1, 5))
+    assert math.isnan(nan.std_error) and not nan.significant
+    assert not compare(_est(0.5, 0.1, 0), _est(0.9, 0.01, 50)).significant
+    # 0 % vs 100 % on 2 cases each: not a certain change (Clopper-Pearson width used)
+    n2 = [0.5, 0.5]
+    zero = estimate_proportion([0, 0], n2, [0, 0])
+    one = estimate_proportion([1, 1], n2, [0, 0])
+    small = compare(zero, one)
+    assert small.std_error > 0 and not small.significant
+    # ... but on 60 cases each it is
+    n60 = [0.5] * 60
+    strata = [i // 2 for i in range(60)]
+    big = compare(
+        estimate_proportion([0] * 60, n60, strata), estimate_proportion([1] * 60, n60, strata)
+    )
+    assert big.significant and big.ci_low > 0.5
+
+
+# ----------------------------------------------------------------- coverage (design)
+
+
+@pytest.mark.slow
+def test_korn_graubard_coverage_under_risk_weighted_sampling() -> None:
+    rng = np.random.default_rng(2024)
+    n_cw, per_cw = 40, 25
+    strata = np.repeat(np.arange(n_cw), per_cw)
+    risk = rng.random(n_cw * per_cw)
+    size = 1 + 3 * risk
+    # cases with high risk are less often in order
+    y_pop = (rng.random(n_cw * per_cw) < 0.95 - 0.25 * risk).astype(float)
+    truth = y_pop.mean()
+    n_by = {h: 3 for h in range(n_cw)}
+    reps, covered = 800, 0
+    for _ in range(reps):
+        sel, pi = draw_stratified(strata, size, n_by, rng)
+        e = estimate_proportion(y_pop[sel], pi[sel], strata[sel])
+        covered += e.ci_low <= truth <= e.ci_high
+    assert covered / reps >= 0.93
