@@ -32,6 +32,11 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "admin.caseworker_edit": frozenset({"admin"}),
     "admin.user_edit": frozenset({"admin"}),
     "audit.index": frozenset({"admin", "revisor"}),
+    "cases.snapshots": frozenset({"admin", "teamleder", "direktoer", "revisor"}),
+    "cases.snapshot": frozenset({"admin", "teamleder", "direktoer", "revisor"}),
+    "cases.upload": frozenset({"admin", "teamleder"}),
+    "cases.preview": frozenset({"admin", "teamleder"}),
+    "cases.abort_import": frozenset({"admin", "teamleder"}),
     "catalogue.index": ALL,
     "catalogue.view": ALL,
     "catalogue.edit": LEADERS,
@@ -69,7 +74,7 @@ USERNAME = {
 
 # Values for URL parameters; ids that do not exist give 404 for allowed roles, which is fine:
 # the point is that refused roles get 403 before any lookup.
-SAMPLE_ARGS = {"filename": "tilsyn.css", "lang": "da"}
+SAMPLE_ARGS = {"filename": "tilsyn.css", "lang": "da", "token": "ukendt-upload"}
 
 
 def _endpoints(app: Flask) -> list[str]:

@@ -17,6 +17,7 @@ BLUEPRINTS: tuple[str, ...] = (
     "tilsyn.core.views",
     "tilsyn.org.views",
     "tilsyn.audit.views",
+    "tilsyn.cases.views",
     "tilsyn.catalogue.views",
     "tilsyn.rounds.views",
     "tilsyn.risk.views",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from tilsyn.cases.commands import import_command
 from tilsyn.catalogue.commands import catalogue_group
 from tilsyn.demo_commands import demo
 from tilsyn.risk.commands import risk_group
@@ -12,6 +13,7 @@ from tilsyn.sampling.commands import sample_group
 
 COMMANDS: list[click.Command] = [
     demo,
+    import_command,
     catalogue_group,
     rounds_group,
     scheduler_command,

@@ -1,0 +1,201 @@
+"""The import pages: upload -> preview -> confirm/abort, snapshot list and detail, access."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.cases.test_import_service import SAMPLE, counts, csv_bytes, good_rows, row
+from tilsyn.audit.models import AuditEvent
+from tilsyn.cases.models import Case, Snapshot
+from tilsyn.org.models import Caseworker, Unit
+
+
+@pytest.fixture
+def uploads(app, monkeypatch, tmp_path) -> Path:
+    """Keep uploads of the tests out of the real instance folder."""
+    monkeypatch.setattr(app, "instance_path", str(tmp_path))
+    return tmp_path / "uploads"
+
+
+def upload(client, content: bytes, name: str = "udtraek.csv", mapping: str = "standard"):
+    return client.post(
+        "/sagsudtraek/import",
+        data={
+            "file": (io.BytesIO(content), name),
+            "mapping": mapping,
+            "as_of": "2026-10-01",
+        },
+        content_type="multipart/form-data",
+    )
+
+
+def token_of(response) -> str:
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    match = re.search(r"/sagsudtraek/import/([A-Za-z0-9_-]+)$", response.headers["Location"])
+    assert match, response.headers["Location"]
+    return match.group(1)
+
+
+def unit_selects(html: str) -> dict[str, str]:
+    """name -> preselected value of each unit_<n> select in the preview form."""
+    out = {}
+    for match in re.finditer(r'<select[^>]*name="(unit_\d+)"[^>]*>(.*?)</select>', html, re.S):
+        selected = re.search(
+            r'<option selected value="([^"]*)"|<option value="([^"]*)" selected', match.group(2)
+        )
+        out[match.group(1)] = (
+            next(g for g in selected.groups() if g is not None) if selected else ""
+        )
+    return out
+
+
+def test_upload_form_offers_mappings_and_today(login_as, uploads):
+    client = login_as("leder")
+    html = client.get("/sagsudtraek/import").get_data(as_text=True)
+    assert 'value="standard" selected' in html or 'selected value="standard"' in html
+    assert 'value="fasit"' in html
+    assert 'type="file"' in html and 'name="as_of"' in html
+
+
+def test_sample_through_the_ui(login_as, session, uploads):
+    if not SAMPLE.is_file():
+        pytest.skip("example export not present")
+    client = login_as("leder")
+    response = upload(client, SAMPLE.read_bytes(), name="sagsudtraek-eksempel.csv")
+    token = token_of(response)
+    assert (uploads / token / "upload.bin").is_file()
+    cookie = client.get_cookie("session")
+    assert cookie is None or len(cookie.value) < 1000  # no file content in the cookie
+    assert counts(session) == (0, 0, 4, 2)  # nothing stored yet
+
+    html = client.get(f"/sagsudtraek/import/{token}").get_data(as_text=True)
+    assert "S-2026-000001" in html and "Ingen fejl fundet" in html
+    assert "Ukendte sagsbehandlere (45)" in html
+    selects = unit_selects(html)
+    assert len(selects) == 45
+    assert all(value.startswith("n:") for value in selects.values())  # file teams, new units
+
+    response = client.post(f"/sagsudtraek/import/{token}", data=selects)
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    snapshot = session.scalar(select(Snapshot))
+    assert response.headers["Location"].endswith(f"/sagsudtraek/{snapshot.id}")
+    assert snapshot.row_count == 3003 and snapshot.imported_by_name == "leder"
+    assert snapshot.source_filename == "sagsudtraek-eksempel.csv"
+    cws = session.scalar(
+        select(func.count(func.distinct(Case.caseworker_id))).where(Case.snapshot_id == snapshot.id)
+    )
+    teams = session.scalar(
+        select(func.count(func.distinct(Case.unit_id))).where(Case.snapshot_id == snapshot.id)
+    )
+    assert (cws, teams) == (45, 5)
+    assert not (uploads / token).exists()
+    detail = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "3.003" in detail and "Sygedagpenge Nord" in detail
+    assert "S-2026-000001" not in detail  # aggregates only
+    listing = client.get("/sagsudtraek/").get_data(as_text=True)
+    assert "sagsudtraek-eksempel.csv" in listing
+    actions = set(session.scalars(select(AuditEvent.action)))
+    assert {"import_preview", "import"} <= actions
+
+
+def test_known_caseworkers_need_no_choices(login_as, session, uploads):
+    client = login_as("admin")
+    token = token_of(upload(client, csv_bytes(good_rows(8))))
+    html = client.get(f"/sagsudtraek/import/{token}").get_data(as_text=True)
+    assert "Ukendte sagsbehandlere" not in html
+    response = client.post(f"/sagsudtraek/import/{token}", data={})
+    assert response.status_code == 302
+    assert counts(session)[:2] == (1, 8)
+
+
+def test_unknown_caseworker_needs_a_unit_or_abort(login_as, session, uploads):
+    rows = good_rows(3)
+    rows[0][1], rows[0][3] = "NYX", ""
+    client = login_as("leder")
+    token = token_of(upload(client, csv_bytes(rows)))
+    html = client.get(f"/sagsudtraek/import/{token}").get_data(as_text=True)
+    assert unit_selects(html) == {"unit_0": ""}  # no team in the file: the user must choose
+    before = counts(session)
+    response = client.post(f"/sagsudtraek/import/{token}", data={"unit_0": ""})
+    assert response.status_code == 200
+    assert "Vælg en enhed til sagsbehandleren" in response.get_data(as_text=True)
+    assert counts(session) == before
+    unit_b = session.scalar(select(Unit).where(Unit.name == "Team B"))
+    response = client.post(f"/sagsudtraek/import/{token}", data={"unit_0": f"u:{unit_b.id}"})
+    assert response.status_code == 302
+    nyx = session.scalar(select(Caseworker).where(Caseworker.initials == "NYX"))
+    assert nyx.unit_id == unit_b.id
+
+
+def test_errors_are_reported_and_nothing_can_be_confirmed(login_as, session, uploads):
+    rows = good_rows(5)
+    rows[1][5] = "32-13-2026"
+    rows[3][10] = "Måske"
+    client = login_as("leder")
+    token = token_of(upload(client, csv_bytes(rows)))
+    html = client.get(f"/sagsudtraek/import/{token}").get_data(as_text=True)
+    assert "Fejlrapport" in html and "2 fejl" in html
+    assert "32-13-2026" in html and "Måske" in html
+    assert "Indlæs sagsudtrækket" not in html  # no confirm button
+    refused = session.scalar(select(AuditEvent).where(AuditEvent.action == "import_refused"))
+    assert refused is not None and refused.details["errors"] == 2
+    # Even a forged confirmation stores nothing.
+    before = counts(session)
+    response = client.post(f"/sagsudtraek/import/{token}", data={})
+    assert response.status_code == 200
+    assert counts(session) == before
+    response = client.post(f"/sagsudtraek/import/{token}/afbryd")
+    assert response.status_code == 302
+    assert not (uploads / token).exists()
+
+
+def test_cpr_file_is_refused_without_echo(login_as, session, uploads):
+    rows = good_rows(3)
+    rows.append(row(ref="S-9", name="Borger 1503821234"))
+    client = login_as("leder")
+    token = token_of(upload(client, csv_bytes(rows)))
+    html = client.get(f"/sagsudtraek/import/{token}").get_data(as_text=True)
+    assert "CPR" in html and "Fejlrapport" in html
+    assert "1503821234" not in html
+    assert counts(session)[:2] == (0, 0)
+
+
+def test_tokens_are_private_to_the_uploader(login_as, uploads):
+    client = login_as("leder")
+    token = token_of(upload(client, csv_bytes(good_rows(2))))
+    client = login_as("admin")
+    assert client.get(f"/sagsudtraek/import/{token}").status_code == 404
+    assert client.get("/sagsudtraek/import/not-a-token").status_code == 404
+    client.post(f"/sagsudtraek/import/{token}/afbryd")
+    assert (uploads / token).exists()  # someone else's abort does nothing
+
+
+def test_missing_file_is_a_form_error(login_as, uploads):
+    client = login_as("leder")
+    response = client.post(
+        "/sagsudtraek/import", data={"mapping": "standard", "as_of": "2026-10-01"}
+    )
+    assert response.status_code == 200
+    assert "Vælg en fil" in response.get_data(as_text=True)
+
+
+def test_director_and_auditor_see_aggregates_only(login_as, session, uploads):
+    client = login_as("admin")
+    token = token_of(upload(client, csv_bytes(good_rows(8))))
+    client.post(f"/sagsudtraek/import/{token}", data={})
+    snapshot = session.scalar(select(Snapshot))
+    for username in ("direktoer", "revisor"):
+        client = login_as(username)
+        listing = client.get("/sagsudtraek/")
+        assert listing.status_code == 200
+        assert "Indlæs nyt sagsudtræk" not in listing.get_data(as_text=True)
+        detail = client.get(f"/sagsudtraek/{snapshot.id}").get_data(as_text=True)
+        assert "Team A" in detail and "AAA" in detail  # counts per caseworker
+        assert "S-0001" not in detail  # never case-level rows
+        assert client.get("/sagsudtraek/import").status_code == 403
+    assert login_as("sagsbehandler").get("/sagsudtraek/").status_code == 403
