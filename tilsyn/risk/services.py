@@ -402,7 +402,9 @@ def load_population(
     )
     if case_ids is not None:
         stmt = stmt.where(Case.id.in_(sorted({int(i) for i in case_ids})))
-    rows = session.execute(stmt).all()
+    # Sorted again in Python: code-point order of the case reference, whatever the database's
+    # collation, so a replay gives the same population order on SQLite and PostgreSQL.
+    rows = sorted(session.execute(stmt).all(), key=lambda row: row[1])
     n = len(rows)
     cols: list[tuple[Any, ...]] = list(zip(*rows, strict=True)) if n else [() for _ in range(13)]
     as_of = np.datetime64(snapshot.as_of, "D")
