@@ -43,6 +43,7 @@ from tilsyn.cases.mapping import (
     DEFAULT_MAPPING,
     FIELD_LABELS,
     ColumnMapping,
+    HeaderMatch,
     clean_header,
     load_mapping,
 )
@@ -89,7 +90,6 @@ MSG_DUPLICATE = "Sags-ID findes allerede i række {row}"
 MSG_CPR = "Ligner et CPR-nummer – filen afvises"
 MSG_FIELD_COUNT = "Forkert antal felter i rækken (forventet {expected}, fandt {found})"
 MSG_EMPTY = "Filen er tom"
-MSG_NO_HEADER = "Filen har ingen overskriftsrække"
 MSG_MISSING_COLUMN = "Påkrævet kolonne mangler: {header} ({label})"
 MSG_CONFLICT = "Flere kolonner svarer til {label}: {headers}"
 MSG_KIND = "Filtypen {ext} understøttes ikke – gem filen som .csv eller .xlsx"
@@ -231,6 +231,8 @@ def _safe_value(value: object) -> str | None:
         text = str(int(value))
     else:
         text = str(value).strip()
+    if not text:
+        return None
     if CPR_PATTERN.search(text) or CPR_PATTERN.search(text.replace(" ", "")):
         return None
     if len(text) > MAX_VALUE_CHARS:
@@ -579,7 +581,10 @@ class _RowProcessor:
             else:
                 result = _convert(raw, convert)
             if result.__class__ is _Bad:
-                if result is _BLANK and not required:
+                if result is _BLANK:
+                    if required:
+                        self.error(row, header, MSG_REQUIRED)
+                        ok = False
                     continue
                 self.error(row, header, result.reason, raw)
                 ok = False
@@ -759,6 +764,7 @@ def _iter_csv(
         reader = csv.reader(text, delimiter=delimiter, quotechar='"', strict=False)
         last_line = 0
         processor: _RowProcessor | None = None
+        search = _HeaderSearch(mapping, report, max_errors, _Converters())
         try:
             for cells in reader:
                 row = last_line + 1
@@ -766,8 +772,8 @@ def _iter_csv(
                 if processor is None:
                     if not any(c.strip() for c in cells):
                         continue
-                    processor = _start(row, cells, mapping, report, max_errors, _Converters())
-                    if processor is None:
+                    processor = search.offer(row, cells)
+                    if search.stopped:
                         return
                     continue
                 if not cells:
@@ -794,40 +800,94 @@ def _iter_csv(
             _file_error(report, MSG_CSV.format(row=last_line))
             return
         if processor is None:
-            _file_error(report, MSG_EMPTY if last_line == 0 else MSG_NO_HEADER)
+            search.finish()
 
 
-def _start(
-    row: int,
-    headers: Sequence[object],
-    mapping: ColumnMapping,
-    report: ParseReport,
-    max_errors: int | None,
-    converters: _Converters,
-) -> _RowProcessor | None:
-    """Match the header row; report problems; return a processor or None to stop."""
-    texts = ["" if h is None else _cell_text(h) for h in headers]
-    match = mapping.match(texts)
-    # Missing required fields get a dummy index so the processor can report header problems;
-    # it is not used for data rows in that case.
-    fields = {name: 0 for name in _REQUIRED} | match.fields
-    processor = _RowProcessor(texts, fields, report, converters, max_errors)
-    processor.check_cpr(row, headers, None)
-    report.ignored_columns = [h for h in match.ignored if not looks_like_cpr(h)]
-    report.missing_required = list(match.missing)
-    for name in match.missing:
-        processor.error(
-            row,
-            mapping.header_for(name),
-            MSG_MISSING_COLUMN.format(header=mapping.header_for(name), label=FIELD_LABELS[name]),
-        )
-    for name, found in match.conflicts:
-        processor.error(
-            row, found[0], MSG_CONFLICT.format(label=FIELD_LABELS[name], headers=", ".join(found))
-        )
-    if match.missing or match.conflicts:
+#: How many non-blank rows are searched for the header (title rows may precede it).
+HEADER_SEARCH_ROWS = 10
+
+
+class _HeaderSearch:
+    """Finds the header row: the first of the first few non-blank rows that has every
+    required column. If none has, the missing columns of the best candidate are reported.
+
+    Candidate rows are screened for CPR numbers too; their columns are named by position
+    (``Kolonne 3``) because a header text could itself be the sensitive value.
+    """
+
+    def __init__(
+        self,
+        mapping: ColumnMapping,
+        report: ParseReport,
+        max_errors: int | None,
+        converters: _Converters,
+    ) -> None:
+        self.mapping = mapping
+        self.report = report
+        self.max_errors = max_errors
+        self.converters = converters
+        self.seen = 0
+        self.best: tuple[int, int, list[str], HeaderMatch] | None = None
+        self.stopped = False
+
+    def offer(self, row: int, cells: Sequence[object]) -> _RowProcessor | None:
+        """Consider a non-blank row; returns the processor once the header is found.
+
+        ``stopped`` is set when header problems were reported (parsing must end).
+        """
+        for index, value in enumerate(cells):
+            text = _cpr_text(value)
+            if text and looks_like_cpr(text):
+                self.report.cpr_found = True
+                _add_error(self.report, self.max_errors, row, f"Kolonne {index + 1}", MSG_CPR)
+        texts = ["" if h is None else _cell_text(h) for h in cells]
+        match = self.mapping.match(texts)
+        self.seen += 1
+        if not match.missing:
+            return self._start(row, texts, match)
+        if self.best is None or len(match.missing) < self.best[0]:
+            self.best = (len(match.missing), row, texts, match)
+        if self.seen >= HEADER_SEARCH_ROWS:
+            self.finish()
         return None
-    return processor
+
+    def finish(self) -> None:
+        """No (more) candidates: report the best candidate's problems, or an empty file."""
+        if self.stopped:
+            return
+        self.stopped = True
+        if self.best is None:
+            _add_error(self.report, self.max_errors, 0, None, MSG_EMPTY)
+            return
+        _, row, texts, match = self.best
+        self._start(row, texts, match)
+
+    def _start(self, row: int, texts: list[str], match: HeaderMatch) -> _RowProcessor | None:
+        report, mapping = self.report, self.mapping
+        report.ignored_columns = [h for h in match.ignored if not looks_like_cpr(h)]
+        report.missing_required = list(match.missing)
+        for name in match.missing:
+            header = mapping.header_for(name)
+            reason = MSG_MISSING_COLUMN.format(header=header, label=FIELD_LABELS[name])
+            _add_error(report, self.max_errors, row, header, reason)
+        for name, found in match.conflicts:
+            reason = MSG_CONFLICT.format(label=FIELD_LABELS[name], headers=", ".join(found))
+            _add_error(report, self.max_errors, row, found[0], reason)
+        if match.missing or match.conflicts:
+            self.stopped = True
+            return None
+        processor = _RowProcessor(texts, match.fields, report, self.converters, self.max_errors)
+        processor.refused = report.cpr_found
+        return processor
+
+
+def _add_error(
+    report: ParseReport, max_errors: int | None, row: int, column: str | None, reason: str
+) -> None:
+    if max_errors is not None and len(report.errors) >= max_errors:
+        report.errors_omitted += 1
+    else:
+        report.errors.append(RowError(row, column, reason, None))
 
 
 def _file_error(report: ParseReport, reason: str, row: int = 0) -> None:
@@ -878,8 +938,8 @@ def _iter_workbook(
         _file_error(report, MSG_BAD_XLSX)
         return
 
-    converters = _Converters(epoch)
     processor: _RowProcessor | None = None
+    search = _HeaderSearch(mapping, report, max_errors, _Converters(epoch))
     row = 0
     while True:
         try:
@@ -896,8 +956,8 @@ def _iter_workbook(
             if not any(c is not None and (not isinstance(c, str) or c.strip()) for c in cells):
                 continue
             if processor is None:
-                processor = _start(row, cells, mapping, report, max_errors, converters)
-                if processor is None:
+                processor = search.offer(row, cells)
+                if search.stopped:
                     return
                 continue
             report.rows_read += 1
@@ -906,7 +966,7 @@ def _iter_workbook(
             if record is not None:
                 yield record
     if processor is None:
-        _file_error(report, MSG_EMPTY)
+        search.finish()
 
 
 # --- Public API -------------------------------------------------------------------------------
