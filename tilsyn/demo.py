@@ -65,7 +65,9 @@ DemoExtension = Callable[[Session, User, np.random.Generator, date], None]
 
 #: Dotted paths ``"module:function"`` of demo extensions, run in order after the base demo.
 #: Features register by inserting one line here (see the module docstring).
-DEMO_EXTENSIONS: list[str] = []
+DEMO_EXTENSIONS: list[str] = [
+    "tilsyn.rounds.demo:add_demo_rounds",
+]
 
 DEMO_SOURCE_FILENAME = "demo (syntetisk)"
 DEMO_MAPPING_NAME = "demo"

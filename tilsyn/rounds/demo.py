@@ -1,0 +1,77 @@
+"""Demo history: one quarterly plan per team with eight past rounds and the current one.
+
+Registered in :data:`tilsyn.demo.DEMO_EXTENSIONS`. Every round is drawn from the demo's one
+snapshot (the demo has no older exports), with seeds taken from the extension's own generator,
+so the same demo seed gives the same rounds. Past rounds are closed; the current quarter's round
+is under review.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tilsyn.auth.models import User
+from tilsyn.catalogue.models import Theme
+from tilsyn.catalogue.services import load_starter_catalogue
+from tilsyn.core.services import latest_snapshot
+from tilsyn.org.models import Unit
+from tilsyn.risk.services import ensure_default_model
+from tilsyn.rounds import services
+from tilsyn.rounds.models import CLOSED, IN_REVIEW
+from tilsyn.rounds.periods import period_containing, previous_period
+
+PAST_ROUNDS = 8
+
+
+def add_demo_rounds(session: Session, actor: User, rng: np.random.Generator, today: date) -> None:
+    """Create the demo plans (one per active team) and their rounds; flushes, never commits."""
+    load_starter_catalogue(session, actor)
+    ensure_default_model(session, actor, today)
+    snapshot = latest_snapshot(session)
+    if snapshot is None:
+        raise services.RoundError("Demoen har intet sagsudtræk at trække runderne fra.")
+    themes = list(session.scalars(select(Theme).order_by(Theme.position, Theme.id)))
+    core = [t.id for t in themes if t.is_core]
+    rotating = [t.id for t in themes if not t.is_core]
+    current = period_containing("quarterly", today)
+    periods = [current]
+    for _ in range(PAST_ROUNDS):
+        periods.insert(0, previous_period("quarterly", periods[0]))
+    units = session.scalars(select(Unit).where(Unit.active.is_(True)).order_by(Unit.name)).all()
+    for unit in units:
+        plan = services.save_plan(
+            session,
+            actor,
+            None,
+            services.PlanInput(
+                name=f"Kvartalstilsyn {unit.name}",
+                unit_id=unit.id,
+                cadence="quarterly",
+                per_caseworker=2,
+                new_caseworker=4,
+                new_months=6,
+                lam=1.0,
+                exclude_recent_rounds=1,
+                core_theme_ids=core,
+                rotating_theme_ids=rotating,
+                rotation_mode="sequence",
+                rotating_per_round=min(2, len(rotating)),
+                review_weeks=8,
+                # The next quarter's round must find the demo snapshot recent enough from any
+                # day of the current quarter.
+                snapshot_max_age_days=100,
+                starts_on=periods[0].start,
+            ),
+            today,
+        )
+        for period in periods:
+            rnd = services.create_round(session, actor, plan, period)
+            seed = int(rng.integers(0, 2**62))
+            services.draw_round(session, actor, rnd, snapshot=snapshot, seed=seed)
+            services.transition(session, actor, rnd, IN_REVIEW)
+            if period != current:
+                services.transition(session, actor, rnd, CLOSED)
