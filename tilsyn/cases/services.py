@@ -357,20 +357,25 @@ def _scan(
     teams: set[str] = set()
     inserter = _CaseInserter(session, snapshot_id) if snapshot_id is not None else None
     rows = 0
+    known = resolver.known
 
     with path.open("rb") as fh:
         for batch in parsing.iter_batches(
             fh, mapping, filename=result.filename, report=report, batch_size=batch_size
         ):
+            if len(result.preview) < PREVIEW_ROWS:
+                result.preview.extend(batch[: PREVIEW_ROWS - len(result.preview)])
+            rows += len(batch)
+            writing = inserter is not None and not report.errors
             for record in batch:
-                rows += 1
-                if len(result.preview) < PREVIEW_ROWS:
-                    result.preview.append(record)
                 if record.team:
                     teams.add(record.team)
-                resolved = resolver.resolve(record, record.caseworker.strip().upper())
-                if resolved is not None and inserter is not None and not report.errors:
-                    inserter.add(record, *resolved)
+                # The parser strips and upper-cases initials, as tilsyn stores them.
+                resolved = known.get(record.caseworker) or resolver.resolve(
+                    record, record.caseworker
+                )
+                if resolved is not None and writing:
+                    inserter.add(record, *resolved)  # type: ignore[union-attr]
             if inserter is not None:
                 if report.errors:
                     inserter.discard()
@@ -460,7 +465,7 @@ def import_file(
                 unknown.first_row,
                 column,
                 f"Sagsbehandleren «{unknown.initials}» findes ikke i tilsyn "
-                f"({unknown.cases} sager i filen).",
+                f"({unknown.cases} {'sag' if unknown.cases == 1 else 'sager'} i filen).",
                 unknown.initials,
             )
             for unknown in result.unknown_caseworkers
