@@ -196,43 +196,51 @@ def _linearise(
     pv = np.asarray(pi, dtype=np.float64)
     if pv.shape != (n_units,):
         raise ValueError(f"pi must have shape ({n_units},), got {pv.shape}")
-    if not np.all((pv > 0.0) & (pv <= 1.0)):
-        raise ValueError("pi must lie in (0, 1]")
     codes, n_strata = _codes(strata, n_units)
     if domain is None:
-        d = np.ones(n_units, dtype=bool)
+        idx = None
     else:
         dv = np.asarray(domain)
         if dv.shape != (n_units,):
             raise ValueError(f"domain must have shape ({n_units},), got {dv.shape}")
-        if dv.dtype != np.bool_:
-            if dv.dtype.kind not in "iuf" or not np.all((dv == 0) | (dv == 1)):
-                raise ValueError("domain must be a boolean mask")
-            dv = dv.astype(bool)
-        d = dv
-    yd = np.where(d, yv, 0.0)
-    if not np.all(np.isfinite(yd)):
+        if dv.dtype != np.bool_ and (
+            dv.dtype.kind not in "iuf" or not np.all((dv == 0) | (dv == 1))
+        ):
+            raise ValueError("domain must be a boolean mask")
+        idx = np.flatnonzero(dv)
+    # Everything below works on the domain units only; units outside the domain
+    # enter solely through the full-sample stratum sizes n_h (their z is 0).
+    y_d = yv if idx is None else yv[idx]
+    p_d = pv if idx is None else pv[idx]
+    c_d = codes if idx is None else codes[idx]
+    if not np.all((p_d > 0.0) & (p_d <= 1.0)):
+        raise ValueError("pi must lie in (0, 1]")
+    if not np.all(np.isfinite(y_d)):
         raise ValueError("y must be finite for every unit in the domain (exclude NaN answers)")
-    if proportion and not np.all((yd >= 0.0) & (yd <= 1.0)):
+    if proportion and not np.all((y_d >= 0.0) & (y_d <= 1.0)):
         raise ValueError("y must lie in [0, 1] for a proportion")
-    n_dom = int(np.count_nonzero(d))
+    n_dom = y_d.shape[0]
     if n_dom == 0:
         return _Linearised(NAN, NAN, 0, 0)
-    wd = np.where(d, 1.0 / pv, 0.0)
-    total_w = float(wd.sum())
-    est = float((wd * yd).sum()) / total_w
+    w = 1.0 / p_d
+    total_w = float(w.sum())
+    est = float((w * y_d).sum()) / total_w
     if proportion:
         est = min(max(est, 0.0), 1.0)
-    z = wd * (yd - est) / total_w
+    z = w * (y_d - est) / total_w
     n_h = np.bincount(codes, minlength=n_strata)
-    sum_h = np.bincount(codes, weights=z, minlength=n_strata)
-    lonely = n_h == 1
-    mean_h = np.divide(sum_h, n_h, out=np.zeros(n_strata), where=n_h > 1)
-    dev = z - mean_h[codes]  # lonely strata: centred at the grand mean 0
-    ss_h = np.bincount(codes, weights=dev * dev, minlength=n_strata)
-    scale = np.divide(n_h, n_h - 1, out=np.ones(n_strata), where=~lonely & (n_h > 0))
+    d_h = np.bincount(c_d, minlength=n_strata)
+    sum_h = np.bincount(c_d, weights=z, minlength=n_strata)
+    several = n_h > 1
+    # stratum mean of z over all its sample units; lonely strata (n_h = 1) are
+    # centred at the grand mean of z, which is 0 for the Hájek estimator
+    mean_h = np.divide(sum_h, n_h, out=np.zeros(n_strata), where=several)
+    dev = z - mean_h[c_d]
+    ss_h = np.bincount(c_d, weights=dev * dev, minlength=n_strata)
+    ss_h += (n_h - d_h) * mean_h * mean_h  # units outside the domain: z = 0
+    scale = np.divide(n_h, n_h - 1, out=np.ones(n_strata), where=several)
     variance = float((scale * ss_h).sum())
-    strata_in_domain = int(np.count_nonzero(np.bincount(codes[d], minlength=n_strata)))
+    strata_in_domain = int(np.count_nonzero(d_h))
     return _Linearised(est, variance, n_dom, n_dom - strata_in_domain)
 
 

@@ -162,6 +162,30 @@ def _as_labels(strata: npt.ArrayLike | Sequence[Hashable]) -> npt.NDArray[Any]:
     return labels
 
 
+def _requested_sizes(n_by_stratum: Mapping[Any, int]) -> dict[Any, int]:
+    if not isinstance(n_by_stratum, Mapping):
+        raise ValueError("n_by_stratum must be a mapping from stratum label to sample size")
+    values = list(n_by_stratum.values())
+    arr = np.asarray(values) if values else np.zeros(0, dtype=np.int64)
+    if arr.ndim == 1 and arr.dtype.kind in "iu" and (arr.size == 0 or arr.min() >= 0):
+        return dict(zip(n_by_stratum.keys(), arr.tolist(), strict=True))
+    return {key: _as_count(value, f"n for stratum {key!r}") for key, value in n_by_stratum.items()}
+
+
+def _stratum_codes(labels: npt.NDArray[Any]) -> tuple[IntArray, int, list[Any]]:
+    """Codes ``0 … H−1`` (possibly with unused codes) and the label of every code."""
+    if labels.dtype.kind in "iu" and labels.size:
+        lo, hi = int(labels.min()), int(labels.max())
+        if hi - lo < 4 * labels.shape[0] + 1024:  # dense: no sort needed
+            codes = (labels - lo).astype(np.int64, copy=False)
+            return codes, hi - lo + 1, list(range(lo, hi + 1))
+    try:
+        uniq, inverse = np.unique(labels, return_inverse=True)
+    except TypeError as exc:
+        raise ValueError("stratum labels must be mutually comparable") from exc
+    return inverse.astype(np.int64).reshape(-1), uniq.shape[0], uniq.tolist()
+
+
 def draw_stratified(
     strata: npt.ArrayLike | Sequence[Hashable],
     size: npt.ArrayLike,
@@ -173,7 +197,8 @@ def draw_stratified(
     Parameters
     ----------
     strata : array_like
-        Stratum label of every unit (ints, strings or other sortable hashables).
+        Stratum label of every unit (ints, strings or other sortable hashables, e.g.
+        tuples ``(caseworker, scheme)``).
     size : array_like of float
         Positive, finite size measure of every unit.
     n_by_stratum : Mapping
@@ -181,21 +206,33 @@ def draw_stratified(
         gets 0; labels that do not occur in ``strata`` are ignored.  A stratum with
         fewer units than requested is taken completely.
     rng : numpy.random.Generator
-        Source of randomness.  Exactly one ``rng.permutation(N)`` followed by one
-        ``rng.random(H)`` (H = number of strata) is consumed, so the same inputs and
-        generator state always give the same sample.
+        Source of randomness.  Exactly one ``rng.integers(…, size=N)`` (random order
+        keys) followed by one ``rng.random(H)`` (one start per stratum code) is
+        consumed, so the same inputs and generator state always give the same sample.
 
     Returns
     -------
     selected : ndarray of int64
         Sorted indices (into the input arrays) of the selected units.
     pi : ndarray of float64
-        First-order inclusion probability of every unit (length N).
+        First-order inclusion probability of every unit (length N); computed from the
+        sizes alone, independent of ``rng``.
 
     Raises
     ------
     ValueError
         On mismatched lengths, invalid sizes or negative/non-integer sample sizes.
+
+    Notes
+    -----
+    Within a stratum the certainty units (π = 1) are always taken; the other units are
+    put in random order by random integer keys (ties, which have probability of order
+    ``N_h² 2^-r`` with ``r ≥ 20`` random bits at production scale, are broken by input
+    position so the result is platform independent).  The first-order inclusion
+    probabilities of systematic πps equal π for *any* order; the random order only
+    serves the second-order probabilities.  Implementation: one argsort of a combined
+    int64 key (stratum, certainty flag, random key, position), one cumulative sum, and
+    the floor-difference trick on the systematic points.
     """
     labels = _as_labels(strata)
     x = _as_sizes(size)
@@ -204,92 +241,88 @@ def draw_stratified(
         raise ValueError(
             f"strata and size must have the same length ({labels.shape[0]} != {n_units})"
         )
-    if not isinstance(n_by_stratum, Mapping):
-        raise ValueError("n_by_stratum must be a mapping from stratum label to sample size")
-    requested = {
-        key: _as_count(value, f"n for stratum {key!r}") for key, value in n_by_stratum.items()
-    }
+    requested = _requested_sizes(n_by_stratum)
     if n_units == 0:
-        rng.permutation(0)
+        rng.integers(0, 2, size=0)
         rng.random(0)
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
 
-    # One uniformly random permutation, then a stable sort by stratum: units are
-    # grouped by stratum and in uniformly random order within each stratum.
-    perm = rng.permutation(n_units)
-    try:
-        order = perm[np.argsort(labels[perm], kind="stable")]
-    except TypeError as exc:
-        raise ValueError("stratum labels must be mutually comparable") from exc
-    sorted_labels = labels[order]
-    change = np.empty(n_units, dtype=bool)
-    change[0] = True
-    np.not_equal(sorted_labels[1:], sorted_labels[:-1], out=change[1:])
-    starts = np.flatnonzero(change)
-    n_strata = starts.shape[0]
-    codes = np.cumsum(change, dtype=np.int64) - 1
-    big_n = np.diff(np.append(starts, n_units)).astype(np.int64)
-    uniq = sorted_labels[starts].tolist()
-    want = np.fromiter((requested.get(lab, 0) for lab in uniq), dtype=np.int64, count=n_strata)
+    codes, n_codes, code_labels = _stratum_codes(labels)
+    big_n = np.bincount(codes, minlength=n_codes)
+    want = np.fromiter(
+        (
+            requested.get(lab, 0) if cnt else 0
+            for lab, cnt in zip(code_labels, big_n.tolist(), strict=True)
+        ),
+        dtype=np.int64,
+        count=n_codes,
+    )
     n_h = np.minimum(want, big_n)
-    u = rng.random(n_strata)
+    pi = _capped_pi(codes, x, n_h)  # input order: independent of the random order
+    certain = pi == 1.0
+    k_h = np.bincount(codes, weights=certain, minlength=n_codes).astype(np.int64)
+    m_h = n_h - k_h  # systematic draws among the non-certainty units
 
-    # π is computed in input order so that it does not depend on the random order
-    codes_in = np.empty(n_units, dtype=np.int64)
-    codes_in[order] = codes
-    pi = _capped_pi(codes_in, x, n_h)
-    pi_s = pi[order]
-    certain = pi_s == 1.0
-    k_h = np.bincount(codes, weights=certain, minlength=n_strata).astype(np.int64)
-    m_h = n_h - k_h  # systematic draws among non-certainty units
-    p = np.where(certain, 0.0, pi_s)
+    # Sort key: stratum code | non-certainty flag | random bits | input position.
+    pos_bits = max(int(n_units - 1).bit_length(), 1)
+    code_bits = max(int(n_codes - 1).bit_length(), 1)
+    rand_bits = 63 - code_bits - 1 - pos_bits
+    if rand_bits >= 16:
+        rand = rng.integers(0, 1 << rand_bits, size=n_units, dtype=np.int64)
+        key = (codes << (rand_bits + pos_bits + 1)) | (
+            (~certain).astype(np.int64) << (rand_bits + pos_bits)
+        )
+        key |= (rand << pos_bits) | np.arange(n_units, dtype=np.int64)
+        order = np.argsort(key)
+    else:  # pragma: no cover - more than ~2^45 units×strata
+        rand = rng.integers(0, 1 << 62, size=n_units, dtype=np.int64)
+        order = np.lexsort((rand, ~certain, codes))
+    u = rng.random(n_codes)
 
-    hits = _systematic_hits(p, codes, starts, m_h, u)
-    bad = hits > 1
-    if bad.any():  # pragma: no cover - needs round-off beyond CERTAINTY_TOLERANCE
-        for h in np.unique(codes[bad]).tolist():
-            lo = int(starts[h])
-            hi = lo + int(big_n[h])
-            sub = _systematic_hits(
-                p[lo:hi],
-                np.zeros(hi - lo, dtype=np.int64),
-                np.zeros(1, dtype=np.int64),
-                m_h[h : h + 1],
-                u[h : h + 1],
-            )
-            if (sub > 1).any():
-                raise RuntimeError("systematic selection hit a unit twice")
-            hits[lo:hi] = sub
-    chosen = certain | (hits == 1)
-    selected = np.sort(order[chosen]).astype(np.int64, copy=False)
-    return selected, pi
+    cs = codes[order]
+    ps = np.where(certain, 0.0, pi)[order]
+    hits = _systematic_hits(ps, cs, m_h, u)
+    chosen = np.zeros(n_units, dtype=bool)
+    chosen[order[hits > 0]] = True
+    if (hits > 1).any():  # pragma: no cover - excluded by CERTAINTY_TOLERANCE
+        raise RuntimeError("systematic selection hit a unit twice")
+    chosen |= certain
+    return np.flatnonzero(chosen).astype(np.int64, copy=False), pi
 
 
-def _systematic_hits(
-    p: FloatArray, codes: IntArray, starts: IntArray, m_h: IntArray, u: FloatArray
-) -> IntArray:
+def _systematic_hits(p: FloatArray, codes: IntArray, m_h: IntArray, u: FloatArray) -> IntArray:
     """Number of systematic points falling in each unit's interval.
 
-    Units are laid out stratum by stratum (``codes`` non-decreasing, stratum ``h``
-    starting at ``starts[h]``); within stratum ``h`` the interval of unit ``i`` is
-    ``[b_{i−1}, b_i)`` with ``b`` the cumulative sum of ``p`` rescaled to end at
-    exactly ``m_h``; the points are ``u_h + j``, ``j = 0 … m_h − 1``.  Counting the
-    points below each boundary (clipped to ``[0, m_h]``, and exactly ``m_h`` at the
-    stratum's final boundary) and differencing makes the per-stratum total exactly
-    ``m_h`` whatever the round-off.
+    Units are laid out stratum by stratum (``codes`` non-decreasing) with every
+    stratum's last unit having ``p > 0`` unless ``m_h = 0``.  Within stratum ``h`` unit
+    ``i`` owns ``[b_{i−1}, b_i)``, ``b`` being the cumulative sum of ``p`` rescaled to
+    end at exactly ``m_h``; the points are ``u_h + j``, ``j = 0 … m_h − 1``.  The number
+    of points below each boundary is clipped to ``[0, m_h]`` and set to exactly ``m_h``
+    at the stratum's last unit, so differencing gives exactly ``m_h`` hits per stratum
+    whatever the round-off.
     """
+    n = p.shape[0]
+    last = np.empty(n, dtype=bool)
+    last[-1] = True
+    np.not_equal(codes[1:], codes[:-1], out=last[:-1])
+    ends = np.flatnonzero(last)
+    starts = np.concatenate(([0], ends[:-1] + 1))
     cum = np.cumsum(p)
-    before = np.concatenate(([0.0], cum))[starts]  # cumulative total before stratum
-    local = cum - before[codes]
-    total = np.maximum.reduceat(local, starts)
-    m_f = m_h.astype(np.float64)
-    scale = np.divide(m_f, total, out=np.zeros_like(total), where=total > 0)
-    b = local * scale[codes]
-    below = np.clip(np.ceil(b - u[codes]), 0.0, m_f[codes])
-    # at and after the last positive unit of a stratum the boundary is exactly m_h
-    below = np.where(local >= total[codes], m_f[codes], below)
-    idx = below.astype(np.int64)
-    prev = np.empty_like(idx)
-    prev[1:] = idx[:-1]
+    before = np.where(starts > 0, cum[starts - 1], 0.0)
+    total = cum[ends] - before
+    h = codes[ends]
+    m = m_h[h].astype(np.float64)
+    scale = np.divide(m, total, out=np.zeros_like(total), where=total > 0)
+    per_scale = np.zeros(m_h.shape[0])
+    per_offset = np.zeros(m_h.shape[0])
+    per_scale[h] = scale
+    per_offset[h] = before * scale + u[h]
+    idx = np.ceil(cum * per_scale[codes] - per_offset[codes])
+    np.clip(idx, 0.0, m_h[codes].astype(np.float64), out=idx)
+    idx[ends] = m
+    counts = idx.astype(np.int64)
+    prev = np.empty_like(counts)
+    prev[0] = 0
+    prev[1:] = counts[:-1]
     prev[starts] = 0
-    return idx - prev
+    return counts - prev
