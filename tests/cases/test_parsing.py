@@ -785,3 +785,32 @@ def test_header_search_gives_up_on_the_best_candidate(write_csv: WriteCsv) -> No
     records, report = parse_all(write_csv(header, rows))
     assert records == []
     assert [(e.row, e.column) for e in report.errors] == [(1, "Ordning"), (1, "Sagsstart")]
+
+
+def test_delimiter_is_sniffed_below_a_title_line(write_bytes: Callable[[str, bytes], Path]) -> None:
+    body = csv_text(STANDARD_HEADER, [row_with(Ugentlige_timer="8,5")], delimiter=",")
+    path = write_bytes("komma.csv", f"Sagsudtræk pr. 01-10-2026\r\n{body}".encode())
+    records, report = parse_all(path)
+    assert report.errors == [] and report.delimiter == ","
+    assert records[0].weekly_hours == 8.5
+
+
+def test_control_characters_in_text_are_errors(write_csv: WriteCsv) -> None:
+    rows = [row_with(Sagsbehandler="A\x00B"), row_with(Sags_ID="S-2", Team="Team\x07")]
+    records, report = parse_rows(write_csv, rows)
+    assert records == []
+    assert errors_of(report) == [
+        (2, "Sagsbehandler", "Værdien indeholder ugyldige kontroltegn"),
+        (3, "Team", "Værdien indeholder ugyldige kontroltegn"),
+    ]
+
+
+def test_unterminated_quote_is_a_file_error_not_a_crash() -> None:
+    header = ";".join(STANDARD_HEADER)
+    data = f'{header}\r\n"S-1;abc;' + "x" * 200_000 + "\r\n"
+    records, report = parse_all(data.encode())
+    assert records == []
+    (error,) = report.errors
+    assert error.row == 0 and error.reason.startswith(
+        "Filen kunne ikke læses som CSV efter række 1"
+    )

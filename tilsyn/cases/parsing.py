@@ -100,7 +100,11 @@ MSG_DECODE = (
     "Filen kunne ikke læses med tegnsættet {encoding} (efter række {row}) – "
     "gem filen som UTF-8 eller Windows-1252"
 )
-MSG_CSV = "Filen kunne ikke læses som CSV (efter række {row})"
+MSG_CSV = (
+    "Filen kunne ikke læses som CSV efter række {row} "
+    "(et meget langt felt – mangler der et afsluttende anførselstegn?)"
+)
+MSG_CONTROL = "Værdien indeholder ugyldige kontroltegn"
 MSG_MORE_ERRORS = "Yderligere {n} fejl er ikke vist"
 
 
@@ -261,6 +265,9 @@ _BAD_DECIMAL = _Bad(MSG_DECIMAL)
 _BAD_HOURS = _Bad(MSG_HOURS)
 _BAD_BOOL = _Bad(MSG_BOOL)
 _BAD_SCHEME = _Bad(MSG_SCHEME)
+_BAD_CONTROL = _Bad(MSG_CONTROL)
+#: Control characters that must not reach the database (NUL, DEL and other C0/C1 codes).
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1b\x7f-\x9f]")
 
 _DMY_RE = re.compile(r"([0-9]{1,2})([-./])([0-9]{1,2})\2([0-9]{4})(?:[ T][0-9:.]+)?")
 _ISO_RE = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:[ T][0-9:.]+)?")
@@ -414,6 +421,8 @@ class _Converters:
         text = _cell_text(value)
         if len(text) > limit:
             return _Bad(MSG_TOO_LONG.format(n=limit))
+        if not text.isprintable() and _CONTROL_RE.search(text):
+            return _BAD_CONTROL
         return text
 
     def case_ref(self, value: object) -> _Value:
@@ -729,13 +738,18 @@ def _sniff_delimiter(line: str) -> str:
     return best if counts[best] else ";"
 
 
-def _first_line(head: bytes, encoding: str) -> str:
+def _delimiter_for(head: bytes, encoding: str) -> str:
+    """Sniff the delimiter from the first few non-blank lines (title lines may come first):
+    the line with the most separators decides."""
     decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
-    text = decoder.decode(head, final=False)
-    for line in text.splitlines():
-        if line.strip():
-            return line
-    return ""
+    lines = [line for line in decoder.decode(head, final=False).splitlines() if line.strip()]
+    best, best_count = ";", 0
+    for line in lines[:HEADER_SEARCH_ROWS]:
+        delimiter = _sniff_delimiter(line)
+        count = line.count(delimiter)
+        if count > best_count:
+            best, best_count = delimiter, count
+    return best
 
 
 # --- CSV --------------------------------------------------------------------------------------
@@ -751,7 +765,7 @@ def _iter_csv(
 ) -> Generator[CaseRecord, None, None]:
     encoding = _detect_encoding(head, stream, complete)
     report.encoding = encoding
-    delimiter = _sniff_delimiter(_first_line(head, encoding))
+    delimiter = _delimiter_for(head, encoding)
     report.delimiter = delimiter
 
     text = io.TextIOWrapper(
