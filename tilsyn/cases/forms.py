@@ -46,7 +46,9 @@ def confirm_form(
 
     pairs = [("", str(_l("Vælg enhed …"))), *list(options)]
     for index, caseworker in enumerate(unknown):
-        label = f"{caseworker.initials} – {caseworker.name or caseworker.initials}"
+        label = caseworker.initials
+        if caseworker.name and caseworker.name != caseworker.initials:
+            label += f" – {caseworker.name}"
         if caseworker.team:
             label += f" ({_l('team i filen')}: {caseworker.team})"
         setattr(
