@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 from datetime import date
 
 import click
@@ -65,7 +66,11 @@ def scheduler_command(once: bool, now: date | None) -> None:
         return
     if now is not None:
         raise click.UsageError("--now kan kun bruges sammen med --once.")
+    # Catch up at start: whatever fell due while no scheduler was running is done now, once.
+    for line in scheduler.run_once(app):
+        click.echo(line)
     sched = scheduler.build_scheduler(app)
+    signal.signal(signal.SIGTERM, lambda *_: sched.shutdown(wait=False))
     click.echo("Planlæggeren kører (stop med Ctrl+C).")
     try:
         sched.start()

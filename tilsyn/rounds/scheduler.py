@@ -8,9 +8,10 @@ Never started inside web workers. Two jobs:
   (:func:`tilsyn.notifications.services.deliver_pending`).
 
 Jobs live in APScheduler's ``apscheduler_jobs`` table (the database's migrations ignore it).
-``coalesce`` plus a long ``misfire_grace_time`` mean that runs missed while the process was down
-are made up once at start. Two scheduler processes at once are safe: ``run_due`` serialises on
-a database lock and round creation is unique per plan and period.
+``tilsyn scheduler`` first runs everything due once (catch-up after downtime), then starts the
+jobs; ``coalesce`` plus a long ``misfire_grace_time`` make a late job run once, not many
+times. Two scheduler processes at once are safe: ``run_due`` serialises on a database lock and
+round creation is unique per plan and period.
 """
 
 from __future__ import annotations
@@ -125,13 +126,11 @@ def build_scheduler(app: Flask, scheduler_class: Any = None) -> Any:
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     _app = app
+    with app.app_context():
+        engine = db.engine  # the app's own engine and pool (no second connection pool)
     cls = scheduler_class or BlockingScheduler
     scheduler = cls(
-        jobstores={
-            "default": SQLAlchemyJobStore(
-                url=app.config["SQLALCHEMY_DATABASE_URI"], tablename=JOBS_TABLE
-            )
-        },
+        jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename=JOBS_TABLE)},
         job_defaults={
             "coalesce": True,
             "max_instances": 1,
