@@ -58,7 +58,7 @@ def import_command(
     as_of = _as_of(as_of_text)
     try:
         mapping = services.load_mapping(mapping_name, current_app.config["MAPPINGS_DIR"])
-    except services.ImportError_ as exc:
+    except services.ImportSetupError as exc:
         if as_json:
             click.echo(json.dumps({"errors": [{"row": 0, "column": None, "reason": str(exc)}]}))
         else:

@@ -51,7 +51,7 @@ MAX_FILENAME = 255
 UnitChoice = int | str
 
 
-class ImportError_(ValueError):
+class ImportSetupError(ValueError):
     """A user-facing (Danish) refusal that is not tied to a row (e.g. an unknown mapping)."""
 
 
@@ -114,12 +114,14 @@ def clean_filename(name: str | None) -> str:
 
 
 def load_mapping(name: str | None, directory: str | Path | None) -> mappings.ColumnMapping:
-    """The named column mapping (default: the standard one), or :class:`ImportError_`."""
+    """The named column mapping (default: the standard one), or :class:`ImportSetupError`."""
     wanted = name or mappings.DEFAULT_MAPPING
     try:
         return mappings.load_mapping(wanted, directory)
     except (OSError, ValueError, KeyError) as exc:
-        raise ImportError_(f"Kolonneopsætningen «{wanted}» findes ikke eller er ugyldig.") from exc
+        raise ImportSetupError(
+            f"Kolonneopsætningen «{wanted}» findes ikke eller er ugyldig."
+        ) from exc
 
 
 def mapping_choices(directory: str | Path | None) -> list[tuple[str, str]]:
@@ -208,7 +210,7 @@ class _Resolver:
         if isinstance(choice, int):
             unit = self.session.get(Unit, choice)
             if unit is None:
-                raise ImportError_("Den valgte enhed findes ikke længere.")
+                raise ImportSetupError("Den valgte enhed findes ikke længere.")
             return unit
         name = " ".join(choice.split())[:MAX_TEAM] or UNKNOWN_UNIT_NAME
         unit = self.units.get(name.lower())
@@ -456,7 +458,7 @@ def import_file(
     )
     try:
         _scan(session, actor, path, mapping, result, resolver, snapshot.id, batch_size)
-    except (ImportError_, org.OrgError) as exc:
+    except (ImportSetupError, org.OrgError) as exc:
         result.errors.append(parsing.RowError(0, None, str(exc), None))
     if resolver.unknown:
         column = _column_label(mapping, "caseworker")

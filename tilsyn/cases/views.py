@@ -61,7 +61,7 @@ def upload() -> str | Response:
     if form.validate_on_submit():
         try:
             mapping = services.load_mapping(form.mapping.data, _mappings_dir())
-        except services.ImportError_ as exc:
+        except services.ImportSetupError as exc:
             flash(str(exc), "danger")
             return render_template("cases/upload.html", form=form)
         stored = services.store_upload(
@@ -104,7 +104,7 @@ def preview(token: str) -> str | Response:
     pending = _pending(token)
     try:
         mapping = services.load_mapping(pending.mapping_name, _mappings_dir())
-    except services.ImportError_ as exc:
+    except services.ImportSetupError as exc:
         services.discard_upload(_upload_root(), token)
         flash(str(exc), "danger")
         return redirect(url_for("cases.upload"))
