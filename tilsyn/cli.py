@@ -30,8 +30,10 @@ def cli() -> None:
 def serve(host: str, port: int, debug: bool) -> None:
     """Start the development web server (use gunicorn in production)."""
     from flask import current_app
+    from werkzeug.serving import run_simple
 
-    current_app.run(host=host, port=port, debug=debug, use_reloader=False)
+    # Flask.run() refuses to start under the Flask CLI (FLASK_RUN_FROM_CLI); serve directly.
+    run_simple(host, port, current_app._get_current_object(), use_debugger=debug, threaded=True)
 
 
 @cli.group("user")
