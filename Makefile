@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run install install-test test test-sqlite test-postgresql lint bench clean-venv
+.PHONY: run install install-test test test-sqlite test-postgresql lint bench clean-venv translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,3 +49,12 @@ test: install-test lint
 bench: install-test
 	$(BIN)/python bench/bench_stats.py
 	$(BIN)/python bench/bench_import.py
+
+# Extract the msgids (config/babel.cfg limits extraction to tilsyn/**.py and templates/**.html),
+# merge them into every catalogue under tilsyn/translations and compile the .mo files (committed).
+translations: install
+	$(BIN)/pybabel extract -F config/babel.cfg -k _l --project=tilsyn --version=0.1.0 \
+		-o tilsyn/translations/messages.pot .
+	$(BIN)/pybabel update -i tilsyn/translations/messages.pot -d tilsyn/translations \
+		--no-fuzzy-matching
+	$(BIN)/pybabel compile -d tilsyn/translations --statistics

@@ -33,7 +33,13 @@ def serve(host: str, port: int, debug: bool) -> None:
     from werkzeug.serving import run_simple
 
     # Flask.run() refuses to start under the Flask CLI (FLASK_RUN_FROM_CLI); serve directly.
-    run_simple(host, port, current_app._get_current_object(), use_debugger=debug, threaded=True)
+    run_simple(
+        host,
+        port,
+        current_app._get_current_object(),  # type: ignore[attr-defined]
+        use_debugger=debug,
+        threaded=True,
+    )
 
 
 @cli.group("user")
