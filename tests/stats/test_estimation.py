@@ -83,6 +83,27 @@ def test_integer_codes_give_same_result(case: dict[str, Any]) -> None:
     assert shifted.std_error == pytest.approx(by_label.std_error, abs=1e-15)
 
 
+def test_tuple_labels_are_accepted_like_draw_stratified() -> None:
+    """(caseworker, scheme) labels, as draw_stratified takes them, give the same estimate."""
+    rng = np.random.default_rng(11)
+    cells = [("ann", "syg"), ("ann", "flex"), ("bo", "syg"), ("cy", "x")]
+    strata = [("ann", "syg")] * 6 + [("ann", "flex")] * 3 + [("bo", "syg")] * 5 + [("cy", "x")] * 4
+    size = 1 + rng.random(len(strata))
+    sel, pi = draw_stratified(strata, size, {c: 2 for c in cells}, rng)
+    labels = [strata[i] for i in sel.tolist()]
+    y = rng.integers(0, 2, len(labels)).astype(float)
+    by_tuple = estimate_proportion(y, pi[sel], labels)
+    as_text = [f"{a}|{b}" for a, b in labels]  # the same partition, string labels
+    assert by_tuple == estimate_proportion(y, pi[sel], as_text)
+    assert estimate_mean(y, pi[sel], labels) == estimate_mean(y, pi[sel], as_text)
+    np.testing.assert_array_equal(stratum_codes(labels), stratum_codes(as_text))
+    # a 2-d array is read row by row as tuple labels
+    grid = np.array([[1, 2], [1, 2], [3, 4], [3, 4]])
+    assert estimate_mean([1.0, 2.0, 3.0, 5.0], [0.5] * 4, grid) == estimate_mean(
+        [1.0, 2.0, 3.0, 5.0], [0.5] * 4, [0, 0, 1, 1]
+    )
+
+
 # ---------------------------------------------------------------------- closed forms
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import time
 from collections import Counter
 from fractions import Fraction
 
@@ -203,13 +202,18 @@ DESIGN_CASES = [
 ]
 
 
+def _second_order(dist: dict[frozenset[int], Fraction], i: int, j: int) -> Fraction:
+    return sum((p for s, p in dist.items() if i in s and j in s), Fraction(0))
+
+
 @pytest.mark.parametrize(("sizes", "n"), DESIGN_CASES)
 def test_randomised_systematic_exact_design(sizes: list[float], n: int) -> None:
-    """Exact enumeration: fixed size n, first-order π exact, π_ij > 0 where possible.
+    """Exact enumeration: fixed size n, first-order π exact, certainty units always in.
 
-    Finding: with a random order every pair of non-certainty units has π_ij > 0 as
-    soon as at least two non-certainty units are drawn (n − #certainty ≥ 2).  When only
-    one non-certainty unit is drawn, π_ij = 0 for non-certainty pairs — unavoidable for
+    For these designs every pair of non-certainty units also has ``π_ij > 0`` when at
+    least two non-certainty units are drawn.  That is a property of these cases, not of
+    the design: see ``test_second_order_probability_can_be_zero``.  When only one
+    non-certainty unit is drawn, ``π_ij = 0`` for non-certainty pairs — unavoidable for
     any fixed-size design, since such a pair can never be in the same sample.
     """
     pi = inclusion_probabilities(sizes, n)
@@ -222,7 +226,7 @@ def test_randomised_systematic_exact_design(sizes: list[float], n: int) -> None:
     free = [i for i in range(big_n) if 0 < pi[i] < 1]
     n_free = n - int(np.sum(pi == 1.0))
     for i, j in itertools.combinations(free, 2):
-        pij = sum((p for s, p in dist.items() if i in s and j in s), Fraction(0))
+        pij = _second_order(dist, i, j)
         if n_free >= 2:
             assert pij > 0, (i, j)
         else:
@@ -231,6 +235,47 @@ def test_randomised_systematic_exact_design(sizes: list[float], n: int) -> None:
     for i in range(big_n):
         if pi[i] == 1.0:
             assert all(i in s for s in dist)
+
+
+def test_second_order_probability_can_be_zero() -> None:
+    """Counterexample to "π_ij > 0 whenever two non-certainty units are drawn".
+
+    Sizes [1, 1, 2, 2, 2], n = 2: π = (¼, ¼, ½, ½, ½), no certainty unit, two systematic
+    draws.  In every order the start of unit 1's interval lies ¼ + (a sum of halves) from
+    the start of unit 0's, i.e. ¼ or ¾ modulo 1, so the two quarter-length intervals are
+    never both hit: π_01 = 0 exactly.  First-order π stay exact (the estimators rely only
+    on them; the variance is estimated by with-replacement linearisation, no π_ij).
+    """
+    sizes = [1, 1, 2, 2, 2]
+    pi = inclusion_probabilities(sizes, 2)
+    np.testing.assert_array_equal(pi, [0.25, 0.25, 0.5, 0.5, 0.5])
+    dist = _oracle_design(pi.tolist())
+    assert sum(dist.values()) == 1
+    first = [sum((p for s, p in dist.items() if i in s), Fraction(0)) for i in range(5)]
+    assert first == [Fraction(1, 4), Fraction(1, 4), Fraction(1, 2), Fraction(1, 2), Fraction(1, 2)]
+    assert _second_order(dist, 0, 1) == 0
+    assert frozenset({0, 1}) not in dist
+    # every other pair can occur together
+    for i, j in itertools.combinations(range(5), 2):
+        if (i, j) != (0, 1):
+            assert _second_order(dist, i, j) > 0, (i, j)
+    # the implementation agrees: units 0 and 1 are never drawn together
+    rng = np.random.default_rng(4)
+    strata = np.zeros(5, dtype=np.int64)
+    together = 0
+    for _ in range(2000):
+        sel, _pi = draw_stratified(strata, sizes, {0: 2}, rng)
+        together += {0, 1} <= set(sel.tolist())
+    assert together == 0
+
+
+@pytest.mark.parametrize("big_n", [4, 5, 6])
+def test_equal_sizes_give_positive_second_order_probabilities(big_n: int) -> None:
+    """With λ = 0 (equal sizes) every pair can be drawn together once n ≥ 2."""
+    for n in range(2, big_n):
+        dist = _oracle_design(inclusion_probabilities([1.0] * big_n, n).tolist())
+        for i, j in itertools.combinations(range(big_n), 2):
+            assert _second_order(dist, i, j) > 0, (n, i, j)
 
 
 @pytest.mark.parametrize(("sizes", "n"), [([1.3, 2.7, 0.4, 5.1, 2.2], 2), ([3, 1, 1, 1], 2)])
@@ -404,18 +449,17 @@ def test_naive_successive_weighted_draws_do_not_give_pi() -> None:
 
 
 @pytest.mark.slow
-def test_large_draw_is_fast_and_exact() -> None:
+def test_large_draw_is_exact() -> None:
+    """Production scale: exact sample sizes and π sums (speed is measured in make bench)."""
     rng = np.random.default_rng(5)
     big_n, n_strata = 1_000_000, 10_000
     strata = rng.integers(0, n_strata, big_n)
     size = 1 + 4 * rng.random(big_n)
     n_by = {h: (4 if h % 10 == 0 else 2) for h in range(n_strata)}
-    start = time.perf_counter()
     sel, pi = draw_stratified(strata, size, n_by, rng)
-    elapsed = time.perf_counter() - start
     per = np.bincount(strata[sel], minlength=n_strata)
     have = np.bincount(strata, minlength=n_strata)
     want = np.minimum([n_by[h] for h in range(n_strata)], have)
     np.testing.assert_array_equal(per, want)
     np.testing.assert_allclose(np.bincount(strata, weights=pi, minlength=n_strata), want)
-    assert elapsed < 5.0  # generous; the benchmark reports the real figure
+    assert np.all(np.diff(sel) > 0)

@@ -47,6 +47,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special
 
+from tilsyn.stats.strata import StrataLike, encode_strata
+
 __all__ = [
     "Difference",
     "Estimate",
@@ -124,7 +126,7 @@ def _beta_quantile(p: float, a: float, b: float) -> float:
     return float(special.betaincinv(a, b, p))
 
 
-def stratum_codes(strata: npt.ArrayLike) -> IntArray:
+def stratum_codes(strata: StrataLike) -> IntArray:
     """Integer codes ``0 … H−1`` for stratum labels.
 
     Passing the codes instead of the labels to the estimation functions avoids a sort
@@ -132,38 +134,23 @@ def stratum_codes(strata: npt.ArrayLike) -> IntArray:
 
     Parameters
     ----------
-    strata : array_like
-        Stratum label of every sampled unit.
+    strata : array_like or sequence of hashable
+        Stratum label of every sampled unit: ints, strings or tuples such as
+        ``(caseworker, scheme)`` (the labels :func:`tilsyn.stats.sampling.draw_stratified`
+        accepts; both read them through :func:`tilsyn.stats.strata.encode_strata`).
 
     Returns
     -------
     ndarray of int64
         Codes in the order of the sorted distinct labels.
     """
-    labels = np.asarray(strata)
-    if labels.ndim != 1:
-        raise ValueError(f"strata must be one-dimensional, got shape {labels.shape}")
-    if labels.size == 0:
-        return np.zeros(0, dtype=np.int64)
-    _uniq, inverse = np.unique(labels, return_inverse=True)
-    return inverse.astype(np.int64).reshape(-1)
+    codes, _labels = encode_strata(strata, compact=True)
+    return codes
 
 
-def _codes(strata: npt.ArrayLike, n_units: int) -> tuple[IntArray, int]:
-    labels = np.asarray(strata)
-    if labels.ndim != 1 or labels.shape[0] != n_units:
-        raise ValueError(
-            f"strata must be one-dimensional with {n_units} entries, got shape {labels.shape}"
-        )
-    if n_units == 0:
-        return np.zeros(0, dtype=np.int64), 0
-    if labels.dtype.kind in "iu":
-        lo = int(labels.min())
-        hi = int(labels.max())
-        if hi - lo <= 4 * n_units + 1024:  # dense enough for bincount
-            return (labels - lo).astype(np.int64, copy=False), hi - lo + 1
-    codes = stratum_codes(labels)
-    return codes, int(codes.max()) + 1
+def _codes(strata: StrataLike, n_units: int) -> tuple[IntArray, int]:
+    codes, labels = encode_strata(strata, n_units)
+    return codes, len(labels)
 
 
 def _check_level(level: float) -> float:
@@ -184,7 +171,7 @@ class _Linearised:
 def _linearise(
     y: npt.ArrayLike,
     pi: npt.ArrayLike,
-    strata: npt.ArrayLike,
+    strata: StrataLike,
     domain: npt.ArrayLike | None,
     *,
     proportion: bool,
@@ -258,7 +245,7 @@ def _clopper_pearson(successes: float, trials: int, level: float) -> tuple[float
 def estimate_proportion(
     y: npt.ArrayLike,
     pi: npt.ArrayLike,
-    strata: npt.ArrayLike,
+    strata: StrataLike,
     domain: npt.ArrayLike | None = None,
     level: float = 0.95,
 ) -> Estimate:
@@ -271,9 +258,10 @@ def estimate_proportion(
         outside the domain may hold NaN (e.g. "not applicable"); units inside may not.
     pi : array_like of float
         First-order inclusion probability per unit, in ``(0, 1]``.
-    strata : array_like
-        Stratum label per unit (the full sample, not just the domain).  Integer codes
-        (see :func:`stratum_codes`) avoid a sort per call.
+    strata : array_like or sequence of hashable
+        Stratum label per unit (the full sample, not just the domain): ints, strings or
+        tuples such as ``(caseworker, scheme)``.  Integer codes (see :func:`stratum_codes`)
+        avoid a sort per call.
     domain : array_like of bool, optional
         Domain indicator; None means every unit.
     level : float, default 0.95
@@ -315,7 +303,7 @@ def estimate_proportion(
 def estimate_mean(
     y: npt.ArrayLike,
     pi: npt.ArrayLike,
-    strata: npt.ArrayLike,
+    strata: StrataLike,
     domain: npt.ArrayLike | None = None,
     level: float = 0.95,
 ) -> Estimate:
@@ -327,8 +315,8 @@ def estimate_mean(
         Value per sampled unit; may be NaN outside the domain only.
     pi : array_like of float
         First-order inclusion probability per unit, in ``(0, 1]``.
-    strata : array_like
-        Stratum label (or integer code) per unit of the full sample.
+    strata : array_like or sequence of hashable
+        Stratum label (int, string, tuple, or integer code) per unit of the full sample.
     domain : array_like of bool, optional
         Domain indicator; None means every unit.
     level : float, default 0.95

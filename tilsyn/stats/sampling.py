@@ -9,10 +9,25 @@ Selection is **randomised systematic πps** (Goodman & Kish 1950; Hartley & Rao 
 the units of a stratum are put in a uniformly random order, the cumulative sums of π
 are laid out on ``[0, n_h)`` and the units whose interval contains one of the points
 ``u, u + 1, …, u + n_h − 1`` are taken, ``u ~ U[0, 1)``.  The realised first-order
-inclusion probabilities equal π exactly (up to floating round-off, ~1e-12), every
-stratum gets exactly ``min(n_h, N_h)`` distinct units, and with the random order all
-second-order probabilities of two non-certainty units are positive as soon as at least
-two non-certainty units are drawn in the stratum (brute-force checked in the tests).
+inclusion probabilities equal π exactly (up to floating round-off, ~1e-12) and every
+stratum gets exactly ``min(n_h, N_h)`` distinct units.
+
+Second-order inclusion probabilities ``π_ij`` are **not** all positive, even when two or
+more non-certainty units are drawn in a stratum.  Counterexample (exact enumeration in
+the tests): sizes ``[1, 1, 2, 2, 2]``, ``n = 2`` give ``π = (¼, ¼, ½, ½, ½)``; whatever
+the order, the start of unit 1's interval lies ``¼ + (a sum of halves)`` from the start of
+unit 0's, i.e. ``¼`` or ``¾`` modulo 1, so the two quarter-length intervals can never both
+contain a point and ``π_01 = 0``.  Such zeros can arise when the π take a few rational
+values with small denominators (integer risk weights make that common); the random order
+only makes them rarer.  With equal sizes (λ = 0) every ``π_ij`` is positive once
+``n_h ≥ 2`` (checked by enumeration in the tests).
+Consequences: the Horvitz–Thompson and Sen–Yates–Grundy variance estimators, which need
+``π_ij > 0`` for every pair, have no unbiased version under this design, and a pair with
+``π_ij = 0`` is never observed together.  Neither matters here: the point estimators
+(Horvitz–Thompson, Hájek) need only the first-order π, which are exact and positive for
+every unit of a stratum with ``n_h > 0``, and :mod:`tilsyn.stats.estimation` estimates
+variances by stratified with-replacement linearisation, which uses no ``π_ij``.  The BRIEF
+(§5) names systematic πps on a random order as an acceptable design.
 
 Successive weighted draws (``numpy.random.Generator.choice(p=…, replace=False)``) are
 *not* used: they do not give inclusion probabilities proportional to the size.
@@ -27,11 +42,13 @@ no unit can be hit twice.
 from __future__ import annotations
 
 import operator
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from tilsyn.stats.strata import StrataLike, as_labels, encode_strata
 
 __all__ = [
     "ALGORITHM",
@@ -151,17 +168,6 @@ def inclusion_probabilities(size: npt.ArrayLike, n: int) -> FloatArray:
     return _capped_pi(codes, x, np.array([count], dtype=np.int64))
 
 
-def _as_labels(strata: npt.ArrayLike | Sequence[Hashable]) -> npt.NDArray[Any]:
-    labels = np.asarray(strata)
-    if labels.ndim != 1:
-        # e.g. a sequence of tuples (caseworker, scheme): keep each label whole.
-        seq = list(strata)  # type: ignore[arg-type]
-        labels = np.empty(len(seq), dtype=object)
-        for i, label in enumerate(seq):
-            labels[i] = label
-    return labels
-
-
 def _requested_sizes(n_by_stratum: Mapping[Any, int]) -> dict[Any, int]:
     if not isinstance(n_by_stratum, Mapping):
         raise ValueError("n_by_stratum must be a mapping from stratum label to sample size")
@@ -172,22 +178,8 @@ def _requested_sizes(n_by_stratum: Mapping[Any, int]) -> dict[Any, int]:
     return {key: _as_count(value, f"n for stratum {key!r}") for key, value in n_by_stratum.items()}
 
 
-def _stratum_codes(labels: npt.NDArray[Any]) -> tuple[IntArray, int, list[Any]]:
-    """Codes ``0 … H−1`` (possibly with unused codes) and the label of every code."""
-    if labels.dtype.kind in "iu" and labels.size:
-        lo, hi = int(labels.min()), int(labels.max())
-        if hi - lo < 4 * labels.shape[0] + 1024:  # dense: no sort needed
-            codes = (labels - lo).astype(np.int64, copy=False)
-            return codes, hi - lo + 1, list(range(lo, hi + 1))
-    try:
-        uniq, inverse = np.unique(labels, return_inverse=True)
-    except TypeError as exc:
-        raise ValueError("stratum labels must be mutually comparable") from exc
-    return inverse.astype(np.int64).reshape(-1), uniq.shape[0], uniq.tolist()
-
-
 def draw_stratified(
-    strata: npt.ArrayLike | Sequence[Hashable],
+    strata: StrataLike,
     size: npt.ArrayLike,
     n_by_stratum: Mapping[Any, int],
     rng: np.random.Generator,
@@ -230,11 +222,12 @@ def draw_stratified(
     ``N_h² 2^-r`` with ``r ≥ 20`` random bits at production scale, are broken by input
     position so the result is platform independent).  The first-order inclusion
     probabilities of systematic πps equal π for *any* order; the random order only
-    serves the second-order probabilities.  Implementation: one argsort of a combined
+    spreads the second-order probabilities, some of which may still be 0 (see the
+    module docstring).  Implementation: one argsort of a combined
     int64 key (stratum, certainty flag, random key, position), one cumulative sum, and
     the floor-difference trick on the systematic points.
     """
-    labels = _as_labels(strata)
+    labels = as_labels(strata)
     x = _as_sizes(size)
     n_units = x.shape[0]
     if labels.shape[0] != n_units:
@@ -247,7 +240,8 @@ def draw_stratified(
         rng.random(0)
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
 
-    codes, n_codes, code_labels = _stratum_codes(labels)
+    codes, code_labels = encode_strata(labels)
+    n_codes = len(code_labels)
     big_n = np.bincount(codes, minlength=n_codes)
     want = np.fromiter(
         (
