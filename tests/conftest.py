@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, g, has_app_context
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
@@ -58,9 +59,26 @@ def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> str:
     return f"sqlite:///{tmp_path_factory.mktemp('db')}/tilsyn-test.sqlite"
 
 
+class RequestIsolatedClient(FlaskClient):
+    """A test client whose requests do not share per-request caches.
+
+    Tests keep an app context pushed (see ``session``), and Flask reuses it for every request,
+    so Flask-Login's ``g._login_user`` and Flask-Babel's ``g._flask_babel`` (the locale) would
+    leak from one request (and client) to the next. In production each request has its own app
+    context; this client restores that.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        if has_app_context():
+            g.pop("_login_user", None)
+            g.pop("_flask_babel", None)
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def app(database_url: str) -> Iterator[Flask]:
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url})
+    app.test_client_class = RequestIsolatedClient
     with app.app_context():
         _db.drop_all()
         _db.create_all()

@@ -23,6 +23,7 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "auth.set_language": PUBLIC,
     "auth.logout": ALL,
     "auth.account": ALL,
+    "auth.account_language": ALL,
     "core.index": ALL,
     "core.leader_home": frozenset({"teamleder"}),
     "core.my_cases": frozenset({"sagsbehandler"}),

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
+
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
 
 from tests import factories
 from tilsyn.audit.models import AuditEvent, AuditLogIsAppendOnly
@@ -148,3 +152,124 @@ def test_error_pages_are_danish(login_as):
 
 def test_factories_password():
     assert verify_password(factories.password_hash(), factories.PASSWORD)
+
+
+def test_audit_times_are_local_and_date_filters_use_local_days(login_as, session, org):
+    # 22:30 UTC on 30 June is 00:30 on 1 July in Copenhagen (summer time).
+    session.add(
+        AuditEvent(
+            at=datetime(2026, 6, 30, 22, 30),
+            actor_name="system",
+            action="view",
+            object_type="case_risk",
+            object_id="17",
+            summary="Natlig visning",
+        )
+    )
+    session.commit()
+    client = login_as("revisor")
+    html = client.get("/revisionslog/?date_from=2026-07-01&date_to=2026-07-01").get_data(
+        as_text=True
+    )
+    assert "Natlig visning" in html
+    assert "01-07-2026 00:30" in html
+    assert "Tidspunkt (dansk tid)" in html and "UTC" not in html
+    html = client.get("/revisionslog/?date_from=2026-06-30&date_to=2026-06-30").get_data(
+        as_text=True
+    )
+    assert "Natlig visning" not in html
+    # Winter time: 23:15 UTC on 31 January is 00:15 on 1 February.
+    session.add(
+        AuditEvent(
+            at=datetime(2026, 1, 31, 23, 15),
+            actor_name="system",
+            action="view",
+            object_type="own_cases",
+            summary="Vintervisning",
+        )
+    )
+    session.commit()
+    html = client.get("/revisionslog/?date_to=2026-01-31").get_data(as_text=True)
+    assert "Vintervisning" not in html
+    html = client.get("/revisionslog/?date_from=2026-02-01&date_to=2026-02-01").get_data(
+        as_text=True
+    )
+    assert "Vintervisning" in html and "01-02-2026 00:15" in html
+
+
+def test_audit_actions_and_object_types_have_labels(login_as, session, org):
+    session.add(
+        AuditEvent(actor_name="system", action="view", object_type="case_risk", summary="a")
+    )
+    session.add(
+        AuditEvent(
+            actor_name="system", action="frobnicate_widget", object_type="gizmo_part", summary="b"
+        )
+    )
+    session.commit()
+    html = login_as("admin").get("/revisionslog/").get_data(as_text=True)
+    table = html.split("<tbody>", 1)[1]
+    assert "<td>Vist</td>" in table and "Risikofaktorer for sag" in table
+    assert "<td>Logget ind</td>" in table
+    assert "<td>Frobnicate widget</td>" in table and "Gizmo part" in table
+    assert ">view<" not in table and "case_risk" not in table
+    form = html.split('<form method="get"', 1)[1].split("</form>", 1)[0]
+    assert '<option value="view">Vist</option>' in form
+    assert '<option value="case_risk">Risikofaktorer for sag</option>' in form
+    assert '<option value="frobnicate_widget">Frobnicate widget</option>' in form
+    # Filtering by the code still works.
+    html = login_as("admin").get("/revisionslog/?action=frobnicate_widget").get_data(as_text=True)
+    assert "<td>Frobnicate widget</td>" in html and "<td>Vist</td>" not in html
+
+
+def test_audit_date_filter_errors_are_danish(login_as):
+    html = login_as("revisor").get("/revisionslog/?date_from=31-02-2026").get_data(as_text=True)
+    assert "Ikke en gyldig dato." in html
+
+
+def test_audit_log_refuses_raw_update_and_delete_on_postgresql(session, org, backend):
+    if backend != "postgresql":
+        pytest.skip("the database-level guard exists on PostgreSQL; SQLite has the ORM guard")
+    session.add(AuditEvent(actor_name="system", action="view", object_type="own_cases"))
+    session.commit()
+    for statement in (
+        "UPDATE audit_events SET summary = 'ændret'",
+        "DELETE FROM audit_events",
+    ):
+        with pytest.raises(DBAPIError, match="Revisionsloggen kan ikke ændres"):
+            session.execute(text(statement))
+        session.rollback()
+    assert session.scalar(select(func.count()).select_from(AuditEvent)) >= 1
+
+
+def test_admin_user_form_keeps_the_username_read_only(login_as, session, org):
+    client = login_as("admin")
+    leder = org.users["leder"]
+    page = client.get(f"/admin/brugere/{leder.id}").get_data(as_text=True)
+    field = re.search(r'<input[^>]*id="username"[^>]*>', page)
+    assert field is not None
+    assert " disabled " in field.group(0) and 'value="leder"' in field.group(0)
+    data = {
+        "display_name": "Karin Ny",
+        "role": "teamleder",
+        "units": ["Team A"],
+        "caseworker": "",
+        "active": "y",
+    }
+    # What a browser sends: no username (disabled fields are not submitted).
+    assert client.post(f"/admin/brugere/{leder.id}", data=data).status_code == 302
+    session.expire_all()
+    assert session.get(User, leder.id).display_name == "Karin Ny"
+    # A forged username is refused, with a Danish message, and nothing changes.
+    response = client.post(
+        f"/admin/brugere/{leder.id}", data={**data, "username": "ny.leder", "display_name": "X"}
+    )
+    assert response.status_code == 200
+    assert "Feltet er låst" in response.get_data(as_text=True)
+    session.expire_all()
+    user = session.get(User, leder.id)
+    assert (user.username, user.display_name) == ("leder", "Karin Ny")
+    # Creating a user still takes a username.
+    page = client.get("/admin/brugere/ny").get_data(as_text=True)
+    field = re.search(r'<input[^>]*id="username"[^>]*>', page)
+    assert field is not None and "disabled" not in field.group(0)

@@ -6,7 +6,7 @@ import importlib
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, request, session
+from flask import Flask, has_request_context, request, session
 from flask_login import current_user
 
 from tilsyn.settings import ROOT, load_settings
@@ -70,6 +70,9 @@ def _plain_view(view: Any) -> Any:
 
 
 def _select_locale() -> str:
+    """The language chosen on this browser, else the user's preference, else Danish."""
+    if not has_request_context():
+        return "da"  # command line, scheduler: Danish
     lang = session.get("lang")
     if lang in ("da", "en"):
         return str(lang)
@@ -79,12 +82,16 @@ def _select_locale() -> str:
 
 
 def _init_login(app: Flask) -> None:
+    from flask_babel import lazy_gettext as _l
+
     from tilsyn.auth.models import User
     from tilsyn.extensions import db, login_manager
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "Log ind for at fortsætte."
+    login_manager.login_message = _l("Log ind for at fortsætte.")
+    # Flashed messages are stored in the session: hand Flask-Login's lazy text over as a string.
+    login_manager.localize_callback = str
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
 

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from flask_babel import format_date, format_datetime, format_decimal, format_percent
+from flask_babel import gettext as _
 
 
 def fmt_date(value: date | datetime | None) -> str:
@@ -33,7 +34,7 @@ def fmt_percent(value: float | None, digits: int = 0) -> str:
 def fmt_bool(value: bool | None) -> str:
     if value is None:
         return "—"
-    return "Ja" if value else "Nej"
+    return _("Ja") if value else _("Nej")
 
 
 FILTERS: dict[str, Any] = {

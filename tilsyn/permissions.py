@@ -15,6 +15,8 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import abort, current_app, redirect, request, url_for
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import ColumnElement, false, true
 
@@ -34,12 +36,13 @@ class Role(StrEnum):
     REVISOR = "revisor"
 
 
-ROLE_LABELS: dict[Role, str] = {
-    Role.ADMIN: "Administrator",
-    Role.TEAMLEDER: "Teamleder",
-    Role.SAGSBEHANDLER: "Sagsbehandler",
-    Role.DIREKTOER: "Direktør",
-    Role.REVISOR: "Revisor",
+#: Display names of the roles (lazy: rendered in the current UI language; ``str()`` them).
+ROLE_LABELS: dict[Role, LazyString] = {
+    Role.ADMIN: _l("Administrator"),
+    Role.TEAMLEDER: _l("Teamleder"),
+    Role.SAGSBEHANDLER: _l("Sagsbehandler"),
+    Role.DIREKTOER: _l("Direktør"),
+    Role.REVISOR: _l("Revisor"),
 }
 
 A, T, S, D, R = Role.ADMIN, Role.TEAMLEDER, Role.SAGSBEHANDLER, Role.DIREKTOER, Role.REVISOR

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField, SubmitField
 from wtforms.validators import Optional
+
+from tilsyn.formutil import FlaskForm
 
 
 class AuditFilterForm(FlaskForm):

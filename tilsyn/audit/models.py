@@ -1,11 +1,18 @@
-"""The audit log: who did what to which object, and when. Rows are never changed."""
+"""The audit log: who did what to which object, and when. Rows are never changed.
+
+Append-only is enforced twice: in the ORM (a ``before_flush`` hook refuses changed or deleted
+:class:`AuditEvent` objects, on every database) and, on PostgreSQL, in the database itself (a
+trigger refuses ``UPDATE`` and ``DELETE`` on ``audit_events``, whoever sends them). The trigger
+is created by migration 0004 and, for ``create_all`` (tests), by the DDL events below. SQLite has
+only the ORM guard.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text, event
+from sqlalchemy import DDL, JSON, ForeignKey, String, Text, event
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from tilsyn.extensions import db
@@ -35,3 +42,29 @@ def _refuse_audit_changes(session: Session, flush_context: Any, instances: Any) 
     for obj in list(session.dirty) + list(session.deleted):
         if isinstance(obj, AuditEvent):
             raise AuditLogIsAppendOnly("Revisionsloggen kan ikke ændres eller slettes.")
+
+
+#: PostgreSQL: the function and trigger that refuse changes to audit rows (also in migration 0004;
+#: no percent signs, so the text passes SQLAlchemy's DDL formatting unchanged).
+APPEND_ONLY_FUNCTION = """
+CREATE OR REPLACE FUNCTION audit_events_refuse_change() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION USING
+        MESSAGE = 'Revisionsloggen kan ikke ændres eller slettes (' || TG_OP || ' afvist).',
+        ERRCODE = 'insufficient_privilege';
+END;
+$$
+"""
+APPEND_ONLY_TRIGGER = """
+CREATE TRIGGER audit_events_append_only
+BEFORE UPDATE OR DELETE ON audit_events
+FOR EACH ROW EXECUTE FUNCTION audit_events_refuse_change()
+"""
+
+for _statement in (APPEND_ONLY_FUNCTION, APPEND_ONLY_TRIGGER):
+    event.listen(
+        AuditEvent.__table__,
+        "after_create",
+        DDL(_statement).execute_if(dialect="postgresql"),
+    )

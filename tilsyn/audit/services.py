@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -15,6 +16,8 @@ if TYPE_CHECKING:
     from tilsyn.auth.models import User
 
 SYSTEM_ACTOR = "system"
+#: Actor name of events caused by someone not logged in (failed logins).
+ANONYMOUS_ACTOR = "anonym"
 
 
 def record(
@@ -25,11 +28,17 @@ def record(
     object_id: object | None = None,
     summary: str = "",
     details: dict[str, Any] | None = None,
+    *,
+    actor_name: str | None = None,
 ) -> AuditEvent:
-    """Append one audit event. ``actor`` None means the system (scheduler, CLI without user)."""
+    """Append one audit event.
+
+    ``actor`` None means the system (scheduler, CLI without user), or whoever ``actor_name``
+    names (e.g. :data:`ANONYMOUS_ACTOR` for a failed login).
+    """
     event = AuditEvent(
         actor_id=actor.id if actor is not None else None,
-        actor_name=actor.username if actor is not None else SYSTEM_ACTOR,
+        actor_name=actor.username if actor is not None else (actor_name or SYSTEM_ACTOR),
         action=action,
         object_type=object_type,
         object_id=None if object_id is None else str(object_id),
@@ -41,13 +50,26 @@ def record(
     return event
 
 
+#: The time zone whose calendar days the date filters mean (the UI shows times in it).
+LOCAL_TIMEZONE = "Europe/Copenhagen"
+
+
 @dataclass(frozen=True)
 class AuditFilter:
+    """Filter values; ``date_from``/``date_to`` are whole local days in ``timezone``."""
+
     actor: str = ""
     action: str = ""
     object_type: str = ""
     date_from: date | None = None
     date_to: date | None = None
+    timezone: str = LOCAL_TIMEZONE
+
+
+def local_day_start_utc(day: date, timezone: str) -> datetime:
+    """The UTC instant (naive, as stored) at which ``day`` begins in ``timezone``."""
+    local = datetime.combine(day, time.min, tzinfo=ZoneInfo(timezone))
+    return local.astimezone(UTC).replace(tzinfo=None)
 
 
 def _filtered(filters: AuditFilter) -> Select[Any]:
@@ -59,9 +81,10 @@ def _filtered(filters: AuditFilter) -> Select[Any]:
     if filters.object_type:
         stmt = stmt.where(AuditEvent.object_type == filters.object_type)
     if filters.date_from:
-        stmt = stmt.where(AuditEvent.at >= datetime.combine(filters.date_from, time.min))
+        start = local_day_start_utc(filters.date_from, filters.timezone)
+        stmt = stmt.where(AuditEvent.at >= start)
     if filters.date_to:
-        end = datetime.combine(filters.date_to + timedelta(days=1), time.min)
+        end = local_day_start_utc(filters.date_to + timedelta(days=1), filters.timezone)
         stmt = stmt.where(AuditEvent.at < end)
     return stmt
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, current_app, render_template, request
+from flask_babel import gettext as _
 
 from tilsyn.audit import services
 from tilsyn.audit.forms import AuditFilterForm
+from tilsyn.audit.labels import action_label, object_type_label
 from tilsyn.extensions import db
 from tilsyn.formutil import choices
 from tilsyn.permissions import requires
@@ -13,13 +15,22 @@ from tilsyn.permissions import requires
 bp = Blueprint("audit", __name__, url_prefix="/revisionslog")
 
 
+def _time_heading(timezone: str) -> str:
+    if timezone == "Europe/Copenhagen":
+        return _("Tidspunkt (dansk tid)")
+    return _("Tidspunkt (%(zone)s)", zone=timezone)
+
+
 @bp.route("/")
 @requires("audit.view")
 def index() -> str:
+    timezone = str(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or services.LOCAL_TIMEZONE)
     form = AuditFilterForm(request.args)
     values = services.distinct_values(db.session)
-    form.action.choices = choices([("", "—")] + [(a, a) for a in values["actions"]])
-    form.object_type.choices = choices([("", "—")] + [(o, o) for o in values["object_types"]])
+    actions = sorted(((a, action_label(a)) for a in values["actions"]), key=lambda p: p[1])
+    types = sorted(((o, object_type_label(o)) for o in values["object_types"]), key=lambda p: p[1])
+    form.action.choices = choices([("", "—"), *actions])
+    form.object_type.choices = choices([("", "—"), *types])
     form.validate()  # unparsable dates become None and are shown as field errors
     filters = services.AuditFilter(
         actor=(form.actor.data or "").strip(),
@@ -27,11 +38,21 @@ def index() -> str:
         object_type=form.object_type.data or "",
         date_from=form.date_from.data,
         date_to=form.date_to.data,
+        timezone=timezone,
     )
     page = request.args.get("side", 1, type=int) or 1
     events, total = services.search(db.session, filters, page=page)
     pages = max((total + 49) // 50, 1)
     args = {k: v for k, v in request.args.items() if k != "side"}
     return render_template(
-        "audit/index.html", form=form, events=events, total=total, page=page, pages=pages, args=args
+        "audit/index.html",
+        form=form,
+        events=events,
+        total=total,
+        page=page,
+        pages=pages,
+        args=args,
+        time_heading=_time_heading(timezone),
+        action_label=action_label,
+        object_type_label=object_type_label,
     )

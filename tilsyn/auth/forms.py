@@ -1,11 +1,15 @@
-"""Login and password forms."""
+"""Login, password and language forms."""
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField, SubmitField
+from wtforms import PasswordField, RadioField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length
+
+from tilsyn.formutil import FlaskForm, choices
+
+#: The UI languages a user may choose, with their names in their own language.
+LANGUAGE_CHOICES: tuple[tuple[str, str], ...] = (("da", "Dansk"), ("en", "English"))
 
 
 class LoginForm(FlaskForm):
@@ -29,5 +33,6 @@ class ChangePasswordForm(FlaskForm):
     submit = SubmitField(_l("Skift adgangskode"))
 
 
-class LogoutForm(FlaskForm):
-    submit = SubmitField(_l("Log ud"))
+class LanguageForm(FlaskForm):
+    locale = RadioField(_l("Sprog"), choices=choices(LANGUAGE_CHOICES), validators=[DataRequired()])
+    submit = SubmitField(_l("Gem sprog"))

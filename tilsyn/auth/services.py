@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -26,6 +27,10 @@ class AccountError(ValueError):
     """A user-facing (Danish) refusal of an account operation."""
 
 
+#: The UI languages a user can choose as their preference.
+LOCALES: tuple[str, ...] = ("da", "en")
+
+
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
@@ -39,7 +44,7 @@ def verify_password(stored_hash: str, password: str) -> bool:
 
 def check_password_strength(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"Adgangskoden skal være mindst {MIN_PASSWORD_LENGTH} tegn.")
+        raise AccountError(_("Adgangskoden skal være mindst %(n)d tegn.", n=MIN_PASSWORD_LENGTH))
 
 
 @dataclass(frozen=True)
@@ -48,14 +53,49 @@ class LoginResult:
     error: str | None = None
 
 
+@dataclass(frozen=True)
+class Throttle:
+    """Failed-login limits: per username (reset by a successful login) and per client address."""
+
+    max_failures: int = 5
+    window_minutes: int = 15
+    max_failures_per_ip: int = 20
+
+
 def recent_failures(session: Session, username: str, window_minutes: int) -> int:
+    """Failed logins for ``username`` within the window and after its last successful login."""
+    since = utcnow() - timedelta(minutes=window_minutes)
+    last_success = session.scalar(
+        select(func.max(LoginAttempt.id)).where(
+            LoginAttempt.username == username, LoginAttempt.success.is_(True)
+        )
+    )
+    stmt = (
+        select(func.count())
+        .select_from(LoginAttempt)
+        .where(
+            LoginAttempt.username == username,
+            LoginAttempt.success.is_(False),
+            LoginAttempt.at >= since,
+        )
+    )
+    if last_success is not None:
+        stmt = stmt.where(LoginAttempt.id > last_success)
+    return int(session.scalar(stmt) or 0)
+
+
+def recent_failures_from(session: Session, remote_addr: str, window_minutes: int) -> int:
+    """Failed logins from ``remote_addr`` within the window, for any username.
+
+    Not reset by a success: one valid account must not let a password sprayer start over.
+    """
     since = utcnow() - timedelta(minutes=window_minutes)
     return int(
         session.scalar(
             select(func.count())
             .select_from(LoginAttempt)
             .where(
-                LoginAttempt.username == username,
+                LoginAttempt.remote_addr == remote_addr,
                 LoginAttempt.success.is_(False),
                 LoginAttempt.at >= since,
             )
@@ -64,39 +104,150 @@ def recent_failures(session: Session, username: str, window_minutes: int) -> int
     )
 
 
+def _refuse(
+    session: Session,
+    username: str,
+    user: User | None,
+    remote_addr: str | None,
+    action: str,
+    summary: str,
+    details: dict[str, object],
+) -> None:
+    """Record a failed or refused attempt (never the password) and its audit event."""
+    session.add(LoginAttempt(username=username, success=False, remote_addr=remote_addr))
+    session.flush()
+    audit.record(
+        session,
+        None,
+        action,
+        "user",
+        user.id if user is not None else None,
+        summary,
+        {"username": username, "remote_addr": remote_addr, **details},
+        actor_name=audit.ANONYMOUS_ACTOR,
+    )
+
+
 def authenticate(
     session: Session,
     username: str,
     password: str,
     remote_addr: str | None,
-    max_failures: int = 5,
-    window_minutes: int = 15,
+    throttle: Throttle | None = None,
 ) -> LoginResult:
-    """Check credentials; record the attempt; refuse while the username is throttled."""
+    """Check credentials; record the attempt; refuse while the username or address is throttled.
+
+    Failed and refused attempts and the moment a limit is reached are audited (the attempted
+    password never is).
+    """
+    limits = throttle or Throttle()
     username = username.strip().lower()
-    if recent_failures(session, username, window_minutes) >= max_failures:
-        session.add(LoginAttempt(username=username, success=False, remote_addr=remote_addr))
-        session.flush()
+    user = session.scalar(select(User).where(User.username == username))
+    where = remote_addr or "ukendt adresse"
+    if recent_failures(session, username, limits.window_minutes) >= limits.max_failures:
+        _refuse(
+            session,
+            username,
+            user,
+            remote_addr,
+            "login_blocked",
+            f"Login som {username} afvist (brugernavnet er spærret) fra {where}",
+            {"reason": "username"},
+        )
         return LoginResult(
             None,
-            f"For mange mislykkede forsøg. Prøv igen om {window_minutes} minutter.",
+            _(
+                "For mange mislykkede forsøg. Prøv igen om %(minutes)d minutter.",
+                minutes=limits.window_minutes,
+            ),
         )
-    user = session.scalar(select(User).where(User.username == username))
+    if (
+        remote_addr is not None
+        and recent_failures_from(session, remote_addr, limits.window_minutes)
+        >= limits.max_failures_per_ip
+    ):
+        _refuse(
+            session,
+            username,
+            user,
+            remote_addr,
+            "login_blocked",
+            f"Login som {username} afvist (adressen {where} er spærret)",
+            {"reason": "address"},
+        )
+        return LoginResult(
+            None,
+            _(
+                "For mange mislykkede forsøg fra din adresse. Prøv igen om %(minutes)d minutter.",
+                minutes=limits.window_minutes,
+            ),
+        )
     ok = verify_password(user.password_hash if user else _DUMMY_HASH, password)
-    ok = ok and user is not None and user.active
-    session.add(LoginAttempt(username=username, success=ok, remote_addr=remote_addr))
-    if ok and user is not None:
+    if ok and user is not None and user.active:
+        session.add(LoginAttempt(username=username, success=True, remote_addr=remote_addr))
         if _hasher.check_needs_rehash(user.password_hash):
             user.password_hash = hash_password(password)
         audit.record(session, user, "login", "user", user.id, f"{user.username} loggede ind")
         return LoginResult(user)
+    _refuse(
+        session,
+        username,
+        user,
+        remote_addr,
+        "login_failed",
+        f"Mislykket login som {username} fra {where}",
+        {"known_user": user is not None, "inactive": user is not None and not user.active},
+    )
+    if recent_failures(session, username, limits.window_minutes) == limits.max_failures:
+        audit.record(
+            session,
+            None,
+            "lockout",
+            "user",
+            user.id if user is not None else None,
+            f"Brugernavnet {username} spærret i {limits.window_minutes} minutter "
+            f"efter {limits.max_failures} mislykkede forsøg",
+            {"username": username, "remote_addr": remote_addr, "reason": "username"},
+        )
+    if (
+        remote_addr is not None
+        and recent_failures_from(session, remote_addr, limits.window_minutes)
+        == limits.max_failures_per_ip
+    ):
+        audit.record(
+            session,
+            None,
+            "lockout",
+            "address",
+            remote_addr,
+            f"Adressen {remote_addr} spærret i {limits.window_minutes} minutter "
+            f"efter {limits.max_failures_per_ip} mislykkede forsøg",
+            {"remote_addr": remote_addr, "reason": "address"},
+        )
+    return LoginResult(None, _("Forkert brugernavn eller adgangskode."))
+
+
+def set_locale(session: Session, actor: User, locale: str) -> None:
+    """Store the actor's preferred UI language (``da`` or ``en``)."""
+    if locale not in LOCALES:
+        raise AccountError(_("Ukendt sprog «%(locale)s».", locale=locale))
+    previous = actor.locale
+    actor.locale = locale
     session.flush()
-    return LoginResult(None, "Forkert brugernavn eller adgangskode.")
+    audit.record(
+        session,
+        actor,
+        "update",
+        "user",
+        actor.id,
+        f"Sprog for {actor.username} sat til {locale}",
+        {"locale": locale, "previous": previous},
+    )
 
 
 def change_password(session: Session, actor: User, old: str, new: str) -> None:
     if not verify_password(actor.password_hash, old):
-        raise AccountError("Den nuværende adgangskode er forkert.")
+        raise AccountError(_("Den nuværende adgangskode er forkert."))
     check_password_strength(new)
     actor.password_hash = hash_password(new)
     actor.password_changed_at = utcnow()
@@ -110,7 +261,7 @@ def _resolve_scope(
     for name in unit_names:
         unit = session.scalar(select(Unit).where(Unit.name == name))
         if unit is None:
-            raise AccountError(f"Enheden «{name}» findes ikke.")
+            raise AccountError(_("Enheden «%(name)s» findes ikke.", name=name))
         units.append(unit)
     caseworker = None
     if caseworker_initials:
@@ -118,15 +269,17 @@ def _resolve_scope(
             select(Caseworker).where(Caseworker.initials == caseworker_initials.strip().upper())
         )
         if caseworker is None:
-            raise AccountError(f"Sagsbehandleren «{caseworker_initials}» findes ikke.")
+            raise AccountError(
+                _("Sagsbehandleren «%(initials)s» findes ikke.", initials=caseworker_initials)
+            )
     if role is Role.TEAMLEDER and not units:
-        raise AccountError("En teamleder skal lede mindst én enhed.")
+        raise AccountError(_("En teamleder skal lede mindst én enhed."))
     if role is Role.SAGSBEHANDLER and caseworker is None:
-        raise AccountError("En sagsbehandler-bruger skal knyttes til en sagsbehandler.")
+        raise AccountError(_("En sagsbehandler-bruger skal knyttes til en sagsbehandler."))
     if role is not Role.TEAMLEDER and units:
-        raise AccountError("Kun teamledere knyttes til enheder.")
+        raise AccountError(_("Kun teamledere knyttes til enheder."))
     if role is not Role.SAGSBEHANDLER and caseworker is not None:
-        raise AccountError("Kun sagsbehandler-brugere knyttes til en sagsbehandler.")
+        raise AccountError(_("Kun sagsbehandler-brugere knyttes til en sagsbehandler."))
     return units, caseworker
 
 
@@ -144,19 +297,24 @@ def create_user(
     """Create a user with a role and its scope (units for leaders, caseworker for caseworkers)."""
     username = username.strip().lower()
     if not username or not username.replace(".", "").replace("-", "").replace("_", "").isalnum():
-        raise AccountError("Brugernavnet må kun indeholde bogstaver, tal, punktum, - og _.")
+        raise AccountError(_("Brugernavnet må kun indeholde bogstaver, tal, punktum, - og _."))
     try:
         role_enum = Role(role)
     except ValueError as exc:
-        raise AccountError(f"Ukendt rolle «{role}».") from exc
+        raise AccountError(_("Ukendt rolle «%(role)s».", role=role)) from exc
     if session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise AccountError(f"Brugernavnet «{username}» er optaget.")
+        raise AccountError(_("Brugernavnet «%(username)s» er optaget.", username=username))
     check_password_strength(password)
     units, caseworker = _resolve_scope(session, role_enum, unit_names or [], caseworker_initials)
     if caseworker is not None and session.scalar(
         select(User.id).where(User.caseworker_id == caseworker.id)
     ):
-        raise AccountError(f"Sagsbehandleren {caseworker.initials} har allerede en bruger.")
+        raise AccountError(
+            _(
+                "Sagsbehandleren %(initials)s har allerede en bruger.",
+                initials=caseworker.initials,
+            )
+        )
     user = User(
         username=username,
         display_name=display_name or (caseworker.name if caseworker else username),
@@ -198,17 +356,22 @@ def update_user(
     try:
         role_enum = Role(role)
     except ValueError as exc:
-        raise AccountError(f"Ukendt rolle «{role}».") from exc
+        raise AccountError(_("Ukendt rolle «%(role)s».", role=role)) from exc
     units, caseworker = _resolve_scope(session, role_enum, unit_names, caseworker_initials)
     if caseworker is not None:
         other = session.scalar(
             select(User.id).where(User.caseworker_id == caseworker.id, User.id != user.id)
         )
         if other:
-            raise AccountError(f"Sagsbehandleren {caseworker.initials} har allerede en bruger.")
+            raise AccountError(
+                _(
+                    "Sagsbehandleren %(initials)s har allerede en bruger.",
+                    initials=caseworker.initials,
+                )
+            )
     if user.id == actor.id and (not active or role_enum is not Role.ADMIN):
         raise AccountError(
-            "Du kan ikke fjerne din egen administratorrolle eller deaktivere dig selv."
+            _("Du kan ikke fjerne din egen administratorrolle eller deaktivere dig selv.")
         )
     user.role = role_enum.value
     user.display_name = display_name

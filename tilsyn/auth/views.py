@@ -14,16 +14,25 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import get_locale, refresh
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from tilsyn.auth import services
-from tilsyn.auth.forms import ChangePasswordForm, LoginForm
+from tilsyn.auth.forms import ChangePasswordForm, LanguageForm, LoginForm
 from tilsyn.extensions import db
 from tilsyn.permissions import authenticated, public, requires, start_endpoint
 
 bp = Blueprint("auth", __name__)
+
+
+def _clear_session_keeping_language() -> None:
+    """Start a fresh session (no fixation) but keep the language chosen on this browser."""
+    lang = session.get("lang")
+    session.clear()
+    if lang in current_app.config["LANGUAGES"]:
+        session["lang"] = lang
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -47,12 +56,15 @@ def login() -> str | Response:
             form.username.data or "",
             form.password.data or "",
             request.remote_addr,
-            max_failures=current_app.config["LOGIN_MAX_FAILURES"],
-            window_minutes=current_app.config["LOGIN_FAILURE_WINDOW_MINUTES"],
+            services.Throttle(
+                max_failures=current_app.config["LOGIN_MAX_FAILURES"],
+                window_minutes=current_app.config["LOGIN_FAILURE_WINDOW_MINUTES"],
+                max_failures_per_ip=current_app.config["LOGIN_MAX_FAILURES_PER_IP"],
+            ),
         )
         db.session.commit()
         if result.user is not None:
-            session.clear()
+            _clear_session_keeping_language()
             login_user(result.user)
             return redirect(
                 _safe_next(request.args.get("next")) or url_for(start_endpoint(result.user))
@@ -65,7 +77,7 @@ def login() -> str | Response:
 @authenticated
 def logout() -> Response:
     logout_user()
-    session.clear()
+    _clear_session_keeping_language()
     flash(_("Du er logget ud."), "info")
     return redirect(url_for("auth.login"))
 
@@ -86,7 +98,34 @@ def account() -> str | Response:
             db.session.commit()
             flash(_("Din adgangskode er skiftet."), "success")
             return redirect(url_for("auth.account"))
-    return render_template("auth/account.html", form=form)
+    return render_template("auth/account.html", form=form, language_form=_language_form())
+
+
+def _language_form() -> LanguageForm:
+    form = LanguageForm(prefix="sprog")  # two forms on one page: distinct ids
+    if not form.is_submitted():
+        form.locale.data = current_user.locale or str(get_locale())
+    return form
+
+
+@bp.route("/konto/sprog", methods=["POST"])
+@requires("account.use")
+def account_language() -> str | Response:
+    """Store the user's preferred language (used at every login) and switch to it now."""
+    form = _language_form()
+    if form.validate_on_submit():
+        try:
+            services.set_locale(db.session, current_user, form.locale.data or "")
+        except services.AccountError as exc:
+            db.session.rollback()
+            flash(str(exc), "danger")
+        else:
+            db.session.commit()
+            session["lang"] = form.locale.data
+            refresh()  # the confirmation below in the new language
+            flash(_("Dit sprogvalg er gemt."), "success")
+            return redirect(url_for("auth.account"))
+    return render_template("auth/account.html", form=ChangePasswordForm(), language_form=form)
 
 
 @bp.route("/sprog/<lang>", methods=["POST"])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -14,10 +13,16 @@ from wtforms import (
     StringField,
     SubmitField,
 )
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Disabled, Length, Optional
 
-from tilsyn.formutil import choices
+from tilsyn.formutil import FlaskForm, choices
 from tilsyn.permissions import ROLE_LABELS
+
+
+def role_choices() -> list[SelectChoice]:
+    """The roles as select choices, labelled in the current UI language."""
+    return choices((role.value, label) for role, label in ROLE_LABELS.items())
 
 
 class UnitForm(FlaskForm):
@@ -41,9 +46,7 @@ class UserForm(FlaskForm):
     username = StringField(_l("Brugernavn"), validators=[DataRequired(), Length(max=80)])
     display_name = StringField(_l("Navn"), validators=[DataRequired(), Length(max=200)])
     email = EmailField(_l("E-mail"), validators=[Optional(), Length(max=254)])
-    role = SelectField(
-        _l("Rolle"), choices=choices((role.value, label) for role, label in ROLE_LABELS.items())
-    )
+    role = SelectField(_l("Rolle"), choices=role_choices)
     units = SelectMultipleField(_l("Enheder (teamleder)"), choices=[])
     caseworker = SelectField(_l("Sagsbehandler (sagsbehandler-bruger)"), choices=[])
     password = PasswordField(
@@ -51,3 +54,10 @@ class UserForm(FlaskForm):
     )
     active = BooleanField(_l("Aktiv"), default=True)
     submit = SubmitField(_l("Gem"))
+
+
+class UserEditForm(UserForm):
+    """Editing an existing user: the username is shown but locked (a disabled field is never
+    submitted by the browser; a submitted value is refused)."""
+
+    username = StringField(_l("Brugernavn"), validators=[Disabled()])

@@ -12,9 +12,9 @@ from tilsyn.auth.models import User
 from tilsyn.extensions import db
 from tilsyn.formutil import choices
 from tilsyn.org import services
-from tilsyn.org.forms import CaseworkerForm, UnitForm, UserForm
+from tilsyn.org.forms import CaseworkerForm, UnitForm, UserEditForm, UserForm
 from tilsyn.org.models import Caseworker, Unit
-from tilsyn.permissions import ROLE_LABELS, requires
+from tilsyn.permissions import requires
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -27,7 +27,6 @@ def index() -> str:
         units=services.list_units(db.session),
         caseworkers=services.list_caseworkers(db.session),
         users=accounts.list_users(db.session),
-        role_labels=ROLE_LABELS,
     )
 
 
@@ -95,7 +94,8 @@ def user_edit(user_id: int | None) -> str | Response:
     user = db.session.get(User, user_id) if user_id else None
     if user_id and user is None:
         abort(404)
-    form = UserForm(obj=user)
+    # The username is fixed once created: shown locked on the edit form, never submitted.
+    form = UserForm() if user is None else UserEditForm(obj=user)
     form.units.choices = choices((u.name, u.name) for u in services.list_units(db.session))
     form.caseworker.choices = choices(
         [("", "—")]
