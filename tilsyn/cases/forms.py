@@ -6,13 +6,12 @@ from collections.abc import Sequence
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, SelectField, SubmitField
 from wtforms.validators import DataRequired
 
 from tilsyn.cases.services import UnknownCaseworker
-from tilsyn.formutil import choices
+from tilsyn.formutil import FlaskForm, choices
 
 
 class UploadForm(FlaskForm):

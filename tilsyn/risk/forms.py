@@ -7,12 +7,10 @@ from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
     FieldList,
-    Form,
     FormField,
     SelectField,
     SelectMultipleField,
@@ -22,7 +20,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
-from tilsyn.formutil import choices
+from tilsyn.formutil import FlaskForm, Form, choices
 from tilsyn.risk.rules import ATTRIBUTES, CATEGORICAL_ATTRIBUTES, OPERATORS
 from tilsyn.schemes import SCHEMES, scheme_code
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     IntegerField,
@@ -21,6 +20,7 @@ from wtforms.validators import (
     Regexp,
 )
 
+from tilsyn.formutil import FlaskForm
 from tilsyn.sampling.services import MAX_PER_STRATUM, DesignParams
 
 _DEFAULTS = DesignParams()
