@@ -7,9 +7,17 @@ roles that may open the route (``PUBLIC`` for everyone, logged in or not).
 
 from __future__ import annotations
 
-import pytest
-from flask import Flask
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
 
+import pytest
+from flask import Flask, url_for
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tests import factories
+from tilsyn.cases.models import Case
 from tilsyn.permissions import access_rule
 
 PUBLIC = "public"
@@ -25,7 +33,8 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "auth.account": ALL,
     "auth.account_language": ALL,
     "core.index": ALL,
-    "core.leader_home": frozenset({"teamleder"}),
+    "core.leader_home": LEADERS,
+    "core.team": LEADERS,
     "core.my_cases": frozenset({"sagsbehandler"}),
     "core.director_home": frozenset({"admin", "direktoer"}),
     "admin.index": frozenset({"admin"}),
@@ -43,6 +52,7 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "catalogue.edit": LEADERS,
     "catalogue.theme_edit": LEADERS,
     "catalogue.load": LEADERS,
+    "catalogue.scale_edit": LEADERS,
     "rounds.calendar": frozenset({"admin", "teamleder", "direktoer", "revisor"}),
     "rounds.plans": frozenset({"admin", "teamleder", "direktoer", "revisor"}),
     "rounds.plan_edit": LEADERS,
@@ -73,9 +83,102 @@ USERNAME = {
     "revisor": "revisor",
 }
 
-# Values for URL parameters; ids that do not exist give 404 for allowed roles, which is fine:
-# the point is that refused roles get 403 before any lookup.
+#: Status an allowed role gets when the route is opened with seeded ids: 200 for GET, 302 for
+#: POST-only routes (they redirect after acting or after a Danish refusal). Routes that answer
+#: otherwise for every allowed role are listed here, each with the reason.
+ALLOWED_STATUS: dict[str, int] = {
+    "core.index": 302,  # sends the user on to their start page
+    "auth.login": 302,  # a logged-in user is sent on to their start page
+    "auth.account_language": 200,  # an empty form is shown again with its error
+    "cases.preview": 404,  # the token names a pending upload of one user; none exists here
+    "rounds.status": 400,  # no target status in the (empty) form
+}
+
+#: Non-id URL values.
 SAMPLE_ARGS = {"filename": "tilsyn.css", "lang": "da", "token": "ukendt-upload"}
+
+
+@dataclass
+class Seeded:
+    """A realistic data set: every URL id below exists and is in the team leader's unit."""
+
+    ids: dict[str, int]
+    per_endpoint: dict[str, dict[str, int]]
+    own_case_id: int  # a case of the caseworker linked to the "sagsbehandler" user (Team A)
+    other_case_id: int  # a case of a caseworker in Team B
+
+
+def seed(session: Session, org: factories.Org) -> Seeded:
+    """Catalogue, approved risk model plus a draft, a snapshot with cases, a Team A plan with a
+    round and its draw (reusing the feature factories)."""
+    from tests.rounds.factories import make_plan, make_snapshot, setup_catalogue_and_model
+    from tilsyn.catalogue.models import ControlPoint, Scale, Theme
+    from tilsyn.risk import services as risk
+    from tilsyn.rounds import services as rounds
+    from tilsyn.rounds.periods import period_containing
+    from tilsyn.sampling.models import DrawItem
+
+    admin = org.users["admin"]
+    today = date.today()
+    setup_catalogue_and_model(session, org)
+    approved = risk.approved_version(session)
+    assert approved is not None
+    draft = risk.create_version(session, admin, approved, approved.factors, "Kladde til test")
+    snapshot = make_snapshot(session, org, today - timedelta(days=3))
+    plan = make_plan(session, org, starts_on=today)
+    rnd = rounds.create_round(session, admin, plan, period_containing("quarterly", today))
+    draw = rounds.draw_round(session, admin, rnd, snapshot=snapshot, seed=4711)
+    item = session.scalars(
+        select(DrawItem)
+        .where(DrawItem.draw_id == draw.id, DrawItem.caseworker_id == org.cw_a1.id)
+        .order_by(DrawItem.id)
+    ).first()
+    assert item is not None
+
+    def case_of(caseworker_id: int) -> int:
+        case_id = session.scalar(
+            select(Case.id)
+            .where(Case.snapshot_id == snapshot.id, Case.caseworker_id == caseworker_id)
+            .order_by(Case.id)
+        )
+        assert case_id is not None
+        return case_id
+
+    def first_id(model: Any) -> int:
+        value = session.scalar(select(model.id).order_by(model.id))
+        assert value is not None, model
+        return int(value)
+
+    session.commit()
+    return Seeded(
+        ids={
+            "caseworker_id": org.cw_a1.id,
+            "unit_id": org.unit_a.id,
+            "user_id": org.users["sagsbehandler"].id,
+            "snapshot_id": snapshot.id,
+            "point_id": first_id(ControlPoint),
+            "theme_id": first_id(Theme),
+            "scale_id": first_id(Scale),
+            "plan_id": plan.id,
+            "round_id": rnd.id,
+            "draw_id": draw.id,
+            "item_id": item.id,
+            "version_id": approved.id,
+            "case_id": case_of(org.cw_a1.id),
+        },
+        per_endpoint={
+            # Only a draft can be edited or approved.
+            "risk.edit": {"version_id": draft.id},
+            "risk.approve": {"version_id": draft.id},
+        },
+        own_case_id=case_of(org.cw_a1.id),
+        other_case_id=case_of(org.cw_b1.id),
+    )
+
+
+@pytest.fixture
+def seeded(session: Session, org: factories.Org) -> Seeded:
+    return seed(session, org)
 
 
 def _endpoints(app: Flask) -> list[str]:
@@ -89,49 +192,56 @@ def test_every_route_declares_a_rule_and_an_expectation(app: Flask):
     assert missing_expectation == [], f"routes missing from EXPECTED: {missing_expectation}"
 
 
-def _url(app: Flask, endpoint: str) -> tuple[str, str]:
-    rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
-    args = {}
-    for name in rule.arguments:
-        if name in SAMPLE_ARGS:
-            args[name] = SAMPLE_ARGS[name]
-        elif rule.defaults and name in rule.defaults:
-            continue
-        else:
-            args[name] = 1  # integer ids
-    method = "GET" if "GET" in rule.methods else "POST"
-    with app.test_request_context():
-        from flask import url_for
-
-        if endpoint == "bootstrap.static":
+def _urls(app: Flask, seeded: Seeded | None) -> list[tuple[str, str, str]]:
+    """(endpoint, method, url) for every URL rule (both "new" and "edit" rules of a form)."""
+    out = []
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: (r.endpoint, r.rule)):
+        args: dict[str, Any] = {}
+        for name in rule.arguments:
+            if rule.defaults and name in rule.defaults:
+                continue
+            if name in SAMPLE_ARGS:
+                args[name] = SAMPLE_ARGS[name]
+            elif seeded is None:
+                args[name] = 1
+            else:
+                ids = {**seeded.ids, **seeded.per_endpoint.get(rule.endpoint, {})}
+                assert name in ids, f"{rule.endpoint}: add a seeded id for <{name}> in seed()"
+                args[name] = ids[name]
+        if rule.endpoint == "bootstrap.static":
             args = {"filename": "css/bootstrap.min.css"}
-        return method, url_for(endpoint, **args)
+        method = "GET" if "GET" in (rule.methods or ()) else "POST"
+        with app.test_request_context():
+            out.append((rule.endpoint, method, url_for(rule.endpoint, **args)))
+    return out
 
 
 @pytest.mark.parametrize("role", sorted(ALL))
-def test_roles_are_allowed_or_refused(app: Flask, login_as, role: str):
+def test_roles_are_allowed_or_refused(app: Flask, login_as, seeded: Seeded, role: str):
     client = login_as(USERNAME[role])
     failures = []
-    for endpoint in _endpoints(app):
+    for endpoint, method, url in _urls(app, seeded):
         if endpoint in ("auth.logout", "auth.set_language"):
             continue  # would end the session / covered in test_auth
         expected = EXPECTED.get(endpoint)
-        method, url = _url(app, endpoint)
+        if expected is None:
+            continue  # fails test_every_route_declares_a_rule_and_an_expectation
         response = client.open(url, method=method)
         response.close()
         allowed = expected == PUBLIC or role in expected
-        if allowed and response.status_code in (403, 500):
-            failures.append(f"{endpoint} {method} {url}: {response.status_code}, expected access")
-        if not allowed and response.status_code != 403:
+        if allowed:
+            want = ALLOWED_STATUS.get(endpoint, 200 if method == "GET" else 302)
+            if response.status_code != want:
+                failures.append(f"{endpoint} {method} {url}: {response.status_code}, want {want}")
+        elif response.status_code != 403:
             failures.append(f"{endpoint} {method} {url}: {response.status_code}, expected 403")
-    assert failures == []
+    assert failures == [], "\n".join(failures)
 
 
 def test_anonymous_is_sent_to_login(app: Flask, client):
-    for endpoint in _endpoints(app):
+    for endpoint, method, url in _urls(app, None):
         if EXPECTED.get(endpoint) == PUBLIC:
             continue
-        method, url = _url(app, endpoint)
         response = client.open(url, method=method)
         assert response.status_code == 302, endpoint
         assert "/login" in response.headers["Location"], endpoint
@@ -142,3 +252,35 @@ def test_caseworker_sees_only_own_cases_and_no_admin(login_as, org):
     assert client.get("/admin/").status_code == 403
     assert client.get("/revisionslog/").status_code == 403
     assert client.get("/mine-teams").status_code == 403
+
+
+def test_case_pages_are_scoped_to_the_caseworker(login_as, seeded: Seeded):
+    own, other = f"/risiko/sag/{seeded.own_case_id}", f"/risiko/sag/{seeded.other_case_id}"
+    client = login_as("sagsbehandler")
+    assert client.get(own).status_code == 200
+    assert client.get(other).status_code == 403  # a colleague's case
+    client = login_as("leder")  # leads Team A only
+    assert client.get(own).status_code == 200
+    assert client.get(other).status_code == 403
+    assert login_as("admin").get(other).status_code == 200
+
+
+def test_team_pages_are_scoped_to_the_leaders_units(login_as, org):
+    client = login_as("leder")
+    assert client.get(f"/mine-teams/{org.unit_a.id}").status_code == 200
+    assert client.get(f"/mine-teams/{org.unit_b.id}").status_code == 403
+    assert login_as("admin").get(f"/mine-teams/{org.unit_b.id}").status_code == 200
+
+
+def test_my_cases_lists_only_the_linked_caseworkers_cases(login_as, session, org, seeded: Seeded):
+    refs = {ref: cw for ref, cw in session.execute(select(Case.case_ref, Case.caseworker_id))}
+    own = {ref for ref, cw in refs.items() if cw == org.cw_a1.id}
+    others = set(refs) - own
+    assert own and others
+    html = login_as("sagsbehandler").get("/mine-sager").get_data(as_text=True)
+    assert all(f"<td>{ref}</td>" in html for ref in own)
+    assert not [ref for ref in others if ref in html]
+    # The second caseworker user sees their own (Team B) cases, not the first one's.
+    html = login_as("sagsbehandler2").get("/mine-sager").get_data(as_text=True)
+    assert not [ref for ref in own if ref in html]
+    assert all(f"<td>{ref}</td>" in html for ref, cw in refs.items() if cw == org.cw_b1.id)

@@ -273,3 +273,43 @@ def test_admin_user_form_keeps_the_username_read_only(login_as, session, org):
     page = client.get("/admin/brugere/ny").get_data(as_text=True)
     field = re.search(r'<input[^>]*id="username"[^>]*>', page)
     assert field is not None and "disabled" not in field.group(0)
+
+
+def test_admin_has_the_team_pages_for_every_unit(login_as, org):
+    html = login_as("admin").get("/mine-teams").get_data(as_text=True)
+    assert "Team A" in html and "Team B" in html
+    assert f'href="/mine-teams/{org.unit_b.id}"' in html
+    assert "Mine teams" in html  # in the menu, too
+
+
+def test_leader_home_counts_are_grammatical(login_as, session, org):
+    from datetime import date, timedelta
+
+    from tests.factories import make_caseworker
+
+    # Team A: AAA (2020) and one caseworker hired a month ago; Team B: BBA, BBB (2020) plus two new.
+    org.cw_a2.employment_start = date.today() - timedelta(days=30)
+    make_caseworker(session, "BBC", org.unit_b, start=date.today() - timedelta(days=10))
+    make_caseworker(session, "BBD", org.unit_b, start=date.today() - timedelta(days=20))
+    org.cw_a1.active = False
+    session.commit()
+    html = login_as("admin").get("/mine-teams").get_data(as_text=True)
+    team_a = html.split("Team A", 1)[1].split("</section>", 1)[0]
+    team_b = html.split("Team B", 1)[1].split("</section>", 1)[0]
+    assert "1 aktiv sagsbehandler, heraf 1 nyansat (under 6 måneder)" in team_a
+    assert "0 åbne sager" in team_a
+    assert "4 aktive sagsbehandlere, heraf 2 nyansatte (under 6 måneder)" in team_b
+
+
+def test_team_page_lists_caseworkers_with_caseloads(login_as, session, org):
+    from tests.sampling.factories import make_snapshot
+
+    make_snapshot(
+        session,
+        [{"caseworker_id": org.cw_a1.id, "unit_id": org.unit_a.id}] * 3
+        + [{"caseworker_id": org.cw_b1.id, "unit_id": org.unit_b.id}],
+    )
+    session.commit()
+    html = login_as("leder").get(f"/mine-teams/{org.unit_a.id}").get_data(as_text=True)
+    assert "AAA" in html and "AAB" in html and "BBA" not in html
+    assert "3 åbne sager i alt" in html

@@ -54,7 +54,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "admin.manage": frozenset({A}),
     "audit.view": frozenset({A, R}),
     "org.overview": frozenset({A, D}),
-    "leader.home": frozenset({T}),
+    # Team pages: a leader's own units; the admin sees every unit (see unit_filter/can_see_unit).
+    "leader.home": frozenset({A, T}),
     "own.view": frozenset({S}),
     # Snapshots: metadata and aggregate counts.
     "snapshots.view": frozenset({A, T, D, R}),

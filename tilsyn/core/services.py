@@ -15,6 +15,8 @@ from tilsyn.org.models import Caseworker, Unit
 from tilsyn.permissions import caseworker_filter, unit_filter
 from tilsyn.schemes import SCHEMES
 
+NEW_CASEWORKER_DAYS = 183
+
 
 def latest_snapshot(session: Session) -> Snapshot | None:
     return session.scalar(select(Snapshot).order_by(Snapshot.as_of.desc(), Snapshot.id.desc()))
@@ -26,6 +28,12 @@ class UnitSummary:
     caseworkers: int
     new_caseworkers: int
     cases: int
+
+
+def is_new_caseworker(caseworker: Caseworker, today: date) -> bool:
+    """Hired within the last six months (183 days)."""
+    start = caseworker.employment_start
+    return start is not None and (today - start).days < NEW_CASEWORKER_DAYS
 
 
 def unit_summaries(session: Session, actor: User, today: date) -> list[UnitSummary]:
@@ -41,14 +49,57 @@ def unit_summaries(session: Session, actor: User, today: date) -> list[UnitSumma
                 .join(Case, Case.caseworker_id == Caseworker.id)
                 .where(Case.snapshot_id == snapshot.id)
                 .group_by(Caseworker.unit_id)
-            ).tuples()
+            ).all()
         }
     out = []
     for unit in units:
         active = [c for c in unit.caseworkers if c.active]
-        new = [c for c in active if c.employment_start and (today - c.employment_start).days < 183]
+        new = [c for c in active if is_new_caseworker(c, today)]
         out.append(UnitSummary(unit, len(active), len(new), case_counts.get(unit.id, 0)))
     return out
+
+
+@dataclass(frozen=True)
+class TeamMember:
+    caseworker: Caseworker
+    is_new: bool
+    cases: int
+
+
+@dataclass(frozen=True)
+class TeamOverview:
+    unit: Unit
+    snapshot: Snapshot | None
+    members: list[TeamMember]
+
+    @property
+    def cases(self) -> int:
+        return sum(m.cases for m in self.members)
+
+
+def team_overview(session: Session, unit: Unit, today: date) -> TeamOverview:
+    """A unit's caseworkers with their caseload in the latest snapshot (counts only).
+
+    The caller checks that the actor may see the unit (:func:`tilsyn.permissions.can_see_unit`).
+    """
+    snapshot = latest_snapshot(session)
+    loads: dict[int, int] = {}
+    if snapshot is not None:
+        loads = {
+            cw_id: int(n)
+            for cw_id, n in session.execute(
+                select(Case.caseworker_id, func.count(Case.id))
+                .join(Caseworker, Case.caseworker_id == Caseworker.id)
+                .where(Case.snapshot_id == snapshot.id, Caseworker.unit_id == unit.id)
+                .group_by(Case.caseworker_id)
+            ).all()
+        }
+    members = [
+        TeamMember(cw, is_new_caseworker(cw, today), loads.get(cw.id, 0))
+        for cw in unit.caseworkers
+        if cw.active or loads.get(cw.id)
+    ]
+    return TeamOverview(unit, snapshot, members)
 
 
 @dataclass(frozen=True)
@@ -72,7 +123,7 @@ def org_overview(session: Session) -> OrgOverview:
             .where(Case.snapshot_id == snapshot.id)
             .group_by(Unit.name)
             .order_by(Unit.name)
-        ).tuples()
+        ).all()
         per_unit = [(name, int(cw), int(n)) for name, cw, n in rows]
         per_scheme = [
             (SCHEMES.get(code, code), int(n))
@@ -81,7 +132,7 @@ def org_overview(session: Session) -> OrgOverview:
                 .where(Case.snapshot_id == snapshot.id)
                 .group_by(Case.scheme)
                 .order_by(func.count(Case.id).desc())
-            ).tuples()
+            ).all()
         ]
         total = sum(n for _, _, n in per_unit)
     return OrgOverview(snapshot, per_unit, per_scheme, total)

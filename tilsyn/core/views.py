@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, abort, redirect, render_template, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from tilsyn.core import services
 from tilsyn.extensions import db
-from tilsyn.permissions import authenticated, requires, start_endpoint
+from tilsyn.org.models import Unit
+from tilsyn.permissions import authenticated, can_see_unit, requires, start_endpoint
 from tilsyn.schemes import SCHEMES
 
 bp = Blueprint("core", __name__)
@@ -27,6 +28,19 @@ def index() -> Response:
 def leader_home() -> str:
     summaries = services.unit_summaries(db.session, current_user, date.today())
     return render_template("core/leader_home.html", summaries=summaries)
+
+
+@bp.route("/mine-teams/<int:unit_id>")
+@requires("leader.home")
+def team(unit_id: int) -> str:
+    """One unit's caseworkers and caseloads: the leader's own units (all units for admin)."""
+    unit = db.session.get(Unit, unit_id)
+    if unit is None:
+        abort(404)
+    if not can_see_unit(current_user, unit):
+        abort(403)
+    overview = services.team_overview(db.session, unit, date.today())
+    return render_template("core/team.html", overview=overview)
 
 
 @bp.route("/mine-sager")
