@@ -173,6 +173,14 @@ def test_organisation_is_realistic(built: Built) -> None:
     assert min(loads) >= 30
     assert max(loads) <= 120
     assert max(loads) - min(loads) >= 50
+    # Teams differ in size like the example export (487-773 cases per team of nine).
+    team_of = {initials: team for initials, team, _ in built.caseworkers}
+    per_team = Counter()
+    for initials, load in built.caseloads.items():
+        per_team[team_of[initials]] += load
+    assert sum(per_team.values()) == 3000
+    assert max(per_team.values()) - min(per_team.values()) >= 200
+    assert min(per_team.values()) >= 430 and max(per_team.values()) <= 850
 
 
 def test_cases_follow_the_example_export(built: Built) -> None:
@@ -237,6 +245,11 @@ def test_snapshot_users_and_audit(built: Built) -> None:
     assert "Åbne sager i udtrækket: 3.000" in text
     assert f"leder / {DEMO_PASSWORD}" in text
     assert all(user.password == DEMO_PASSWORD for user in built.summary.users)
+    # Every demo user has an address, so notifications in the demo reach someone.
+    assert {name: user.email for name, user in built.users.items()} == {
+        name: f"{name}@demo.tilsyn.example" for name in built.users
+    }
+    assert "leder@demo.tilsyn.example" in text
 
 
 def test_canonical_digest_depends_on_content() -> None:
@@ -383,3 +396,58 @@ def test_cases_of_recent_hires_record_a_caseworker_change(built: Built) -> None:
     ]
     assert len(handed_over) > 50
     assert all((case.caseworker_changes_12m or 0) >= 1 for case in handed_over)
+
+
+def full_digest(session: Session) -> str:
+    """The organisation and cases (``database_digest``) plus users, plans, rounds and draws."""
+    from tilsyn.rounds.models import Round, SupervisionPlan
+    from tilsyn.sampling.models import Draw, DrawItem
+
+    users = session.execute(
+        select(User.username, User.role, User.display_name, User.email).order_by(User.username)
+    ).all()
+    plans = session.execute(select(SupervisionPlan.name).order_by(SupervisionPlan.name)).all()
+    rounds = session.execute(
+        select(SupervisionPlan.name, Round.period_label, Round.status)
+        .join(SupervisionPlan, Round.plan_id == SupervisionPlan.id)
+        .order_by(SupervisionPlan.name, Round.period_label)
+    ).all()
+    draws = session.execute(
+        select(Draw.seed, Draw.sample_size).order_by(Draw.seed, Draw.sample_size)
+    ).all()
+    items = session.execute(select(DrawItem.case_ref).order_by(DrawItem.case_ref)).all()
+    text = database_digest(session) + repr(
+        [[tuple(row) for row in rows] for rows in (users, plans, rounds, draws, items)]
+    )
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _cli_demo(path: Path, *args: str) -> tuple[str, date]:
+    """Run ``tilsyn demo ARGS`` (with every registered extension) on a new database file."""
+    from tilsyn import create_app
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
+    with app.app_context():
+        db.create_all()
+        result = app.test_cli_runner().invoke(demo_command, [*args, "--password", "abc12345"])
+        assert result.exit_code == 0, result.output
+        digest = full_digest(db.session)
+        as_of = db.session.scalars(select(Snapshot.as_of)).one()
+        db.session.remove()
+        db.engine.dispose()
+    return digest, as_of
+
+
+def test_seed_and_as_of_fix_the_whole_demo(tmp_path: Path) -> None:
+    first, as_of = _cli_demo(tmp_path / "a.sqlite", "--seed", "11", "--as-of", "2025-03-31")
+    again, _ = _cli_demo(tmp_path / "b.sqlite", "--seed", "11", "--as-of", "2025-03-31")
+    other, _ = _cli_demo(tmp_path / "c.sqlite", "--seed", "12", "--as-of", "2025-03-31")
+    assert as_of == date(2025, 3, 31)
+    assert first == again
+    assert first != other
+
+
+def test_as_of_must_be_a_date(app: Flask, session: Session) -> None:
+    result = app.test_cli_runner().invoke(demo_command, ["--as-of", "31-03-2025"])
+    assert result.exit_code == 2
+    assert session.scalar(select(func.count()).select_from(Unit)) == 0

@@ -2,9 +2,12 @@
 
 :func:`build_demo` fills an *empty* database with a realistic, fully synthetic organisation so
 the tool can be tried end to end (``make run`` calls ``tilsyn demo --if-empty``). Everything is
-drawn from ``numpy.random.default_rng`` seeded from ``seed`` (never the global random state), so a
-given ``seed`` and ``today`` always give the same organisation and the same case rows. Only the
-generated passwords are random (:mod:`secrets`) unless a password is given.
+drawn from ``numpy.random.default_rng`` seeded from ``seed`` (never the global random state), and
+every date is relative to ``today``, the as-of date (``tilsyn demo --as-of YYYY-MM-DD``, default
+the real date), so a given ``seed`` and as-of date always give the same organisation, case rows
+and extension data. Only the generated passwords are random (:mod:`secrets`) unless a password is
+given. Teams differ in size as in the example export; every demo user has an e-mail address at
+``demo.tilsyn.example`` so notifications reach someone.
 
 The case attributes follow the distributions of the example export in ``shared/data``
 (``sagsudtraek-eksempel.csv``): scheme mix per team, case age roughly exponential with a median
@@ -74,6 +77,10 @@ DEMO_MAPPING_NAME = "demo"
 TARGET_CASES = 3000
 CASEWORKERS_PER_TEAM = 9
 MIN_CASELOAD, MAX_CASELOAD = 30, 120
+#: Open cases per team in the example export (sagsudtraek-eksempel.csv), in the order of TEAMS.
+EXAMPLE_TEAM_CASES = (487, 590, 594, 559, 773)
+#: Demo users' e-mail domain (reserved example domain), so notifications reach someone.
+DEMO_EMAIL_DOMAIN = "demo.tilsyn.example"
 NEW_CASEWORKER_DAYS = 183  # "hired within the last 6 months"
 
 
@@ -139,6 +146,7 @@ class DemoUser:
     display_name: str
     password: str
     scope: str = ""
+    email: str = ""
 
 
 @dataclass(frozen=True)
@@ -223,22 +231,58 @@ def _draw_names(rng: np.random.Generator, count: int) -> list[tuple[str, str]]:
     return names
 
 
-def _caseloads(rng: np.random.Generator, new: np.ndarray) -> np.ndarray:
-    """Caseloads between 30 and 120 summing to TARGET_CASES; new caseworkers carry fewer."""
-    n = len(new)
-    loads = np.where(
-        new,
-        rng.integers(MIN_CASELOAD, 61, size=n),
-        np.rint(rng.triangular(MIN_CASELOAD, 55, 130, size=n)).astype(int),
-    )
-    loads = np.clip(loads, MIN_CASELOAD, MAX_CASELOAD)
-    upper = np.where(new, 60, MAX_CASELOAD)
-    while (diff := TARGET_CASES - int(loads.sum())) != 0:
+def _team_totals(rng: np.random.Generator, capacity: np.ndarray) -> np.ndarray:
+    """Cases per team: the example export's team sizes varied by up to 5 %, scaled to
+    TARGET_CASES. A team that cannot carry its share (many new hires, who carry at most 60
+    cases) passes the excess to the teams with the most room."""
+    base = np.array(EXAMPLE_TEAM_CASES, dtype=float) * rng.uniform(0.95, 1.05, size=len(TEAMS))
+    raw = base / base.sum() * TARGET_CASES
+    totals = np.floor(raw).astype(int)
+    short = TARGET_CASES - int(totals.sum())
+    totals[np.argsort(-(raw - totals), kind="stable")[:short]] += 1
+    excess = int(np.maximum(totals - capacity, 0).sum())
+    totals = np.minimum(totals, capacity)
+    while excess > 0:
+        roomiest = int(np.argmax(capacity - totals))
+        step = min(excess, int(capacity[roomiest] - totals[roomiest]))
+        totals[roomiest] += step
+        excess -= step
+    return totals
+
+
+def _fill(
+    rng: np.random.Generator, loads: np.ndarray, upper: np.ndarray, target: int
+) -> np.ndarray:
+    """Add or remove single cases at random until ``loads`` sums to ``target`` within bounds."""
+    while (diff := target - int(loads.sum())) != 0:
         step = 1 if diff > 0 else -1
         room = (loads < upper) if step > 0 else (loads > MIN_CASELOAD)
         candidates = np.flatnonzero(room)
         chosen = rng.choice(candidates, size=min(abs(diff), len(candidates)), replace=False)
         loads[chosen] += step
+    return loads
+
+
+def _caseloads(rng: np.random.Generator, new: np.ndarray, teams: list[str]) -> np.ndarray:
+    """Caseloads between 30 and 120 summing to TARGET_CASES; new caseworkers carry at most 60.
+
+    Teams differ in size as in the example export (487-773 cases for nine caseworkers), so a
+    team's caseworkers share its total: heavier teams have heavier caseloads.
+    """
+    upper = np.where(new, 60, MAX_CASELOAD)
+    members = [np.flatnonzero(np.array(teams) == team.name) for team in TEAMS]
+    capacity = np.array([int(upper[idx].sum()) for idx in members])
+    totals = _team_totals(rng, capacity)
+    loads = np.zeros(len(new), dtype=int)
+    for idx, total in zip(members, totals, strict=True):
+        weights = np.where(
+            new[idx],
+            rng.uniform(MIN_CASELOAD, 60, size=len(idx)),
+            rng.triangular(MIN_CASELOAD, 55, 130, size=len(idx)),
+        )
+        share = np.rint(weights / weights.sum() * int(total)).astype(int)
+        team_loads = np.clip(share, MIN_CASELOAD, upper[idx])
+        loads[idx] = _fill(rng, team_loads, upper[idx], int(total))
     return loads
 
 
@@ -253,7 +297,7 @@ def _plan_caseworkers(rng: np.random.Generator, today: date) -> list[_Caseworker
     others = [i for i in range(count) if i != first_new]
     new_idx = {first_new, *(int(i) for i in rng.choice(others, size=n_new - 1, replace=False))}
     new = np.array([i in new_idx for i in range(count)])
-    loads = _caseloads(rng, new)
+    loads = _caseloads(rng, new, teams)
     plans = []
     for i, ((initials, name), team) in enumerate(zip(names, teams, strict=True)):
         if new[i]:
@@ -490,6 +534,7 @@ def _create_users(
             secret,
             role.value,
             display_name=display_name or None,
+            email=f"{username}@{DEMO_EMAIL_DOMAIN}",
             unit_names=unit_names,
             caseworker_initials=initials,
         )
@@ -498,7 +543,16 @@ def _create_users(
             scope = ", ".join(unit_names)
         elif initials:
             scope = f"{initials} ({own.name}, {own.team})"
-        created.append(DemoUser(username, role.value, display_name or own.name, secret, scope))
+        created.append(
+            DemoUser(
+                username,
+                role.value,
+                display_name or own.name,
+                secret,
+                scope,
+                f"{username}@{DEMO_EMAIL_DOMAIN}",
+            )
+        )
     return tuple(created)
 
 
@@ -523,5 +577,5 @@ def format_summary(summary: DemoSummary) -> str:
     for user in summary.users:
         label = ROLE_LABELS.get(Role(user.role), user.role)
         scope = f" – {user.scope}" if user.scope else ""
-        lines.append(f"  {user.username} / {user.password}  ({label}{scope})")
+        lines.append(f"  {user.username} / {user.password}  ({label}{scope}; {user.email})")
     return "\n".join(lines)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
@@ -18,13 +20,26 @@ from tilsyn.extensions import db
     help="One password for every demo user (default: a random one per user, printed).",
 )
 @click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Date the demo is as of (YYYY-MM-DD; default today). Seed and date fix all data.",
+)
+@click.option(
     "--if-empty",
     is_flag=True,
     help="Do nothing (exit 0) when the database already has users; used by `make run`.",
 )
 @click.pass_context
 @with_appcontext
-def demo(ctx: click.Context, seed: int, password: str | None, if_empty: bool) -> None:
+def demo(
+    ctx: click.Context,
+    seed: int,
+    password: str | None,
+    as_of: datetime | None,
+    if_empty: bool,
+) -> None:
     """Fill an empty database with a synthetic demo municipality, its users and cases."""
     from tilsyn.auth.services import AccountError
     from tilsyn.demo import DemoError, build_demo, format_summary
@@ -34,7 +49,9 @@ def demo(ctx: click.Context, seed: int, password: str | None, if_empty: bool) ->
         click.echo("Databasen har allerede brugere; demodata indlæses ikke.")
         return
     try:
-        summary = build_demo(db.session, seed=seed, password=password)
+        summary = build_demo(
+            db.session, seed=seed, password=password, today=as_of.date() if as_of else None
+        )
     except (DemoError, AccountError, OrgError) as exc:
         db.session.rollback()
         click.echo(f"Fejl: {exc}", err=True)
