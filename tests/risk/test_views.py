@@ -38,10 +38,18 @@ def test_assessment_renders_for_revisor_with_effect_and_history(session, org, lo
         "Fordeling af risikoscoren",
         "Team A",
         "Versionshistorik",
+        "Andel af sagerne, hver faktor rammer, pr. team",
+        "Alle teams",
         "data-print",
         "print.js",
     ):
         assert text in page, text
+    table = page.split("hver faktor rammer, pr. team", 1)[1].split("</table>", 1)[0]
+    effect = services.effect_on_snapshot(
+        session, services.latest_snapshot(session), services.approved_version(session)
+    )
+    assert "Team A" in table and "Team B" in table
+    assert table.count("<tr>") == 1 + len(effect.factors) + 1  # header, factors, case counts
     assert "Tag standardmodellen i brug" not in page
     assert login_as("direktoer").get("/risiko/").status_code == 200
     assert login_as("sagsbehandler").get("/risiko/").status_code == 403

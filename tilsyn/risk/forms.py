@@ -18,25 +18,33 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from tilsyn.formutil import FlaskForm, Form, choices
 from tilsyn.risk.rules import ATTRIBUTES, CATEGORICAL_ATTRIBUTES, OPERATORS
 from tilsyn.schemes import SCHEMES, scheme_code
 
-ATTRIBUTE_CHOICES = [("", "—"), *ATTRIBUTES.items()]
-OPERATOR_CHOICES = [("", "—"), *((op, f"{op}  ({label})") for op, label in OPERATORS.items())]
+
+def attribute_choices() -> list[SelectChoice]:
+    """Attribute choices, labelled in the current UI language (called per form)."""
+    return choices([("", "—"), *ATTRIBUTES.items()])
+
+
+def operator_choices() -> list[SelectChoice]:
+    """Operator choices such as ``>=  (større end eller lig med)``, in the current UI language."""
+    return choices([("", "—"), *((op, f"{op}  ({label})") for op, label in OPERATORS.items())])
 
 
 class ConditionForm(Form):
     attribute = SelectField(
         _l("Ekstra betingelse: attribut"),
-        choices=choices(ATTRIBUTE_CHOICES),
+        choices=attribute_choices,
         default="",
         validate_choice=False,
     )
     operator = SelectField(
-        _l("Operator"), choices=choices(OPERATOR_CHOICES), default="", validate_choice=False
+        _l("Operator"), choices=operator_choices, default="", validate_choice=False
     )
     value = StringField(_l("Værdi"), validators=[Optional(), Length(max=400)])
 
@@ -45,10 +53,10 @@ class FactorForm(Form):
     code = StringField(_l("Kode"), validators=[Optional(), Length(max=64)])
     label = StringField(_l("Betegnelse"), validators=[Optional(), Length(max=200)])
     attribute = SelectField(
-        _l("Attribut"), choices=choices(ATTRIBUTE_CHOICES), default="", validate_choice=False
+        _l("Attribut"), choices=attribute_choices, default="", validate_choice=False
     )
     operator = SelectField(
-        _l("Operator"), choices=choices(OPERATOR_CHOICES), default="", validate_choice=False
+        _l("Operator"), choices=operator_choices, default="", validate_choice=False
     )
     value = StringField(
         _l("Værdi (tal, eller ordningskoder adskilt af komma)"),

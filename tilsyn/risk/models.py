@@ -11,6 +11,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, ForeignKey, String, Text, event, inspect
 from sqlalchemy.orm import InstanceState, Mapped, Session, mapped_column, relationship
 
@@ -20,7 +22,12 @@ from tilsyn.models_base import utcnow
 DRAFT = "draft"
 APPROVED = "approved"
 SUPERSEDED = "superseded"
-STATUSES: dict[str, str] = {DRAFT: "Kladde", APPROVED: "Godkendt", SUPERSEDED: "Afløst"}
+#: Status labels (lazy: rendered in the current UI language).
+STATUSES: dict[str, LazyString] = {
+    DRAFT: _l("Kladde"),
+    APPROVED: _l("Godkendt"),
+    SUPERSEDED: _l("Afløst"),
+}
 
 
 class RiskModelVersion(db.Model):  # type: ignore[name-defined]
@@ -48,7 +55,8 @@ class RiskModelVersion(db.Model):  # type: ignore[name-defined]
 
     @property
     def status_label(self) -> str:
-        return STATUSES.get(self.status, self.status)
+        label = STATUSES.get(self.status)
+        return self.status if label is None else str(label)
 
     @property
     def is_draft(self) -> bool:

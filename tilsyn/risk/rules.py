@@ -22,6 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from flask_babel import LazyString
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from numpy.typing import NDArray
 
 from tilsyn.schemes import SCHEMES
@@ -44,41 +47,42 @@ __all__ = [
     "validate_factors",
 ]
 
-#: Case attributes available at scoring time: attribute name -> Danish description with unit.
-ATTRIBUTES: dict[str, str] = {
-    "weeks_open": "Sagens varighed (uger)",
-    "days_since_conversation": "Dage siden seneste samtale (dage; tom = ukendt)",
-    "conversations_12m": "Antal samtaler de seneste 12 måneder (antal; tom = ukendt)",
-    "days_to_reassessment": (
+#: Case attributes available at scoring time: attribute name -> Danish description with unit
+#: (lazy: rendered in the current UI language; ``str()`` them).
+ATTRIBUTES: dict[str, LazyString] = {
+    "weeks_open": _l("Sagens varighed (uger)"),
+    "days_since_conversation": _l("Dage siden seneste samtale (dage; tom = ukendt)"),
+    "conversations_12m": _l("Antal samtaler de seneste 12 måneder (antal; tom = ukendt)"),
+    "days_to_reassessment": _l(
         "Dage til revurderingsfristen (dage; negativ = overskredet; tom = ingen frist)"
     ),
-    "caseworker_changes_12m": (
+    "caseworker_changes_12m": _l(
         "Antal sagsbehandlerskift de seneste 12 måneder (antal; tom = ukendt)"
     ),
-    "job_goal": "Jobmål registreret (1 = ja, 0 = nej; tom = ukendt)",
-    "cv_on_jobnet": "Cv tilgængeligt på Jobnet (1 = ja, 0 = nej; tom = ukendt)",
-    "caseworker_tenure_months": "Sagsbehandlerens anciennitet (måneder)",
-    "caseworker_caseload": "Sagsbehandlerens sagsstamme (antal sager)",
-    "prior_findings": (
+    "job_goal": _l("Jobmål registreret (1 = ja, 0 = nej; tom = ukendt)"),
+    "cv_on_jobnet": _l("Cv tilgængeligt på Jobnet (1 = ja, 0 = nej; tom = ukendt)"),
+    "caseworker_tenure_months": _l("Sagsbehandlerens anciennitet (måneder)"),
+    "caseworker_caseload": _l("Sagsbehandlerens sagsstamme (antal sager)"),
+    "prior_findings": _l(
         "Andel svar »ikke i orden« på sagsbehandlerens sager i seneste afsluttede runde "
         "(andel 0–1; tom = ingen)"
     ),
-    "scheme": "Ordning (ordningskode)",
+    "scheme": _l("Ordning (ordningskode)"),
 }
 
 #: Attributes holding scheme codes (strings); all other attributes are numeric (float, NaN).
 CATEGORICAL_ATTRIBUTES: frozenset[str] = frozenset({"scheme"})
 
-#: Operators: code -> Danish label.
-OPERATORS: dict[str, str] = {
-    ">=": "større end eller lig med",
-    ">": "større end",
-    "<=": "mindre end eller lig med",
-    "<": "mindre end",
-    "==": "lig med",
-    "!=": "forskellig fra",
-    "missing": "mangler (ukendt)",
-    "in": "er en af",
+#: Operators: code -> Danish label (lazy, like :data:`ATTRIBUTES`).
+OPERATORS: dict[str, LazyString] = {
+    ">=": _l("større end eller lig med"),
+    ">": _l("større end"),
+    "<=": _l("mindre end eller lig med"),
+    "<": _l("mindre end"),
+    "==": _l("lig med"),
+    "!=": _l("forskellig fra"),
+    "missing": _l("mangler (ukendt)"),
+    "in": _l("er en af"),
 }
 
 _ORDER_OPS = frozenset({">=", ">", "<=", "<"})
@@ -342,12 +346,17 @@ def score(factors: Sequence[Factor], attributes: Mapping[str, Any]) -> ScoreResu
 
 
 def condition_text(c: Condition) -> str:
-    """A short Danish rendering of a condition, e.g. ``Sagens varighed (uger) > 26``."""
-    name = ATTRIBUTES.get(c.attribute, c.attribute)
+    """A short rendering of a condition in the current UI language (Danish outside a request),
+    e.g. ``Sagens varighed (uger) > 26``."""
+    name = str(ATTRIBUTES.get(c.attribute, c.attribute))
     if c.operator == "missing":
-        return f"{name}: mangler"
+        return _("%(attribute)s: mangler", attribute=name)
     if c.operator == "in" and isinstance(c.value, tuple | list):
-        return f"{name} er en af: " + ", ".join(SCHEMES.get(s, s) for s in c.value)
+        return _(
+            "%(attribute)s er en af: %(schemes)s",
+            attribute=name,
+            schemes=", ".join(SCHEMES.get(s, s) for s in c.value),
+        )
     value = c.value
     if _is_number(value) and float(value).is_integer():  # type: ignore[arg-type]
         value = int(value)  # type: ignore[arg-type]

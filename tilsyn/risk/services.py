@@ -35,6 +35,9 @@ from datetime import date
 from typing import Any
 
 import numpy as np
+from flask_babel import LazyString
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from numpy.typing import NDArray
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -538,6 +541,18 @@ class TeamEffect:
     cases: int
     mean_score: float
     share_with_risk: float
+    #: Share of the team's cases each factor fires for, in the order of ``RiskEffect.factors``.
+    factor_shares: list[float] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class FactorTeamRow:
+    """One factor's share of cases per team (in the order of ``RiskEffect.teams``) and overall."""
+
+    code: str
+    label: str
+    team_shares: list[float]
+    share: float
 
 
 @dataclass(frozen=True)
@@ -550,6 +565,14 @@ class RiskEffect:
     bins: list[ScoreBin]
     factors: list[FactorEffect]
     teams: list[TeamEffect]
+
+    @property
+    def factor_team_rows(self) -> list[FactorTeamRow]:
+        """The factor × team table: for each factor, the share of each team's cases it hits."""
+        return [
+            FactorTeamRow(f.code, f.label, [t.factor_shares[j] for t in self.teams], f.share)
+            for j, f in enumerate(self.factors)
+        ]
 
 
 def _fmt_score(x: float) -> str:
@@ -579,16 +602,31 @@ def score_bins(scores: NDArray[np.float64], max_bins: int = 12) -> list[ScoreBin
 
 
 def factor_texts(factor: rules.Factor) -> tuple[str, str]:
-    """``(rule in words, schemes)`` of a factor, in Danish."""
-    text = " og ".join(rules.condition_text(c) for c in factor.conditions)
-    schemes = ", ".join(SCHEMES.get(s, s) for s in factor.schemes) or "Alle ordninger"
+    """``(rule in words, schemes)`` of a factor, in the current UI language (Danish)."""
+    texts = [rules.condition_text(c) for c in factor.conditions]
+    text = texts[0]
+    for more in texts[1:]:
+        text = _("%(rule)s og %(condition)s", rule=text, condition=more)
+    schemes = ", ".join(SCHEMES.get(s, s) for s in factor.schemes) or _("Alle ordninger")
     return text, schemes
+
+
+#: Quantiles of the risk score shown on the risk assessment: (label, probability).
+QUANTILES: tuple[tuple[LazyString, float], ...] = (
+    (_l("Minimum"), 0.0),
+    (_l("25 %"), 0.25),
+    (_l("Median"), 0.5),
+    (_l("75 %"), 0.75),
+    (_l("90 %"), 0.9),
+    (_l("Maksimum"), 1.0),
+)
 
 
 def effect_on_snapshot(
     session: Session, snapshot: Snapshot, version: RiskModelVersion
 ) -> RiskEffect:
-    """Score distribution, share of cases hit by each factor and mean score per team."""
+    """Score distribution, share of cases hit by each factor (overall and per team) and mean
+    score per team."""
     scored = score_snapshot(session, snapshot, version)
     scores = scored.scores
     n = int(scores.shape[0])
@@ -605,15 +643,8 @@ def effect_on_snapshot(
         )
     quantiles: list[tuple[str, float]] = []
     if n:
-        for label, q in (
-            ("Minimum", 0.0),
-            ("25 %", 0.25),
-            ("Median", 0.5),
-            ("75 %", 0.75),
-            ("90 %", 0.9),
-            ("Maksimum", 1.0),
-        ):
-            quantiles.append((label, float(np.quantile(scores, q))))
+        for label, q in QUANTILES:
+            quantiles.append((str(label), float(np.quantile(scores, q))))
     unit_names = dict(session.execute(select(Unit.id, Unit.name)).all())
     teams = []
     units = scored.population.unit_ids
@@ -621,10 +652,11 @@ def effect_on_snapshot(
         mask = units == unit_id
         teams.append(
             TeamEffect(
-                unit_names.get(unit_id, "Uden enhed"),
+                unit_names.get(unit_id) or _("Uden enhed"),
                 int(mask.sum()),
                 float(scores[mask].mean()),
                 float((scores[mask] > 0).mean()),
+                [float(x) for x in scored.fired[mask].mean(axis=0).tolist()],
             )
         )
     teams.sort(key=lambda t: t.unit)
@@ -679,7 +711,7 @@ def _fmt_value(name: str, value: Any) -> str:
     if math.isnan(x):
         return "—"
     if name in ("job_goal", "cv_on_jobnet"):
-        return "Ja" if x else "Nej"
+        return _("Ja") if x else _("Nej")
     return f"{x:.1f}".replace(".", ",") if not x.is_integer() else str(int(x))
 
 
@@ -708,7 +740,8 @@ def case_risk(
             FactorResult(f.code, f.label, text, schemes, float(f.weight), bool(result.fired[0, j]))
         )
     attrs = [
-        (desc, _fmt_value(name, pop.attributes[name][0])) for name, desc in rules.ATTRIBUTES.items()
+        (str(desc), _fmt_value(name, pop.attributes[name][0]))
+        for name, desc in rules.ATTRIBUTES.items()
     ]
     audit.record(
         session,
