@@ -328,3 +328,21 @@ def test_failed_logins_and_lockouts_are_audited_without_passwords(client, sessio
         select(AuditEvent).where(AuditEvent.action == "login_failed").order_by(AuditEvent.id.desc())
     ).first()
     assert unknown.object_id is None and unknown.details["known_user"] is False
+
+
+def test_client_address_behind_a_trusted_proxy(database_url: str, session, org):
+    from tilsyn.auth.models import LoginAttempt
+
+    behind = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TRUSTED_PROXIES": 1})
+    headers = {"X-Forwarded-For": "203.0.113.9"}
+    behind.test_client().post(
+        "/login", data={"username": "admin", "password": "forkert-kode"}, headers=headers
+    )
+    # Without a trusted proxy the header is ignored (anyone could send it).
+    direct = create_app({"SQLALCHEMY_DATABASE_URI": database_url})
+    direct.test_client().post(
+        "/login", data={"username": "leder", "password": "forkert-kode"}, headers=headers
+    )
+    session.expire_all()
+    addresses = dict(session.execute(select(LoginAttempt.username, LoginAttempt.remote_addr)).all())
+    assert addresses == {"admin": "203.0.113.9", "leder": "127.0.0.1"}

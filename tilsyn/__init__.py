@@ -34,6 +34,15 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         static_folder="static",
     )
     app.config.from_mapping(load_settings(app.instance_path, overrides))
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies > 0:
+        # Behind a reverse proxy: the client address (login throttling, audit) comes from
+        # X-Forwarded-For as set by the given number of trusted proxies.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
+        )
 
     from tilsyn import models  # noqa: F401  (registers every table on the metadata)
     from tilsyn.extensions import babel, bootstrap, csrf, db, migrate
