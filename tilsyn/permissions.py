@@ -151,6 +151,8 @@ def can_see_caseworker(user: Any, caseworker: Caseworker) -> bool:
 
 
 def can_see_unit(user: Any, unit: Unit) -> bool:
+    """Unit-level scoping (team pages, aggregates per unit): a leader's own units, all for the
+    organisation-wide roles. The SQL form for listing units is :func:`unit_filter`."""
     role = role_of(user)
     if role in (Role.ADMIN, Role.DIREKTOER, Role.REVISOR):
         return True
