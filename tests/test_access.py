@@ -73,6 +73,11 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "sampling.detail": frozenset({"admin", "teamleder", "revisor"}),
     "sampling.verify": frozenset({"admin", "teamleder", "revisor"}),
     "sampling.export": frozenset({"admin", "teamleder", "revisor"}),
+    "reviews.index": LEADERS,
+    "reviews.round_cases": LEADERS,
+    "reviews.edit": LEADERS,
+    "reviews.view": LEADERS,
+    "reviews.reopen": LEADERS,
 }
 
 USERNAME = {

@@ -22,6 +22,7 @@ BLUEPRINTS: tuple[str, ...] = (
     "tilsyn.rounds.views",
     "tilsyn.risk.views",
     "tilsyn.sampling.views",
+    "tilsyn.reviews.views",
 )
 
 

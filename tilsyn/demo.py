@@ -70,6 +70,7 @@ DemoExtension = Callable[[Session, User, np.random.Generator, date], None]
 #: Features register by inserting one line here (see the module docstring).
 DEMO_EXTENSIONS: list[str] = [
     "tilsyn.rounds.demo:add_demo_rounds",
+    "tilsyn.reviews.demo:add_demo_reviews",
 ]
 
 DEMO_SOURCE_FILENAME = "demo (syntetisk)"

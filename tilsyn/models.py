@@ -6,6 +6,7 @@ from tilsyn.cases.models import Case, Snapshot
 from tilsyn.catalogue.models import ControlPoint, Scale, ScaleOption, Theme
 from tilsyn.notifications.models import OutboxMessage
 from tilsyn.org.models import Caseworker, Unit
+from tilsyn.reviews.models import CaseReview, ReviewAnswer
 from tilsyn.risk.models import RiskModelVersion
 from tilsyn.rounds.models import (
     PlanRotatingTheme,
@@ -20,6 +21,7 @@ from tilsyn.sampling.models import Draw, DrawItem
 __all__ = [
     "AuditEvent",
     "Case",
+    "CaseReview",
     "Caseworker",
     "ControlPoint",
     "Draw",
@@ -27,6 +29,7 @@ __all__ = [
     "LoginAttempt",
     "OutboxMessage",
     "PlanRotatingTheme",
+    "ReviewAnswer",
     "RiskModelVersion",
     "Round",
     "RoundControlPoint",

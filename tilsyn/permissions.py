@@ -73,6 +73,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "plans.edit": frozenset({A, T}),
     "rounds.view": frozenset({A, T, D, R}),
     "rounds.manage": frozenset({A, T}),
+    # Case reviews (findings per sampled case): case-level, scoped by caseworker.
+    "reviews.view": frozenset({A, T}),
+    "reviews.record": frozenset({A, T}),
 }
 
 #: Where each role lands after logging in (first endpoint that exists).

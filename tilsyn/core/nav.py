@@ -26,6 +26,7 @@ NAV: tuple[tuple[str, object, str], ...] = (
     ("risk.assessment", _l("Risikovurdering"), "risk.view"),
     ("sampling.draws", _l("Stikprøver"), "sampling.view"),
     ("rounds.calendar", _l("Tilsynsrunder"), "rounds.view"),
+    ("reviews.index", _l("Gennemgang"), "reviews.view"),
     ("rounds.plans", _l("Tilsynsplaner"), "plans.view"),
     ("catalogue.index", _l("Kontrolpunkter"), "catalogue.view"),
     ("audit.index", _l("Revisionslog"), "audit.view"),

@@ -1,0 +1,114 @@
+"""Case reviews (*gennemgang*): the findings recorded for each sampled case of a round.
+
+A :class:`CaseReview` is the review of one draw item (a sampled case) in one round; a
+:class:`ReviewAnswer` is the answer to one control point *version* in it. The answer keeps the
+outcome (and score) of the chosen option as it was when the answer was given, so later edits of a
+scale never change recorded findings. ``caseworker_id`` is copied from the draw item so that row
+scoping needs no join through the draw.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from tilsyn.catalogue.models import OUTCOME_LABELS, ControlPoint, ScaleOption
+from tilsyn.extensions import db
+from tilsyn.models_base import utcnow
+from tilsyn.org.models import Caseworker
+from tilsyn.sampling.models import DrawItem
+
+DRAFT, COMPLETED = "draft", "completed"
+#: Labels are lazy strings (translated when shown); the keys are what is stored.
+REVIEW_STATUSES: dict[str, Any] = {DRAFT: _l("Kladde"), COMPLETED: _l("Afsluttet")}
+NOT_STARTED_LABEL = _l("Ikke påbegyndt")
+IN_ORDER, NOT_IN_ORDER, NOT_APPLICABLE = "in_order", "not_in_order", "not_applicable"
+OUTCOMES = (IN_ORDER, NOT_IN_ORDER, NOT_APPLICABLE)
+
+
+class CaseReview(db.Model):  # type: ignore[name-defined]
+    """The review of one sampled case in one round (draft until completed)."""
+
+    __tablename__ = "case_reviews"
+    __table_args__ = (
+        UniqueConstraint("round_id", "draw_item_id"),
+        CheckConstraint("status IN ('draft', 'completed')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: (The unique constraint's index on (round_id, draw_item_id) serves lookups by round.)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"))
+    draw_item_id: Mapped[int] = mapped_column(ForeignKey("draw_items.id"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    #: Copied from the draw item (row scoping without a join through the draw).
+    caseworker_id: Mapped[int] = mapped_column(ForeignKey("caseworkers.id"), index=True)
+    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    reviewer_name: Mapped[str] = mapped_column(String(80))
+    status: Mapped[str] = mapped_column(String(12), default=DRAFT)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(default=None)
+    overall_note: Mapped[str] = mapped_column(Text, default="")
+
+    draw_item: Mapped[DrawItem] = relationship()
+    caseworker: Mapped[Caseworker] = relationship()
+    answers: Mapped[list[ReviewAnswer]] = relationship(
+        back_populates="review", cascade="all, delete-orphan", order_by="ReviewAnswer.id"
+    )
+
+    @property
+    def status_label(self) -> str:
+        return str(REVIEW_STATUSES.get(self.status, self.status))
+
+    @property
+    def is_completed(self) -> bool:
+        return self.status == COMPLETED
+
+    def __repr__(self) -> str:
+        return f"<CaseReview round={self.round_id} item={self.draw_item_id} {self.status}>"
+
+
+class ReviewAnswer(db.Model):  # type: ignore[name-defined]
+    """The answer to one control point version in a review.
+
+    A draft may hold a note without an answer yet (``option_id`` and ``outcome`` both empty); a
+    completed review has an option for every control point that applies to the case.
+    """
+
+    __tablename__ = "review_answers"
+    __table_args__ = (
+        UniqueConstraint("review_id", "control_point_id"),
+        CheckConstraint(
+            "outcome IS NULL OR outcome IN ('in_order', 'not_in_order', 'not_applicable')",
+            name="outcome",
+        ),
+        CheckConstraint(
+            "(option_id IS NULL AND outcome IS NULL) OR "
+            "(option_id IS NOT NULL AND outcome IS NOT NULL)",
+            name="option_outcome",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(
+        ForeignKey("case_reviews.id", ondelete="CASCADE"), index=True
+    )
+    control_point_id: Mapped[int] = mapped_column(ForeignKey("control_points.id"), index=True)
+    option_id: Mapped[int | None] = mapped_column(ForeignKey("scale_options.id"), default=None)
+    #: The option's outcome when the answer was given.
+    outcome: Mapped[str | None] = mapped_column(String(20), default=None)
+    #: The option's score when the answer was given (1–3 scales), else None.
+    score: Mapped[float | None] = mapped_column(default=None)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    review: Mapped[CaseReview] = relationship(back_populates="answers")
+    control_point: Mapped[ControlPoint] = relationship()
+    option: Mapped[ScaleOption | None] = relationship()
+
+    @property
+    def outcome_label(self) -> str:
+        return str(OUTCOME_LABELS.get(self.outcome or "", ""))

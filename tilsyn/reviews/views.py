@@ -1,0 +1,218 @@
+"""Gennemgang: the sampled cases of a round, the review form and the read-only review.
+
+Case-level pages for team leaders (their own units) and administrators. Caseworkers, directors
+and auditors are refused (their own views of findings come with the feedback feature).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
+from werkzeug.wrappers import Response
+
+from tilsyn.extensions import db
+from tilsyn.permissions import requires
+from tilsyn.reviews import services
+from tilsyn.reviews.forms import ReopenForm, ReviewForm, answer_field, note_field, parse_answers
+from tilsyn.reviews.models import OUTCOMES
+from tilsyn.rounds.models import CLOSED, Round
+from tilsyn.sampling.models import DrawItem
+from tilsyn.schemes import SCHEMES
+
+bp = Blueprint("reviews", __name__, url_prefix="/gennemgang")
+
+
+def _visible_round(round_id: int) -> Round:
+    rnd = db.session.get(Round, round_id)
+    if rnd is None:
+        abort(404)
+    if not services.round_visible(current_user, rnd):
+        abort(403)
+    return rnd
+
+
+def _item_or_404(rnd: Round, item_id: int) -> DrawItem:
+    try:
+        return services.item_in_round(db.session, rnd, item_id)
+    except services.ReviewError:
+        abort(404)
+
+
+def _open(rnd: Round, item: DrawItem) -> services.ReviewPage:
+    try:
+        return services.open_review(db.session, current_user, rnd.id, item.id)
+    except services.ReviewAccessError:
+        abort(403)
+    except services.ReviewError:
+        abort(404)
+
+
+def _form_problems(form: ReviewForm) -> list[str]:
+    problems = []
+    for name, errors in form.errors.items():
+        if name == "csrf_token":
+            problems.append(
+                _(
+                    "Formularen er udløbet (sikkerhedsnøglen mangler eller er for gammel). "
+                    "Prøv igen."
+                )
+            )
+            continue
+        label = form[name].label.text if name in form else name
+        problems.extend(f"{label}: {error}" for error in errors)
+    return problems
+
+
+@bp.route("/")
+@requires("reviews.view")
+def index() -> str:
+    return render_template(
+        "reviews/index.html", rounds=services.review_rounds(db.session, current_user)
+    )
+
+
+@bp.route("/runder/<int:round_id>")
+@requires("reviews.view")
+def round_cases(round_id: int) -> str:
+    rnd = _visible_round(round_id)
+    groups = services.round_cases(db.session, current_user, rnd)
+    db.session.commit()  # the audit event of this view
+    return render_template(
+        "reviews/round.html",
+        rnd=rnd,
+        groups=groups,
+        totals=services.totals(g.progress for g in groups),
+        editable=rnd.status in services.EDITABLE_ROUND_STATUSES,
+        schemes=SCHEMES,
+    )
+
+
+@bp.route("/runder/<int:round_id>/sager/<int:item_id>", methods=["GET", "POST"])
+@requires("reviews.record")
+def edit(round_id: int, item_id: int) -> str | Response:
+    rnd = _visible_round(round_id)
+    item = _item_or_404(rnd, item_id)
+    if not services.can_record(current_user, item.caseworker):
+        abort(403)
+    form = ReviewForm()
+    problems: list[str] = []
+    posted: dict[int, tuple[int | None, str]] | None = None
+    if request.method == "POST":
+        points = services.applicable_points(services.review_form_items(db.session, rnd, item))
+        posted, problems = parse_answers(request.form, points)
+        if not form.validate_on_submit():
+            problems = _form_problems(form) + problems
+        if not problems:
+            complete = bool(form.complete.data)
+            try:
+                services.save_review(
+                    db.session,
+                    current_user,
+                    rnd.id,
+                    item.id,
+                    posted,
+                    form.overall_note.data or "",
+                    complete,
+                )
+            except services.ReviewAccessError:
+                db.session.rollback()
+                abort(403)
+            except services.ReviewError as exc:
+                db.session.rollback()
+                problems = exc.problems
+            except IntegrityError:
+                db.session.rollback()
+                problems = [
+                    _(
+                        "Gennemgangen blev gemt af en anden samtidig. "
+                        "Indlæs siden igen og prøv igen."
+                    )
+                ]
+            else:
+                db.session.commit()
+                if complete:
+                    flash(
+                        _("Gennemgangen af sag %(ref)s er afsluttet.", ref=item.case_ref), "success"
+                    )
+                    return redirect(url_for("reviews.round_cases", round_id=rnd.id))
+                flash(_("Kladden er gemt."), "success")
+                return redirect(url_for("reviews.edit", round_id=rnd.id, item_id=item.id))
+    page = _open(rnd, item)
+    if not page.editable:
+        db.session.rollback()  # the read-only page records its own view
+        for problem in problems:
+            flash(problem, "danger")
+        if not problems:
+            flash(_("Gennemgangen kan ikke ændres; den vises her."), "info")
+        return redirect(url_for("reviews.view", round_id=rnd.id, item_id=item.id))
+    if posted is not None:
+        values = {
+            cp_id: services.AnswerValue(option_id, note)
+            for cp_id, (option_id, note) in posted.items()
+        }
+    else:
+        values = page.values
+        if page.review is not None:
+            form.overall_note.data = page.review.overall_note
+    db.session.commit()  # the audit event of this view
+    return render_template(
+        "reviews/edit.html",
+        page=page,
+        form=form,
+        values=values,
+        problems=problems,
+        answer_field=answer_field,
+        note_field=note_field,
+        note_max=services.NOTE_MAX,
+        schemes=SCHEMES,
+    )
+
+
+@bp.route("/runder/<int:round_id>/sager/<int:item_id>/vis")
+@requires("reviews.view")
+def view(round_id: int, item_id: int) -> str:
+    rnd = _visible_round(round_id)
+    item = _item_or_404(rnd, item_id)
+    page = _open(rnd, item)
+    db.session.commit()  # the audit event of this view
+    can_reopen = (
+        page.review is not None
+        and page.review.is_completed
+        and rnd.status != CLOSED
+        and services.can_record(current_user, item.caseworker)
+    )
+    can_edit = page.editable
+    return render_template(
+        "reviews/view.html",
+        page=page,
+        can_reopen=can_reopen,
+        can_edit=can_edit,
+        reopen_form=ReopenForm(),
+        outcomes=OUTCOMES,
+        schemes=SCHEMES,
+    )
+
+
+@bp.route("/runder/<int:round_id>/sager/<int:item_id>/genaabn", methods=["POST"])
+@requires("reviews.record")
+def reopen(round_id: int, item_id: int) -> Response:
+    rnd = _visible_round(round_id)
+    item = _item_or_404(rnd, item_id)
+    form = ReopenForm()
+    if not form.validate_on_submit():
+        flash(_("Formularen er udløbet. Prøv igen."), "danger")
+        return redirect(url_for("reviews.view", round_id=rnd.id, item_id=item.id))
+    try:
+        services.reopen_review(db.session, current_user, rnd.id, item.id)
+    except services.ReviewAccessError:
+        db.session.rollback()
+        abort(403)
+    except services.ReviewError as exc:
+        db.session.rollback()
+        flash(str(exc), "danger")
+        return redirect(url_for("reviews.view", round_id=rnd.id, item_id=item.id))
+    db.session.commit()
+    flash(_("Gennemgangen er genåbnet og kan rettes."), "success")
+    return redirect(url_for("reviews.edit", round_id=rnd.id, item_id=item.id))
