@@ -228,3 +228,105 @@ def enforce_access() -> Response | None:
     if rule.kind == "permission" and not has_permission(current_user, rule.permission or ""):
         abort(403)
     return None
+
+
+# --------------------------------------------------------------------------------------------
+# Row scoping of supervision plans, rounds and draw records
+# --------------------------------------------------------------------------------------------
+# A plan (and every round of it) belongs to one unit, or to the whole organisation when its
+# ``unit_id`` is None. ``user`` None is the system (scheduler, CLI): it sees and manages all.
+
+
+def visible_plans_filter(user: Any) -> ColumnElement[bool]:
+    """SQL condition on ``SupervisionPlan``: the plans (and their rounds) ``user`` may see.
+
+    Admin, direktør and revisor see every plan; a teamleder the plans of their own units and
+    the organisation-wide plans; other roles none.
+    """
+    from sqlalchemy import or_
+
+    from tilsyn.rounds.models import SupervisionPlan
+
+    if user is None:
+        return true()
+    role = role_of(user)
+    if role is Role.TEAMLEDER:
+        ids = sorted(user.unit_ids)
+        return or_(SupervisionPlan.unit_id.is_(None), SupervisionPlan.unit_id.in_(ids))
+    if role in (Role.ADMIN, Role.DIREKTOER, Role.REVISOR):
+        return true()
+    return false()
+
+
+def can_see_plan(user: Any, plan: Any) -> bool:
+    """Whether ``user`` may see ``plan`` (a ``SupervisionPlan``) and its rounds."""
+    if user is None:
+        return True
+    role = role_of(user)
+    if role is Role.TEAMLEDER:
+        return plan.unit_id is None or plan.unit_id in user.unit_ids
+    return role in (Role.ADMIN, Role.DIREKTOER, Role.REVISOR)
+
+
+def can_manage_plan(user: Any, plan: Any | None) -> bool:
+    """Admins manage every plan; a teamleder the plans of their own units (``plan`` None: a new
+    plan, which the teamleder may make for one of their units)."""
+    if user is None:
+        return True
+    role = role_of(user)
+    if role is Role.ADMIN:
+        return True
+    if role is Role.TEAMLEDER:
+        return plan is None or (plan.unit_id is not None and plan.unit_id in user.unit_ids)
+    return False
+
+
+def can_plan_for_unit(user: Any, unit_id: int | None) -> bool:
+    """Whether ``user`` may make a plan for unit ``unit_id`` (None: the whole organisation,
+    which only admins and the system may plan)."""
+    if user is None:
+        return True
+    role = role_of(user)
+    if role is Role.ADMIN:
+        return True
+    if role is Role.TEAMLEDER:
+        return unit_id is not None and unit_id in user.unit_ids
+    return False
+
+
+def can_plan_org_wide(user: Any) -> bool:
+    """Whether ``user`` may make organisation-wide plans."""
+    return can_plan_for_unit(user, None)
+
+
+def round_caseworker_filter(user: Any) -> ColumnElement[bool]:
+    """SQL condition on :class:`Caseworker` for a round's sampled-cases-per-caseworker counts.
+
+    A teamleder sees the caseworkers of their own units; admin, direktør, revisor and the system
+    see every caseworker (initials and counts only, no case rows).
+    """
+    if role_of(user) is Role.TEAMLEDER:
+        return caseworker_filter(user)
+    return true()
+
+
+def draw_item_filter(user: Any) -> ColumnElement[bool]:
+    """SQL condition on :class:`Caseworker` for the sampled cases of a draw record ``user`` may
+    see.
+
+    Admin, revisor (the auditor replays and checks draws; case references are pseudonymous and a
+    draw record holds no free text) and the system see every sampled case; a teamleder those of
+    the caseworkers of their units; other roles none.
+    """
+    if user is None or role_of(user) in (Role.ADMIN, Role.REVISOR):
+        return true()
+    return caseworker_filter(user)
+
+
+def draw_unit_scope(user: Any) -> list[int] | None:
+    """Units whose caseworkers an ad hoc draw by ``user`` covers; None means every unit."""
+    if user is None or role_of(user) is Role.ADMIN:
+        return None
+    if role_of(user) is Role.TEAMLEDER:
+        return sorted(user.unit_ids)
+    return []

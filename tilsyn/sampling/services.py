@@ -33,14 +33,14 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import ColumnElement, select, true
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tilsyn.audit import services as audit
 from tilsyn.auth.models import User
 from tilsyn.cases.models import Snapshot
 from tilsyn.org.models import Caseworker
-from tilsyn.permissions import Role, caseworker_filter, role_of
+from tilsyn.permissions import draw_item_filter
 from tilsyn.risk import services as risk
 from tilsyn.risk.models import RiskModelVersion
 from tilsyn.sampling.models import PURPOSES, Draw, DrawItem
@@ -477,23 +477,12 @@ def list_draws(session: Session) -> list[Draw]:
     return list(session.scalars(select(Draw).order_by(Draw.created_at.desc(), Draw.id.desc())))
 
 
-def _item_scope(actor: User | None) -> ColumnElement[bool]:
-    """Which caseworkers' sampled cases the actor may see.
-
-    Admin, revisor (the auditor replays draws; case references are pseudonymous and there is no
-    free text) and the system see all; a teamleder sees the caseworkers of their units.
-    """
-    if actor is None or role_of(actor) in (Role.ADMIN, Role.REVISOR):
-        return true()
-    return caseworker_filter(actor)
-
-
 def visible_items(session: Session, actor: User | None, draw: Draw) -> list[DrawItem]:
     return list(
         session.scalars(
             select(DrawItem)
             .join(Caseworker, DrawItem.caseworker_id == Caseworker.id)
-            .where(DrawItem.draw_id == draw.id, _item_scope(actor))
+            .where(DrawItem.draw_id == draw.id, draw_item_filter(actor))
             .order_by(Caseworker.initials, DrawItem.stratum, DrawItem.case_ref)
         )
     )

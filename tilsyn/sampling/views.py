@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from tilsyn.cases.models import Snapshot
 from tilsyn.extensions import db
 from tilsyn.formutil import choices
-from tilsyn.permissions import Role, requires, role_of
+from tilsyn.permissions import draw_unit_scope, requires
 from tilsyn.sampling import services
 from tilsyn.sampling.forms import DrawForm
 from tilsyn.sampling.models import Draw
@@ -37,7 +37,7 @@ def new() -> str | BaseResponse:
     """Draw an ad hoc sample. A teamleder draws among the caseworkers of their own units."""
     form = DrawForm()
     form.snapshot_id.choices = choices(services.snapshot_options(db.session))
-    leader_units = None if role_of(current_user) is Role.ADMIN else sorted(current_user.unit_ids)
+    leader_units = draw_unit_scope(current_user)
     if form.validate_on_submit():
         snapshot = db.session.get(Snapshot, form.snapshot_id.data)
         if snapshot is None:

@@ -1,0 +1,117 @@
+"""Row scoping of plans, rounds and draw records, as defined in tilsyn.permissions."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from tests.rounds.factories import make_plan, make_snapshot, setup_catalogue_and_model
+from tilsyn import permissions
+from tilsyn.rounds import services
+from tilsyn.rounds.models import SupervisionPlan
+from tilsyn.rounds.periods import period_containing
+from tilsyn.sampling import services as sampling
+
+TODAY = date(2026, 4, 1)
+
+
+def _plans(session, org):
+    setup_catalogue_and_model(session, org)
+    own = make_plan(session, org, name="Plan Team A")
+    other = make_plan(session, org, name="Plan Team B", unit_id=org.unit_b.id)
+    whole = make_plan(session, org, name="Plan hele org", unit_id=None)
+    session.commit()
+    return own, other, whole
+
+
+def _visible(session, user):
+    return set(
+        session.scalars(select(SupervisionPlan.name).where(permissions.visible_plans_filter(user)))
+    )
+
+
+def test_plan_scoping_per_role(session, org):
+    own, other, whole = _plans(session, org)
+    users = org.users
+    everything = {own.name, other.name, whole.name}
+    assert _visible(session, users["leder"]) == {own.name, whole.name}
+    for name in ("admin", "direktoer", "revisor"):
+        assert _visible(session, users[name]) == everything
+    assert _visible(session, None) == everything  # the system (scheduler, CLI)
+    assert _visible(session, users["sagsbehandler"]) == set()
+
+    leader = users["leder"]
+    assert permissions.can_see_plan(leader, own) and permissions.can_manage_plan(leader, own)
+    assert not permissions.can_see_plan(leader, other)
+    assert not permissions.can_manage_plan(leader, other)
+    assert permissions.can_see_plan(leader, whole)
+    assert not permissions.can_manage_plan(leader, whole)
+    assert permissions.can_manage_plan(users["admin"], other)
+    assert permissions.can_see_plan(users["direktoer"], other)
+    assert not permissions.can_manage_plan(users["direktoer"], other)
+    assert not permissions.can_see_plan(users["sagsbehandler"], own)
+    assert permissions.can_plan_for_unit(leader, org.unit_a.id)
+    assert not permissions.can_plan_for_unit(leader, org.unit_b.id)
+    assert not permissions.can_plan_org_wide(leader)
+    assert permissions.can_plan_org_wide(users["admin"])
+    # The services use the same rules.
+    assert {p.name for p in services.list_plans(session, leader)} == {own.name, whole.name}
+
+
+def test_team_leader_cannot_see_or_manage_another_units_plan_or_round(session, org, login_as):
+    own, other, whole = _plans(session, org)
+    period = period_containing("quarterly", date.today())
+    rounds = {p.id: services.create_round(session, None, p, period) for p in (own, other, whole)}
+    session.commit()
+    client = login_as("leder")
+    foreign = rounds[other.id].id
+    assert client.get(f"/tilsyn/runder/{foreign}").status_code == 404
+    assert client.get(f"/tilsyn/planer/{other.id}").status_code == 404
+    assert client.get(f"/tilsyn/planer/{other.id}/ny-runde").status_code == 404
+    for action in ("traek", "temaer", "status"):
+        assert client.post(f"/tilsyn/runder/{foreign}/{action}").status_code == 404
+    # The organisation-wide round can be read but not managed.
+    org_round = rounds[whole.id].id
+    assert client.get(f"/tilsyn/runder/{org_round}").status_code == 200
+    for action in ("traek", "temaer", "status"):
+        assert client.post(f"/tilsyn/runder/{org_round}/{action}").status_code == 403
+    assert client.get(f"/tilsyn/planer/{whole.id}/ny-runde").status_code == 403
+    calendar = client.get("/tilsyn/").get_data(as_text=True)
+    assert own.name in calendar and whole.name in calendar and other.name not in calendar
+    # The service refuses too, whatever the caller.
+    with pytest.raises(services.RoundError, match="egne enheder"):
+        services.save_plan(
+            session,
+            org.users["leder"],
+            other,
+            services.PlanInput(name=other.name, unit_id=org.unit_b.id, core_theme_ids=[1]),
+        )
+
+
+def test_revisor_reads_every_sampled_case_team_leader_only_own_units(session, org, login_as):
+    setup_catalogue_and_model(session, org)
+    snapshot = make_snapshot(session, org, TODAY)
+    draw = sampling.draw_sample(
+        session, org.users["admin"], snapshot, sampling.DesignParams(per_caseworker=2), seed=3
+    )
+    session.commit()
+    everyone = {org.cw_a1.id, org.cw_a2.id, org.cw_b1.id, org.cw_b2.id}
+
+    def caseworkers(user):
+        return {i.caseworker_id for i in sampling.visible_items(session, user, draw)}
+
+    assert caseworkers(org.users["revisor"]) == everyone
+    assert caseworkers(org.users["admin"]) == everyone
+    assert caseworkers(None) == everyone
+    assert caseworkers(org.users["leder"]) == {org.cw_a1.id, org.cw_a2.id}
+    assert caseworkers(org.users["direktoer"]) == set()
+    page = login_as("revisor").get(f"/stikproever/{draw.id}").get_data(as_text=True)
+    assert all(initials in page for initials in ("AAA", "AAB", "BBA", "BBB"))
+    page = login_as("leder").get(f"/stikproever/{draw.id}").get_data(as_text=True)
+    assert "AAA" in page and "BBA" not in page
+    # Ad hoc draws: an administrator draws from every unit, a team leader from their own.
+    assert permissions.draw_unit_scope(org.users["admin"]) is None
+    assert permissions.draw_unit_scope(org.users["leder"]) == [org.unit_a.id]
+    assert permissions.draw_unit_scope(org.users["revisor"]) == []
