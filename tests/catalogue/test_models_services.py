@@ -165,3 +165,157 @@ def test_current_points_filters_by_theme_and_scheme(session, org):
     theme = limited[0].theme
     assert {p.theme_id for p in services.current_points(session, [theme.id])} == {theme.id}
     assert session.scalar(select(func.count(ScaleOption.id))) > 0
+
+
+def test_a_new_scale_cannot_be_declared_comparable(session, org):
+    services.load_starter_catalogue(session, None)
+    point = session.scalar(select(ControlPoint).where(ControlPoint.code == "JOBMAAL-01"))
+    other = session.scalar(select(Scale).where(Scale.code == "ja_nej_ir"))
+    assert other.id != point.scale_id
+    kwargs = dict(
+        point=point,
+        code="",
+        theme=point.theme,
+        question=point.question,
+        help_text=point.help_text,
+        legal_reference=point.legal_reference,
+        schemes=point.schemes,
+        change_note="Ny skala",
+    )
+    with pytest.raises(services.CatalogueError, match="ny svarskala"):
+        services.save_control_point(session, None, scale=other, comparable=True, **kwargs)
+    assert point.active and len(services.versions(session, point.code)) == 1
+    new = services.save_control_point(session, None, scale=other, comparable=False, **kwargs)
+    assert new.version == 2 and new.comparable_to_id is None
+
+
+def _opts(*rows):
+    return [services.OptionInput(*row) for row in rows]
+
+
+def test_scale_editor_validates_options(session, org):
+    admin = org.users["admin"]
+    good = _opts(
+        ("1", "1 – Mangelfuld", "not_in_order", "1"),
+        ("2", "2 – Forventet", "in_order", "2"),
+        ("3", "3 – Høj", "in_order", "3,0"),
+        ("ir", "Ikke relevant", "not_applicable", ""),
+        ("", "", "in_order", ""),  # a blank row is ignored
+    )
+    scale = services.save_scale(
+        session, admin, scale=None, code="Kvalitet_1_3", name=" Kvalitet  1–3 ", options=good
+    )
+    session.commit()
+    assert (scale.code, scale.name) == ("kvalitet_1_3", "Kvalitet 1–3")
+    assert [(o.code, o.outcome, o.score) for o in scale.options] == [
+        ("1", "not_in_order", 1.0),
+        ("2", "in_order", 2.0),
+        ("3", "in_order", 3.0),
+        ("ir", "not_applicable", None),
+    ]
+    event = session.scalars(
+        select(AuditEvent).where(AuditEvent.object_type == "scale").order_by(AuditEvent.id)
+    ).all()[-1]
+    assert event.action == "create" and event.details["options"][0]["score"] == 1.0
+    bad = [
+        (_opts(("ja", "Ja", "in_order", "")), "mindst to"),
+        (_opts(("ja", "Ja", "in_order", ""), ("n", "Nej", "in_order", "")), "Ikke i orden"),
+        (
+            _opts(("ja", "Ja", "in_order", ""), ("ir", "IR", "not_applicable", "")),
+            "Ikke i orden",
+        ),
+        (
+            _opts(("1", "Lav", "not_in_order", "1"), ("2", "Høj", "in_order", "")),
+            r"Svarmulighed 2 \(«Høj»\).*skal have et point",
+        ),
+        (
+            _opts(
+                ("1", "Lav", "not_in_order", "1"),
+                ("2", "Høj", "in_order", "2"),
+                ("ir", "IR", "not_applicable", "0"),
+            ),
+            "kan derfor ikke have point",
+        ),
+        (
+            _opts(("ja", "Ja", "in_order", "x"), ("nej", "Nej", "not_in_order", "")),
+            "Svarmulighed 1 .*point skal være et tal",
+        ),
+        (
+            _opts(("ja", "Ja", "in_order", ""), ("ja", "Nej", "not_in_order", "")),
+            "koden «ja» er brugt",
+        ),
+        (
+            _opts(("ja", "Ja", "maybe", ""), ("nej", "Nej", "not_in_order", "")),
+            "Svarmulighed 1 .*udfaldet",
+        ),
+        (_opts(("Ja!", "Ja", "in_order", ""), ("nej", "Nej", "not_in_order", "")), "koden"),
+    ]
+    for options, message in bad:
+        with pytest.raises(services.CatalogueError, match=message):
+            services.save_scale(session, admin, scale=None, code="x", name="X", options=options)
+    with pytest.raises(services.CatalogueError, match="allerede brugt"):
+        services.save_scale(session, admin, scale=None, code="kvalitet_1_3", name="X", options=good)
+    session.rollback()
+    assert session.scalar(select(func.count(Scale.id))) == 1
+
+
+def test_a_used_scale_keeps_its_meaning(session, org):
+    services.load_starter_catalogue(session, None)
+    admin = org.users["admin"]
+    scale = session.scalar(select(Scale).where(Scale.code == "grad"))
+    used = services.scale_usage(session, scale)
+    assert used > 0
+    current = [services.OptionInput(o.code, o.label, o.outcome, o.score) for o in scale.options]
+    # Rewording is allowed (same codes, outcomes and scores).
+    reworded = [services.OptionInput(o.code, o.label + "!", o.outcome, o.score) for o in current]
+    services.save_scale(session, admin, scale=scale, code="", name="Grad (ny)", options=reworded)
+    session.commit()
+    assert scale.name == "Grad (ny)" and scale.options[0].label.endswith("!")
+    option_ids = [o.id for o in scale.options]
+    flipped = ["not_in_order" if o.code == "middel" else o.outcome for o in current]
+    changes = [
+        [
+            services.OptionInput(o.code, o.label, o.outcome, 5.0 if i == 0 else o.score)
+            for i, o in enumerate(current)
+        ],
+        [
+            services.OptionInput(o.code, o.label, outcome, o.score)
+            for o, outcome in zip(current, flipped, strict=True)
+        ],
+        [current[0], current[2]],
+        [*current, services.OptionInput("ir", "Ikke relevant", "not_applicable", None)],
+        list(reversed(current)),
+    ]
+    for options in changes:
+        with pytest.raises(services.CatalogueError, match="bruges af"):
+            services.save_scale(session, admin, scale=scale, code="", name="G", options=options)
+        session.rollback()
+    session.expire_all()
+    assert [o.id for o in scale.options] == option_ids
+    assert [(o.outcome, o.score) for o in scale.options] == [(o.outcome, o.score) for o in current]
+    # An unused scale may change meaning freely (options matched by code keep their rows).
+    free = services.save_scale(
+        session,
+        admin,
+        scale=None,
+        code="fri",
+        name="Fri",
+        options=_opts(("ja", "Ja", "in_order", ""), ("nej", "Nej", "not_in_order", "")),
+    )
+    yes_id = free.options[0].id
+    services.save_scale(
+        session,
+        admin,
+        scale=free,
+        code="ignored",
+        name="Fri",
+        options=_opts(
+            ("delvist", "Delvist", "not_in_order", ""),
+            ("ja", "Ja", "in_order", ""),
+            ("nej", "Nej", "not_in_order", ""),
+        ),
+    )
+    session.commit()
+    assert free.code == "fri"
+    assert [o.code for o in free.options] == ["delvist", "ja", "nej"]
+    assert free.options[1].id == yes_id

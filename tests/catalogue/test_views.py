@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 
 from tilsyn.catalogue import services
-from tilsyn.catalogue.models import ControlPoint
+from tilsyn.catalogue.models import ControlPoint, Scale
 
 
 def _first_point(session):
@@ -89,3 +91,73 @@ def test_bad_input_is_refused_without_storing(session, login_as):
         },
     )
     assert response.status_code == 200 and "allerede brugt" in response.get_data(as_text=True)
+
+
+def test_comparable_is_not_ticked_by_default_when_editing(session, login_as):
+    services.load_starter_catalogue(session, None)
+    session.commit()
+    point = _first_point(session)
+    page = login_as("leder").get(f"/kontrolpunkter/{point.id}/rediger").get_data(as_text=True)
+    checkbox = re.search(r'<input[^>]*name="comparable"[^>]*>', page)
+    assert checkbox is not None and "checked" not in checkbox.group(0)
+
+
+def test_scale_editor_creates_a_scored_scale_and_the_browser_shows_scores(session, login_as):
+    services.load_starter_catalogue(session, None)
+    session.commit()
+    assert login_as("revisor").get("/kontrolpunkter/skalaer/ny").status_code == 403
+    client = login_as("leder")
+    page = client.get("/kontrolpunkter/").get_data(as_text=True)
+    assert "I høj grad (I orden, 3 point)" in page and "Ny svarskala" in page
+    form = client.get("/kontrolpunkter/skalaer/ny").get_data(as_text=True)
+    assert 'name="options-3-label"' in form  # four empty rows to start with
+    rows = {
+        "options-0-code": "1",
+        "options-0-label": "Utilstrækkelig",
+        "options-0-outcome": "not_in_order",
+        "options-0-score": "1",
+        "options-1-code": "2",
+        "options-1-label": "Tilstrækkelig",
+        "options-1-outcome": "in_order",
+        "options-1-score": "2,5",
+        "options-2-code": "ir",
+        "options-2-label": "Ikke relevant",
+        "options-2-outcome": "not_applicable",
+        "options-2-score": "",
+    }
+    response = client.post(
+        "/kontrolpunkter/skalaer/ny",
+        data={**rows, "code": "vurdering", "name": "Vurdering", "options-1-score": ""},
+    )
+    assert response.status_code == 200
+    assert "Svarmulighed 2 («Tilstrækkelig»)" in response.get_data(as_text=True)
+    assert session.scalar(select(Scale).where(Scale.code == "vurdering")) is None
+    response = client.post(
+        "/kontrolpunkter/skalaer/ny", data={**rows, "code": "vurdering", "name": "Vurdering"}
+    )
+    assert response.status_code == 302
+    scale = session.scalar(select(Scale).where(Scale.code == "vurdering"))
+    assert [(o.code, o.score) for o in scale.options] == [("1", 1.0), ("2", 2.5), ("ir", None)]
+    page = client.get("/kontrolpunkter/").get_data(as_text=True)
+    assert "Tilstrækkelig (I orden, 2,5 point)" in page
+    assert "Ikke relevant (Ikke relevant)" in page
+    # A scale in use: the editor says so and offers a copy; changing a score is refused.
+    used = session.scalar(select(Scale).where(Scale.code == "grad"))
+    page = client.get(f"/kontrolpunkter/skalaer/{used.id}").get_data(as_text=True)
+    assert "Skalaen bruges af" in page and f"kopi={used.id}" in page
+    data = {"name": used.name}
+    for i, o in enumerate(used.options):
+        data |= {
+            f"options-{i}-code": o.code,
+            f"options-{i}-label": o.label,
+            f"options-{i}-outcome": o.outcome,
+            f"options-{i}-score": "9" if i == 0 else f"{o.score:g}",
+        }
+    response = client.post(f"/kontrolpunkter/skalaer/{used.id}", data=data)
+    assert response.status_code == 200 and "kan derfor ikke ændres" in response.get_data(
+        as_text=True
+    )
+    session.expire_all()
+    assert used.options[0].score == 3.0
+    copy = client.get(f"/kontrolpunkter/skalaer/ny?kopi={used.id}").get_data(as_text=True)
+    assert f"Kopi af {used.name}" in copy and 'value="hoej"' in copy

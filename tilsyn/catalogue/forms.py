@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    FieldList,
+    FormField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -14,7 +15,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
-from tilsyn.formutil import choices
+from tilsyn.formutil import FlaskForm, Form, choices
 from tilsyn.schemes import SCHEMES
 
 
@@ -34,7 +35,8 @@ class ControlPointForm(FlaskForm):
     scale_id = SelectField(_l("Svarskala"), coerce=int, validators=[DataRequired()])
     active = BooleanField(_l("I brug"), default=True)
     comparable = BooleanField(
-        _l("Sammenlignelig med tidligere version (resultaterne kan følges over tid)")
+        _l("Sammenlignelig med tidligere version (resultaterne kan følges over tid)"),
+        default=False,
     )
     change_note = TextAreaField(
         _l("Beskrivelse af ændringen"), validators=[Optional(), Length(max=2000)]
@@ -47,4 +49,21 @@ class ThemeForm(FlaskForm):
     name = StringField(_l("Navn"), validators=[DataRequired(), Length(max=200)])
     description = TextAreaField(_l("Beskrivelse"), validators=[Optional(), Length(max=4000)])
     is_core = BooleanField(_l("Foreslået som fast kerne"))
+    submit = SubmitField(_l("Gem"))
+
+
+class ScaleOptionForm(Form):
+    """One answer option row of the scale editor (a blank row is ignored)."""
+
+    code = StringField(_l("Kode"), validators=[Optional(), Length(max=40)])
+    label = StringField(_l("Svarmulighed"), validators=[Optional(), Length(max=200)])
+    # The service checks the outcome and says which option is wrong.
+    outcome = SelectField(_l("Udfald"), choices=[], validate_choice=False)
+    score = StringField(_l("Point"), validators=[Optional(), Length(max=20)])
+
+
+class ScaleForm(FlaskForm):
+    code = StringField(_l("Kode (stabil)"), validators=[Optional(), Length(max=40)])
+    name = StringField(_l("Navn"), validators=[DataRequired(), Length(max=200)])
+    options = FieldList(FormField(ScaleOptionForm), min_entries=0, max_entries=40)
     submit = SubmitField(_l("Gem"))

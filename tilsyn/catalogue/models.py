@@ -12,16 +12,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tilsyn.extensions import db
 from tilsyn.models_base import utcnow
 
-OUTCOME_LABELS: dict[str, str] = {
-    "in_order": "I orden",
-    "not_in_order": "Ikke i orden",
-    "not_applicable": "Ikke relevant",
+IN_ORDER, NOT_IN_ORDER, NOT_APPLICABLE = "in_order", "not_in_order", "not_applicable"
+#: What an answer option counts as (lazy labels, translated when shown).
+OUTCOME_LABELS: dict[str, Any] = {
+    IN_ORDER: _l("I orden"),
+    NOT_IN_ORDER: _l("Ikke i orden"),
+    NOT_APPLICABLE: _l("Ikke relevant"),
 }
 
 
@@ -60,7 +63,14 @@ class ScaleOption(db.Model):  # type: ignore[name-defined]
 
     @property
     def outcome_label(self) -> str:
-        return OUTCOME_LABELS.get(self.outcome, self.outcome)
+        return str(OUTCOME_LABELS.get(self.outcome, self.outcome))
+
+    @property
+    def score_digits(self) -> int:
+        """Decimals needed to show the score (3 -> "3", 2.5 -> "2,5")."""
+        if self.score is None or float(self.score).is_integer():
+            return 0
+        return 1 if float(self.score * 10).is_integer() else 2
 
 
 class Theme(db.Model):  # type: ignore[name-defined]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -11,11 +12,23 @@ from sqlalchemy.orm import Session, selectinload
 
 from tilsyn.audit import services as audit
 from tilsyn.auth.models import User
-from tilsyn.catalogue.models import ControlPoint, Scale, ScaleOption, Theme
+from tilsyn.catalogue.models import (
+    IN_ORDER,
+    NOT_APPLICABLE,
+    NOT_IN_ORDER,
+    OUTCOME_LABELS,
+    ControlPoint,
+    Scale,
+    ScaleOption,
+    Theme,
+)
 from tilsyn.catalogue.starter import Catalogue, load_starter
 from tilsyn.schemes import SCHEMES
 
 CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9_.-]{0,59}$")
+#: Codes of scales and of their answer options (stored lower case).
+SCALE_CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$")
+MAX_OPTIONS = 20
 
 
 class CatalogueError(ValueError):
@@ -272,6 +285,12 @@ def save_control_point(
     note = change_note.strip()
     if not note:
         raise CatalogueError("Beskriv ændringen; den gemmes som en ny version.")
+    if comparable and scale.id != point.scale_id:
+        raise CatalogueError(
+            "En ny svarskala ændrer spørgsmålets betydning, så den nye version kan ikke "
+            "markeres som sammenlignelig med den forrige. Fjern markeringen «Sammenlignelig»; "
+            "versionen begynder så en ny tidsserie."
+        )
     new = ControlPoint(
         code=point.code,
         version=point.version + 1,
@@ -336,3 +355,203 @@ def save_theme(
         session, actor, "create" if created else "update", "theme", theme.id, f"Tema {theme.code}"
     )
     return theme
+
+
+# --------------------------------------------------------------------------------------------
+# Answer scales
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OptionInput:
+    """One answer option as submitted: ``score`` is the text typed ("2", "2,5", "") or a
+    number."""
+
+    code: str
+    label: str
+    outcome: str
+    score: str | float | None = None
+
+    @property
+    def blank(self) -> bool:
+        return not (self.code.strip() or self.label.strip() or str(self.score or "").strip())
+
+
+def scale_usage(session: Session, scale: Scale) -> int:
+    """How many control point versions use ``scale``."""
+    return int(
+        session.scalar(select(func.count(ControlPoint.id)).where(ControlPoint.scale_id == scale.id))
+        or 0
+    )
+
+
+def scale_usages(session: Session) -> dict[int, int]:
+    """Scale id -> number of control point versions using it."""
+    rows = session.execute(
+        select(ControlPoint.scale_id, func.count(ControlPoint.id)).group_by(ControlPoint.scale_id)
+    ).all()
+    return {int(scale_id): int(n) for scale_id, n in rows}
+
+
+def _parse_score(raw: str | float | None, where: str) -> float | None:
+    if raw is None:
+        return None
+    if isinstance(raw, int | float):
+        value = float(raw)
+    else:
+        text_value = raw.strip().replace(" ", "")
+        if not text_value:
+            return None
+        try:
+            value = float(text_value.replace(",", "."))
+        except ValueError:
+            raise CatalogueError(f"{where}: point skal være et tal, fx 2 eller 2,5.") from None
+    if not math.isfinite(value) or abs(value) > 1000:
+        raise CatalogueError(f"{where}: point skal være et tal mellem -1000 og 1000.")
+    return value
+
+
+@dataclass(frozen=True)
+class _CleanOption:
+    code: str
+    label: str
+    outcome: str
+    score: float | None
+
+
+def _clean_options(options: Sequence[OptionInput]) -> list[_CleanOption]:
+    """Validate the submitted options (blank rows are skipped); Danish message on the first
+    problem, naming the option by its number."""
+    cleaned: list[_CleanOption] = []
+    codes: set[str] = set()
+    labels: set[str] = set()
+    number = 0
+    for raw in options:
+        if raw.blank:
+            continue
+        number += 1
+        label = " ".join(raw.label.split())
+        where = f"Svarmulighed {number}" + (f" («{label}»)" if label else "")
+        code = raw.code.strip().lower()
+        if not SCALE_CODE_PATTERN.match(code):
+            raise CatalogueError(
+                f"{where}: koden skal bestå af små bogstaver a–z, tal, punktum, bindestreg "
+                "eller understreg (højst 40 tegn), fx «ja» eller «delvist»."
+            )
+        if code in codes:
+            raise CatalogueError(f"{where}: koden «{code}» er brugt af en anden svarmulighed.")
+        if not label or len(label) > 200:
+            raise CatalogueError(f"{where}: skriv svarmuligheden (højst 200 tegn).")
+        if label.lower() in labels:
+            raise CatalogueError(f"{where}: teksten findes allerede i skalaen.")
+        if raw.outcome not in OUTCOME_LABELS:
+            raise CatalogueError(
+                f"{where}: vælg udfaldet (i orden, ikke i orden eller ikke relevant)."
+            )
+        score = _parse_score(raw.score, where)
+        if raw.outcome == NOT_APPLICABLE and score is not None:
+            raise CatalogueError(
+                f"{where}: «Ikke relevant» tæller ikke med og kan derfor ikke have point."
+            )
+        codes.add(code)
+        labels.add(label.lower())
+        cleaned.append(_CleanOption(code, label, raw.outcome, score))
+    if len(cleaned) < 2:
+        raise CatalogueError("En svarskala skal have mindst to svarmuligheder.")
+    if len(cleaned) > MAX_OPTIONS:
+        raise CatalogueError(f"En svarskala kan højst have {MAX_OPTIONS} svarmuligheder.")
+    outcomes = {o.outcome for o in cleaned}
+    if IN_ORDER not in outcomes or NOT_IN_ORDER not in outcomes:
+        raise CatalogueError(
+            "En svarskala skal have mindst én svarmulighed, der tæller som «I orden», og mindst "
+            "én, der tæller som «Ikke i orden»."
+        )
+    if any(o.score is not None for o in cleaned):
+        for i, o in enumerate(cleaned, start=1):
+            if o.outcome != NOT_APPLICABLE and o.score is None:
+                raise CatalogueError(
+                    f"Svarmulighed {i} («{o.label}»): skalaen giver point (fx 1–3), så alle "
+                    "svarmuligheder undtagen «Ikke relevant» skal have et point."
+                )
+    return cleaned
+
+
+def _option_dicts(options: Iterable[ScaleOption | _CleanOption]) -> list[dict[str, object]]:
+    return [
+        {"code": o.code, "label": o.label, "outcome": o.outcome, "score": o.score} for o in options
+    ]
+
+
+def save_scale(
+    session: Session,
+    actor: User | None,
+    *,
+    scale: Scale | None,
+    code: str,
+    name: str,
+    options: Sequence[OptionInput],
+) -> Scale:
+    """Create an answer scale, or change one; nothing is stored on refusal.
+
+    Every option has a code, a label, an outcome (in order / not in order / not applicable)
+    and optionally a score. A scale needs at least one in-order and one not-in-order option; if
+    any option has a score, every option but the not-applicable ones must have one (a scored
+    scale such as 1–3). The code is fixed once created.
+
+    A scale used by control points keeps its meaning: its options' codes, outcomes and scores
+    (and their number and order) cannot change, since answers already given would silently
+    change meaning; only the scale's name and the options' wording may be edited. For another
+    meaning create a new scale (e.g. a copy) and move the control points to it as new versions.
+    """
+    name = " ".join(name.split())
+    if not name or len(name) > 200:
+        raise CatalogueError("Skalaen skal have et navn (højst 200 tegn).")
+    cleaned = _clean_options(options)
+    created = scale is None
+    if scale is None:
+        code = code.strip().lower()
+        if not SCALE_CODE_PATTERN.match(code):
+            raise CatalogueError(
+                "Skalaens kode skal bestå af små bogstaver a–z, tal, punktum, bindestreg eller "
+                "understreg (højst 40 tegn), fx «ja_nej_delvist»."
+            )
+        if session.scalar(select(Scale).where(Scale.code == code)) is not None:
+            raise CatalogueError(f"Skalakoden «{code}» er allerede brugt.")
+        scale = Scale(code=code, name=name)
+        session.add(scale)
+        before: list[dict[str, object]] = []
+    else:
+        before = _option_dicts(scale.options)
+        used = scale_usage(session, scale)
+        if used:
+            meaning_before = [(o.code, o.outcome, o.score) for o in scale.options]
+            meaning_after = [(o.code, o.outcome, o.score) for o in cleaned]
+            if meaning_before != meaning_after:
+                raise CatalogueError(
+                    f"Skalaen bruges af {used} kontrolpunkt(versioner). Dens svarmuligheder, "
+                    "udfald og point kan derfor ikke ændres – svar, der allerede er givet, ville "
+                    "skifte betydning. Kun navn og ordlyd kan rettes. Opret en ny skala (fx som "
+                    "kopi), og flyt kontrolpunkterne til den som en ny version."
+                )
+    scale.name = name
+    existing = {o.code: o for o in scale.options}
+    scale.options = [
+        existing.get(o.code) or ScaleOption(code=o.code, label=o.label, outcome=o.outcome)
+        for o in cleaned
+    ]
+    for position, (option, clean) in enumerate(zip(scale.options, cleaned, strict=True)):
+        option.position = position
+        option.label = clean.label
+        option.outcome = clean.outcome
+        option.score = clean.score
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "create" if created else "update",
+        "scale",
+        scale.id,
+        f"Svarskala {scale.code} ({scale.name}) " + ("oprettet" if created else "ændret"),
+        {"before": before or None, "options": _option_dicts(cleaned)},
+    )
+    return scale

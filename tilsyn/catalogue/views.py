@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from tilsyn.catalogue import services
-from tilsyn.catalogue.forms import ControlPointForm, ThemeForm
-from tilsyn.catalogue.models import ControlPoint, Scale, Theme
+from tilsyn.catalogue.forms import ControlPointForm, ScaleForm, ThemeForm
+from tilsyn.catalogue.models import OUTCOME_LABELS, ControlPoint, Scale, Theme
 from tilsyn.extensions import db
 from tilsyn.formutil import choices
 from tilsyn.permissions import requires
@@ -25,6 +25,7 @@ def index() -> str:
         "catalogue/index.html",
         themes=services.list_themes(db.session),
         scales=services.list_scales(db.session),
+        scale_usages=services.scale_usages(db.session),
         schemes=SCHEMES,
     )
 
@@ -58,7 +59,8 @@ def edit(point_id: int | None) -> str | Response:
     form.scale_id.choices = choices((s.id, s.name) for s in services.list_scales(db.session))
     if point is not None and not form.is_submitted():
         form.schemes.data = list(point.schemes or [])
-        form.comparable.data = True
+        # Comparability is a decision the editor makes for each change, never a default.
+        form.comparable.data = False
         form.change_note.data = ""
     if form.validate_on_submit():
         theme = db.session.get(Theme, form.theme_id.data)
@@ -137,3 +139,83 @@ def load() -> Response:
             "success",
         )
     return redirect(url_for("catalogue.index"))
+
+
+#: Blank option rows offered below a scale's options in the editor.
+BLANK_OPTION_ROWS = 2
+MIN_OPTION_ROWS = 4
+
+
+def _scale_form(scale: Scale | None, copy_of: Scale | None) -> ScaleForm:
+    """The scale editor's form: the scale's (or the copied scale's) options plus blank rows."""
+    source = scale or copy_of
+    rows: list[dict[str, str]] = []
+    data: dict[str, object] = {}
+    if source is not None and request.method != "POST":
+        rows = [
+            {
+                "code": o.code,
+                "label": o.label,
+                "outcome": o.outcome,
+                "score": "" if o.score is None else f"{o.score:g}".replace(".", ","),
+            }
+            for o in source.options
+        ]
+        data = {
+            "code": "" if copy_of is not None else source.code,
+            "name": source.name if copy_of is None else _("Kopi af %(name)s", name=source.name),
+            "options": rows,
+        }
+    form = ScaleForm(data=data)
+    if request.method != "POST":
+        while len(form.options) < max(MIN_OPTION_ROWS, len(rows) + BLANK_OPTION_ROWS):
+            form.options.append_entry()
+    outcome_choices = choices(OUTCOME_LABELS.items())
+    for entry in form.options:
+        entry.form.outcome.choices = outcome_choices
+    return form
+
+
+@bp.route("/skalaer/ny", methods=["GET", "POST"], defaults={"scale_id": None})
+@bp.route("/skalaer/<int:scale_id>", methods=["GET", "POST"])
+@requires("catalogue.edit")
+def scale_edit(scale_id: int | None) -> str | Response:
+    """Create or edit an answer scale; ``?kopi=<id>`` starts a new scale as a copy."""
+    scale = db.session.get(Scale, scale_id) if scale_id else None
+    if scale_id and scale is None:
+        abort(404)
+    copy_id = request.args.get("kopi", type=int)
+    copy_of = db.session.get(Scale, copy_id) if scale is None and copy_id else None
+    form = _scale_form(scale, copy_of)
+    if form.validate_on_submit():
+        options = [
+            services.OptionInput(
+                code=entry.form.code.data or "",
+                label=entry.form.label.data or "",
+                outcome=entry.form.outcome.data or "",
+                score=entry.form.score.data or "",
+            )
+            for entry in form.options
+        ]
+        try:
+            saved = services.save_scale(
+                db.session,
+                current_user,
+                scale=scale,
+                code=form.code.data or "",
+                name=form.name.data or "",
+                options=options,
+            )
+        except services.CatalogueError as exc:
+            db.session.rollback()
+            flash(str(exc), "danger")
+        else:
+            db.session.commit()
+            flash(_("Svarskalaen %(name)s er gemt.", name=saved.name), "success")
+            return redirect(url_for("catalogue.index", _anchor="h-scales"))
+    return render_template(
+        "catalogue/scale_edit.html",
+        form=form,
+        scale=scale,
+        used=services.scale_usage(db.session, scale) if scale is not None else 0,
+    )
