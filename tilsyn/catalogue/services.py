@@ -528,7 +528,9 @@ def save_scale(
             meaning_after = [(o.code, o.outcome, o.score) for o in cleaned]
             if meaning_before != meaning_after:
                 raise CatalogueError(
-                    f"Skalaen bruges af {used} kontrolpunkt(versioner). Dens svarmuligheder, "
+                    f"Skalaen bruges af {used} "
+                    + ("kontrolpunktversion" if used == 1 else "kontrolpunktversioner")
+                    + ". Dens svarmuligheder, "
                     "udfald og point kan derfor ikke ændres – svar, der allerede er givet, ville "
                     "skifte betydning. Kun navn og ordlyd kan rettes. Opret en ny skala (fx som "
                     "kopi), og flyt kontrolpunkterne til den som en ny version."
