@@ -9,6 +9,8 @@ import numpy as np
 from sqlalchemy import select
 
 from tests.rounds.factories import make_snapshot
+from tilsyn.cases.models import Case
+from tilsyn.demo import build_demo
 from tilsyn.rounds import services
 from tilsyn.rounds.demo import add_demo_rounds
 from tilsyn.rounds.models import CLOSED, DRAWN, IN_REVIEW, Round, SupervisionPlan
@@ -45,3 +47,45 @@ def test_demo_history_then_next_quarter_creates_one_round_per_plan(session, org)
     new = session.scalars(select(Round).where(Round.period_label == "2027-K1")).all()
     assert sorted(r.plan_id for r in new) == [p.id for p in plans]
     assert all(r.status == DRAWN for r in new)
+
+
+def test_full_demo_has_a_quarterly_plan_per_team_with_eight_past_rounds(session):
+    """The real demo: per team a quarterly plan with fixed core plus rotating themes, covering
+    the team's schemes, eight past quarters of closed rounds with draws and the current one."""
+    summary = build_demo(session, seed=5, password="pwpwpwpw", today=TODAY)
+    session.commit()
+    plans = session.scalars(select(SupervisionPlan).order_by(SupervisionPlan.name)).all()
+    assert len(plans) == summary.units
+    current = period_containing("quarterly", TODAY)
+    for plan in plans:
+        assert plan.cadence == "quarterly" and plan.rotation_mode == "sequence"
+        team_schemes = set(
+            session.scalars(
+                select(Case.scheme).where(
+                    Case.snapshot_id == summary.snapshot_id, Case.unit_id == plan.unit_id
+                )
+            )
+        )
+        assert plan.schemes and set(plan.schemes) == team_schemes
+        assert plan.core_themes and len(plan.rotating) > plan.rotating_per_round >= 1
+        rounds = session.scalars(
+            select(Round).where(Round.plan_id == plan.id).order_by(Round.period_start)
+        ).all()
+        assert [r.status for r in rounds] == [CLOSED] * 8 + [IN_REVIEW]
+        assert rounds[-1].period_label == current.label
+        assert all(r.draw is not None and r.draw.sample_size > 0 for r in rounds)
+        codes = [t.code for t in plan.rotating_themes]
+        asked = []
+        for rnd in rounds:
+            rotating = [rt for rt in sorted(rnd.themes, key=lambda rt: rt.position)]
+            asked += [rt.theme.code for rt in rotating if not rt.is_core]
+            points = [rcp.control_point for rcp in rnd.control_points]
+            # Only questions for the team's schemes, and every theme asks at least one.
+            assert all(not p.schemes or set(p.schemes) & team_schemes for p in points)
+            assert {p.theme_id for p in points} == {rt.theme_id for rt in rnd.themes}
+        # The rotation walks round the plan's list in order, across the wrap.
+        assert asked == [codes[i % len(codes)] for i in range(len(asked))]
+    fleks = next(p for p in plans if p.unit is not None and p.unit.name == "Fleksjob")
+    assert set(fleks.schemes) == {"fleksjob", "ledighedsydelse"}
+    for rnd in session.scalars(select(Round).where(Round.plan_id == fleks.id)):
+        assert not any(rcp.control_point.schemes == ["sygedagpenge"] for rcp in rnd.control_points)

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
 import threading
+import time
 from datetime import date, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from tests.rounds.factories import make_plan, make_snapshot, setup_catalogue_and_model
+from tilsyn.extensions import db
 from tilsyn.notifications.models import OutboxMessage
 from tilsyn.rounds import scheduler, services
 from tilsyn.rounds.models import DRAWN, IN_REVIEW, PLANNED, Round
@@ -92,25 +96,201 @@ def test_old_snapshot_waits_notifies_once_and_draws_later(session, org):
     assert len(report.drawn) == 1 and report.created == []
 
 
-def test_reminders_once_per_day_before_deadline(session, org):
+def _reminder_days(session, start, end, config=None):
+    """Run the scheduler every day from ``start`` to ``end``; the days that sent a reminder."""
+    days = []
+    day = start
+    while day <= end:
+        if services.run_due(session, day, config=config).reminders:
+            days.append(day)
+        # A second run the same day never repeats the reminder.
+        assert services.run_due(session, day, config=config).reminders == []
+        session.commit()
+        day += timedelta(days=1)
+    return days
+
+
+def test_drawn_round_reminded_14_and_3_days_before_then_weekly_when_overdue(session, org):
     _prepare(session, org, starts_on=TODAY, review_weeks=6)
     make_snapshot(session, org, TODAY)
     session.commit()
     services.run_due(session, TODAY)
-    (rnd,) = _rounds(session)
-    services.transition(session, None, rnd, IN_REVIEW)
     session.commit()
+    (rnd,) = _rounds(session)
+    assert rnd.status == DRAWN  # the scheduler leaves new rounds drawn, not in review
     deadline = rnd.review_deadline
     assert deadline == TODAY + timedelta(weeks=6)
-    early = services.run_due(session, deadline - timedelta(days=8))
-    assert early.reminders == []
-    first = services.run_due(session, deadline - timedelta(days=7))
-    same_day = services.run_due(session, deadline - timedelta(days=7))
-    next_day = services.run_due(session, deadline - timedelta(days=6))
+    days = _reminder_days(session, deadline - timedelta(days=20), deadline + timedelta(days=16))
+    offsets = [(d - deadline).days for d in days]
+    assert offsets == [-14, -3, 1, 8, 15]
+    mails = session.scalars(select(OutboxMessage).where(OutboxMessage.subject.like("Påmind%")))
+    bodies = [m.body for m in mails]
+    assert len(bodies) == 5 and all(m for m in bodies)
+    assert "om 14 dage" in bodies[0] and "overskredet med 1 dag " in bodies[2]
+    # A closed round gets no more reminders.
+    services.transition(session, None, rnd, IN_REVIEW)
+    services.transition(session, None, rnd, "closed")
     session.commit()
-    assert len(first.reminders) == 1 and same_day.reminders == [] and len(next_day.reminders) == 1
-    subjects = session.scalars(select(OutboxMessage.subject)).all()
-    assert sum("Påmindelse" in s for s in subjects) == 2
+    assert services.run_due(session, deadline + timedelta(days=22)).reminders == []
+
+
+def test_waiting_round_is_reminded_and_reminders_are_configurable(session, org):
+    _prepare(session, org, starts_on=TODAY, review_weeks=4)
+    session.commit()
+    services.run_due(session, TODAY)  # no snapshot: the round waits, planned
+    session.commit()
+    (rnd,) = _rounds(session)
+    assert rnd.status == PLANNED and rnd.waiting_reason
+    deadline = rnd.review_deadline
+    config = {"ROUND_REMINDER_DAYS_BEFORE": [5, 1], "ROUND_OVERDUE_REMINDER_DAYS": 3}
+    days = _reminder_days(session, TODAY, deadline + timedelta(days=8), config)
+    assert [(d - deadline).days for d in days] == [-5, -1, 1, 4, 7]
+    with pytest.raises(ValueError, match="ROUND_REMINDER_DAYS_BEFORE"):
+        services.run_due(session, TODAY, config={"ROUND_REMINDER_DAYS_BEFORE": ["x"]})
+
+
+def test_a_missed_reminder_day_sends_one_reminder_not_a_backlog(session, org):
+    _prepare(session, org, starts_on=TODAY, review_weeks=6)
+    make_snapshot(session, org, TODAY)
+    session.commit()
+    services.run_due(session, TODAY)
+    session.commit()
+    (rnd,) = _rounds(session)
+    # The scheduler was down from before the first reminder until after the deadline.
+    late = services.run_due(session, rnd.review_deadline + timedelta(days=10))
+    session.commit()
+    assert len(late.reminders) == 1 and "overskredet" in late.reminders[0]
+
+
+def test_notices_fall_back_to_admins_and_wait_when_nobody_has_an_address(session, org, caplog):
+    setup_catalogue_and_model(session, org)
+    make_plan(session, org, starts_on=TODAY, review_weeks=1)
+    org.users["leder"].email = None
+    org.users["admin"].email = None
+    session.commit()
+    # Nobody has an address: nothing queued, nothing marked as done, a warning logged.
+    with caplog.at_level(logging.WARNING, logger="tilsyn.rounds.services"):
+        report = services.run_due(session, TODAY + timedelta(days=1))
+    session.commit()
+    (rnd,) = _rounds(session)
+    assert rnd.waiting_reason and not rnd.waiting_notified
+    assert rnd.last_reminder_on is None  # the reminder was not claimed either
+    assert session.scalar(select(func.count(OutboxMessage.id))) == 0
+    assert report.unnotified and report.notified == 0
+    assert any("Ingen teamleder eller administrator" in r.message for r in caplog.records)
+    assert any(line.startswith("Ikke sendt") for line in report.lines())
+    # The unit's leader still has no address: the administrators get it instead, once.
+    org.users["admin"].email = "admin@example.org"
+    session.commit()
+    report = services.run_due(session, TODAY + timedelta(days=2))
+    session.commit()
+    session.expire_all()
+    assert rnd.waiting_notified and rnd.last_reminder_on == TODAY + timedelta(days=2)
+    mails = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    assert {m.to for m in mails} == {"admin@example.org"}
+    assert sorted(m.subject.split(":")[0].split(" ")[0] for m in mails) == [
+        "Påmindelse",
+        "Tilsynsrunde",
+    ]
+    services.run_due(session, TODAY + timedelta(days=2))
+    session.commit()
+    assert session.scalar(select(func.count(OutboxMessage.id))) == 2
+    # Once the leader has an address, the leader is told (not the administrators).
+    assert services.leader_addresses(session, rnd.plan) == ["admin@example.org"]
+    org.users["leder"].email = "leder@example.org"
+    session.commit()
+    assert services.leader_addresses(session, rnd.plan) == ["leder@example.org"]
+
+
+def test_leader_choice_round_gets_provisional_themes_and_the_leader_is_asked(session, org):
+    plan = _prepare(session, org, starts_on=TODAY, rotating=3, per_round=1, mode="leader_choice")
+    make_snapshot(session, org, TODAY)
+    session.commit()
+    report = services.run_due(session, TODAY)
+    session.commit()
+    (rnd,) = _rounds(session)
+    first = services.suggest_rotating_themes(session, plan, rnd.period_start).primary[0]
+    assert [rt.theme_id for rt in rnd.themes if not rt.is_core] == [first.theme.id]
+    assert {rt.theme_id for rt in rnd.themes if rt.is_core} == {t.id for t in plan.core_themes}
+    assert rnd.themes_provisional and rnd.themes_notified and rnd.status == DRAWN
+    assert len(report.asked) == 1
+    asked = session.scalars(
+        select(OutboxMessage).where(OutboxMessage.subject.like("Vælg temaer%"))
+    ).all()
+    assert [m.to for m in asked] == ["leder@example.org"]
+    assert first.theme.name in asked[0].body
+    again = services.run_due(session, TODAY + timedelta(days=1))
+    session.commit()
+    assert again.asked == [] and again.created == []
+    # The leader confirms another theme: no longer provisional.
+    other = plan.rotating_themes[2]
+    services.set_round_themes(session, org.users["leder"], rnd, [other.id])
+    session.commit()
+    assert not rnd.themes_provisional
+    assert [rt.theme_id for rt in rnd.themes if not rt.is_core] == [other.id]
+
+
+def test_catch_up_of_a_period_that_is_over_gets_a_deadline_from_today(session, org):
+    _prepare(session, org, starts_on=date(2026, 1, 1), review_weeks=6)
+    services.run_due(session, TODAY)
+    session.commit()
+    previous, current = _rounds(session)
+    assert previous.period_label == "2026-K1"
+    assert previous.review_deadline == TODAY + timedelta(weeks=6)  # not 2026-02-12
+    assert current.review_deadline == TODAY + timedelta(weeks=6)
+
+
+def test_run_lock_makes_a_second_run_wait_for_the_first(app, session, org):
+    """While one run holds the lock (uncommitted), a second run waits and then finds the round.
+
+    Without the lock the second run does not see the first one's uncommitted round, tries to
+    insert the same round and fails on the unique constraint (or SQLite's write lock).
+    """
+    _prepare(session, org, starts_on=TODAY)
+    make_snapshot(session, org, TODAY)
+    session.commit()
+    first_ran = threading.Event()
+    results: dict[str, object] = {}
+    held = 1.5
+
+    def first() -> None:
+        with app.app_context():
+            try:
+                results["first"] = services.run_due(db.session(), TODAY)
+                first_ran.set()
+                time.sleep(held)  # keep the lock and the uncommitted round for a while
+                results["released"] = time.monotonic()
+                db.session.commit()
+            except Exception as exc:  # recorded and asserted below
+                results["first"] = exc
+                first_ran.set()
+            finally:
+                db.session.remove()
+
+    def second() -> None:
+        assert first_ran.wait(60)
+        with app.app_context():
+            try:
+                results["second"] = services.run_due(db.session(), TODAY)
+                results["second_done"] = time.monotonic()
+                db.session.commit()
+            except Exception as exc:  # recorded and asserted below
+                results["second"] = exc
+            finally:
+                db.session.rollback()
+                db.session.remove()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert isinstance(results["first"], services.RunReport), results
+    assert isinstance(results["second"], services.RunReport), results
+    assert len(results["first"].created) == 1
+    assert results["second"].created == [] and results["second"].drawn == []
+    assert results["second_done"] >= results["released"]  # it waited for the first
+    assert [(r.period_label, r.status) for r in _rounds(session)] == [("2026-K2", DRAWN)]
 
 
 def test_two_concurrent_runs_in_threads_create_one_round(app, session, org):

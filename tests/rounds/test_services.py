@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import date
 
 import pytest
@@ -104,7 +105,7 @@ def test_leader_choice_suggests_longest_unasked(session, org):
     first = services.create_round(session, None, plan, period, [r1[1].id])
     assert [rt.theme_id for rt in first.themes if not rt.is_core] == [r1[1].id]
     nxt = next_period("quarterly", period)
-    suggestions = services.suggest_rotating_themes(session, plan, nxt.start)
+    suggestions = services.suggest_rotating_themes(session, plan, nxt.start).primary
     assert [s.theme.id for s in suggestions] == [r1[0].id, r1[2].id, r1[1].id]
     assert suggestions[-1].last_period == "2025-K1" and suggestions[0].last_period is None
     second = services.create_round(session, None, plan, nxt)
@@ -170,3 +171,113 @@ def test_draw_refuses_old_snapshot(session, org):
         services.draw_round(session, None, rnd)
     assert rnd.draw_id is None
     assert session.scalar(select(func.count(Round.id))) == 1
+
+
+def _rotating_codes(rnd):
+    ordered = sorted(rnd.themes, key=lambda rt: rt.position)
+    return [rt.theme.code for rt in ordered if not rt.is_core]
+
+
+@pytest.mark.parametrize(("themes", "per_round"), [(5, 2), (4, 3), (9, 2)])
+def test_sequence_rotation_continues_by_position_across_the_wrap(session, org, themes, per_round):
+    """Several themes per round: after a round that wraps round the end of the list, the next
+    round continues after the theme it asked last, never repeating one."""
+    setup_catalogue_and_model(session, org)
+    plan = make_plan(session, org, rotating=themes, per_round=per_round)
+    codes = [t.code for t in plan.rotating_themes]
+    assert len(codes) == themes
+    period = period_containing("quarterly", date(2025, 1, 1))
+    asked = []
+    for _ in range(themes + 2):
+        asked.append(_rotating_codes(services.create_round(session, None, plan, period)))
+        period = next_period("quarterly", period)
+    flat = [code for r in asked for code in r]
+    assert flat == [codes[i % themes] for i in range(len(flat))]
+    for earlier, later in itertools.pairwise(asked):
+        assert not set(earlier) & set(later) or themes < 2 * per_round
+
+
+def test_sequence_rotation_after_a_leader_changed_the_themes(session, org):
+    """The rotation continues after the last theme the latest round asked (in its order)."""
+    setup_catalogue_and_model(session, org)
+    plan = make_plan(session, org, rotating=5, per_round=2)
+    r = plan.rotating_themes
+    period = period_containing("quarterly", date(2025, 1, 1))
+    services.create_round(session, None, plan, period, [r[4].id, r[0].id])
+    nxt = services.create_round(session, None, plan, next_period("quarterly", period))
+    assert _rotating_codes(nxt) == [r[1].code, r[2].code]
+
+
+def test_suggestions_offer_a_second_ranking_by_weakest_estimates(session, org):
+    setup_catalogue_and_model(session, org)
+    plan = make_plan(session, org, rotating=4, per_round=1, mode="leader_choice")
+    r = plan.rotating_themes
+    period = period_containing("quarterly", date(2025, 1, 1))
+    services.create_round(session, None, plan, period, [r[0].id])
+    before = next_period("quarterly", period).start
+    only = services.suggest_rotating_themes(session, plan, before)
+    assert [rk.key for rk in only.rankings] == ["recency"]
+    recency = [s.theme.id for s in only.primary]
+    assert recency == [r[1].id, r[2].id, r[3].id, r[0].id]
+    estimates = {r[0].id: 0.9, r[2].id: 0.41, r[3].id: 0.72, 999999: 0.0}
+    both = services.suggest_rotating_themes(session, plan, before, estimates)
+    assert [rk.key for rk in both.rankings] == ["recency", "estimates"]
+    assert [s.theme.id for s in both.primary] == recency  # the first ranking is unchanged
+    weakest = both.rankings[1].items
+    # Weakest estimate first; themes without an estimate last, in recency order.
+    assert [s.theme.id for s in weakest] == [r[2].id, r[3].id, r[0].id, r[1].id]
+    assert [s.estimate for s in weakest] == [0.41, 0.72, 0.9, None]
+    assert str(weakest[0].reason) == "Anslået andel i orden: 41 %"
+    assert str(weakest[-1].reason) == "Intet skøn endnu"
+    # The scheduler's provisional pick follows the first ranking.
+    nxt = services.create_round(session, None, plan, next_period("quarterly", period))
+    assert [rt.theme_id for rt in nxt.themes if not rt.is_core] == [r[1].id]
+
+
+def test_round_control_points_respect_the_plan_schemes(session, org):
+    themes = setup_catalogue_and_model(session, org)
+    plan = make_plan(session, org, rotating=9, per_round=9, schemes=["fleksjob"])
+    rnd = services.create_round(session, None, plan, period_containing("quarterly", date.today()))
+    points = [rcp.control_point for rcp in rnd.control_points]
+    assert points, "a fleksjob plan still asks the points for every scheme and for fleksjob"
+    assert all(not p.schemes or "fleksjob" in p.schemes for p in points)
+    assert "SAMLET-01" in {p.code for p in points}  # asked for every scheme
+    assert not {p.code for p in points} & {"UARB-03", "FORL-01", "RETTID-04"}  # sygedagpenge
+    assert themes["FLEKS"].id in {rt.theme_id for rt in rnd.themes}
+
+
+def test_hand_made_rounds_any_period_from_plan_start_to_next(session, org):
+    setup_catalogue_and_model(session, org)
+    plan = make_plan(session, org, starts_on=date(2025, 4, 1), review_weeks=6)
+    today = date(2026, 2, 10)  # 2026-K1
+    leader = org.users["leder"]
+    labels = [p.label for p in services.creatable_periods(session, plan, today)]
+    assert labels == ["2026-K2", "2026-K1", "2025-K4", "2025-K3", "2025-K2"]
+    for label in ("2026-K3", "2025-K1"):
+        with pytest.raises(services.RoundError, match="til og med næste periode"):
+            services.create_round_by_hand(
+                session, leader, plan, period_by_label("quarterly", label), None, today
+            )
+    # A catch-up of a period that is over: the deadline counts from the creation day.
+    old = services.create_round_by_hand(
+        session, leader, plan, period_by_label("quarterly", "2025-K2"), None, today
+    )
+    assert old.review_deadline == today + services.timedelta(weeks=6)
+    # The current period, created before its normal deadline: the normal deadline.
+    cur = services.create_round_by_hand(
+        session, leader, plan, period_by_label("quarterly", "2026-K1"), None, today
+    )
+    assert cur.review_deadline == date(2026, 1, 1) + services.timedelta(weeks=6)
+    nxt = services.create_round_by_hand(
+        session, leader, plan, period_by_label("quarterly", "2026-K2"), None, today
+    )
+    assert nxt.review_deadline == date(2026, 4, 1) + services.timedelta(weeks=6)
+    assert [p.label for p in services.creatable_periods(session, plan, today)] == [
+        "2025-K4",
+        "2025-K3",
+    ]
+    other_unit = make_plan(session, org, name="Team B", unit_id=org.unit_b.id)
+    with pytest.raises(services.RoundError, match="denne plan"):
+        services.create_round_by_hand(
+            session, leader, other_unit, period_by_label("quarterly", "2026-K1"), None, today
+        )

@@ -121,3 +121,104 @@ def test_leader_creates_draws_and_advances_a_round(session, org, login_as):
     assert response.status_code == 302
     session.expire_all()
     assert rnd.status == IN_REVIEW
+
+
+def test_round_page_shows_both_rankings_when_estimates_are_supplied(app, session, org, login_as):
+    setup_catalogue_and_model(session, org)
+    plan = make_plan(session, org, rotating=3, per_round=1, mode="leader_choice")
+    period = period_containing("quarterly", date.today())
+    rnd = services.create_round(session, None, plan, period, provisional=True)
+    session.commit()
+    r = plan.rotating_themes
+    client = login_as("leder")
+    page = client.get(f"/tilsyn/runder/{rnd.id}").get_data(as_text=True)
+    assert "Længst siden stillet" in page and "Svageste seneste resultater" not in page
+    assert "foreløbige" in page and "Bekræft temaer" in page
+    calls = []
+
+    def provider(sess, p, before):
+        calls.append((p.id, before))
+        return {r[2].id: 0.35, r[0].id: 0.8}
+
+    app.extensions[services.THEME_ESTIMATES_EXTENSION] = provider
+    try:
+        page = client.get(f"/tilsyn/runder/{rnd.id}").get_data(as_text=True)
+    finally:
+        del app.extensions[services.THEME_ESTIMATES_EXTENSION]
+    assert calls == [(plan.id, rnd.period_start)]
+    assert "Længst siden stillet" in page and "Svageste seneste resultater" in page
+    weakest = page.index("Svageste seneste resultater")
+    section = page[weakest:]
+    assert section.index(r[2].name) < section.index(r[0].name) < section.index(r[1].name)
+    assert "Anslået andel i orden: 35 %" in section
+    # Confirming the themes ends the provisional state.
+    response = client.post(f"/tilsyn/runder/{rnd.id}/temaer", data={"rotating": [str(r[2].id)]})
+    assert response.status_code == 302
+    session.expire_all()
+    assert not rnd.themes_provisional
+    assert "foreløbige" not in client.get(f"/tilsyn/runder/{rnd.id}").get_data(as_text=True)
+
+
+def test_web_calendar_uses_the_copenhagen_date(session, org, login_as, monkeypatch):
+    """23:30 UTC on 31 December is already 1 January in Copenhagen: a new quarter."""
+    from datetime import datetime
+
+    from tilsyn.rounds import scheduler
+
+    setup_catalogue_and_model(session, org)
+    plan = make_plan(session, org, starts_on=date(2031, 1, 1))
+    session.commit()
+    monkeypatch.setattr(scheduler, "utcnow", lambda: datetime(2031, 12, 31, 23, 30))
+    client = login_as("leder")
+    page = client.get("/tilsyn/").get_data(as_text=True)
+    current = page.index("2032-K1")
+    assert page.index("Aktuel", current) < page.index("2032-K2")
+    assert "2031-K4" not in page  # no round there, and it is no longer current
+    form = client.get(f"/tilsyn/planer/{plan.id}/ny-runde").get_data(as_text=True)
+    assert '<option selected value="2032-K1">' in form or 'value="2032-K1" selected' in form
+    assert "2032-K2" in form and "2032-K3" not in form
+
+
+def test_hand_made_round_periods_refusal_and_race_with_the_scheduler(
+    session, org, login_as, monkeypatch
+):
+    setup_catalogue_and_model(session, org)
+    today = date.today()
+    plan = make_plan(session, org, starts_on=date(today.year - 1, 1, 1))
+    session.commit()
+    client = login_as("leder")
+    url = f"/tilsyn/planer/{plan.id}/ny-runde"
+    form = client.get(url).get_data(as_text=True)
+    last_year_q1 = f"{today.year - 1}-K1"
+    assert last_year_q1 in form  # a period that is over can be caught up by hand
+    too_early = f"{today.year - 2}-K4"
+    response = client.post(url, data={"period": too_early})
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    assert "til og med næste periode" in text and too_early in text
+    response = client.post(url, data={"period": "nonsense"})
+    assert response.status_code == 200 and "ikke en periode" in response.get_data(as_text=True)
+    assert session.scalars(select(Round)).all() == []
+    response = client.post(url, data={"period": last_year_q1})
+    assert response.status_code == 302
+    caught_up = session.scalars(select(Round)).one()
+    assert caught_up.review_deadline > today  # counted from today, not in the past
+    # The scheduler creates the current round just after the leader's page checked for it.
+    current = period_containing("quarterly", today)
+    services.create_round(session, None, plan, current)
+    session.commit()
+    monkeypatch.setattr(services, "round_for", lambda *args: None)
+    response = client.post(url, data={"period": current.label})
+    assert response.status_code == 200
+    assert "blev oprettet samtidig" in response.get_data(as_text=True)
+    assert len(session.scalars(select(Round)).all()) == 2
+
+
+def test_plans_page_shows_whole_sentences_and_schemes(session, org, login_as):
+    setup_catalogue_and_model(session, org)
+    make_plan(session, org, schemes=["fleksjob"], exclude_recent_rounds=2, per_round=2)
+    session.commit()
+    page = login_as("direktoer").get("/tilsyn/planer").get_data(as_text=True)
+    assert "Fast rækkefølge, 2 temaer pr. runde" in page
+    assert "Sager fra de seneste 2 runder udelukkes." in page
+    assert "Ordninger: Fleksjob." in page

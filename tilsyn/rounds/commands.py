@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import signal
 from datetime import date
 
@@ -56,7 +57,11 @@ def _parse_date(ctx: click.Context, param: click.Parameter, value: str | None) -
 @with_appcontext
 def scheduler_command(once: bool, now: date | None) -> None:
     """The scheduler process (rounds, reminders, mail). Run exactly one per installation is
-    enough; a second one is harmless."""
+    enough; a second one is harmless.
+
+    Logs every job run at INFO to standard error (rounds created, drawn and waiting,
+    reminders, mail delivered); SIGTERM or Ctrl+C stops it cleanly (exit status 0).
+    """
     from tilsyn.rounds import scheduler
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -66,13 +71,19 @@ def scheduler_command(once: bool, now: date | None) -> None:
         return
     if now is not None:
         raise click.UsageError("--now kan kun bruges sammen med --once.")
+    scheduler.configure_logging()
+    log = logging.getLogger("tilsyn.rounds.scheduler")
     # Catch up at start: whatever fell due while no scheduler was running is done now, once.
     for line in scheduler.run_once(app):
         click.echo(line)
     sched = scheduler.build_scheduler(app)
     signal.signal(signal.SIGTERM, lambda *_: sched.shutdown(wait=False))
     click.echo("Planlæggeren kører (stop med Ctrl+C).")
+    log.info("Planlæggeren kører.")
     try:
         sched.start()
     except (KeyboardInterrupt, SystemExit):
-        click.echo("Planlæggeren er stoppet.")
+        if sched.running:
+            sched.shutdown(wait=False)
+    log.info("Planlæggeren er stoppet.")
+    click.echo("Planlæggeren er stoppet.")

@@ -1,9 +1,12 @@
 """Demo history: one quarterly plan per team with eight past rounds and the current one.
 
-Registered in :data:`tilsyn.demo.DEMO_EXTENSIONS`. Every round is drawn from the demo's one
-snapshot (the demo has no older exports), with seeds taken from the extension's own generator,
-so the same demo seed gives the same rounds. Past rounds are closed; the current quarter's round
-is under review.
+Registered in :data:`tilsyn.demo.DEMO_EXTENSIONS`. Each team's plan covers the schemes of the
+team's cases in the demo snapshot (so the Fleksjob team is not asked sygedagpenge questions),
+with the catalogue's suggested core themes as fixed core and the other themes rotating two per
+round in catalogue order; themes without a control point for the team's schemes are left out.
+Every round is drawn from the demo's one snapshot (the demo has no older exports), with seeds
+taken from the extension's own generator, so the same demo seed gives the same rounds. Past
+rounds are closed; the current quarter's round is under review.
 """
 
 from __future__ import annotations
@@ -15,8 +18,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tilsyn.auth.models import User
+from tilsyn.cases.models import Case
 from tilsyn.catalogue.models import Theme
-from tilsyn.catalogue.services import load_starter_catalogue
+from tilsyn.catalogue.services import current_points, load_starter_catalogue
 from tilsyn.core.services import latest_snapshot
 from tilsyn.org.models import Unit
 from tilsyn.risk.services import ensure_default_model
@@ -25,6 +29,7 @@ from tilsyn.rounds.models import CLOSED, IN_REVIEW
 from tilsyn.rounds.periods import period_containing, previous_period
 
 PAST_ROUNDS = 8
+ROTATING_PER_ROUND = 2
 
 
 def add_demo_rounds(session: Session, actor: User, rng: np.random.Generator, today: date) -> None:
@@ -35,14 +40,26 @@ def add_demo_rounds(session: Session, actor: User, rng: np.random.Generator, tod
     if snapshot is None:
         raise services.RoundError("Demoen har intet sagsudtræk at trække runderne fra.")
     themes = list(session.scalars(select(Theme).order_by(Theme.position, Theme.id)))
-    core = [t.id for t in themes if t.is_core]
-    rotating = [t.id for t in themes if not t.is_core]
     current = period_containing("quarterly", today)
     periods = [current]
     for _ in range(PAST_ROUNDS):
         periods.insert(0, previous_period("quarterly", periods[0]))
     units = session.scalars(select(Unit).where(Unit.active.is_(True)).order_by(Unit.name)).all()
     for unit in units:
+        schemes = sorted(
+            set(
+                session.scalars(
+                    select(Case.scheme)
+                    .where(Case.snapshot_id == snapshot.id, Case.unit_id == unit.id)
+                    .distinct()
+                )
+            )
+        )
+        if not schemes:
+            continue  # a team without cases has nothing to supervise
+        asked = {p.theme_id for p in current_points(session, schemes=schemes)}
+        core = [t.id for t in themes if t.is_core and t.id in asked]
+        rotating = [t.id for t in themes if not t.is_core and t.id in asked]
         plan = services.save_plan(
             session,
             actor,
@@ -56,10 +73,11 @@ def add_demo_rounds(session: Session, actor: User, rng: np.random.Generator, tod
                 new_months=6,
                 lam=1.0,
                 exclude_recent_rounds=1,
+                schemes=schemes,
                 core_theme_ids=core,
                 rotating_theme_ids=rotating,
                 rotation_mode="sequence",
-                rotating_per_round=min(2, len(rotating)),
+                rotating_per_round=min(ROTATING_PER_ROUND, len(rotating)),
                 review_weeks=8,
                 # The next quarter's round must find the demo snapshot recent enough from any
                 # day of the current quarter.

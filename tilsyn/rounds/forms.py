@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -21,7 +20,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from tilsyn.catalogue.models import Theme
-from tilsyn.formutil import choices
+from tilsyn.formutil import FlaskForm, choices
 from tilsyn.rounds.models import CADENCES, ROTATION_MODES
 from tilsyn.schemes import SCHEMES
 
@@ -32,7 +31,7 @@ CORE = "core"
 class PlanForm(FlaskForm):
     name = StringField(_l("Navn"), validators=[DataRequired(), Length(max=200)])
     unit_id = SelectField(_l("Enhed"), choices=[])
-    cadence = SelectField(_l("Kadence"), choices=choices(CADENCES.items()))
+    cadence = SelectField(_l("Kadence"), choices=[])
     starts_on = DateField(
         _l("Første periode (dato i perioden; tom = den aktuelle)"), validators=[Optional()]
     )
@@ -64,9 +63,7 @@ class PlanForm(FlaskForm):
     schemes = SelectMultipleField(
         _l("Ordninger (ingen valgt = alle)"), choices=choices(SCHEMES.items())
     )
-    rotation_mode = SelectField(
-        _l("Valg af roterende temaer"), choices=choices(ROTATION_MODES.items())
-    )
+    rotation_mode = SelectField(_l("Valg af roterende temaer"), choices=[])
     rotating_per_round = IntegerField(
         _l("Roterende temaer pr. runde"),
         default=1,
@@ -102,10 +99,13 @@ class PlanForm(FlaskForm):
 
 
 def plan_form(themes: Sequence[Theme], **kwargs: object) -> PlanForm:
-    """A PlanForm with one role field per theme: not used, fixed core, or rotating as no. k."""
+    """A PlanForm with one role field per theme: not used, fixed core, or rotating as no. k.
+
+    Choice labels are built here, per request, so that they follow the user's language.
+    """
     role_choices = choices(
-        [(NOT_USED, "Ikke med"), (CORE, "Fast kerne")]
-        + [(str(k), f"Roterende nr. {k}") for k in range(1, len(themes) + 1)]
+        [(NOT_USED, _l("Ikke med")), (CORE, _l("Fast kerne"))]
+        + [(str(k), _l("Roterende nr. %(n)d", n=k)) for k in range(1, len(themes) + 1)]
     )
 
     class _PlanForm(PlanForm):
@@ -117,11 +117,16 @@ def plan_form(themes: Sequence[Theme], **kwargs: object) -> PlanForm:
             f"theme_{theme.id}",
             SelectField(theme.name, choices=role_choices, default=NOT_USED),
         )
-    return _PlanForm(**kwargs)
+    form = _PlanForm(**kwargs)
+    form.cadence.choices = choices(CADENCES.items())
+    form.rotation_mode.choices = choices(ROTATION_MODES.items())
+    return form
 
 
 class NewRoundForm(FlaskForm):
-    period = SelectField(_l("Periode"), choices=[])
+    # Any label is accepted here; the service refuses periods outside the allowed range with a
+    # message that says which periods are allowed.
+    period = SelectField(_l("Periode"), choices=[], validate_choice=False)
     rotating = SelectMultipleField(
         _l("Roterende temaer (intet valgt = efter planens regel)"), choices=[]
     )

@@ -11,7 +11,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, String, Table, Text, UniqueConstraint
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import JSON, Column, ForeignKey, String, Table, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tilsyn.cases.models import Snapshot
@@ -20,24 +21,29 @@ from tilsyn.extensions import db
 from tilsyn.models_base import utcnow
 from tilsyn.org.models import Unit
 from tilsyn.sampling.models import Draw
+from tilsyn.schemes import SCHEMES
 
-CADENCES: dict[str, str] = {
-    "quarterly": "Kvartalsvis",
-    "half-yearly": "Halvårlig",
-    "yearly": "Årlig",
+#: Labels are lazy strings (translated when shown); the keys are what is stored.
+CADENCES: dict[str, Any] = {
+    "quarterly": _l("Kvartalsvis"),
+    "half-yearly": _l("Halvårlig"),
+    "yearly": _l("Årlig"),
 }
-ROTATION_MODES: dict[str, str] = {
-    "sequence": "Fast rækkefølge",
-    "leader_choice": "Lederen vælger (med forslag)",
+ROTATION_MODES: dict[str, Any] = {
+    "sequence": _l("Fast rækkefølge"),
+    "leader_choice": _l("Lederen vælger (med forslag)"),
 }
 
 PLANNED, DRAWN, IN_REVIEW, CLOSED = "planned", "drawn", "in_review", "closed"
-STATUSES: dict[str, str] = {
-    PLANNED: "Planlagt",
-    DRAWN: "Stikprøve udtrukket",
-    IN_REVIEW: "Under gennemgang",
-    CLOSED: "Afsluttet",
+STATUSES: dict[str, Any] = {
+    PLANNED: _l("Planlagt"),
+    DRAWN: _l("Stikprøve udtrukket"),
+    IN_REVIEW: _l("Under gennemgang"),
+    CLOSED: _l("Afsluttet"),
 }
+#: Rounds that still wait for their review (deadline reminders go out for these).
+OPEN_STATUSES = (PLANNED, DRAWN, IN_REVIEW)
+WHOLE_ORGANISATION = _l("Hele organisationen")
 #: Allowed status changes by hand (the draw moves planned -> drawn).
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     DRAWN: (IN_REVIEW,),
@@ -97,15 +103,19 @@ class SupervisionPlan(db.Model):  # type: ignore[name-defined]
 
     @property
     def cadence_label(self) -> str:
-        return CADENCES.get(self.cadence, self.cadence)
+        return str(CADENCES.get(self.cadence, self.cadence))
 
     @property
     def rotation_label(self) -> str:
-        return ROTATION_MODES.get(self.rotation_mode, self.rotation_mode)
+        return str(ROTATION_MODES.get(self.rotation_mode, self.rotation_mode))
+
+    @property
+    def scheme_labels(self) -> list[str]:
+        return [SCHEMES.get(code, code) for code in self.schemes or []]
 
     @property
     def scope_label(self) -> str:
-        return self.unit.name if self.unit is not None else "Hele organisationen"
+        return self.unit.name if self.unit is not None else str(WHOLE_ORGANISATION)
 
     def __repr__(self) -> str:
         return f"<SupervisionPlan {self.name}>"
@@ -143,7 +153,15 @@ class Round(db.Model):  # type: ignore[name-defined]
     draw_id: Mapped[int | None] = mapped_column(ForeignKey("draws.id"), default=None)
     review_deadline: Mapped[date | None] = mapped_column(default=None)
     waiting_reason: Mapped[str | None] = mapped_column(Text, default=None)
-    #: Last day a deadline reminder was queued (one reminder per round per day).
+    #: The leaders have been told about the current ``waiting_reason`` (False: tell them on the
+    #: next run, e.g. once someone has an e-mail address).
+    waiting_notified: Mapped[bool] = mapped_column(default=False, server_default=false())
+    #: The rotating themes were picked by the scheduler for a leader-choice plan and wait for
+    #: the leader to confirm or change them on the round page.
+    themes_provisional: Mapped[bool] = mapped_column(default=False, server_default=false())
+    #: The leaders have been asked to choose the themes of a provisional round.
+    themes_notified: Mapped[bool] = mapped_column(default=False, server_default=false())
+    #: Day the last deadline reminder was queued (see ``services.reminder_due_on``).
     last_reminder_on: Mapped[date | None] = mapped_column(default=None)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
     created_by_name: Mapped[str] = mapped_column(String(80), default="system")
@@ -167,7 +185,7 @@ class Round(db.Model):  # type: ignore[name-defined]
 
     @property
     def status_label(self) -> str:
-        return STATUSES.get(self.status, self.status)
+        return str(STATUSES.get(self.status, self.status))
 
     @property
     def sample_size(self) -> int | None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -39,8 +39,10 @@ _app: Flask | None = None
 
 
 def local_today(app: Flask) -> date:
+    """Today's date in the installation's time zone (``BABEL_DEFAULT_TIMEZONE``, by default
+    Europe/Copenhagen): the scheduler and the web pages agree on which period is current."""
     zone = ZoneInfo(str(app.config.get("BABEL_DEFAULT_TIMEZONE", "Europe/Copenhagen")))
-    return datetime.now(zone).date()
+    return utcnow().replace(tzinfo=UTC).astimezone(zone).date()
 
 
 @dataclass
@@ -109,14 +111,37 @@ def _current_app() -> Flask:
 def run_due_job() -> None:
     """Scheduler job (referenced by text so it can be stored in the job table)."""
     app = _current_app()
-    for line in run_due_once(app, local_today(app)):
+    today = local_today(app)
+    log.info("Kørsel for %s", f"{today:%Y-%m-%d}")
+    for line in run_due_once(app, today):
         log.info(line)
 
 
 def deliver_job() -> None:
+    """Send the outbox; logged at INFO only when something was sent or failed."""
     app = _current_app()
-    for line in deliver_once(app):
-        log.info(line)
+    lines = deliver_once(app)
+    quiet = lines[0].startswith("Mail sendt: 0, fejlet: 0,")
+    for line in lines:
+        log.log(logging.DEBUG if quiet else logging.INFO, line)
+
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    """Log tilsyn's messages at ``level`` to standard error (the scheduler process).
+
+    APScheduler's own messages ("Running job ...", every minute) are kept at WARNING.
+    """
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    root = logging.getLogger("tilsyn")
+    if not any(getattr(h, "_tilsyn_scheduler", False) for h in root.handlers):
+        handler._tilsyn_scheduler = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+    root.setLevel(level)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 def build_scheduler(app: Flask, scheduler_class: Any = None) -> Any:

@@ -10,11 +10,13 @@ schedulers running at once are serialised and the second one finds the rounds al
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.orm import Session, selectinload
 
@@ -26,12 +28,23 @@ from tilsyn.catalogue.models import Theme
 from tilsyn.models_base import utcnow
 from tilsyn.notifications import services as notifications
 from tilsyn.org.models import Caseworker, Unit
-from tilsyn.permissions import Role, role_of
+from tilsyn.permissions import (
+    Role,
+    can_plan_for_unit,
+    role_of,
+    round_caseworker_filter,
+)
+
+# Row scoping lives in tilsyn.permissions; these names stay importable from here.
+from tilsyn.permissions import can_manage_plan as can_manage_plan
+from tilsyn.permissions import can_see_plan as can_see_plan
+from tilsyn.permissions import visible_plans_filter as visible_plans_filter
 from tilsyn.rounds.models import (
     CADENCES,
     CLOSED,
     DRAWN,
     IN_REVIEW,
+    OPEN_STATUSES,
     PLANNED,
     ROTATION_MODES,
     STATUSES,
@@ -49,10 +62,19 @@ from tilsyn.schemes import SCHEMES
 
 log = logging.getLogger(__name__)
 
+#: Key in ``app.extensions`` of an optional estimates provider for theme suggestions:
+#: ``provider(session, plan, before) -> Mapping[theme_id, float] | None`` giving each rotating
+#: theme's estimated share of cases in order (0–1) in the plan's recent rounds. When installed,
+#: the round pages also rank themes by the weakest estimates (see suggest_rotating_themes).
+THEME_ESTIMATES_EXTENSION = "tilsyn.theme_estimates"
 #: Advisory lock key for the scheduled run on PostgreSQL ("tilsyn" in hex-ish digits).
 RUN_LOCK_KEY = 0x7115_0005
-#: Rounds in review get a daily reminder from this many days before their deadline.
-REMINDER_DAYS = 7
+#: Deadline reminders go out this many days before a round's review deadline (config key
+#: ``ROUND_REMINDER_DAYS_BEFORE``) ...
+REMINDER_DAYS_BEFORE: tuple[int, ...] = (14, 3)
+#: ... and, once the deadline has passed, the day after it and then every this many days
+#: (``ROUND_OVERDUE_REMINDER_DAYS``; 0 = no reminders after the deadline).
+OVERDUE_REMINDER_DAYS = 7
 
 
 class RoundError(ValueError):
@@ -90,35 +112,6 @@ class PlanInput:
     snapshot_max_age_days: int = 45
     starts_on: date | None = None
     active: bool = True
-
-
-def visible_plans_filter(actor: User | None) -> Any:
-    """SQL condition: the plans ``actor`` may see (team leaders: own units and org-wide)."""
-    if role_of(actor) is Role.TEAMLEDER and actor is not None:
-        ids = sorted(actor.unit_ids)
-        return or_(SupervisionPlan.unit_id.is_(None), SupervisionPlan.unit_id.in_(ids))
-    return SupervisionPlan.id.is_not(None)
-
-
-def can_see_plan(actor: User | None, plan: SupervisionPlan) -> bool:
-    if actor is None:
-        return True
-    role = role_of(actor)
-    if role is Role.TEAMLEDER:
-        return plan.unit_id is None or plan.unit_id in actor.unit_ids
-    return role in (Role.ADMIN, Role.DIREKTOER, Role.REVISOR)
-
-
-def can_manage_plan(actor: User | None, plan: SupervisionPlan | None) -> bool:
-    """Admins manage every plan; team leaders the plans of their own units."""
-    if actor is None:
-        return True
-    role = role_of(actor)
-    if role is Role.ADMIN:
-        return True
-    if role is Role.TEAMLEDER:
-        return plan is None or (plan.unit_id is not None and plan.unit_id in actor.unit_ids)
-    return False
 
 
 def list_plans(session: Session, actor: User | None) -> list[SupervisionPlan]:
@@ -174,11 +167,12 @@ def save_plan(
         unit = session.get(Unit, data.unit_id)
         if unit is None:
             raise RoundError("Enheden findes ikke.")
-    if role_of(actor) is Role.TEAMLEDER and actor is not None:
-        if unit is None or unit.id not in actor.unit_ids:
+    if not can_plan_for_unit(actor, unit.id if unit is not None else None):
+        if role_of(actor) is Role.TEAMLEDER:
             raise RoundError("Som teamleder kan du kun lave planer for dine egne enheder.")
-        if plan is not None and not can_manage_plan(actor, plan):
-            raise RoundError("Du kan ikke ændre denne plan.")
+        raise RoundError("Du kan ikke lave tilsynsplaner for denne enhed.")
+    if plan is not None and not can_manage_plan(actor, plan):
+        raise RoundError("Du kan ikke ændre denne plan.")
     core_ids = list(dict.fromkeys(data.core_theme_ids))
     rotating_ids = list(dict.fromkeys(data.rotating_theme_ids))
     if set(core_ids) & set(rotating_ids):
@@ -281,16 +275,44 @@ class ThemeSuggestion:
 
     theme: Theme
     last_period: str | None  # label of the last round of the plan that asked the theme
-    reason: str
+    reason: str  # shown to the leader (a lazy, translatable string)
+    estimate: float | None = None  # the theme's recent estimate, when a ranking used one
 
 
-def suggest_rotating_themes(
-    session: Session, plan: SupervisionPlan, before: date
-) -> list[ThemeSuggestion]:
+@dataclass(frozen=True)
+class SuggestionRanking:
+    """One way of ordering a plan's rotating themes for the next round, best candidate first."""
+
+    key: str  # "recency" | "estimates"
+    title: str
+    explanation: str
+    items: list[ThemeSuggestion]
+
+
+@dataclass(frozen=True)
+class ThemeSuggestions:
+    """The rankings offered to a leader choosing rotating themes.
+
+    ``rankings[0]`` ("not asked for the longest time") is always there and is what the
+    scheduler picks from; a second ranking by the weakest recent estimates is added when
+    estimates are supplied.
+    """
+
+    rankings: list[SuggestionRanking]
+
+    @property
+    def primary(self) -> list[ThemeSuggestion]:
+        return self.rankings[0].items if self.rankings else []
+
+    def __bool__(self) -> bool:
+        return any(r.items for r in self.rankings)
+
+
+def rank_by_recency(session: Session, plan: SupervisionPlan, before: date) -> list[ThemeSuggestion]:
     """The plan's rotating themes, the one not asked for the longest time first.
 
-    Ranking: themes never asked in a round of this plan come first (in the plan's order), then
-    the others by the start of the last round that asked them, oldest first.
+    Themes never asked in a round of this plan (before ``before``) come first, in the plan's
+    order, then the others by the start of the last round that asked them, oldest first.
     """
     last_asked: dict[int, Round] = {}
     for rnd in _plan_rounds(session, plan, before):
@@ -301,18 +323,81 @@ def suggest_rotating_themes(
         last = last_asked.get(item.theme_id)
         if last is None:
             key = (0, date.min, position)
-            suggestion = ThemeSuggestion(item.theme, None, "Ikke stillet i en runde endnu")
+            suggestion = ThemeSuggestion(item.theme, None, _l("Ikke stillet i en runde endnu"))
         else:
             key = (1, last.period_start, position)
             suggestion = ThemeSuggestion(
-                item.theme, last.period_label, f"Sidst stillet i {last.period_label}"
+                item.theme,
+                last.period_label,
+                _l("Sidst stillet i %(period)s", period=last.period_label),
             )
         ranked.append((key, suggestion))
     return [s for _, s in sorted(ranked, key=lambda pair: pair[0])]
 
 
+def rank_by_estimates(
+    recency: Sequence[ThemeSuggestion], estimates: Mapping[int, float]
+) -> list[ThemeSuggestion]:
+    """``recency`` re-ordered by the weakest recent estimate first.
+
+    ``estimates`` maps a theme id to the estimated share of cases in order (0–1) for the theme
+    in recent rounds; lower is weaker. Themes without a (finite) estimate follow, in
+    ``recency`` order; ties keep the ``recency`` order too.
+    """
+    with_estimate: list[tuple[float, int, ThemeSuggestion]] = []
+    without: list[ThemeSuggestion] = []
+    for position, s in enumerate(recency):
+        value = estimates.get(s.theme.id)
+        if value is None or not math.isfinite(value):
+            without.append(ThemeSuggestion(s.theme, s.last_period, _l("Intet skøn endnu"), None))
+            continue
+        reason = _l("Anslået andel i orden: %(share)d %%", share=round(100 * value))
+        with_estimate.append(
+            (float(value), position, ThemeSuggestion(s.theme, s.last_period, reason, value))
+        )
+    return [s for _, _, s in sorted(with_estimate, key=lambda t: t[:2])] + without
+
+
+def suggest_rotating_themes(
+    session: Session,
+    plan: SupervisionPlan,
+    before: date,
+    estimates: Mapping[int, float] | None = None,
+) -> ThemeSuggestions:
+    """Rankings of the plan's rotating themes for a round starting on or after ``before``.
+
+    Always the ranking by "not asked for the longest time" (:func:`rank_by_recency`); with
+    ``estimates`` (theme id -> estimated share in order, 0–1) also the ranking by the weakest
+    recent estimates (:func:`rank_by_estimates`).
+    """
+    recency = rank_by_recency(session, plan, before)
+    rankings = [
+        SuggestionRanking(
+            "recency",
+            _l("Længst siden stillet"),
+            _l("Temaer, der ikke har været stillet i planens runder i længst tid, står først."),
+            recency,
+        )
+    ]
+    if estimates is not None:
+        rankings.append(
+            SuggestionRanking(
+                "estimates",
+                _l("Svageste seneste resultater"),
+                _l("Temaer med den laveste anslåede andel sager i orden står først."),
+                rank_by_estimates(recency, estimates),
+            )
+        )
+    return ThemeSuggestions(rankings)
+
+
 def sequence_themes(session: Session, plan: SupervisionPlan, before: date) -> list[Theme]:
-    """The next rotating themes in the plan's fixed order, continuing after the last round."""
+    """The next rotating themes in the plan's fixed order, continuing after the last round.
+
+    The rotation is a circle: the next round starts right after the rotating theme the latest
+    earlier round asked last (in that round's order), wrapping round the end of the list. So
+    with 9 themes and 2 per round, a round that asked nos. 9 and 1 is followed by nos. 2 and 3.
+    """
     rotation = plan.rotating_themes
     count = min(plan.rotating_per_round, len(rotation))
     if not rotation or count <= 0:
@@ -320,22 +405,27 @@ def sequence_themes(session: Session, plan: SupervisionPlan, before: date) -> li
     positions = {t.id: i for i, t in enumerate(rotation)}
     start = 0
     for rnd in _plan_rounds(session, plan, before):
-        used = [
-            positions[rt.theme_id]
-            for rt in rnd.themes
-            if not rt.is_core and rt.theme_id in positions
-        ]
-        if used:
-            start = max(used) + 1
+        asked = sorted(
+            (rt for rt in rnd.themes if not rt.is_core and rt.theme_id in positions),
+            key=lambda rt: rt.position,
+        )
+        if asked:
+            start = positions[asked[-1].theme_id] + 1
             break
     return [rotation[(start + k) % len(rotation)] for k in range(count)]
 
 
 def choose_rotating(session: Session, plan: SupervisionPlan, period: Period) -> list[Theme]:
-    """Rotating themes for a new round of ``period`` by the plan's rotation policy."""
+    """Rotating themes for a new round of ``period`` by the plan's rotation policy.
+
+    Leader's choice: the top of the "not asked for the longest time" ranking (a provisional
+    pick the leader confirms or changes); fixed order: :func:`sequence_themes`.
+    """
     if plan.rotation_mode == "leader_choice":
         count = min(plan.rotating_per_round, len(plan.rotating))
-        return [s.theme for s in suggest_rotating_themes(session, plan, period.start)[:count]]
+        if count <= 0:
+            return []
+        return [s.theme for s in rank_by_recency(session, plan, period.start)[:count]]
     return sequence_themes(session, plan, period.start)
 
 
@@ -372,7 +462,9 @@ def set_round_themes(
         raise RoundError(
             f"Planen har højst {plan.rotating_per_round} roterende tema(er) pr. runde."
         )
+    was_provisional = rnd.themes_provisional
     _set_themes(session, rnd, plan, [allowed[tid] for tid in chosen])
+    rnd.themes_provisional = False
     session.flush()
     audit.record(
         session,
@@ -380,8 +472,11 @@ def set_round_themes(
         "update",
         "round",
         rnd.id,
-        f"Temaer for {plan.name} {rnd.period_label} ændret",
-        {"rotating_themes": [allowed[tid].code for tid in chosen]},
+        f"Temaer for {plan.name} {rnd.period_label} " + ("valgt" if was_provisional else "ændret"),
+        {
+            "rotating_themes": [allowed[tid].code for tid in chosen],
+            "confirmed_provisional": was_provisional,
+        },
     )
     return rnd
 
@@ -397,16 +492,74 @@ def round_for(session: Session, plan: SupervisionPlan, label: str) -> Round | No
     )
 
 
+def review_deadline(plan: SupervisionPlan, period: Period, today: date | None = None) -> date:
+    """The review deadline of a round of ``period``: ``review_weeks`` after the period starts.
+
+    A round created (on ``today``) after that date, e.g. catching up a period that is already
+    over, gets ``review_weeks`` from its creation instead of a deadline in the past.
+    """
+    deadline = period.start + timedelta(weeks=plan.review_weeks)
+    if today is not None and deadline < today:
+        deadline = today + timedelta(weeks=plan.review_weeks)
+    return deadline
+
+
+def creatable_periods(session: Session, plan: SupervisionPlan, today: date) -> list[Period]:
+    """Periods a leader may create a round for by hand, newest first: from the plan's first
+    period up to and including the next period, leaving out periods that have a round."""
+    first = period_containing(plan.cadence, plan.starts_on)
+    last = next_period(plan.cadence, period_containing(plan.cadence, today))
+    taken = set(session.scalars(select(Round.period_label).where(Round.plan_id == plan.id)))
+    out: list[Period] = []
+    period = last
+    while period.start >= first.start:
+        if period.label not in taken:
+            out.append(period)
+        period = previous_period(plan.cadence, period)
+    return out
+
+
+def create_round_by_hand(
+    session: Session,
+    actor: User | None,
+    plan: SupervisionPlan,
+    period: Period,
+    rotating_theme_ids: Sequence[int] | None,
+    today: date,
+) -> Round:
+    """A leader creates a round: any period from the plan's first up to the next one.
+
+    Refused (RoundError, Danish) for other periods and for plans the actor may not manage. A
+    period that is already over is a catch-up: its review deadline counts from ``today``.
+    """
+    if not can_manage_plan(actor, plan):
+        raise RoundError("Du kan ikke oprette runder for denne plan.")
+    first = period_containing(plan.cadence, plan.starts_on)
+    last = next_period(plan.cadence, period_containing(plan.cadence, today))
+    if not first.start <= period.start <= last.start:
+        raise RoundError(
+            f"Der kan kun oprettes runder for perioderne fra planens første periode "
+            f"({first.label}) til og med næste periode ({last.label}); {period.label} "
+            f"ligger uden for."
+        )
+    return create_round(session, actor, plan, period, rotating_theme_ids, today=today)
+
+
 def create_round(
     session: Session,
     actor: User | None,
     plan: SupervisionPlan,
     period: Period,
     rotating_theme_ids: Sequence[int] | None = None,
+    *,
+    today: date | None = None,
+    provisional: bool = False,
 ) -> Round:
     """Create the round of ``plan`` for ``period`` (status planned) with its themes.
 
-    ``rotating_theme_ids`` None picks the rotating themes by the plan's policy. Raises
+    ``rotating_theme_ids`` None picks the rotating themes by the plan's policy; ``provisional``
+    marks them as the scheduler's pick for the leader to confirm. ``today`` (the creation day)
+    moves a deadline that would already have passed (see :func:`review_deadline`). Raises
     RoundError if the round exists; the database's unique constraint backs this up when two
     processes race (IntegrityError on flush).
     """
@@ -429,7 +582,8 @@ def create_round(
         period_start=period.start,
         period_end=period.end,
         status=PLANNED,
-        review_deadline=period.start + timedelta(weeks=plan.review_weeks),
+        review_deadline=review_deadline(plan, period, today),
+        themes_provisional=provisional and rotating_theme_ids is None and bool(plan.rotating),
         created_by_id=actor.id if actor is not None else None,
         created_by_name=_name(actor),
     )
@@ -446,6 +600,8 @@ def create_round(
         {
             "themes": [{"code": rt.theme.code, "core": rt.is_core} for rt in rnd.themes],
             "control_points": len(rnd.control_points),
+            "themes_provisional": rnd.themes_provisional,
+            "review_deadline": rnd.review_deadline.isoformat() if rnd.review_deadline else None,
         },
     )
     return rnd
@@ -537,6 +693,7 @@ def draw_round(
     rnd.draw_id = draw.id
     rnd.snapshot_id = snapshot.id
     rnd.waiting_reason = None
+    rnd.waiting_notified = False
     if rnd.status == PLANNED:
         rnd.status = DRAWN
     session.flush()
@@ -562,6 +719,8 @@ def transition(session: Session, actor: User | None, rnd: Round, target: str) ->
     old = rnd.status
     rnd.status = target
     rnd.closed_at = utcnow() if target == CLOSED else None
+    if target == IN_REVIEW:
+        rnd.themes_provisional = False  # the review has started with the themes it has
     session.flush()
     audit.record(
         session,
@@ -640,8 +799,7 @@ def round_progress(session: Session, actor: User | None, rnd: Round) -> list[Cas
         .group_by(Caseworker.id)
         .order_by(Caseworker.initials)
     )
-    if role_of(actor) is Role.TEAMLEDER and actor is not None:
-        stmt = stmt.where(Caseworker.unit_id.in_(sorted(actor.unit_ids)))
+    stmt = stmt.where(round_caseworker_filter(actor))
     return [CaseworkerProgress(cw, int(n)) for cw, n in session.execute(stmt).all()]
 
 
@@ -723,14 +881,18 @@ class RunReport:
     created: list[str] = field(default_factory=list)
     drawn: list[str] = field(default_factory=list)
     waiting: list[str] = field(default_factory=list)
+    asked: list[str] = field(default_factory=list)
     reminders: list[str] = field(default_factory=list)
+    unnotified: list[str] = field(default_factory=list)
     notified: int = 0
 
     def lines(self) -> list[str]:
         out = [f"Oprettet: {x}" for x in self.created]
         out += [f"Trukket: {x}" for x in self.drawn]
         out += [f"Venter: {x}" for x in self.waiting]
+        out += [f"Temavalg: {x}" for x in self.asked]
         out += [f"Påmindelse: {x}" for x in self.reminders]
+        out += [f"Ikke sendt (ingen e-mailadresse): {x}" for x in self.unnotified]
         if not out:
             out.append("Intet at gøre.")
         return out
@@ -766,37 +928,70 @@ def due_periods(plan: SupervisionPlan, today: date) -> list[Period]:
     return [p for p in (previous_period(plan.cadence, current), current) if p.start >= first]
 
 
+def _addresses(users: Sequence[User]) -> list[str]:
+    return sorted({u.email.strip() for u in users if u.active and u.email and u.email.strip()})
+
+
 def leader_addresses(session: Session, plan: SupervisionPlan) -> list[str]:
-    """E-mail addresses of the unit's leaders, or of the administrators for org-wide plans."""
+    """Who is told about a plan's rounds: the e-mail addresses of the unit's leaders.
+
+    Organisation-wide plans, and unit plans whose leaders have no e-mail address, go to the
+    active administrators with an address. Empty if nobody has one.
+    """
     if plan.unit is not None:
-        users = [u for u in plan.unit.leaders if u.active]
-    else:
-        users = list(
-            session.scalars(
-                select(User).where(User.role == Role.ADMIN.value, User.active.is_(True))
-            )
-        )
-    return sorted({u.email for u in users if u.email})
+        found = _addresses(plan.unit.leaders)
+        if found:
+            return found
+    admins = session.scalars(
+        select(User).where(User.role == Role.ADMIN.value, User.active.is_(True))
+    ).all()
+    return _addresses(admins)
 
 
-def _notify(session: Session, plan: SupervisionPlan, subject: str, body: str) -> int:
+def _nobody_to_tell(plan: SupervisionPlan, subject: str, report: RunReport) -> None:
+    log.warning(
+        "Ingen teamleder eller administrator med e-mailadresse for planen %s; "
+        "beskeden «%s» sendes, når en adresse er registreret.",
+        plan.name,
+        subject,
+    )
+    report.unnotified.append(subject)
+
+
+def _notify(
+    session: Session,
+    plan: SupervisionPlan,
+    subject: str,
+    body: str,
+    report: RunReport,
+) -> int:
+    """Queue ``subject``/``body`` for the plan's leaders; the number of messages queued.
+
+    Nobody to send to is logged as a warning and returns 0: the caller then leaves its notice
+    undone, so a later run sends it once someone has an e-mail address.
+    """
     addresses = leader_addresses(session, plan)
     if not addresses:
-        log.warning("Ingen modtager med e-mail for planen %s: %s", plan.name, subject)
+        _nobody_to_tell(plan, subject, report)
+        return 0
     for address in addresses:
         notifications.enqueue(session, address, subject, body)
+    report.notified += len(addresses)
     return len(addresses)
 
 
 def run_due(session: Session, today: date, *, config: Mapping[str, Any] | None = None) -> RunReport:
-    """Create, theme and draw every round that is due on ``today``; queue reminders.
+    """Create, theme and draw every round that is due on ``today``; queue notices and reminders.
 
     Takes the run lock first (see :func:`acquire_run_lock`); flushes, the caller commits. The
     draw uses the latest snapshot if it is recent enough for the period, otherwise the round
     waits (``waiting_reason``) and the leaders are told. Rounds that wait are drawn by a later
-    run as soon as a recent snapshot exists.
+    run as soon as a recent snapshot exists. Rounds of leader-choice plans get the top
+    suggestions as provisional themes and the leaders are asked to confirm or choose. Notices
+    nobody could be sent (no e-mail address) are retried by later runs.
     """
     acquire_run_lock(session)
+    policy = ReminderPolicy.from_config(config or {})
     report = RunReport()
     plans = session.scalars(
         select(SupervisionPlan).where(SupervisionPlan.active.is_(True)).order_by(SupervisionPlan.id)
@@ -806,12 +1001,20 @@ def run_due(session: Session, today: date, *, config: Mapping[str, Any] | None =
             rnd = round_for(session, plan, period.label)
             label = f"{plan.name} {period.label}"
             if rnd is None:
-                rnd = create_round(session, None, plan, period)
+                rnd = create_round(
+                    session,
+                    None,
+                    plan,
+                    period,
+                    today=today,
+                    provisional=plan.rotation_mode == "leader_choice",
+                )
                 report.created.append(label)
-            elif rnd.status != PLANNED or rnd.draw_id is not None:
-                continue
-            _draw_or_wait(session, plan, rnd, label, report)
-    _send_reminders(session, today, report)
+            if rnd.status == PLANNED and rnd.draw_id is None:
+                _draw_or_wait(session, plan, rnd, label, report)
+            if rnd.themes_provisional and not rnd.themes_notified:
+                _ask_for_themes(session, plan, rnd, label, report)
+    _send_reminders(session, today, policy, report)
     return report
 
 
@@ -837,36 +1040,137 @@ def _draw_or_wait(
         else:
             report.drawn.append(f"{label} (stikprøve {draw.id}, {draw.sample_size} sager)")
             return
-    if rnd.waiting_reason == reason:
+    if rnd.waiting_reason != reason:
+        rnd.waiting_reason = reason
+        rnd.waiting_notified = False
+        report.waiting.append(f"{label}: {reason}")
+    if rnd.waiting_notified:
         return  # already waiting for the same reason; the leaders were told
-    rnd.waiting_reason = reason
-    session.flush()
-    report.waiting.append(f"{label}: {reason}")
-    report.notified += _notify(
+    sent = _notify(
         session,
         plan,
         f"Tilsynsrunde {label} venter",
         f"Tilsynsrunden {label} er oprettet, men stikprøven er ikke trukket.\n\n{reason}\n",
+        report,
     )
+    rnd.waiting_notified = sent > 0
+    session.flush()
 
 
-def _send_reminders(session: Session, today: date, report: RunReport) -> None:
-    due = session.scalars(
+def _ask_for_themes(
+    session: Session, plan: SupervisionPlan, rnd: Round, label: str, report: RunReport
+) -> None:
+    """Ask the leaders of a leader-choice plan to confirm or choose the round's themes."""
+    if rnd.status not in (PLANNED, DRAWN):
+        return
+    picked = [rt.theme.name for rt in rnd.themes if not rt.is_core]
+    core = [rt.theme.name for rt in rnd.themes if rt.is_core]
+    body = (
+        f"Tilsynsrunden {label} er oprettet. Planen lader lederen vælge de roterende temaer.\n\n"
+        f"Foreløbigt valgt (ikke stillet i længst tid): {', '.join(picked) or 'ingen'}.\n"
+        f"Fast kerne: {', '.join(core) or 'ingen'}.\n\n"
+        "Bekræft eller vælg andre temaer på rundens side under Tilsynsrunder, før "
+        "gennemgangen begynder.\n"
+    )
+    sent = _notify(session, plan, f"Vælg temaer for tilsynsrunde {label}", body, report)
+    if sent:
+        rnd.themes_notified = True
+        report.asked.append(f"{label}: {', '.join(picked) or 'ingen'}")
+    session.flush()
+
+
+@dataclass(frozen=True)
+class ReminderPolicy:
+    """When open rounds get deadline reminders.
+
+    ``days_before``: reminders that many days before the deadline (e.g. 14 and 3);
+    ``overdue_every``: after the deadline, a reminder the day after it and then every that many
+    days (0: none). A run that was down on a reminder day sends one reminder for the latest
+    missed reminder day, never a backlog.
+    """
+
+    days_before: tuple[int, ...] = REMINDER_DAYS_BEFORE
+    overdue_every: int = OVERDUE_REMINDER_DAYS
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> ReminderPolicy:
+        raw_before = config.get("ROUND_REMINDER_DAYS_BEFORE", REMINDER_DAYS_BEFORE)
+        raw_every = config.get("ROUND_OVERDUE_REMINDER_DAYS", OVERDUE_REMINDER_DAYS)
+        if isinstance(raw_before, int) and not isinstance(raw_before, bool):
+            raw_before = [raw_before]
+        try:
+            before = tuple(sorted({int(d) for d in raw_before}, reverse=True))
+            every = int(raw_every)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                "ROUND_REMINDER_DAYS_BEFORE skal være en liste af hele dage (fx [14, 3]) og "
+                "ROUND_OVERDUE_REMINDER_DAYS et helt antal dage."
+            ) from exc
+        if any(d < 0 or d > 365 for d in before) or not 0 <= every <= 365:
+            raise ValueError("Påmindelsesdagene skal ligge mellem 0 og 365.")
+        return cls(before, every)
+
+    @property
+    def horizon(self) -> int:
+        """How many days before a deadline the first reminder can come."""
+        return max(self.days_before, default=0)
+
+    def reminder_day(self, deadline: date, today: date) -> date | None:
+        """The latest reminder day on or before ``today`` for ``deadline`` (None: none yet)."""
+        days = [deadline - timedelta(days=d) for d in self.days_before]
+        if self.overdue_every > 0 and today > deadline:
+            late = (today - deadline).days - 1
+            days.append(deadline + timedelta(days=1 + late - late % self.overdue_every))
+        due = [d for d in days if d <= today]
+        return max(due, default=None)
+
+
+def _reminder_text(deadline: date, today: date) -> str:
+    days = (deadline - today).days
+    if days > 1:
+        return f"om {days} dage ({deadline:%d-%m-%Y})"
+    if days == 1:
+        return f"i morgen ({deadline:%d-%m-%Y})"
+    if days == 0:
+        return f"i dag ({deadline:%d-%m-%Y})"
+    late = -days
+    return f"overskredet med {late} {'dag' if late == 1 else 'dage'} ({deadline:%d-%m-%Y})"
+
+
+def _send_reminders(
+    session: Session, today: date, policy: ReminderPolicy, report: RunReport
+) -> None:
+    """Remind the leaders of open rounds (planned, drawn or in review) of their deadline.
+
+    At most one reminder per reminder day (``last_reminder_on`` is claimed with a conditional
+    UPDATE, so concurrent runs do not both send). If nobody has an e-mail address the claim is
+    not made and a later run tries again.
+    """
+    candidates = session.scalars(
         select(Round)
         .where(
-            Round.status == IN_REVIEW,
+            Round.status.in_(OPEN_STATUSES),
             Round.review_deadline.is_not(None),
-            Round.review_deadline <= today + timedelta(days=REMINDER_DAYS),
-            or_(Round.last_reminder_on.is_(None), Round.last_reminder_on < today),
+            Round.review_deadline <= today + timedelta(days=policy.horizon),
         )
         .order_by(Round.id)
     ).all()
-    for rnd in due:
+    for rnd in candidates:
+        deadline = rnd.review_deadline
+        assert deadline is not None
+        day = policy.reminder_day(deadline, today)
+        if day is None or (rnd.last_reminder_on is not None and rnd.last_reminder_on >= day):
+            continue
+        label = f"{rnd.plan.name} {rnd.period_label}"
+        subject = f"Påmindelse: tilsynsrunde {label}"
+        if not leader_addresses(session, rnd.plan):
+            _nobody_to_tell(rnd.plan, subject, report)
+            continue
         claimed = session.execute(
             update(Round)
             .where(
                 Round.id == rnd.id,
-                or_(Round.last_reminder_on.is_(None), Round.last_reminder_on < today),
+                or_(Round.last_reminder_on.is_(None), Round.last_reminder_on < day),
             )
             .values(last_reminder_on=today)
             .execution_options(synchronize_session=False)
@@ -874,19 +1178,14 @@ def _send_reminders(session: Session, today: date, report: RunReport) -> None:
         if getattr(claimed, "rowcount", 0) != 1:
             continue
         session.refresh(rnd)
-        deadline = rnd.review_deadline
-        assert deadline is not None
-        days = (deadline - today).days
-        label = f"{rnd.plan.name} {rnd.period_label}"
-        when = (
-            f"om {days} dag(e) ({deadline:%d-%m-%Y})"
-            if days >= 0
-            else f"overskredet ({deadline:%d-%m-%Y})"
-        )
+        when = _reminder_text(deadline, today)
+        status = rnd.status_label.lower()
         report.reminders.append(f"{label}: frist {when}")
-        report.notified += _notify(
+        _notify(
             session,
             rnd.plan,
-            f"Påmindelse: tilsynsrunde {label}",
-            f"Fristen for gennemgangen af tilsynsrunden {label} er {when}.\n",
+            subject,
+            f"Fristen for gennemgangen af tilsynsrunden {label} er {when}.\n"
+            f"Runden har status: {status}.\n",
+            report,
         )

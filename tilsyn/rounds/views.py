@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from werkzeug.routing import BuildError
 from werkzeug.wrappers import Response
 
@@ -15,34 +17,55 @@ from tilsyn.catalogue import services as catalogue
 from tilsyn.extensions import db
 from tilsyn.formutil import choices
 from tilsyn.org.models import Unit
-from tilsyn.permissions import Role, requires, role_of, unit_filter
+from tilsyn.permissions import (
+    can_manage_plan,
+    can_plan_org_wide,
+    can_see_plan,
+    requires,
+    unit_filter,
+)
 from tilsyn.rounds import services
 from tilsyn.rounds.forms import CORE, DrawForm, NewRoundForm, StatusForm, ThemesForm, plan_form
-from tilsyn.rounds.models import STATUSES, TRANSITIONS, Round, SupervisionPlan
-from tilsyn.rounds.periods import next_period, period_by_label, period_containing
+from tilsyn.rounds.models import STATUSES, TRANSITIONS, WHOLE_ORGANISATION, Round, SupervisionPlan
+from tilsyn.rounds.periods import period_by_label, period_containing
+from tilsyn.rounds.scheduler import local_today
 
 bp = Blueprint("rounds", __name__, url_prefix="/tilsyn")
 
 
 def _plan_or_404(plan_id: int) -> SupervisionPlan:
     plan = db.session.get(SupervisionPlan, plan_id)
-    if plan is None or not services.can_see_plan(current_user, plan):
+    if plan is None or not can_see_plan(current_user, plan):
         abort(404)
     return plan
 
 
 def _round_or_404(round_id: int) -> Round:
     rnd = db.session.get(Round, round_id)
-    if rnd is None or not services.can_see_plan(current_user, rnd.plan):
+    if rnd is None or not can_see_plan(current_user, rnd.plan):
         abort(404)
     return rnd
 
 
 def _managed_round(round_id: int) -> Round:
     rnd = _round_or_404(round_id)
-    if not services.can_manage_plan(current_user, rnd.plan):
+    if not can_manage_plan(current_user, rnd.plan):
         abort(403)
     return rnd
+
+
+def _today() -> date:
+    """Today in the installation's time zone (Europe/Copenhagen), as the scheduler sees it."""
+    return local_today(current_app)
+
+
+def _suggestions(plan: SupervisionPlan, before: date) -> services.ThemeSuggestions:
+    """Theme suggestions, with the estimate ranking when an estimates provider is installed."""
+    provider = current_app.extensions.get(services.THEME_ESTIMATES_EXTENSION)
+    estimates: Mapping[int, float] | None = (
+        provider(db.session, plan, before) if provider is not None else None
+    )
+    return services.suggest_rotating_themes(db.session, plan, before, estimates)
 
 
 def _draw_url(draw_id: int | None) -> str | None:
@@ -59,7 +82,7 @@ def _draw_url(draw_id: int | None) -> str | None:
 def calendar() -> str:
     return render_template(
         "rounds/calendar.html",
-        plans=services.calendar(db.session, current_user, date.today()),
+        plans=services.calendar(db.session, current_user, _today()),
         statuses=STATUSES,
     )
 
@@ -71,7 +94,7 @@ def plans() -> str:
     return render_template(
         "rounds/plans.html",
         plans=plan_list,
-        manageable={p.id for p in plan_list if services.can_manage_plan(current_user, p)},
+        manageable={p.id for p in plan_list if can_manage_plan(current_user, p)},
     )
 
 
@@ -80,14 +103,14 @@ def plans() -> str:
 @requires("plans.edit")
 def plan_edit(plan_id: int | None) -> str | Response:
     plan = _plan_or_404(plan_id) if plan_id else None
-    if plan is not None and not services.can_manage_plan(current_user, plan):
+    if plan is not None and not can_manage_plan(current_user, plan):
         abort(403)
     themes = catalogue.list_themes(db.session)
     form = plan_form(themes, obj=plan)
     units = db.session.scalars(select(Unit).where(unit_filter(current_user)).order_by(Unit.name))
     unit_choices = [(str(u.id), u.name) for u in units]
-    if role_of(current_user) is Role.ADMIN:
-        unit_choices.insert(0, ("", _("Hele organisationen")))
+    if can_plan_org_wide(current_user):
+        unit_choices.insert(0, ("", str(WHOLE_ORGANISATION)))
     form.unit_id.choices = choices(unit_choices)
     if not form.is_submitted():
         if plan is not None:
@@ -124,7 +147,7 @@ def plan_edit(plan_id: int | None) -> str | Response:
             active=form.active.data,
         )
         try:
-            services.save_plan(db.session, current_user, plan, data, date.today())
+            services.save_plan(db.session, current_user, plan, data, _today())
         except services.RoundError as exc:
             db.session.rollback()
             flash(str(exc), "danger")
@@ -139,41 +162,71 @@ def plan_edit(plan_id: int | None) -> str | Response:
 @requires("rounds.manage")
 def new_round(plan_id: int) -> str | Response:
     plan = _plan_or_404(plan_id)
-    if not services.can_manage_plan(current_user, plan):
+    if not can_manage_plan(current_user, plan):
         abort(403)
-    current = period_containing(plan.cadence, date.today())
-    periods = [current, next_period(plan.cadence, current)]
+    today = _today()
+    periods = services.creatable_periods(db.session, plan, today)
     form = NewRoundForm()
     form.period.choices = choices((p.label, p.label) for p in periods)
     form.rotating.choices = choices((str(t.id), t.name) for t in plan.rotating_themes)
-    suggestions = services.suggest_rotating_themes(db.session, plan, periods[-1].start)
+    if periods and not form.is_submitted():
+        current = period_containing(plan.cadence, today).label
+        labels = [p.label for p in periods]
+        form.period.data = current if current in labels else labels[0]
+    suggestion_day = periods[0].start if periods else today
     if form.validate_on_submit():
-        period = period_by_label(plan.cadence, form.period.data or "")
-        if period is None:
-            abort(400)
+        label = (form.period.data or "").strip()
+        period = period_by_label(plan.cadence, label)
         ids = [int(x) for x in form.rotating.data or []]
-        try:
-            rnd = services.create_round(
-                db.session, current_user, plan, period, ids if ids else None
-            )
-        except services.RoundError as exc:
-            db.session.rollback()
-            flash(str(exc), "danger")
+        if period is None:
+            flash(_("«%(label)s» er ikke en periode for denne plan.", label=label), "danger")
         else:
-            db.session.commit()
-            flash(_("Runden er oprettet."), "success")
-            return redirect(url_for("rounds.round", round_id=rnd.id))
-    return render_template("rounds/new_round.html", form=form, plan=plan, suggestions=suggestions)
+            try:
+                rnd = services.create_round_by_hand(
+                    db.session, current_user, plan, period, ids if ids else None, today
+                )
+                db.session.commit()
+            except services.RoundError as exc:
+                db.session.rollback()
+                flash(str(exc), "danger")
+            except IntegrityError:
+                # Another process (typically the scheduler) created the same round between our
+                # check and our insert; the database's unique constraint refused the second.
+                db.session.rollback()
+                flash(
+                    _(
+                        "Runden for %(period)s blev oprettet samtidig af en anden (fx "
+                        "planlæggeren). Der er kun én runde pr. periode; se den under "
+                        "Tilsynsrunder.",
+                        period=period.label,
+                    ),
+                    "warning",
+                )
+                existing = services.round_for(db.session, plan, period.label)
+                if existing is not None:
+                    return redirect(url_for("rounds.round", round_id=existing.id))
+            else:
+                flash(_("Runden er oprettet."), "success")
+                return redirect(url_for("rounds.round", round_id=rnd.id))
+    return render_template(
+        "rounds/new_round.html",
+        form=form,
+        plan=plan,
+        periods=periods,
+        suggestions=_suggestions(plan, suggestion_day),
+    )
 
 
 @bp.route("/runder/<int:round_id>")
 @requires("rounds.view")
 def round(round_id: int) -> str:
     rnd = _round_or_404(round_id)
-    manage = services.can_manage_plan(current_user, rnd.plan)
+    manage = can_manage_plan(current_user, rnd.plan)
     themes_form = ThemesForm()
     themes_form.rotating.choices = choices((str(t.id), t.name) for t in rnd.plan.rotating_themes)
     themes_form.rotating.data = [str(rt.theme_id) for rt in rnd.themes if not rt.is_core]
+    if rnd.themes_provisional:
+        themes_form.submit.label.text = _("Bekræft temaer")
     return render_template(
         "rounds/round.html",
         rnd=rnd,
@@ -184,7 +237,7 @@ def round(round_id: int) -> str:
         draw_form=DrawForm(),
         themes_form=themes_form,
         transitions=[(t, STATUSES[t]) for t in TRANSITIONS.get(rnd.status, ())],
-        suggestions=services.suggest_rotating_themes(db.session, rnd.plan, rnd.period_start),
+        suggestions=_suggestions(rnd.plan, rnd.period_start),
     )
 
 
