@@ -22,14 +22,35 @@ def password_hash() -> str:
     return hash_password(PASSWORD)
 
 
+#: Tables whose rows PostgreSQL triggers refuse to delete (audit log, recorded draws).
+TRIGGER_PROTECTED = frozenset({"audit_events", "draws", "draw_items"})
+
+
+def _truncated_tables() -> list[str]:
+    """The protected tables plus every table referencing them (TRUNCATE needs them together)."""
+    names = set(TRIGGER_PROTECTED)
+    grew = True
+    while grew:
+        more = {
+            t.name
+            for t in db.metadata.sorted_tables
+            if any(fk.column.table.name in names for fk in t.foreign_keys)
+        }
+        grew = not more <= names
+        names |= more
+    return sorted(names)
+
+
 def empty_database(session: Session) -> None:
-    """Delete every row. On PostgreSQL the audit log refuses DELETE (a row trigger), so it is
-    emptied with TRUNCATE, which row triggers do not see; a lock wait fails instead of hanging."""
+    """Delete every row. On PostgreSQL the audit log and the draw records refuse DELETE (row
+    triggers), so they (and the tables referencing them) are emptied with one TRUNCATE, which
+    row triggers do not see; a lock wait fails instead of hanging."""
     tables = list(reversed(db.metadata.sorted_tables))
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SET LOCAL lock_timeout = '30s'"))
-        session.execute(text("TRUNCATE TABLE audit_events"))
-        tables = [table for table in tables if table.name != "audit_events"]
+        truncated = _truncated_tables()
+        session.execute(text(f"TRUNCATE TABLE {', '.join(truncated)}"))
+        tables = [table for table in tables if table.name not in truncated]
     for table in tables:
         session.execute(delete(table))
     session.commit()

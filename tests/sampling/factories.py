@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 from sqlalchemy.orm import Session
 
 from tilsyn.cases.models import Case, Snapshot
@@ -83,3 +83,21 @@ def make_population(
                 }
             )
     return make_snapshot(session, cases, as_of=as_of)
+
+
+def tamper(session: Session, sql: str, params: dict[str, Any]) -> None:
+    """Change stored draw rows behind the application's back, and commit.
+
+    On PostgreSQL the immutability triggers are disabled for the statement, as the table's owner
+    (or a superuser) could do; :func:`tilsyn.sampling.services.verify` must still notice.
+    """
+    postgres = session.get_bind().dialect.name == "postgresql"
+    tables = ("draws", "draw_items")
+    if postgres:
+        for table in tables:
+            session.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER {table}_immutable"))
+    session.execute(text(sql), params)
+    if postgres:
+        for table in tables:
+            session.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER {table}_immutable"))
+    session.commit()

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from sqlalchemy import select, text
 
-from tests.sampling.factories import AS_OF, make_population, make_snapshot
+from tests.sampling.factories import AS_OF, make_population, make_snapshot, tamper
 from tilsyn.audit.models import AuditEvent
 from tilsyn.risk import services as risk
 from tilsyn.sampling import services
@@ -115,11 +115,11 @@ def test_verify_passes_and_tampering_fails(session, org, population):
     assert result.ok and result.differences == []
 
     first = draw.items[0]
-    session.execute(
-        text("UPDATE draw_items SET inclusion_probability = :p WHERE id = :id"),
+    tamper(
+        session,
+        "UPDATE draw_items SET inclusion_probability = :p WHERE id = :id",
         {"p": first.inclusion_probability + 1e-9, "id": first.id},
     )
-    session.commit()
     result = services.verify(session, draw)
     assert not result.ok
     assert any(first.case_ref in d and "π" in d for d in result.differences)
@@ -137,11 +137,11 @@ def test_verify_detects_swapped_case_and_changed_rows(session, org, population):
         ),
         {"s": population.id},
     )
-    session.execute(
-        text("UPDATE draw_items SET case_id = :c WHERE id = :id"),
+    tamper(
+        session,
+        "UPDATE draw_items SET case_id = :c WHERE id = :id",
         {"c": other, "id": draw.items[0].id},
     )
-    session.commit()
     result = services.verify(session, draw)
     assert not result.ok and any("andre sager" in d for d in result.differences)
 
@@ -169,10 +169,16 @@ def test_draws_cannot_be_changed_through_the_orm(session, org, population):
     session.rollback()
 
 
+def _csv_rows(body: bytes) -> list[dict[str, str]]:
+    assert body.startswith("\ufeff".encode())  # UTF-8 byte-order mark for Excel
+    return list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"), newline=""), delimiter=";"))
+
+
 def test_csv_export_matches_the_record(session, org, population):
     draw = services.draw_sample(session, None, population, DesignParams(), seed=31)
     body = services.export_csv(session, org.users["revisor"], draw)
-    rows = list(csv.DictReader(io.StringIO(body), delimiter=";"))
+    assert body.count(b"\r\n") == 1 + draw.sample_size
+    rows = _csv_rows(body)
     assert list(rows[0]) == list(services.CSV_COLUMNS)
     stored = {it.case_ref: it for it in draw.items}
     assert {r["case_ref"] for r in rows} == set(stored)
@@ -182,11 +188,7 @@ def test_csv_export_matches_the_record(session, org, population):
         assert float(r["risk_score"].replace(",", ".")) == it.risk_score
         assert r["caseworker"] == it.caseworker.initials and r["scheme"] == it.scheme
     # A team leader gets only the caseworkers of their own units.
-    leder_rows = list(
-        csv.DictReader(
-            io.StringIO(services.export_csv(session, org.users["leder"], draw)), delimiter=";"
-        )
-    )
+    leder_rows = _csv_rows(services.export_csv(session, org.users["leder"], draw))
     assert {r["caseworker"] for r in leder_rows} == {"AAA", "AAB"}
     assert session.scalar(
         select(AuditEvent).where(AuditEvent.action == "export", AuditEvent.actor_name == "leder")
@@ -255,3 +257,163 @@ def test_refusals_are_danish_and_store_nothing(session, org):
         services.draw_sample(session, None, snapshot, DesignParams(), unit_ids=[org.unit_b.id])
     assert session.scalars(select(Draw)).all() == []
     assert session.scalars(select(DrawItem)).all() == []
+
+
+def _refs_of(session, caseworker):
+    return session.scalars(
+        text("SELECT case_ref FROM cases WHERE caseworker_id = :c ORDER BY case_ref"),
+        {"c": caseworker.id},
+    ).all()
+
+
+def test_exclusion_never_drops_a_caseworker_and_is_recorded(session, org, population):
+    """BBA's 3 cases were all sampled recently: BBA keeps the full caseload, BBB loses 2."""
+    bba, bbb = _refs_of(session, org.cw_b1), _refs_of(session, org.cw_b2)
+    draw = services.draw_sample(
+        session,
+        None,
+        population,
+        DesignParams(),
+        seed=3,
+        exclude_case_refs=[*bba, *bbb[:2]],
+        purpose="round",
+    )
+    assert _per_caseworker(draw) == {"AAA": 2, "AAB": 4, "BBA": 2, "BBB": 2}
+    assert draw.params["exclusion_fallback"] is True
+    assert draw.params["exclusion_fallback_caseworker_ids"] == [org.cw_b1.id]
+    assert draw.params["excluded_per_stratum"] == [
+        {"caseworker_id": org.cw_b2.id, "scheme": None, "cases": 2}
+    ]
+    assert draw.population_size == 98 - 2
+    # π of BBA's cases is relative to the full caseload of 3, BBB's to the 23 left
+    for it in draw.items:
+        assert it.case_ref not in bbb[:2]
+    bba_items = [it for it in draw.items if it.caseworker_id == org.cw_b1.id]
+    assert {it.case_ref for it in bba_items} <= set(bba)
+    assert services.verify(session, draw).ok
+
+
+def test_exclusion_counts_per_caseworker_and_scheme_stratum(session, org):
+    risk.ensure_default_model(session, org.users["admin"])
+    cases = [
+        {"case_ref": f"A{i:02d}", "caseworker_id": org.cw_a1.id, "scheme": s}
+        for i, s in enumerate(["sygedagpenge"] * 4 + ["fleksjob"] * 2)
+    ]
+    cases += [{"case_ref": "B00", "caseworker_id": org.cw_b2.id, "scheme": "fleksjob"}]
+    snapshot = make_snapshot(session, cases)
+    draw = services.draw_sample(
+        session,
+        None,
+        snapshot,
+        DesignParams(per_caseworker=2, by_scheme=True),
+        seed=2,
+        exclude_case_refs=["A00", "A04", "A05", "B00"],
+    )
+    # AAA's fleksjob cell is emptied (AAA keeps cases, so no fallback); BBB falls back.
+    assert draw.params["excluded_per_stratum"] == [
+        {"caseworker_id": org.cw_a1.id, "scheme": "fleksjob", "cases": 2},
+        {"caseworker_id": org.cw_a1.id, "scheme": "sygedagpenge", "cases": 1},
+    ]
+    assert draw.params["exclusion_fallback_caseworker_ids"] == [org.cw_b2.id]
+    assert Counter(it.stratum for it in draw.items) == {
+        "AAA / Sygedagpenge": 2,
+        "BBB / Fleksjob": 1,
+    }
+    assert services.verify(session, draw).ok
+
+
+def test_draw_recorded_before_the_fallback_rule_replays_as_drawn(session, org, population):
+    """Old records (no ``exclusion_fallback``) are replayed with plain exclusion."""
+    bba = _refs_of(session, org.cw_b1)
+    version = risk.approved_version(session)
+    new = services.draw_sample(
+        session, None, population, DesignParams(), seed=8, exclude_case_refs=bba
+    )
+    recorded_later = {
+        "exclusion_fallback",
+        "excluded_per_stratum",
+        "exclusion_fallback_caseworker_ids",
+        "numpy_version",
+        "bit_generator",
+    }
+    params = {k: v for k, v in new.params.items() if k not in recorded_later}
+    pop = risk.load_population(session, population)
+    sel = services._select(
+        pop, version, DesignParams.from_dict(params), None, bba, 8, exclusion_fallback=False
+    )
+    old = Draw(
+        snapshot_id=population.id,
+        snapshot_sha256=new.snapshot_sha256,
+        population_sha256=new.population_sha256,
+        risk_model_version_id=version.id,
+        factors_sha256=new.factors_sha256,
+        params=params,
+        caseworker_facts=new.caseworker_facts,
+        algorithm=new.algorithm,
+        algorithm_version=new.algorithm_version,
+        seed="8",
+        created_by_name="system",
+        sample_size=int(sel.selected.shape[0]),
+        population_size=len(sel.population),
+    )
+    session.add(old)
+    for order, (i, pi) in enumerate(zip(sel.selected.tolist(), sel.pi.tolist(), strict=True), 1):
+        session.add(
+            DrawItem(
+                draw=old,
+                case_id=int(sel.population.case_ids[i]),
+                case_ref=str(sel.population.case_refs[i]),
+                caseworker_id=int(sel.population.caseworker_ids[i]),
+                scheme=str(sel.population.scheme[i]),
+                stratum="x",
+                risk_score=float(sel.scores[i]),
+                inclusion_probability=float(pi),
+                order=order,
+            )
+        )
+    session.flush()
+    assert org.cw_b1.id not in {it.caseworker_id for it in old.items}  # dropped, as drawn then
+    result = services.verify(session, old)
+    assert result.ok, result.differences
+    assert result.numpy_recorded is None and result.bit_generator is None
+
+
+def test_numpy_version_and_bit_generator_are_recorded(session, org, population, monkeypatch):
+    draw = services.draw_sample(session, None, population, DesignParams(), seed=17)
+    assert draw.params["numpy_version"] == np.__version__
+    assert draw.params["bit_generator"] == "PCG64" == services.BIT_GENERATOR
+    # the recorded generator is numpy's default_rng stream
+    np.testing.assert_array_equal(
+        services.generator(17).random(5), np.random.default_rng(17).random(5)
+    )
+    ok = services.verify(session, draw)
+    assert ok.ok and ok.numpy_recorded == np.__version__ and ok.bit_generator == "PCG64"
+    assert not ok.numpy_differs
+    # A later NumPy whose stream differs: the replay selects other cases, and says why.
+    monkeypatch.setattr(np, "__version__", "99.0.0")
+    monkeypatch.setattr(services, "generator", lambda seed: np.random.default_rng(seed + 1))
+    result = services.verify(session, draw)
+    assert not result.ok and result.numpy_differs
+    assert result.numpy_now == "99.0.0"
+    assert f"NumPy {draw.params['numpy_version']}" in result.differences[-1]
+    assert "NumPy 99.0.0" in result.differences[-1]
+
+
+def test_postgresql_refuses_raw_changes_to_draws(session, org, population, backend):
+    if backend != "postgresql":
+        pytest.skip("the immutability triggers exist on PostgreSQL only")
+    from sqlalchemy.exc import ProgrammingError
+
+    draw = services.draw_sample(session, None, population, DesignParams(), seed=4)
+    session.commit()
+    statements = [
+        ("UPDATE draw_items SET inclusion_probability = 0.5 WHERE id = :id", draw.items[0].id),
+        ("DELETE FROM draw_items WHERE id = :id", draw.items[0].id),
+        ("UPDATE draws SET seed = '5' WHERE id = :id", draw.id),
+        ("DELETE FROM draws WHERE id = :id", draw.id),
+    ]
+    for sql, row_id in statements:
+        with pytest.raises(ProgrammingError, match="registreret stikprøve"):
+            session.execute(text(sql), {"id": row_id})
+        session.rollback()
+    assert services.verify(session, draw).ok

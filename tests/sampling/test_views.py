@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 from sqlalchemy import select, text
 
-from tests.sampling.factories import make_population
+from tests.factories import PASSWORD
+from tests.sampling.factories import make_population, tamper
 from tilsyn.audit.models import AuditEvent
 from tilsyn.risk import services as risk
 from tilsyn.risk.commands import risk_group
@@ -80,18 +82,52 @@ def test_verify_button_and_csv_download(session, org, population, login_as):
     client = login_as("revisor")
     response = client.post(f"/stikproever/{draw.id}/kontroller", follow_redirects=True)
     assert "Kontrollen er bestået" in response.get_data(as_text=True)
-    session.execute(
-        text("UPDATE draw_items SET risk_score = risk_score + 1 WHERE id = :id"),
+    tamper(
+        session,
+        "UPDATE draw_items SET risk_score = risk_score + 1 WHERE id = :id",
         {"id": draw.items[0].id},
     )
-    session.commit()
     response = client.post(f"/stikproever/{draw.id}/kontroller", follow_redirects=True)
     assert "Kontrollen fandt afvigelser" in response.get_data(as_text=True)
     csv_response = client.get(f"/stikproever/{draw.id}/csv")
     assert csv_response.mimetype == "text/csv"
+    assert csv_response.mimetype_params["charset"] == "utf-8"
     body = csv_response.get_data(as_text=True)
     assert body.startswith("\ufeffcase_ref;caseworker;scheme;stratum;risk_score;")
     assert len(body.strip().splitlines()) == 1 + draw.sample_size
+
+
+def test_cli_export_writes_the_same_bytes_as_the_web_download(app, session, org, population):
+    draw = services.draw_sample(session, None, population, services.DesignParams(), seed=6)
+    session.commit()
+    client = app.test_client()
+    client.post("/login", data={"username": "admin", "password": PASSWORD})
+    web = client.get(f"/stikproever/{draw.id}/csv").get_data()
+    cli = app.test_cli_runner().invoke(sample_group, ["export", str(draw.id)])
+    assert cli.exit_code == 0
+    assert cli.stdout_bytes == web
+    assert web.startswith(b"\xef\xbb\xbfcase_ref;") and web.count(b"\r\n") == 1 + draw.sample_size
+
+
+def test_draw_page_shows_numpy_version_and_exclusions(session, org, population, login_as):
+    refs = session.scalars(
+        text("SELECT case_ref FROM cases WHERE caseworker_id = :c"), {"c": org.cw_b2.id}
+    ).all()
+    draw = services.draw_sample(
+        session, None, population, services.DesignParams(), seed=6, exclude_case_refs=refs[:2]
+    )
+    session.commit()
+    client = login_as("revisor")
+    page = client.get(f"/stikproever/{draw.id}").get_data(as_text=True)
+    assert f"NumPy {np.__version__}" in page and "PCG64" in page
+    assert "2 sager udelukket" in page
+    assert "populationen uden de udelukkede sager" in page
+    assert f"{draw.sample_size} af {draw.population_size} sager" in page
+    # the page renders in English too (pgettext and whole-sentence msgids)
+    assert client.post("/sprog/en", data={"next": "/"}).status_code == 302
+    english = client.get(f"/stikproever/{draw.id}")
+    assert english.status_code == 200 and '<html lang="en">' in english.get_data(as_text=True)
+    assert client.get("/risiko/").status_code == 200
 
 
 def test_draw_form_refuses_bad_input_without_storing(session, org, population, login_as):
@@ -137,16 +173,18 @@ def test_cli_risk_init_show_and_sample_draw_verify_export(app, session, org):
 
     result = runner.invoke(sample_group, ["verify", str(out["draw_id"])])
     assert result.exit_code == 0, result.output
+    assert f"NumPy ved trækningen: {np.__version__}" in result.output
+    assert "bitgenerator: PCG64" in result.output
     result = runner.invoke(sample_group, ["export", str(out["draw_id"])])
     assert result.exit_code == 0
     lines = result.output.strip().splitlines()
-    assert lines[0].startswith("case_ref;") and len(lines) == 5
+    assert lines[0].startswith("\ufeffcase_ref;") and len(lines) == 5
 
-    session.execute(
-        text("UPDATE draw_items SET inclusion_probability = 0.123 WHERE draw_id = :d"),
+    tamper(
+        session,
+        "UPDATE draw_items SET inclusion_probability = 0.123 WHERE draw_id = :d",
         {"d": out["draw_id"]},
     )
-    session.commit()
     result = runner.invoke(sample_group, ["verify", str(out["draw_id"])])
     assert result.exit_code == 1 and "π" in result.output
     assert runner.invoke(sample_group, ["verify", "9999"]).exit_code != 0

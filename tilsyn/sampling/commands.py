@@ -87,6 +87,11 @@ def verify(draw_id: int) -> None:
     result = services.verify(db.session, record)
     services.record_verification(db.session, None, record, result)
     db.session.commit()
+    click.echo(
+        f"NumPy ved trækningen: {result.numpy_recorded or 'ikke registreret'}; "
+        f"NumPy nu: {result.numpy_now}; "
+        f"bitgenerator: {result.bit_generator or 'ikke registreret'}."
+    )
     if result.ok:
         click.echo(
             f"Stikprøve {draw_id} er identisk med genberegningen ({record.sample_size} sager)."
@@ -102,10 +107,11 @@ def verify(draw_id: int) -> None:
 @click.argument("draw_id", type=int)
 @with_appcontext
 def export(draw_id: int) -> None:
-    """Write DRAW_ID's sample as CSV (;-separated, decimal comma) to standard output."""
+    """Write DRAW_ID's sample as CSV to standard output: the same bytes as the web download
+    (UTF-8 with BOM, ;-separated, decimal comma)."""
     from tilsyn.sampling import services
 
     record = _draw_or_fail(draw_id)
     body = services.export_csv(db.session, None, record)
     db.session.commit()
-    click.echo(body, nl=False)
+    click.echo(body, nl=False)  # bytes go to the binary stream unchanged

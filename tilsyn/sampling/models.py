@@ -1,11 +1,20 @@
-"""Recorded sample draws. A draw and its items are never changed after they are stored."""
+"""Recorded sample draws. A draw and its items are never changed after they are stored.
+
+Immutability is enforced twice: in the ORM (a ``before_flush`` hook refuses changed or deleted
+:class:`Draw` and :class:`DrawItem` objects, on every database) and, on PostgreSQL, in the
+database itself (triggers refuse ``UPDATE`` and ``DELETE`` on ``draws`` and ``draw_items``,
+whoever sends them). The triggers are created by migration 0005 and, for ``create_all`` (tests),
+by the DDL events below. SQLite has only the ORM guard.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, event
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import DDL, JSON, ForeignKey, Index, String, Text, event
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from tilsyn.cases.models import Snapshot
@@ -14,7 +23,8 @@ from tilsyn.models_base import utcnow
 from tilsyn.org.models import Caseworker
 from tilsyn.risk.models import RiskModelVersion
 
-PURPOSES: dict[str, str] = {"round": "Tilsynsrunde", "ad hoc": "Ad hoc"}
+#: Why a draw was made: code -> label (lazy: rendered in the current UI language).
+PURPOSES: dict[str, LazyString] = {"round": _l("Tilsynsrunde"), "ad hoc": _l("Ad hoc")}
 
 
 class Draw(db.Model):  # type: ignore[name-defined]
@@ -54,7 +64,8 @@ class Draw(db.Model):  # type: ignore[name-defined]
 
     @property
     def purpose_label(self) -> str:
-        return PURPOSES.get(self.purpose, self.purpose)
+        label = PURPOSES.get(self.purpose)
+        return self.purpose if label is None else str(label)
 
 
 class DrawItem(db.Model):  # type: ignore[name-defined]
@@ -92,3 +103,35 @@ def _refuse_draw_changes(session: Session, flush_context: Any, instances: Any) -
     for obj in session.dirty:
         if isinstance(obj, Draw | DrawItem) and session.is_modified(obj, include_collections=False):
             raise DrawIsImmutable("En registreret stikprøve kan ikke ændres.")
+
+
+#: PostgreSQL: the function and triggers that refuse changes to recorded draws (also in migration
+#: 0005; no percent signs, so the text passes SQLAlchemy's DDL formatting unchanged).
+IMMUTABLE_FUNCTION = """
+CREATE OR REPLACE FUNCTION draws_refuse_change() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION USING
+        MESSAGE = 'En registreret stikprøve kan ikke ændres eller slettes ('
+            || TG_OP || ' på ' || TG_TABLE_NAME || ' afvist).',
+        ERRCODE = 'insufficient_privilege';
+END;
+$$
+"""
+IMMUTABLE_TRIGGER = """
+CREATE TRIGGER {table}_immutable
+BEFORE UPDATE OR DELETE ON {table}
+FOR EACH ROW EXECUTE FUNCTION draws_refuse_change()
+"""
+
+event.listen(
+    Draw.__table__,
+    "after_create",
+    DDL(IMMUTABLE_FUNCTION).execute_if(dialect="postgresql"),
+)
+for _table in (Draw.__table__, DrawItem.__table__):
+    event.listen(
+        _table,
+        "after_create",
+        DDL(IMMUTABLE_TRIGGER.format(table=_table.name)).execute_if(dialect="postgresql"),
+    )

@@ -9,7 +9,8 @@ the approved risk-model version (its factors, fingerprinted), the design paramet
 Design (see BRIEF §5)
 ---------------------
 * Population: the snapshot's cases (ordered by case reference), optionally restricted to the
-  caseworkers of some units, minus excluded case references.
+  caseworkers of some units, minus excluded case references (e.g. cases sampled in the plan's
+  recent rounds), see *Exclusions* below.
 * Strata: caseworkers; with ``by_scheme`` caseworker × scheme.
 * Allocation: ``per_caseworker`` cases per caseworker, ``new_caseworker`` for caseworkers whose
   tenure at the snapshot date is under ``new_months`` months (unknown tenure counts as not
@@ -20,6 +21,22 @@ Design (see BRIEF §5)
   scheme.
 * Size measure x = 1 + λ·risk score; inclusion probabilities proportional to x within each
   stratum with the standard πps capping, selected by :func:`tilsyn.stats.sampling.draw_stratified`.
+* Randomness: one NumPy ``Generator`` on the ``PCG64`` bit generator seeded with the recorded seed.
+  NumPy guarantees the PCG64 stream, but not every ``Generator`` method, across versions; so the
+  NumPy version and the bit generator are recorded with the draw, and a failed verification
+  says when the NumPy version differs.
+
+Exclusions
+----------
+Excluding cases makes the inclusion probabilities conditional on the exclusion: π is the
+probability of selection *among the cases not excluded*. Estimates from such a draw (design
+weights 1/π) therefore refer to the population without the excluded cases, for that round; the
+draw page says so. The number of excluded cases per stratum is recorded with the draw
+(``params["excluded_per_stratum"]``). A caseworker all of whose cases would be excluded is not
+dropped (every caseworker is represented): for that caseworker nothing is excluded, the full
+caseload is the stratum, and the caseworker is recorded in
+``params["exclusion_fallback_caseworker_ids"]``. Draws recorded before this rule (no
+``params["exclusion_fallback"]``) are replayed with plain exclusion, as they were drawn.
 """
 
 from __future__ import annotations
@@ -27,11 +44,13 @@ from __future__ import annotations
 import csv
 import io
 import math
+from collections import Counter
 from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
+from flask_babel import gettext as _
 from numpy.typing import NDArray
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -49,6 +68,8 @@ from tilsyn.stats import sampling as stats
 
 #: Replayed inclusion probabilities and scores must match the record within this tolerance.
 TOLERANCE = 1e-12
+#: NumPy bit generator behind :func:`generator` (recorded with every draw).
+BIT_GENERATOR = "PCG64"
 MAX_PER_STRATUM = 1000
 
 
@@ -113,6 +134,10 @@ class Selection:
     selected: NDArray[np.int64]  # sorted indices into population
     pi: NDArray[np.float64]  # inclusion probability per selected case
     new_caseworkers: list[int] = field(default_factory=list)
+    #: (caseworker id, scheme or None, number of cases excluded), strata with exclusions only.
+    excluded_per_stratum: list[tuple[int, str | None, int]] = field(default_factory=list)
+    #: Caseworkers all of whose cases were to be excluded, kept whole instead.
+    fallback_caseworkers: list[int] = field(default_factory=list)
 
 
 def _allocate_over_schemes(n: int, sizes: list[int]) -> list[int]:
@@ -121,7 +146,7 @@ def _allocate_over_schemes(n: int, sizes: list[int]) -> list[int]:
     total = sum(sizes)
     target = min(max(n, k), total)
     alloc = [1] * k
-    for _ in range(target - k):
+    for _step in range(target - k):
         best, best_gap = -1, -math.inf
         for i in range(k):
             if alloc[i] >= sizes[i]:
@@ -133,6 +158,41 @@ def _allocate_over_schemes(n: int, sizes: list[int]) -> list[int]:
     return alloc
 
 
+def generator(seed: int) -> np.random.Generator:
+    """The random generator of a draw: NumPy's ``Generator`` on ``PCG64`` seeded with ``seed``."""
+    return np.random.Generator(np.random.PCG64(seed))
+
+
+def _exclusion_mask(
+    population: risk.Population,
+    in_scope: NDArray[np.bool_],
+    exclude_case_refs: Collection[str],
+    by_scheme: bool,
+    fallback: bool,
+) -> tuple[NDArray[np.bool_], list[tuple[int, str | None, int]], list[int]]:
+    """Cases to drop, excluded counts per stratum and the caseworkers kept whole.
+
+    With ``fallback`` a caseworker in scope all of whose cases are excluded keeps every case.
+    """
+    drop = in_scope & np.isin(population.case_refs.astype(str), sorted(set(exclude_case_refs)))
+    cw = population.caseworker_ids
+    kept_cases = np.bincount(cw[in_scope & ~drop], minlength=int(cw.max(initial=0)) + 1)
+    fallback_ids: list[int] = []
+    if fallback:
+        fallback_ids = sorted({int(c) for c in cw[drop].tolist() if kept_cases[c] == 0})
+        if fallback_ids:
+            drop &= ~np.isin(cw, np.array(fallback_ids, dtype=np.int64))
+    per_stratum: Counter[tuple[int, str | None]] = Counter(
+        (int(c), str(s) if by_scheme else None)
+        for c, s in zip(cw[drop].tolist(), population.scheme[drop].tolist(), strict=True)
+    )
+    counts = [
+        (c, s, k)
+        for (c, s), k in sorted(per_stratum.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))
+    ]
+    return drop, counts, fallback_ids
+
+
 def _select(
     population: risk.Population,
     version: RiskModelVersion,
@@ -140,13 +200,20 @@ def _select(
     caseworker_ids: Collection[int] | None,
     exclude_case_refs: Collection[str],
     seed: int,
+    *,
+    exclusion_fallback: bool = True,
 ) -> Selection:
     scored = risk.score_population(population, version)
     mask = np.ones(len(population), dtype=np.bool_)
     if caseworker_ids is not None:
         mask &= np.isin(population.caseworker_ids, np.array(sorted(caseworker_ids), dtype=np.int64))
+    excluded_counts: list[tuple[int, str | None, int]] = []
+    fallback_ids: list[int] = []
     if exclude_case_refs:
-        mask &= ~np.isin(population.case_refs.astype(str), sorted(set(exclude_case_refs)))
+        drop, excluded_counts, fallback_ids = _exclusion_mask(
+            population, mask, exclude_case_refs, params.by_scheme, exclusion_fallback
+        )
+        mask &= ~drop
     pop = population.subset(mask)
     scores = scored.scores[mask]
     fired_matrix = scored.fired[mask]
@@ -191,8 +258,7 @@ def _select(
             allocation[cells[0]] = min(n, sizes[0])
 
     size = 1.0 + params.lam * scores
-    rng = np.random.default_rng(seed)
-    selected, pi_all = stats.draw_stratified(strata, size, allocation, rng)
+    selected, pi_all = stats.draw_stratified(strata, size, allocation, generator(seed))
     selected = np.asarray(selected, dtype=np.int64)
     pi_all = np.asarray(pi_all, dtype=np.float64)
     pi = pi_all[selected]
@@ -206,7 +272,13 @@ def _select(
         selected=selected,
         pi=pi,
         new_caseworkers=new_caseworkers,
+        excluded_per_stratum=excluded_counts,
+        fallback_caseworkers=fallback_ids,
     )
+
+
+def _excluded_record(counts: list[tuple[int, str | None, int]]) -> list[dict[str, Any]]:
+    return [{"caseworker_id": c, "scheme": sch, "cases": k} for c, sch, k in counts]
 
 
 def _initials(session: Session) -> dict[int, str]:
@@ -241,8 +313,13 @@ def draw_sample(
     """Draw, record and audit a sample of ``snapshot`` under the approved risk model.
 
     ``unit_ids`` restricts the population to the caseworkers of those units (a plan per unit);
-    ``exclude_case_refs`` removes cases (e.g. reviewed in recent rounds). ``seed`` None draws a
-    fresh 128-bit seed. Raises :class:`SamplingError` (Danish) for invalid input.
+    ``exclude_case_refs`` removes cases (e.g. reviewed in recent rounds): the inclusion
+    probabilities, and estimates from the draw, then refer to the population without them. A
+    caseworker who would lose every case to the exclusion keeps the full caseload instead
+    (recorded in ``params["exclusion_fallback_caseworker_ids"]``); the number of excluded cases
+    per stratum is recorded in ``params["excluded_per_stratum"]`` (see the module docstring).
+    ``seed`` None draws a fresh 128-bit seed. The NumPy version and bit generator are recorded
+    too. Raises :class:`SamplingError` (Danish) for invalid input.
     """
     problems = params.problems()
     if problems:
@@ -278,7 +355,12 @@ def draw_sample(
     record["unit_ids"] = sorted(set(unit_ids)) if unit_ids is not None else None
     record["caseworker_ids"] = caseworker_ids
     record["exclude_case_refs"] = excluded
+    record["exclusion_fallback"] = True
+    record["excluded_per_stratum"] = _excluded_record(sel.excluded_per_stratum)
+    record["exclusion_fallback_caseworker_ids"] = sel.fallback_caseworkers
     record["new_caseworker_ids"] = sel.new_caseworkers
+    record["numpy_version"] = np.__version__
+    record["bit_generator"] = BIT_GENERATOR
     draw = Draw(
         snapshot_id=snapshot.id,
         snapshot_sha256=snapshot.sha256,
@@ -352,6 +434,7 @@ def _replay_selection(session: Session, draw: Draw) -> tuple[risk.Population, Se
         None if cw_ids is None else [int(c) for c in cw_ids],
         [str(r) for r in draw.params.get("exclude_case_refs") or []],
         int(draw.seed),
+        exclusion_fallback=bool(draw.params.get("exclusion_fallback", False)),
     )
     return population, sel
 
@@ -365,8 +448,30 @@ def replay(session: Session, draw: Draw) -> tuple[list[int], NDArray[np.float64]
 
 @dataclass(frozen=True)
 class VerifyResult:
+    """Outcome of :func:`verify`, with the NumPy facts the replay depends on.
+
+    ``numpy_recorded`` and ``bit_generator`` are None for draws recorded before they were.
+    """
+
     ok: bool
     differences: list[str]
+    numpy_recorded: str | None = None
+    numpy_now: str = np.__version__
+    bit_generator: str | None = None
+
+    @property
+    def numpy_differs(self) -> bool:
+        return self.numpy_recorded is not None and self.numpy_recorded != self.numpy_now
+
+
+def numpy_facts(draw: Draw) -> tuple[str | None, str | None]:
+    """``(NumPy version, bit generator)`` recorded with ``draw`` (None if not recorded)."""
+    version = draw.params.get("numpy_version")
+    bitgen = draw.params.get("bit_generator")
+    return (
+        None if version is None else str(version),
+        None if bitgen is None else str(bitgen),
+    )
 
 
 def _stored_items(session: Session, draw: Draw) -> list[DrawItem]:
@@ -381,12 +486,33 @@ def _stored_items(session: Session, draw: Draw) -> list[DrawItem]:
 
 
 def verify(session: Session, draw: Draw) -> VerifyResult:
-    """Replay the draw from its record and compare with the stored sample (tolerance 1e-12)."""
+    """Replay the draw from its record and compare with the stored sample (tolerance 1e-12).
+
+    When the replay differs and the draw was made with another NumPy version than the one
+    running now, the last difference says so (the selection depends on NumPy's generator).
+    """
+    numpy_recorded, bitgen = numpy_facts(draw)
+    diffs = _differences(session, draw, bitgen)
+    if diffs and numpy_recorded is not None and numpy_recorded != np.__version__:
+        diffs.append(
+            f"Stikprøven blev trukket med NumPy {numpy_recorded}, men genberegningen kører med "
+            f"NumPy {np.__version__}. Afvigelsen kan skyldes NumPy-versionen; genberegn med "
+            f"NumPy {numpy_recorded} for at kontrollere stikprøven."
+        )
+    return VerifyResult(not diffs, diffs, numpy_recorded, np.__version__, bitgen)
+
+
+def _differences(session: Session, draw: Draw, bitgen: str | None) -> list[str]:
     diffs: list[str] = []
     snapshot = session.get(Snapshot, draw.snapshot_id)
     version = session.get(RiskModelVersion, draw.risk_model_version_id)
     if snapshot is None or version is None:
-        return VerifyResult(False, ["Sagsudtrækket eller risikomodellen findes ikke længere."])
+        return ["Sagsudtrækket eller risikomodellen findes ikke længere."]
+    if bitgen is not None and bitgen != BIT_GENERATOR:
+        diffs.append(
+            f"Stikprøven blev trukket med bitgeneratoren {bitgen}, men genberegningen bruger "
+            f"{BIT_GENERATOR}."
+        )
     if snapshot.sha256 != draw.snapshot_sha256:
         diffs.append("Sagsudtrækkets filfingeraftryk (SHA-256) er ændret siden trækningen.")
     if risk.factors_digest(version.factors) != draw.factors_sha256:
@@ -399,7 +525,7 @@ def verify(session: Session, draw: Draw) -> VerifyResult:
     try:
         population, sel = _replay_selection(session, draw)
     except (SamplingError, ValueError, KeyError) as exc:
-        return VerifyResult(False, [*diffs, f"Genberegningen kunne ikke gennemføres: {exc}"])
+        return [*diffs, f"Genberegningen kunne ikke gennemføres: {exc}"]
     if population.rows_digest != draw.population_sha256:
         diffs.append("Sagerne i sagsudtrækket er ændret siden trækningen.")
     items = _stored_items(session, draw)
@@ -441,7 +567,18 @@ def verify(session: Session, draw: Draw) -> VerifyResult:
             )
         if it.case_ref != r[1]:
             diffs.append(f"Sag {it.case_id}: gemt sags-ID {it.case_ref}, i sagsudtrækket {r[1]}.")
-    return VerifyResult(not diffs, diffs)
+    recorded_excluded = draw.params.get("excluded_per_stratum")
+    if recorded_excluded is not None and recorded_excluded != _excluded_record(
+        sel.excluded_per_stratum
+    ):
+        diffs.append("Antallet af udelukkede sager pr. stratum afviger fra registreringen.")
+    recorded_fallback = draw.params.get("exclusion_fallback_caseworker_ids")
+    if recorded_fallback is not None and recorded_fallback != sel.fallback_caseworkers:
+        diffs.append(
+            "Sagsbehandlerne, hvis udelukkelse blev opgivet (alle sager udelukket), afviger fra "
+            "registreringen."
+        )
+    return diffs
 
 
 def record_verification(
@@ -454,7 +591,12 @@ def record_verification(
         "draw",
         draw.id,
         f"Kontrol af stikprøve {draw.id}: " + ("identisk" if result.ok else "afvigelser"),
-        {"ok": result.ok, "differences": result.differences[:50]},
+        {
+            "ok": result.ok,
+            "differences": result.differences[:50],
+            "numpy_recorded": result.numpy_recorded,
+            "numpy_now": result.numpy_now,
+        },
     )
 
 
@@ -464,10 +606,19 @@ def record_verification(
 
 
 def snapshot_options(session: Session) -> list[tuple[int, str]]:
-    """Snapshots to draw from, newest first, as (id, Danish label)."""
+    """Snapshots to draw from, newest first, as (id, label in the current UI language)."""
     rows = session.scalars(select(Snapshot).order_by(Snapshot.as_of.desc(), Snapshot.id.desc()))
     return [
-        (s.id, f"{s.as_of:%d-%m-%Y} – {s.source_filename} ({s.row_count} sager, nr. {s.id})")
+        (
+            s.id,
+            _(
+                "%(date)s – %(file)s (%(n)s sager, nr. %(id)s)",
+                date=f"{s.as_of:%d-%m-%Y}",
+                file=s.source_filename,
+                n=s.row_count,
+                id=s.id,
+            ),
+        )
         for s in rows
     ]
 
@@ -495,6 +646,10 @@ class CaseworkerSample:
     unit: str
     new: bool
     items: list[DrawItem]
+    #: Cases of this caseworker excluded from the population (recorded draws only).
+    excluded: int = 0
+    #: Every case was to be excluded, so the full caseload was used instead.
+    fallback: bool = False
 
 
 @dataclass(frozen=True)
@@ -503,20 +658,50 @@ class DrawView:
     groups: list[CaseworkerSample]
     visible: int
     hidden: int
+    #: Cases excluded from the population (None: not recorded, a draw from before the count).
+    excluded: int | None = None
+    #: Initials of the caseworkers kept whole because all their cases were to be excluded.
+    fallback_initials: list[str] = field(default_factory=list)
+    numpy_version: str | None = None
+    bit_generator: str | None = None
+
+
+def excluded_by_caseworker(draw: Draw) -> dict[int, int] | None:
+    """Excluded cases per caseworker from the record (None for draws recorded before)."""
+    recorded = draw.params.get("excluded_per_stratum")
+    if recorded is None:
+        return None
+    out: dict[int, int] = {}
+    for entry in recorded:
+        cw_id = int(entry["caseworker_id"])
+        out[cw_id] = out.get(cw_id, 0) + int(entry["cases"])
+    return out
 
 
 def draw_view(session: Session, actor: User | None, draw: Draw) -> DrawView:
     """The draw record and the sample per caseworker the actor may see (audited view)."""
     items = visible_items(session, actor, draw)
     new_ids = set(draw.params.get("new_caseworker_ids") or [])
+    fallback_ids = [int(c) for c in draw.params.get("exclusion_fallback_caseworker_ids") or []]
+    excluded = excluded_by_caseworker(draw)
     groups: list[CaseworkerSample] = []
     for it in items:
         if not groups or groups[-1].initials != it.caseworker.initials:
             cw = it.caseworker
             groups.append(
-                CaseworkerSample(cw.initials, cw.name, cw.unit.name, cw.id in new_ids, [])
+                CaseworkerSample(
+                    cw.initials,
+                    cw.name,
+                    cw.unit.name,
+                    cw.id in new_ids,
+                    [],
+                    excluded=(excluded or {}).get(cw.id, 0),
+                    fallback=cw.id in fallback_ids,
+                )
             )
         groups[-1].items.append(it)
+    initials = _initials(session)
+    numpy_version, bit_generator = numpy_facts(draw)
     audit.record(
         session,
         actor,
@@ -525,7 +710,16 @@ def draw_view(session: Session, actor: User | None, draw: Draw) -> DrawView:
         draw.id,
         f"Viste {len(items)} af {draw.sample_size} udtrukne sager i stikprøve {draw.id}",
     )
-    return DrawView(draw, groups, len(items), draw.sample_size - len(items))
+    return DrawView(
+        draw,
+        groups,
+        len(items),
+        draw.sample_size - len(items),
+        excluded=None if excluded is None else sum(excluded.values()),
+        fallback_initials=sorted(initials.get(c, str(c)) for c in fallback_ids),
+        numpy_version=numpy_version,
+        bit_generator=bit_generator,
+    )
 
 
 CSV_COLUMNS = ("case_ref", "caseworker", "scheme", "stratum", "risk_score", "inclusion_probability")
@@ -536,14 +730,22 @@ def _csv_number(x: float) -> str:
     return repr(float(x)).replace(".", ",")
 
 
-def export_csv(session: Session, actor: User | None, draw: Draw) -> str:
-    """The sample as CSV (Danish Excel: ``;`` separator, decimal comma), audited.
+#: Media type of :func:`export_csv`'s bytes.
+CSV_MIMETYPE = "text/csv; charset=utf-8"
 
-    Columns: case_ref, caseworker, scheme, stratum, risk_score, inclusion_probability. Rows are
-    the cases the actor may see, in caseworker order.
+
+def export_csv(session: Session, actor: User | None, draw: Draw) -> bytes:
+    """The sample as a CSV file for Danish Excel, audited; the web download and
+    ``tilsyn sample export`` both write exactly these bytes.
+
+    UTF-8 with a byte-order mark (so Excel reads æøå), ``;`` separator, decimal comma, CRLF line
+    ends. Columns: case_ref, caseworker, scheme, stratum, risk_score, inclusion_probability (full
+    precision, so the numbers round-trip to the record exactly). Rows are the cases the actor
+    may see, in caseworker order.
     """
     items = visible_items(session, actor, draw)
     out = io.StringIO()
+    out.write("\ufeff")
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for it in items:
@@ -565,4 +767,4 @@ def export_csv(session: Session, actor: User | None, draw: Draw) -> str:
         draw.id,
         f"Eksporterede {len(items)} udtrukne sager fra stikprøve {draw.id} som CSV",
     )
-    return out.getvalue()
+    return out.getvalue().encode("utf-8")

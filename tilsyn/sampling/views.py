@@ -107,8 +107,8 @@ def export(draw_id: int) -> Response:
     body = services.export_csv(db.session, current_user, draw)
     db.session.commit()  # the audit event of the export
     return Response(
-        "\ufeff" + body,
-        mimetype="text/csv",
+        body,
+        content_type=services.CSV_MIMETYPE,
         headers={
             "Content-Disposition": f'attachment; filename="stikproeve-{draw.id}.csv"',
         },
