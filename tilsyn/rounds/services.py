@@ -929,7 +929,20 @@ def due_periods(plan: SupervisionPlan, today: date) -> list[Period]:
 
 
 def _addresses(users: Sequence[User]) -> list[str]:
-    return sorted({u.email.strip() for u in users if u.active and u.email and u.email.strip()})
+    """The usable e-mail addresses of the active ``users`` (an address without "@" is skipped
+    with a warning rather than stopping the whole run)."""
+    found = set()
+    for user in users:
+        address = (user.email or "").strip()
+        if not user.active or not address:
+            continue
+        if "@" not in address:
+            log.warning(
+                "Brugeren %s har en ugyldig e-mailadresse; den springes over.", user.username
+            )
+            continue
+        found.add(address)
+    return sorted(found)
 
 
 def leader_addresses(session: Session, plan: SupervisionPlan) -> list[str]:
