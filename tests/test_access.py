@@ -47,6 +47,7 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "cases.upload": frozenset({"admin", "teamleder"}),
     "cases.preview": frozenset({"admin", "teamleder"}),
     "cases.abort_import": frozenset({"admin", "teamleder"}),
+    "cases.error_report": frozenset({"admin", "teamleder"}),
     "catalogue.index": ALL,
     "catalogue.view": ALL,
     "catalogue.edit": LEADERS,
@@ -96,6 +97,7 @@ ALLOWED_STATUS: dict[str, int] = {
     "auth.login": 302,  # a logged-in user is sent on to their start page
     "auth.account_language": 200,  # an empty form is shown again with its error
     "cases.preview": 404,  # the token names a pending upload of one user; none exists here
+    "cases.error_report": 404,  # likewise: the kept report of a refused upload
     "rounds.status": 400,  # no target status in the (empty) form
 }
 

@@ -426,3 +426,192 @@ def test_uploads_are_private_and_removable(tmp_path):
     services.discard_upload(tmp_path, upload.token)
     assert services.load_upload(tmp_path, upload.token, 7) is None
     assert not (tmp_path / upload.token).exists()
+
+
+# --- Duplicates, errors, privacy (audit follow-up) -------------------------------------------
+
+
+def test_duplicates_in_an_otherwise_valid_file_are_found_in_the_database(
+    app, session, org, tmp_path
+):
+    rows = good_rows(12)
+    rows[7][0] = "S-0002"  # row 9 repeats row 3
+    rows[10][0] = "S-0002"  # row 12 too
+    rows[11][0] = "S-0005"  # row 13 repeats row 6
+    path = tmp_path / "dup.csv"
+    path.write_bytes(csv_bytes(rows))
+    before = counts(session)
+    result = run_import(app, session, path, batch_size=4)
+    assert not result.ok
+    assert [(e.row, e.column, e.reason, e.value) for e in result.errors] == [
+        (9, "Sags-ID", "Sags-ID findes allerede i række 3", "S-0002"),
+        (12, "Sags-ID", "Sags-ID findes allerede i række 3", "S-0002"),
+        (13, "Sags-ID", "Sags-ID findes allerede i række 6", "S-0005"),
+    ]
+    assert counts(session) == before
+    analysis = services.analyse_file(session, path, mapping(app), filename="dup.csv")
+    assert [e.row for e in analysis.errors] == [9, 12, 13]
+
+
+def test_duplicates_are_reported_alongside_other_errors(app, session, org, tmp_path):
+    rows = good_rows(6)
+    rows[1][5] = "ikke en dato"  # row 3, and its case ref is repeated on row 7
+    rows[5][0] = "S-0002"
+    path = tmp_path / "both.csv"
+    path.write_bytes(csv_bytes(rows))
+    result = run_import(app, session, path, batch_size=2)
+    assert [(e.row, e.column) for e in result.errors] == [(3, "Sagsstart"), (7, "Sags-ID")]
+    assert result.errors[1].reason == "Sags-ID findes allerede i række 3"
+
+
+def test_cases_keep_their_file_row(app, session, org, tmp_path):
+    rows = good_rows(3)
+    path = tmp_path / "rows.csv"
+    path.write_bytes(
+        ("\r\n" + csv_bytes(rows).decode("utf-8-sig").replace("\r\n", "\r\n\r\n", 1)).encode()
+    )
+    result = run_import(app, session, path)
+    assert result.ok, result.errors
+    stored = dict(session.execute(select(Case.case_ref, Case.source_row)).all())
+    # A blank line before the header (row 1) and one after it (row 3).
+    assert stored == {"S-0001": 4, "S-0002": 5, "S-0003": 6}
+
+
+def test_more_than_ten_thousand_errors_are_all_kept(app, session, org, tmp_path):
+    rows = [row(ref=f"S-{i:05d}", scheme="Ukendt") for i in range(12_000)]
+    path = tmp_path / "many.csv"
+    path.write_bytes(csv_bytes(rows))
+    result = run_import(app, session, path)
+    assert result.error_count == len(result.errors) == 12_000
+    assert result.errors_omitted == 0
+    assert result.errors[-1].row == 12_001
+    assert len(result.error_dicts()) == 12_000
+
+
+def test_cpr_like_file_names_are_scrubbed(app, session, org, tmp_path):
+    assert services.clean_filename("C:\\borgere\\borger 010190-1234.csv") == (
+        "borger [cpr fjernet].csv"
+    )
+    assert services.clean_filename("udtraek 2026-10-01 nr 12345678901.csv") == (
+        "udtraek 2026-10-01 nr 12345678901.csv"
+    )
+    path = tmp_path / "borger 0101901234.csv"
+    path.write_bytes(csv_bytes(good_rows(2)))
+    result = run_import(app, session, path)
+    assert result.ok
+    snapshot = session.get(Snapshot, result.snapshot.id)
+    assert snapshot.source_filename == "borger [cpr fjernet].csv"
+    bad = tmp_path / "borger 010190-1234.csv"
+    bad.write_bytes(csv_bytes([row(start="x")]))
+    refused = run_import(app, session, bad)
+    services.record_refused_import(session, None, refused)
+    session.commit()
+    summaries = " ".join(session.scalars(select(AuditEvent.summary)))
+    details = repr(list(session.scalars(select(AuditEvent.details))))
+    for text in (summaries, details):
+        assert "010190" not in text and "0101901234" not in text
+    assert "Import af borger [cpr fjernet].csv afvist" in summaries
+
+
+def test_same_file_is_noticed_but_allowed(app, session, org, tmp_path):
+    path = tmp_path / "ok.csv"
+    path.write_bytes(csv_bytes(good_rows(3)))
+    first = run_import(app, session, path)
+    assert first.same_file == []
+    analysis = services.analyse_file(session, path, mapping(app), filename="ok.csv")
+    assert [s.id for s in analysis.same_file] == [first.snapshot.id]
+    second = run_import(app, session, path)
+    assert second.ok and [s.id for s in second.same_file] == [first.snapshot.id]
+    event = session.scalars(select(AuditEvent).where(AuditEvent.action == "import")).all()[-1]
+    assert event.details["same_file_as"] == [first.snapshot.id]
+
+
+def test_unknown_caseworkers_count_as_errors_when_the_analysis_refuses(app, session, org, tmp_path):
+    rows = good_rows(4)
+    rows[0][1] = "NYX"
+    rows[2][5] = "x"
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(csv_bytes(rows))
+    analysis = services.analyse_file(session, path, mapping(app), filename="mixed.csv")
+    result = run_import(app, session, path)
+    assert analysis.error_count == result.error_count == 2
+    assert [(e.row, e.column) for e in analysis.errors] == [(2, "Sagsbehandler"), (4, "Sagsstart")]
+    assert [u.initials for u in analysis.unknown_caseworkers] == ["NYX"]
+    # While the file is otherwise valid, unknown caseworkers are for the user to place.
+    rows[2][5] = "01-02-2026"
+    path.write_bytes(csv_bytes(rows))
+    assert services.analyse_file(session, path, mapping(app), filename="mixed.csv").ok
+
+
+def test_caseload_median_with_uneven_loads(app, session, org, tmp_path):
+    loads = {"AAA": 1, "AAB": 2, "BBA": 7, "BBB": 10}
+    rows = []
+    for initials, n in loads.items():
+        rows += [row(ref=f"{initials}-{i}", cw=initials) for i in range(n)]
+    path = tmp_path / "loads.csv"
+    path.write_bytes(csv_bytes(rows))
+    result = run_import(app, session, path)
+    detail = services.snapshot_detail(session, result.snapshot.id)
+    assert (detail.caseload_min, detail.caseload_median, detail.caseload_max) == (1, 4.5, 10)
+    assert detail.caseload_mean == 5.0
+    rows += [row(ref=f"X-{i}", cw="NYA", team="Team Ny") for i in range(3)]
+    path.write_bytes(csv_bytes(rows))
+    result = run_import(app, session, path, create_caseworkers=True)
+    detail = services.snapshot_detail(session, result.snapshot.id)
+    assert detail.caseload_median == 3.0  # 1, 2, 3, 7, 10
+
+
+def test_stale_uploads_are_removed_on_every_analysis(app, session, org, tmp_path):
+    import os
+    import time
+
+    old = services.store_upload(
+        tmp_path,
+        io.BytesIO(csv_bytes(good_rows(2))),
+        filename="gammel.csv",
+        mapping_name="standard",
+        as_of=date(2026, 1, 1),
+        user_id=7,
+    )
+    fresh = services.store_upload(
+        tmp_path,
+        io.BytesIO(csv_bytes(good_rows(2))),
+        filename="ny.csv",
+        mapping_name="standard",
+        as_of=date(2026, 1, 1),
+        user_id=7,
+    )
+    stale = time.time() - services.UPLOAD_MAX_AGE_SECONDS - 60
+    os.utime(old.path.parent, (stale, stale))
+    services.analyse_upload(session, tmp_path, fresh, mapping(app))
+    assert not old.path.parent.exists()
+    assert fresh.path.is_file()
+
+
+def test_a_refused_upload_keeps_only_its_report(app, session, org, tmp_path):
+    rows = good_rows(3)
+    rows[1][2] = "Borger 010203-1234"
+    rows[2][5] = "32-13-2026"
+    upload = services.store_upload(
+        tmp_path,
+        io.BytesIO(csv_bytes(rows)),
+        filename="cpr.csv",
+        mapping_name="standard",
+        as_of=date(2026, 1, 1),
+        user_id=7,
+    )
+    result = services.analyse_upload(session, tmp_path, upload, mapping(app))
+    assert not result.ok and result.cpr_found
+    assert not upload.path.exists()
+    pending = services.load_upload(tmp_path, upload.token, 7)
+    assert pending is not None and pending.refused
+    report = services.stored_report(pending)
+    assert [(e.row, e.column) for e in report.errors] == [
+        (3, "Sagsbehandler navn"),
+        (4, "Sagsstart"),
+    ]
+    text = "".join(services.error_report_csv(pending))
+    assert text.startswith("\ufeffRække;Kolonne;Værdi;Fejl\r\n")
+    assert "32-13-2026" in text and "CPR" in text
+    stored = "".join(p.read_text(encoding="utf-8") for p in upload.path.parent.iterdir())
+    assert "010203" not in stored and "0102031234" not in stored

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import io
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -18,9 +18,11 @@ from tilsyn.cases.parsing import (
     ParseReport,
     RowError,
     iter_batches,
+    iter_columns,
     iter_records,
     looks_like_cpr,
     parse_all,
+    scrub_cpr,
 )
 
 WriteCsv = Callable[..., Path]
@@ -805,12 +807,151 @@ def test_control_characters_in_text_are_errors(write_csv: WriteCsv) -> None:
     ]
 
 
-def test_unterminated_quote_is_a_file_error_not_a_crash() -> None:
+def test_unterminated_quote_is_read_to_the_end_not_a_crash() -> None:
     header = ";".join(STANDARD_HEADER)
     data = f'{header}\r\n"S-1;abc;' + "x" * 200_000 + "\r\n"
     records, report = parse_all(data.encode())
     assert records == []
-    (error,) = report.errors
-    assert error.row == 0 and error.reason.startswith(
-        "Filen kunne ikke læses som CSV efter række 1"
-    )
+    # The open quote swallows the rest of the file into one field: one row, too few fields.
+    assert errors_of(report) == [(2, None, "Forkert antal felter i rækken (forventet 13, fandt 1)")]
+
+
+def test_very_long_cells_are_reported_with_row_and_column(write_csv: WriteCsv) -> None:
+    # Longer than Python's csv default field limit (131,072 characters).
+    huge = "x" * 200_000
+    rows = [
+        row_with(Sags_ID="S-1"),
+        row_with(Sags_ID="S" + huge),
+        row_with(Sags_ID="S-3", Sagsstart=huge),
+        row_with(Sags_ID="S-4", Team=huge),
+        row_with(Sags_ID="S-5"),
+    ]
+    records, report = parse_rows(write_csv, rows)
+    assert [r.case_ref for r in records] == ["S-1", "S-5"]
+    assert errors_of(report) == [
+        (3, "Sags-ID", "Værdien er for lang (højst 64 tegn)"),
+        (4, "Sagsstart", "Værdien er for lang (højst 100 tegn)"),
+        (5, "Team", "Værdien er for lang (højst 120 tegn)"),
+    ]
+    assert all(e.value is None or len(e.value) <= 40 for e in report.errors)
+
+
+def test_very_long_cell_in_an_ignored_column_is_ignored(write_csv: WriteCsv) -> None:
+    header = [*STANDARD_HEADER, "Bemærkning"]
+    rows = [[*GOOD_ROW, "x" * 300_000], [*row_with(Sags_ID="S-2"), "kort"]]
+    records, report = parse_all(write_csv(header, rows))
+    assert report.errors == [] and len(records) == 2
+
+
+def test_row_numbers_after_a_multiline_quoted_field(write_csv: WriteCsv) -> None:
+    rows = [
+        row_with(Sags_ID="S-1"),
+        row_with(Sags_ID="S-2", Sagsbehandler_navn="Anne\r\nBech\r\nJensen"),  # rows 3-5
+        row_with(Sags_ID="S-3"),  # row 6
+        row_with(Sags_ID="S-4", Ordning="Nope"),  # row 7
+    ]
+    records, report = parse_rows(write_csv, rows)
+    assert [(r.case_ref, r.row) for r in records] == [("S-1", 2), ("S-2", 3), ("S-3", 6)]
+    assert errors_of(report) == [(7, "Ordning", "Ukendt ordning")]
+
+
+def test_rows_in_several_batches_keep_their_numbers(write_csv: WriteCsv) -> None:
+    rows = [row_with(Sags_ID=f"S-{i}") for i in range(2500)]
+    rows[1500][COLUMN_INDEX["Team"]] = "Team\nB"  # a multi-line field in the second batch
+    rows[2200][COLUMN_INDEX["Ordning"]] = "Nope"
+    report = ParseReport()
+    batches = list(iter_columns(write_csv(STANDARD_HEADER, rows), report=report, batch_size=1000))
+    numbers = [n for batch in batches for n in batch.rows]
+    assert numbers[:3] == [2, 3, 4] and numbers[1500] == 1502 and numbers[1501] == 1504
+    assert errors_of(report) == [(2203, "Ordning", "Ukendt ordning")]
+    assert report.rows_read == 2500
+
+
+def test_xlsx_1904_epoch_serial_dates(tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    workbook.epoch = datetime(1904, 1, 1)  # Excel for Mac's old date system
+    sheet = workbook.active
+    sheet.append(STANDARD_HEADER)
+    serial = (date(2026, 6, 11) - date(1904, 1, 1)).days
+    row: list[object] = list(GOOD_ROW)
+    row[COLUMN_INDEX["Sagsstart"]] = serial
+    row[COLUMN_INDEX["Seneste_samtale"]] = float(serial + 2)
+    sheet.append(row)
+    path = tmp_path / "mac.xlsx"
+    workbook.save(path)
+    records, report = parse_all(path)
+    assert report.errors == []
+    (record,) = records
+    assert record.start_date == date(2026, 6, 11)
+    assert record.last_conversation == date(2026, 6, 13)
+
+
+def test_xlsx_decimal_values_in_errors_use_a_decimal_comma(tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(STANDARD_HEADER)
+    row: list[object] = list(GOOD_ROW)
+    row[COLUMN_INDEX["Samtaler_seneste_12_mdr"]] = 2.5
+    row[COLUMN_INDEX["Ugentlige_timer"]] = 85.5
+    sheet.append(row)
+    path = tmp_path / "decimal.xlsx"
+    workbook.save(path)
+    _, report = parse_all(path)
+    assert [e.value for e in report.errors] == ["2,5", "85,5"]
+
+
+def test_cpr_on_another_sheet_refuses_the_workbook(tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "Sager"
+    sheet.append(STANDARD_HEADER)
+    sheet.append(GOOD_ROW)
+    notes = workbook.create_sheet("Noter")
+    notes.append(["Borger", "Bemærkning"])
+    notes.append(["Anne", "ring på 0101901234 i morgen"])
+    numbers = workbook.create_sheet("Tal")
+    numbers.append([None, None, 311299123])  # a number cell that lost its leading zero
+    hidden = workbook.create_sheet("Skjult")
+    hidden.sheet_state = "hidden"
+    hidden.append(["111111-1118"])
+    path = tmp_path / "ark.xlsx"
+    workbook.save(path)
+    records, report = parse_all(path)
+    assert records == [] and report.cpr_found
+    assert errors_of(report) == [
+        (2, "Ark 2 «Noter», kolonne 2", "Ligner et CPR-nummer – filen afvises"),
+        (1, "Ark 3 «Tal», kolonne 3", "Ligner et CPR-nummer – filen afvises"),
+        (1, "Ark 4 «Skjult», kolonne 1", "Ligner et CPR-nummer – filen afvises"),
+    ]
+    assert_no_cpr_digits(report)
+
+
+def test_other_sheets_without_cpr_are_fine(tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    workbook.active.append(STANDARD_HEADER)
+    workbook.active.append(GOOD_ROW)
+    workbook.create_sheet("Noter").append(["Udtrukket 01-10-2026", 12345678, 20261001])
+    path = tmp_path / "ark.xlsx"
+    workbook.save(path)
+    records, report = parse_all(path)
+    assert report.errors == [] and len(records) == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Import af borger 010190-1234.csv", "Import af borger [cpr fjernet].csv"),
+        ("0101901234 og 311299-4321", "[cpr fjernet] og [cpr fjernet]"),
+        ("S-2026-000001 13131313131 991399-1234", "S-2026-000001 13131313131 991399-1234"),
+    ],
+)
+def test_scrub_cpr(text: str, expected: str) -> None:
+    assert scrub_cpr(text) == expected

@@ -11,7 +11,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from tilsyn.cases import services
+from tilsyn.cases import parsing, services
 from tilsyn.extensions import db
 
 
@@ -23,13 +23,46 @@ def _cli_user() -> str:
     return f"kommandolinje ({who})"[:80]
 
 
+class _Refusal(Exception):
+    """A problem with the command's arguments, reported like a refused file."""
+
+
 def _as_of(value: str | None) -> date:
     if not value:
         return date.today()
     try:
         return date.fromisoformat(value)
     except ValueError as exc:
-        raise click.BadParameter("brug formatet ÅÅÅÅ-MM-DD", param_hint="--as-of") from exc
+        raise _Refusal("Ugyldig --as-of: brug formatet ÅÅÅÅ-MM-DD.") from exc
+
+
+def _readable_file(file: Path) -> Path:
+    """The file, or :class:`_Refusal` naming it (without directories or CPR-like parts)."""
+    try:
+        with file.open("rb"):
+            pass
+    except OSError as exc:
+        name = services.clean_filename(str(file))
+        raise _Refusal(f"Filen {name} findes ikke eller kan ikke læses.") from exc
+    if not file.is_file():
+        raise _Refusal(f"{services.clean_filename(str(file))} er ikke en fil.")
+    return file
+
+
+def _refuse(message: str, as_json: bool) -> SystemExit:
+    if as_json:
+        click.echo(json.dumps({"errors": [{"row": 0, "column": None, "reason": message}]}))
+    else:
+        click.echo(f"Fejl: {message}", err=True)
+    return SystemExit(1)
+
+
+def _same_file_notes(result: services.ImportResult) -> list[str]:
+    return [
+        f"Bemærk: Denne fil er allerede indlæst som sagsudtræk nr. {earlier.id} den "
+        f"{earlier.imported_at.strftime('%d-%m-%Y')}."
+        for earlier in result.same_file
+    ]
 
 
 def _row_text(row: int) -> str:
@@ -37,7 +70,7 @@ def _row_text(row: int) -> str:
 
 
 @click.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path))
+@click.argument("file", type=click.Path(path_type=Path))
 @click.option("--mapping", "mapping_name", default=None, help="Kolonneopsætning (standard).")
 @click.option("--as-of", "as_of_text", default=None, help="Udtrækkets dato, ÅÅÅÅ-MM-DD (i dag).")
 @click.option(
@@ -54,17 +87,21 @@ def import_command(
     create_caseworkers: bool,
     as_json: bool,
 ) -> None:
-    """Import FILE (CSV or XLSX) as a new snapshot. Exit 0 on success, 1 on refusal."""
-    as_of = _as_of(as_of_text)
-    try:
-        mapping = services.load_mapping(mapping_name, current_app.config["MAPPINGS_DIR"])
-    except services.ImportSetupError as exc:
-        if as_json:
-            click.echo(json.dumps({"errors": [{"row": 0, "column": None, "reason": str(exc)}]}))
-        else:
-            click.echo(f"Fejl: {exc}", err=True)
-        raise SystemExit(1) from exc
+    """Import FILE (CSV or XLSX) as a new snapshot. Exit 0 on success, 1 on refusal.
 
+    With --json every outcome is JSON on standard output: {"snapshot_id", "rows",
+    "caseworkers", "teams"} on success, {"errors": [{"row", "column", "reason"}, ...]} (every
+    error) on refusal, bad arguments included.
+    """
+    try:
+        as_of = _as_of(as_of_text)
+        file = _readable_file(file)
+        mapping = services.load_mapping(mapping_name, current_app.config["MAPPINGS_DIR"])
+    except (_Refusal, services.ImportSetupError) as exc:
+        raise _refuse(str(exc), as_json) from exc
+
+    importer = _cli_user()
+    max_field_chars = int(current_app.config.get("MAX_CONTENT_LENGTH") or parsing.MAX_FIELD_CHARS)
     result = services.import_file(
         db.session,
         None,
@@ -73,24 +110,28 @@ def import_command(
         as_of=as_of,
         filename=file.name,
         create_caseworkers=create_caseworkers,
-        imported_by_name=_cli_user(),
+        imported_by_name=importer,
+        max_field_chars=max_field_chars,
     )
     if not result.ok or result.snapshot is None:
         db.session.rollback()
-        services.record_refused_import(db.session, None, result)
+        services.record_refused_import(db.session, None, result, imported_by_name=importer)
         db.session.commit()
         if as_json:
             click.echo(json.dumps({"errors": result.error_dicts()}, ensure_ascii=False))
         else:
             click.echo(
                 f"Sagsudtrækket {result.filename} blev ikke indlæst: "
-                f"{len(result.errors)} fejl. Intet er gemt.",
+                f"{result.error_count} fejl. Intet er gemt.",
                 err=True,
             )
             for error in result.errors:
                 value = f" (værdi: {error.value})" if error.value is not None else ""
                 column = f", kolonne «{error.column}»" if error.column else ""
                 click.echo(f"  {_row_text(error.row)}{column}: {error.reason}{value}", err=True)
+            if result.errors_omitted:
+                more = services.MSG_MORE_ERRORS.format(n=result.errors_omitted)
+                click.echo(f"  {more}", err=True)
             if result.unknown_caseworkers:
                 click.echo(
                     "Brug --create-caseworkers for at oprette de ukendte sagsbehandlere.",
@@ -117,6 +158,8 @@ def import_command(
         f"{result.rows} sager, {result.caseworkers} sagsbehandlere, {result.teams} teams "
         f"({result.seconds:.1f} s)."
     )
+    for note in _same_file_notes(result):
+        click.echo(note)
     if result.created_units:
         click.echo(f"Nye enheder: {', '.join(result.created_units)}.")
     if result.created_caseworkers:

@@ -59,6 +59,8 @@ class Case(db.Model):  # type: ignore[name-defined]
     job_goal: Mapped[bool | None]
     cv_on_jobnet: Mapped[bool | None]
     weekly_hours: Mapped[float | None]
+    #: The case's row in the imported file (header = row 1), for traceability and duplicates.
+    source_row: Mapped[int | None]
 
     snapshot: Mapped[Snapshot] = relationship(back_populates="cases")
     caseworker: Mapped[Caseworker] = relationship()

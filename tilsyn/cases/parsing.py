@@ -6,16 +6,24 @@ Pure code: no database, no Flask. The import service calls :func:`iter_batches` 
 
 Properties:
 
-* **Streaming.** CSV is decoded through a :class:`io.TextIOWrapper` and read line by line;
-  XLSX is read with openpyxl in read-only mode. Memory stays flat with file size (apart from the
-  ``case_ref -> first row`` dictionary used for duplicate detection).
+* **Streaming.** CSV is decoded through a :class:`io.TextIOWrapper` and read in batches of
+  rows; XLSX is read with openpyxl in read-only mode. :func:`iter_columns` keeps memory flat
+  with file size: it holds one batch and bounded per-column caches. Duplicate case references
+  need every reference at once, so they are found by the caller (the import service does it in
+  the database); only the small-file helpers :func:`iter_records` and :func:`parse_all` find
+  them in memory.
+* **Fast.** A batch is validated column by column: each column has a precompiled converter
+  with a cache of the distinct texts it has seen (dates, schemes, counts, names repeat), so
+  most cells cost one dictionary lookup at C speed; the CPR screen runs once over the batch's
+  joined text. Only a batch with a problem in it is gone through row by row.
 * **Every bad row is reported.** Invalid rows are not yielded; their errors are appended to
   ``report.errors`` and parsing continues. File-level problems (unsupported file type, missing
   required column, undecodable bytes) are reported as errors on row 0 (or the header row) and
   stop parsing.
-* **CPR guard.** Any cell (mapped or not, header included) that looks like a CPR number
-  (``ddmmyy-xxxx`` / ``ddmmyyxxxx`` with a valid day and month) refuses the whole file: the
-  error names row and column, never the value, and no further records are yielded.
+* **CPR guard.** Any cell (mapped or not, header included, on any sheet of a workbook) that
+  looks like a CPR number (``ddmmyy-xxxx`` / ``ddmmyyxxxx`` with a valid day and month) refuses
+  the whole file: the error names row and column, never the value, and no further records are
+  yielded.
 * **Never raises on file content.** Whatever bytes arrive, the result is records and/or errors.
   (Programming errors such as a non-existent path or a text-mode stream do raise.)
 
@@ -36,6 +44,8 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from itertools import chain, islice
+from operator import itemgetter
 from typing import IO, Any
 
 from tilsyn.cases.mapping import (
@@ -53,25 +63,39 @@ __all__ = [
     "CPR_PATTERN",
     "CaseRecord",
     "ParseReport",
+    "RecordBatch",
     "RowError",
     "Source",
     "iter_batches",
+    "iter_columns",
     "iter_records",
     "looks_like_cpr",
     "parse_all",
+    "scrub_cpr",
 ]
 
 #: Anything :func:`iter_records` accepts: a path, the file's bytes, or a binary file object.
 Source = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes]
 
 HEAD_SIZE = 64 * 1024
-DEFAULT_MAX_ERRORS = 10_000
+#: Errors kept in a report (each is small; the rest are counted in ``errors_omitted``).
+DEFAULT_MAX_ERRORS = 250_000
+DEFAULT_BATCH_SIZE = 5000
+#: Rows read ahead by the record-by-record API.
+RECORDS_BATCH_SIZE = 1000
+#: Longest CSV field read (Python's csv default is 131,072 characters); the web passes its
+#: upload limit (MAX_CONTENT_LENGTH), which this default matches.
+MAX_FIELD_CHARS = 200 * 1024 * 1024
 MIN_YEAR, MAX_YEAR = 1990, 2100
 MAX_WEEKLY_HOURS = 80.0
 MAX_COUNT = 10_000
 #: Longest text kept for each text field (matches the database columns).
 MAX_LENGTHS = {"case_ref": 64, "caseworker": 20, "caseworker_name": 200, "team": 120}
+#: Longest value accepted in a mapped column that is not text (dates, numbers, Ja/Nej, scheme).
+MAX_OTHER_CHARS = 100
 MAX_VALUE_CHARS = 40
+#: What replaces a CPR-like number in texts that are shown or kept (e.g. a file name).
+CPR_REMOVED = "[cpr fjernet]"
 
 # --- Danish messages --------------------------------------------------------------------------
 
@@ -165,6 +189,8 @@ class ParseReport:
     rows_read: int = 0
     cpr_found: bool = False
     errors_omitted: int = 0
+    #: The file's header of the case reference column (for duplicate messages).
+    case_ref_column: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -186,12 +212,9 @@ _SCREEN_TABLE = bytes(
 )
 
 
-def _may_hold_cpr(text: str) -> bool:
-    """True if the text contains a CPR-shaped token (date part not yet checked)."""
-    screened = text.encode("utf-8", "surrogatepass").translate(_SCREEN_TABLE)
-    if b"0000000000" not in screened and b"000000-0000" not in screened:
-        return False
-    return CPR_PATTERN.search(text) is not None
+def _is_cpr_match(match: re.Match[str]) -> bool:
+    day, month = int(match.group(1)), int(match.group(2))
+    return 1 <= month <= 12 and 1 <= day <= _DAYS_IN_MONTH[month]
 
 
 def looks_like_cpr(text: str) -> bool:
@@ -199,11 +222,22 @@ def looks_like_cpr(text: str) -> bool:
 
     Any two-digit year is accepted and 29 February always counts (the century is unknown).
     """
-    for match in CPR_PATTERN.finditer(text):
-        day, month = int(match.group(1)), int(match.group(2))
-        if 1 <= month <= 12 and 1 <= day <= _DAYS_IN_MONTH[month]:
-            return True
-    return False
+    return any(_is_cpr_match(match) for match in CPR_PATTERN.finditer(text))
+
+
+def _screen_cpr(text: str) -> bool:
+    """:func:`looks_like_cpr` behind a C-speed pre-screen (most texts have no 10-digit run)."""
+    screened = text.encode("utf-8", "surrogatepass").translate(_SCREEN_TABLE)
+    if b"0000000000" not in screened and b"000000-0000" not in screened:
+        return False
+    return looks_like_cpr(text)
+
+
+def scrub_cpr(text: str, replacement: str = CPR_REMOVED) -> str:
+    """The text with every CPR-like token (as :func:`looks_like_cpr` sees them) replaced."""
+    return CPR_PATTERN.sub(
+        lambda match: replacement if _is_cpr_match(match) else match.group(0), text
+    )
 
 
 def _cpr_text(value: object) -> str | None:
@@ -233,6 +267,8 @@ def _safe_value(value: object) -> str | None:
         text = value.strftime("%d-%m-%Y")
     elif isinstance(value, float) and math.isfinite(value) and value == int(value):
         text = str(int(value))
+    elif isinstance(value, float) and math.isfinite(value):
+        text = f"{value:.12g}".replace(".", ",")  # as a Danish reader writes it: 2,5
     else:
         text = str(value).strip()
     if not text:
@@ -256,16 +292,31 @@ class _Bad:
         self.reason = reason
 
 
-_BAD_DATE = _Bad(MSG_DATE)
-_BAD_YEAR = _Bad(MSG_YEAR)
-_BAD_INT = _Bad(MSG_INT)
-_BAD_NEGATIVE = _Bad(MSG_NEGATIVE)
-_BAD_TOO_BIG = _Bad(MSG_TOO_BIG)
-_BAD_DECIMAL = _Bad(MSG_DECIMAL)
-_BAD_HOURS = _Bad(MSG_HOURS)
-_BAD_BOOL = _Bad(MSG_BOOL)
-_BAD_SCHEME = _Bad(MSG_SCHEME)
-_BAD_CONTROL = _Bad(MSG_CONTROL)
+#: Every failure value, one per reason (all are made here, at import time).
+_BADS: dict[str, _Bad] = {}
+
+
+def _bad(reason: str) -> _Bad:
+    return _BADS.setdefault(reason, _Bad(reason))
+
+
+_BAD_DATE = _bad(MSG_DATE)
+_BAD_YEAR = _bad(MSG_YEAR)
+_BAD_INT = _bad(MSG_INT)
+_BAD_NEGATIVE = _bad(MSG_NEGATIVE)
+_BAD_TOO_BIG = _bad(MSG_TOO_BIG)
+_BAD_DECIMAL = _bad(MSG_DECIMAL)
+_BAD_HOURS = _bad(MSG_HOURS)
+_BAD_BOOL = _bad(MSG_BOOL)
+_BAD_SCHEME = _bad(MSG_SCHEME)
+_BAD_CONTROL = _bad(MSG_CONTROL)
+_TOO_LONG = {n: _bad(MSG_TOO_LONG.format(n=n)) for n in {*MAX_LENGTHS.values(), MAX_OTHER_CHARS}}
+
+
+def _too_long(limit: int) -> _Bad:
+    return _TOO_LONG[limit]
+
+
 #: Control characters that must not reach the database (NUL, DEL and other C0/C1 codes).
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1b\x7f-\x9f]")
 
@@ -293,7 +344,6 @@ _EXCEL_EPOCH_1900 = date(1899, 12, 30)
 _EXCEL_EPOCH_1904 = date(1904, 1, 1)
 
 _Value = Any  # a converted value or a _Bad
-_CACHE_LIMIT = 100_000
 
 
 def _checked_date(year: int, month: int, day: int) -> date | _Bad:
@@ -343,24 +393,17 @@ def _decimal_from_text(text: str) -> float | _Bad:
 
 
 class _Converters:
-    """Per-parse converters with small caches (dates and schemes repeat a lot)."""
+    """Per-parse value converters (the caches live per column, see :class:`_Column`)."""
 
     def __init__(self, excel_epoch: date = _EXCEL_EPOCH_1900) -> None:
         self.excel_epoch = excel_epoch
-        self._dates: dict[str, date | _Bad] = {}
-        self._schemes: dict[str, str | _Bad] = {}
 
     # Each converter gets a non-blank value: a stripped str (CSV and text cells) or a typed
     # XLSX cell value (int, float, bool, datetime, ...).
 
     def date(self, value: object) -> _Value:
         if isinstance(value, str):
-            cached = self._dates.get(value)
-            if cached is None:
-                if len(self._dates) > _CACHE_LIMIT:
-                    self._dates.clear()
-                cached = self._dates[value] = _date_from_text(value)
-            return cached
+            return _date_from_text(value)
         if isinstance(value, datetime):
             return _checked_date(value.year, value.month, value.day)
         if isinstance(value, date):
@@ -408,19 +451,16 @@ class _Converters:
             return bool(value)
         return _BAD_BOOL
 
-    def scheme(self, value: object) -> _Value:
-        text = _cell_text(value)
-        cached = self._schemes.get(text)
-        if cached is None:
-            code = scheme_code(text)
-            cached = self._schemes[text] = _BAD_SCHEME if code is None else code
-        return cached
+    @staticmethod
+    def scheme(value: object) -> _Value:
+        code = scheme_code(_cell_text(value))
+        return _BAD_SCHEME if code is None else code
 
     @staticmethod
     def _text(value: object, limit: int) -> _Value:
         text = _cell_text(value)
         if len(text) > limit:
-            return _Bad(MSG_TOO_LONG.format(n=limit))
+            return _too_long(limit)
         if not text.isprintable() and _CONTROL_RE.search(text):
             return _BAD_CONTROL
         return text
@@ -469,7 +509,7 @@ def _cell_text(value: object) -> str:
     return " ".join(text.split())
 
 
-# --- Row processing shared by CSV and XLSX ----------------------------------------------------
+# --- Columns: precompiled converters with per-column caches ----------------------------------
 
 #: CaseRecord fields after ``row``, in constructor order.
 _RECORD_FIELDS = (
@@ -491,25 +531,153 @@ assert set(_RECORD_FIELDS) == set(CANONICAL_FIELDS)
 
 _REQUIRED = frozenset(("case_ref", "caseworker", "scheme", "start_date"))
 
-
-_MISS = object()
-_BLANK = _Bad(MSG_REQUIRED)  # a blank cell: an error only in a required column
+#: A blank cell in a required column (blank optional cells become None).
+_BLANK = _bad(MSG_REQUIRED)
+#: Every failure value there is (all are interned): a batch is clean iff it holds none of them.
+_ALL_BAD = frozenset(_BADS.values())
+#: Distinct raw texts remembered per column (dates, schemes, names … repeat a lot).
 _CACHE_PER_COLUMN = 20_000
+#: ``"\n".join(case refs) + "\n"`` of a batch whose references need no cleaning: printable
+#: ASCII, no leading, trailing or doubled spaces (the cleaned text is the raw text).
+_PLAIN_LINES_RE = re.compile(r"(?:[!-~]+(?: [!-~]+)*\n)*")
 
 
-def _convert(raw: object, convert: Callable[[object], Any]) -> Any:
-    """Strip text, map blanks to ``_BLANK``, otherwise convert."""
-    if raw is None:
-        return _BLANK
-    if isinstance(raw, str):
-        raw = raw.strip()
-        if not raw:
-            return _BLANK
-    return convert(raw)
+class _ColumnCache(dict[str, Any]):
+    """Raw cell text -> converted value (or a failure); misses are converted and remembered."""
+
+    def __init__(self, column: _Column) -> None:
+        super().__init__()
+        self.column = column
+
+    def __missing__(self, raw: str) -> Any:
+        result = self.column.convert(raw)
+        if len(self) < _CACHE_PER_COLUMN:
+            self[raw] = result
+        return result
+
+
+class _Column:
+    """One mapped column: where it is, what it is called, and how its cells are converted."""
+
+    __slots__ = (
+        "cache",
+        "converter",
+        "failed",
+        "getter",
+        "header",
+        "index",
+        "max_raw",
+        "name",
+        "required",
+    )
+
+    def __init__(
+        self, name: str, index: int, header: str, converter: Callable[[object], _Value]
+    ) -> None:
+        self.name = name
+        self.index = index
+        self.getter = itemgetter(index)
+        self.header = header
+        self.converter = converter
+        self.required = name in _REQUIRED
+        # Text fields check their cleaned length themselves; other values are short.
+        self.max_raw = None if name in MAX_LENGTHS else MAX_OTHER_CHARS
+        self.cache: _ColumnCache | None = None if name == "case_ref" else _ColumnCache(self)
+        #: Has any cell of this column failed yet? (Until then its batches need no check.)
+        self.failed = False
+
+    def convert(self, raw: object) -> _Value:
+        """One cell: blank -> None (or the required-value failure), else the converter."""
+        result = self._convert(raw)
+        if result.__class__ is _Bad:
+            self.failed = True
+        return result
+
+    def _convert(self, raw: object) -> _Value:
+        if raw is None:
+            return _BLANK if self.required else None
+        if raw.__class__ is str:
+            text = raw.strip()  # type: ignore[attr-defined]
+            if not text:
+                return _BLANK if self.required else None
+            if self.max_raw is not None and len(text) > self.max_raw:
+                return _too_long(self.max_raw)
+            return self.converter(text)
+        return self.converter(raw)
+
+    def convert_texts(self, rows: Sequence[Sequence[str]]) -> Sequence[Any]:
+        """This column of CSV rows (all text, all of full width), at C speed for texts seen
+        before."""
+        if self.cache is not None:
+            return list(map(self.cache.__getitem__, map(self.getter, rows)))
+        cells = list(map(self.getter, rows))
+        if (
+            max(map(len, cells)) <= MAX_LENGTHS["case_ref"]
+            and _PLAIN_LINES_RE.fullmatch("\n".join(cells) + "\n") is not None
+        ):
+            return cells  # case references that are already clean
+        return list(map(self.convert, cells))
+
+    def convert_cells(self, cells: Sequence[object]) -> list[Any]:
+        """A column of XLSX cells (typed values; only text is cached)."""
+        cache, convert = self.cache, self.convert
+        if cache is None:
+            return list(map(convert, cells))
+        return [cache[c] if c.__class__ is str else convert(c) for c in cells]  # type: ignore[index]
+
+
+# --- Batches of records -----------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class RecordBatch:
+    """Valid rows of a stretch of the file, column by column.
+
+    ``rows`` holds the file row numbers of the valid rows, ``columns`` maps each mapped
+    canonical field to its converted values (same length as ``rows``; blank optional values
+    are None). ``invalid_refs`` lists ``(case reference, row)`` of rows that were not valid
+    but had a usable case reference, so that duplicates can be found among every row.
+    """
+
+    rows: Sequence[int]
+    columns: dict[str, Sequence[Any]]
+    invalid_refs: list[tuple[str, int]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def column(self, name: str) -> Sequence[Any]:
+        """The values of one canonical field (all None when the file lacks the column)."""
+        values = self.columns.get(name)
+        return values if values is not None else (None,) * len(self.rows)
+
+    def records(self, limit: int | None = None) -> list[CaseRecord]:
+        """The rows as :class:`CaseRecord` objects (the first ``limit`` only, if given)."""
+        count = len(self.rows) if limit is None else min(limit, len(self.rows))
+        columns = [self.column(name)[:count] for name in _RECORD_FIELDS]
+        return [CaseRecord(*values) for values in zip(self.rows[:count], *columns, strict=True)]
+
+    def refs(self) -> Iterator[tuple[str, int]]:
+        """``(case reference, row)`` of every row with a usable case reference."""
+        yield from zip(self.column("case_ref"), self.rows, strict=True)
+        yield from self.invalid_refs
+
+
+# --- Row processing shared by CSV and XLSX ----------------------------------------------------
+
+
+def _is_blank(value: object) -> bool:
+    return value is None or (value.__class__ is str and not value.strip())  # type: ignore[attr-defined]
 
 
 class _RowProcessor:
-    """Validates data rows against the matched header and turns them into records."""
+    """Validates data rows against the matched header and turns them into record batches.
+
+    A batch is first checked as a whole, column by column (C-speed cache lookups, one CPR
+    screen over the batch's joined text). Only a batch that holds a problem of any kind (a
+    failure value, a CPR-like number, a blank or wrongly sized row) is gone through row by
+    row, which reports every problem with its row and column.
+    """
 
     def __init__(
         self,
@@ -518,28 +686,21 @@ class _RowProcessor:
         report: ParseReport,
         converters: _Converters,
         max_errors: int | None,
+        *,
+        text_cells: bool,
     ) -> None:
         self.headers = [clean_header(h) for h in headers]
         self.width = len(headers)
         self.report = report
         self.max_errors = max_errors
-        self.seen_refs: dict[str, int] = {}
         self.refused = False
-        # (position in record, column index, header, converter, required, cache). Every
-        # field but the case reference repeats a lot, so text values are cached per column.
-        self.specs: list[tuple[int, int, str, Callable[[object], Any], bool, dict | None]] = [
-            (
-                pos,
-                fields[name],
-                self.headers[fields[name]],
-                converters.for_field(name),
-                name in _REQUIRED,
-                None if name == "case_ref" else {},
-            )
-            for pos, name in enumerate(_RECORD_FIELDS)
+        self.text_cells = text_cells
+        self.columns = [
+            _Column(name, fields[name], self.headers[fields[name]], converters.for_field(name))
+            for name in _RECORD_FIELDS
             if name in fields
         ]
-        self.case_ref_header = self.headers[fields["case_ref"]]
+        report.case_ref_column = self.headers[fields["case_ref"]]
 
     # Errors ---------------------------------------------------------------------------
 
@@ -557,14 +718,12 @@ class _RowProcessor:
             return f"Kolonne {index + 1}"
         return header
 
-    def check_cpr(self, row: int, cells: Sequence[object], joined: str | None) -> bool:
+    def check_cpr(self, row: int, cells: Sequence[object]) -> bool:
         """Report every CPR-like cell in the row; True if any was found."""
-        if joined is not None and not _may_hold_cpr(joined):
-            return False
         found = False
         for index, value in enumerate(cells):
             text = _cpr_text(value)
-            if text and looks_like_cpr(text):
+            if text and _screen_cpr(text):
                 found = True
                 self.error(row, self.column_name(index), MSG_CPR)
         if found:
@@ -572,44 +731,90 @@ class _RowProcessor:
             self.report.cpr_found = True
         return found
 
-    # Rows -----------------------------------------------------------------------------
+    # Batches --------------------------------------------------------------------------
 
-    def process(self, row: int, cells: Sequence[object]) -> CaseRecord | None:
-        """Validate one non-blank data row; returns a record or None (errors reported)."""
-        values: list[Any] = [None] * 13
-        ok = True
-        length = len(cells)
-        for pos, index, header, convert, required, cache in self.specs:
-            raw = cells[index] if index < length else None
-            if cache is not None and raw.__class__ is str:
-                result = cache.get(raw, _MISS)
-                if result is _MISS:
-                    result = _convert(raw, convert)
-                    if len(cache) < _CACHE_PER_COLUMN:
-                        cache[raw] = result
+    def _joined(self, rows: Sequence[Sequence[object]]) -> str:
+        """Every cell of the batch in one text (unit separators between cells)."""
+        cells = chain.from_iterable(rows)
+        if self.text_cells:
+            return "\x1f".join(cells)  # type: ignore[arg-type]
+        return "\x1f".join(filter(None, map(_cpr_text, cells)))
+
+    def batch(
+        self, rows: Sequence[Sequence[object]], numbers: Sequence[int], *, may_hold_cpr: bool = True
+    ) -> RecordBatch:
+        """Validate a list of data rows (XLSX: non-blank rows only) with their row numbers.
+
+        ``may_hold_cpr`` False: the caller's screen of the raw text showed that no cell can
+        hold a CPR number, so the cells need not be screened again.
+        """
+        if not rows:
+            return RecordBatch([], {})
+        width = self.width
+        # CSV rows must all have the header's width (XLSX rows are not checked for width).
+        clean = not self.text_cells or min(map(len, rows)) == width == max(map(len, rows))
+        if clean and not (may_hold_cpr and _screen_cpr(self._joined(rows))):
+            columns: dict[str, Sequence[Any]] = {}
+            for column in self.columns:
+                index = column.index
+                if self.text_cells:
+                    values = column.convert_texts(rows)  # type: ignore[arg-type]
+                else:
+                    raw = [cells[index] if index < len(cells) else None for cells in rows]
+                    values = column.convert_cells(raw)
+                if column.failed and not _ALL_BAD.isdisjoint(values):
+                    break
+                columns[column.name] = values
             else:
-                result = _convert(raw, convert)
-            if result.__class__ is _Bad:
-                if result is _BLANK:
-                    if required:
-                        self.error(row, header, MSG_REQUIRED)
-                        ok = False
-                    continue
-                self.error(row, header, result.reason, raw)
-                ok = False
-            else:
-                values[pos] = result
-        case_ref = values[0]
-        if case_ref is not None:
-            first = self.seen_refs.get(case_ref)
-            if first is None:
-                self.seen_refs[case_ref] = row
-            else:
-                self.error(row, self.case_ref_header, MSG_DUPLICATE.format(row=first), case_ref)
-                ok = False
-        if not ok or self.refused:
-            return None
-        return CaseRecord(row, *values)
+                self.report.rows_read += len(rows)
+                if self.refused:
+                    return RecordBatch([], {}, list(zip(columns["case_ref"], numbers, strict=True)))
+                return RecordBatch(numbers, columns)
+        return self._row_by_row(rows, numbers)
+
+    def _row_by_row(self, rows: Sequence[Sequence[object]], numbers: Sequence[int]) -> RecordBatch:
+        valid: list[list[Any]] = []
+        valid_rows: list[int] = []
+        invalid_refs: list[tuple[str, int]] = []
+        width, text_cells = self.width, self.text_cells
+        for cells, row in zip(rows, numbers, strict=True):
+            if text_cells and not "\x1f".join(cells).strip("\x1f \t\r\n\xa0"):  # type: ignore[arg-type]
+                continue  # blank line or separators only
+            self.report.rows_read += 1
+            self.check_cpr(row, cells)
+            length = len(cells)
+            if (
+                text_cells
+                and length != width
+                and (length < width or any(not _is_blank(c) for c in cells[width:]))
+            ):
+                self.error(row, None, MSG_FIELD_COUNT.format(expected=width, found=length))
+                continue
+            values: list[Any] = []
+            ok = True
+            for column in self.columns:
+                raw = cells[column.index] if column.index < length else None
+                if column.cache is not None and raw.__class__ is str:
+                    result = column.cache[raw]  # type: ignore[index]
+                else:
+                    result = column.convert(raw)
+                if result.__class__ is _Bad:
+                    ok = False
+                    if result is _BLANK:
+                        self.error(row, column.header, MSG_REQUIRED)
+                    else:
+                        self.error(row, column.header, result.reason, raw)
+                values.append(result)
+            if ok and not self.refused:
+                valid.append(values)
+                valid_rows.append(row)
+            elif values[0].__class__ is str:
+                invalid_refs.append((values[0], row))
+        transposed = list(zip(*valid, strict=True)) if valid else [()] * len(self.columns)
+        columns: dict[str, Sequence[Any]] = {
+            column.name: values for column, values in zip(self.columns, transposed, strict=True)
+        }
+        return RecordBatch(valid_rows, columns, invalid_refs)
 
 
 # --- Source handling --------------------------------------------------------------------------
@@ -754,6 +959,69 @@ def _delimiter_for(head: bytes, encoding: str) -> str:
 
 # --- CSV --------------------------------------------------------------------------------------
 
+#: Characters of text read at a time for the raw CPR screen.
+_SCREEN_CHUNK = 8192
+
+
+def _raw_may_hold_cpr(text: str) -> bool:
+    """Could any CSV cell parsed from this raw text hold a CPR-shaped token?
+
+    A cell's characters are the raw characters minus quote characters (doubled quotes and
+    quote toggles, even malformed ones), so with quotes deleted every CPR-shaped token of a
+    cell is a substring of the raw text. The test is a necessary condition only.
+    """
+    screened = text.encode("utf-8", "surrogatepass").translate(_SCREEN_TABLE, b'"')
+    return b"0000000000" in screened or b"000000-0000" in screened
+
+
+class _ScreenedLines:
+    """The decoded lines for :func:`csv.reader`, screened chunk by chunk at C speed.
+
+    ``suspect(first, last)`` tells whether file lines ``first..last`` came from a chunk that
+    may hold a CPR number; only such rows are screened cell by cell.
+    """
+
+    def __init__(self, text: IO[str]) -> None:
+        self.text = text
+        self.lines_read = 0
+        self.suspects: list[tuple[int, int]] = []
+
+    def __iter__(self) -> Iterator[str]:
+        return chain.from_iterable(self._chunks())  # line by line at C speed
+
+    def _chunks(self) -> Iterator[list[str]]:
+        readlines = self.text.readlines
+        while lines := readlines(_SCREEN_CHUNK):
+            first = self.lines_read + 1
+            self.lines_read += len(lines)
+            if _raw_may_hold_cpr("".join(lines)):
+                self.suspects.append((first, self.lines_read))
+            yield lines
+
+    def suspect(self, first: int, last: int) -> bool:
+        while self.suspects and self.suspects[0][1] < first:
+            self.suspects.pop(0)
+        return any(start <= last and first <= end for start, end in self.suspects)
+
+
+def _line_breaks(cells: Sequence[str]) -> int:
+    """Line breaks inside the fields of one row (a quoted field may span lines)."""
+    count = 0
+    for cell in cells:
+        if "\n" in cell or "\r" in cell:
+            count += cell.count("\n") + cell.count("\r") - cell.count("\r\n")
+    return count
+
+
+def _row_numbers(rows: Sequence[Sequence[str]], first: int) -> list[int]:
+    """File row numbers of consecutive rows, the first starting on line ``first``."""
+    numbers = []
+    line = first
+    for cells in rows:
+        numbers.append(line)
+        line += 1 + _line_breaks(cells)
+    return numbers
+
 
 def _iter_csv(
     head: bytes,
@@ -762,11 +1030,16 @@ def _iter_csv(
     mapping: ColumnMapping,
     report: ParseReport,
     max_errors: int | None,
-) -> Generator[CaseRecord, None, None]:
+    batch_size: int,
+    max_field_chars: int,
+) -> Generator[RecordBatch, None, None]:
     encoding = _detect_encoding(head, stream, complete)
     report.encoding = encoding
     delimiter = _delimiter_for(head, encoding)
     report.delimiter = delimiter
+    if csv.field_size_limit() < max_field_chars:
+        # The limit is process-wide; it is only ever raised (to the upload size limit).
+        csv.field_size_limit(max_field_chars)
 
     text = io.TextIOWrapper(
         io.BufferedReader(_PrefixedReader(head, stream), 1 << 16),
@@ -775,38 +1048,22 @@ def _iter_csv(
         newline="",
     )
     with text:
-        reader = csv.reader(text, delimiter=delimiter, quotechar='"', strict=False)
-        last_line = 0
+        lines = _ScreenedLines(text)
+        reader = csv.reader(iter(lines), delimiter=delimiter, quotechar='"', strict=False)
+        last_line = 0  # the file line the previous row ended on
         processor: _RowProcessor | None = None
-        search = _HeaderSearch(mapping, report, max_errors, _Converters())
+        search = _HeaderSearch(mapping, report, max_errors, _Converters(), text_cells=True)
         try:
             for cells in reader:
                 row = last_line + 1
                 last_line = reader.line_num
-                if processor is None:
-                    if not any(c.strip() for c in cells):
-                        continue
-                    processor = search.offer(row, cells)
-                    if search.stopped:
-                        return
+                if not any(c.strip() for c in cells):
                     continue
-                if not cells:
-                    continue
-                joined = "\x1f".join(cells)
-                if not joined.strip("\x1f \t\r\n\xa0"):
-                    continue  # blank line or separators only
-                report.rows_read += 1
-                processor.check_cpr(row, cells, joined)
-                width = processor.width
-                if len(cells) != width and (
-                    len(cells) < width or any(c.strip() for c in cells[width:])
-                ):
-                    message = MSG_FIELD_COUNT.format(expected=width, found=len(cells))
-                    processor.error(row, None, message)
-                    continue
-                record = processor.process(row, cells)
-                if record is not None:
-                    yield record
+                processor = search.offer(row, cells)
+                if search.stopped:
+                    return
+                if processor is not None:
+                    break
         except UnicodeDecodeError:
             _file_error(report, MSG_DECODE.format(encoding=encoding, row=last_line))
             return
@@ -815,6 +1072,29 @@ def _iter_csv(
             return
         if processor is None:
             search.finish()
+            return
+
+        failure: str | None = None
+        while failure is None:
+            rows: list[list[str]] = []
+            try:
+                rows.extend(islice(reader, batch_size))  # keeps the rows read before a failure
+            except UnicodeDecodeError:
+                failure = MSG_DECODE
+            except csv.Error:
+                failure = MSG_CSV
+            if not rows and failure is None:
+                break
+            if failure is None and reader.line_num - last_line == len(rows):
+                numbers: Sequence[int] = range(last_line + 1, reader.line_num + 1)
+            else:
+                numbers = _row_numbers(rows, last_line + 1)
+            end = (numbers[-1] + _line_breaks(rows[-1])) if rows else last_line
+            suspect = bool(rows) and lines.suspect(last_line + 1, end)
+            last_line = reader.line_num if failure is None else end
+            yield processor.batch(rows, numbers, may_hold_cpr=suspect)
+        if failure is not None:
+            _file_error(report, failure.format(encoding=encoding, row=last_line))
 
 
 #: How many non-blank rows are searched for the header (title rows may precede it).
@@ -835,11 +1115,14 @@ class _HeaderSearch:
         report: ParseReport,
         max_errors: int | None,
         converters: _Converters,
+        *,
+        text_cells: bool,
     ) -> None:
         self.mapping = mapping
         self.report = report
         self.max_errors = max_errors
         self.converters = converters
+        self.text_cells = text_cells
         self.seen = 0
         self.best: tuple[int, int, list[str], HeaderMatch] | None = None
         self.stopped = False
@@ -890,7 +1173,14 @@ class _HeaderSearch:
         if match.missing or match.conflicts:
             self.stopped = True
             return None
-        processor = _RowProcessor(texts, match.fields, report, self.converters, self.max_errors)
+        processor = _RowProcessor(
+            texts,
+            match.fields,
+            report,
+            self.converters,
+            self.max_errors,
+            text_cells=self.text_cells,
+        )
         processor.refused = report.cpr_found
         return processor
 
@@ -918,7 +1208,8 @@ def _iter_xlsx(
     mapping: ColumnMapping,
     report: ParseReport,
     max_errors: int | None,
-) -> Generator[CaseRecord, None, None]:
+    batch_size: int,
+) -> Generator[RecordBatch, None, None]:
     from openpyxl import load_workbook  # imported lazily: only XLSX imports need it
 
     try:
@@ -929,14 +1220,57 @@ def _iter_xlsx(
         _file_error(report, MSG_BAD_XLSX)
         return
     try:
-        yield from _iter_workbook(workbook, mapping, report, max_errors)
+        yield from _iter_workbook(workbook, mapping, report, max_errors, batch_size)
     finally:
         workbook.close()
 
 
+def _sheet_label(index: int, title: object) -> str:
+    """How an error names a sheet: its number and title (a CPR-like title is scrubbed)."""
+    return f"Ark {index + 1} «{scrub_cpr(str(title or ''))}»"
+
+
+def _screen_other_sheets(
+    workbook: Any, main: Any, report: ParseReport, max_errors: int | None
+) -> bool:
+    """Screen every cell of every sheet but ``main`` (and every sheet title) for CPR numbers.
+
+    Errors name the sheet, row and column; never the value. False if a sheet could not be read.
+    """
+    for index, sheet in enumerate(workbook.worksheets):
+        if _screen_cpr(str(sheet.title or "")):
+            report.cpr_found = True
+            _add_error(report, max_errors, 0, f"Ark {index + 1}", MSG_CPR + " (arkets navn)")
+        if sheet is main or not hasattr(sheet, "reset_dimensions"):
+            continue
+        label = _sheet_label(index, sheet.title)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                sheet.reset_dimensions()
+                for row, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
+                    texts = [_cpr_text(c) for c in cells]
+                    if not _screen_cpr("\x1f".join(filter(None, texts))):
+                        continue
+                    for column, text in enumerate(texts, start=1):
+                        if text and _screen_cpr(text):
+                            report.cpr_found = True
+                            _add_error(
+                                report, max_errors, row, f"{label}, kolonne {column}", MSG_CPR
+                            )
+        except Exception:
+            _file_error(report, MSG_BAD_XLSX + f" ({label})")
+            return False
+    return True
+
+
 def _iter_workbook(
-    workbook: Any, mapping: ColumnMapping, report: ParseReport, max_errors: int | None
-) -> Iterator[CaseRecord]:
+    workbook: Any,
+    mapping: ColumnMapping,
+    report: ParseReport,
+    max_errors: int | None,
+    batch_size: int,
+) -> Iterator[RecordBatch]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -945,42 +1279,58 @@ def _iter_workbook(
             if sheet is None or not hasattr(sheet, "reset_dimensions"):
                 _file_error(report, MSG_NO_SHEET)
                 return
-            sheet.reset_dimensions()  # exporters often write a wrong <dimension>
             epoch = _EXCEL_EPOCH_1904 if workbook.epoch.year == 1904 else _EXCEL_EPOCH_1900
+    except Exception:
+        _file_error(report, MSG_BAD_XLSX)
+        return
+    # "Anything that looks like a CPR number in any cell" refuses the file: the other sheets
+    # are screened first, so a refused workbook yields no records at all.
+    if not _screen_other_sheets(workbook, sheet, report, max_errors):
+        return
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            sheet.reset_dimensions()  # exporters often write a wrong <dimension>
             rows = sheet.iter_rows(values_only=True)
     except Exception:
         _file_error(report, MSG_BAD_XLSX)
         return
 
     processor: _RowProcessor | None = None
-    search = _HeaderSearch(mapping, report, max_errors, _Converters(epoch))
+    search = _HeaderSearch(mapping, report, max_errors, _Converters(epoch), text_cells=False)
     row = 0
+    pending: list[Sequence[object]] = []
+    numbers: list[int] = []
     while True:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 chunk = [cells for _, cells in zip(range(_XLSX_CHUNK), rows, strict=False)]
         except Exception:
+            if processor is not None and pending:
+                yield processor.batch(pending, numbers)
             _file_error(report, MSG_BAD_XLSX + f" (efter række {row})")
             return
         if not chunk:
             break
         for cells in chunk:
             row += 1
-            if not any(c is not None and (not isinstance(c, str) or c.strip()) for c in cells):
+            if all(map(_is_blank, cells)):
                 continue
             if processor is None:
                 processor = search.offer(row, cells)
                 if search.stopped:
                     return
                 continue
-            report.rows_read += 1
-            processor.check_cpr(row, cells, None)
-            record = processor.process(row, cells)
-            if record is not None:
-                yield record
+            pending.append(cells)
+            numbers.append(row)
+            if len(pending) >= batch_size:
+                yield processor.batch(pending, numbers)
+                pending, numbers = [], []
     if processor is None:
         search.finish()
+    elif pending:
+        yield processor.batch(pending, numbers)
 
 
 # --- Public API -------------------------------------------------------------------------------
@@ -994,23 +1344,30 @@ def _resolve_mapping(mapping: ColumnMapping | str | None) -> ColumnMapping:
     return mapping
 
 
-def iter_records(
+def iter_columns(
     source: Source,
     mapping: ColumnMapping | str | None = None,
     *,
     filename: str | None = None,
     report: ParseReport,
+    batch_size: int = DEFAULT_BATCH_SIZE,
     max_errors: int | None = DEFAULT_MAX_ERRORS,
-) -> Iterator[CaseRecord]:
-    """Stream the valid records of a CSV or XLSX export; problems go to ``report.errors``.
+    max_field_chars: int = MAX_FIELD_CHARS,
+) -> Generator[RecordBatch, None, None]:
+    """Stream the valid rows of a CSV or XLSX export as :class:`RecordBatch` objects.
 
     ``source`` is a path, the file's bytes, or a binary file object (left open). ``filename``
     (e.g. the uploaded name) decides the kind by extension; without it the content decides
     (a zip archive is XLSX, anything else CSV). ``mapping`` is a :class:`ColumnMapping`, a
-    mapping name, or None for the default. Once a CPR-like value is seen no further records
-    are yielded. At most ``max_errors`` errors are stored (None: no limit); the rest are
-    counted in ``report.errors_omitted`` and summarised in one final error.
+    mapping name, or None for the default. Problems go to ``report.errors`` (at most
+    ``max_errors``, None: no limit; the rest are counted in ``report.errors_omitted``). Once a
+    CPR-like value is seen no further valid rows are yielded. Each batch covers up to
+    ``batch_size`` data rows of the file. Duplicate case references are not detected here
+    (that needs every reference at once): the caller does it, e.g. in the database.
+    ``max_field_chars`` bounds one CSV field (Python's default is 131,072 characters).
     """
+    if batch_size < 1:
+        raise ValueError("batch_size must be positive")
     column_mapping = _resolve_mapping(mapping)
     with ExitStack() as stack:
         stream: IO[bytes]
@@ -1032,6 +1389,7 @@ def iter_records(
         if problem is not None:
             _file_error(report, problem)
             return
+        batches: Generator[RecordBatch, None, None]
         if kind == "xlsx":
             report.encoding = ""
             report.delimiter = None
@@ -1045,17 +1403,81 @@ def iter_records(
                     spool.write(chunk)
                 spool.seek(0)
                 xlsx_stream = spool
-            records = _iter_xlsx(xlsx_stream, column_mapping, report, max_errors)
+            batches = _iter_xlsx(xlsx_stream, column_mapping, report, max_errors, batch_size)
         else:
-            records = _iter_csv(head, stream, complete, column_mapping, report, max_errors)
+            batches = _iter_csv(
+                head,
+                stream,
+                complete,
+                column_mapping,
+                report,
+                max_errors,
+                batch_size,
+                max_field_chars,
+            )
         try:
-            yield from records
+            yield from batches
         finally:
-            records.close()
-            if report.errors_omitted:
-                report.errors.append(
-                    RowError(0, None, MSG_MORE_ERRORS.format(n=report.errors_omitted))
-                )
+            batches.close()
+
+
+def _with_duplicates(
+    batches: Iterator[RecordBatch], report: ParseReport, max_errors: int | None
+) -> Iterator[CaseRecord]:
+    """Records of small files, with duplicate case references reported in memory.
+
+    For the convenience API only (tests, small files): the import service finds duplicates in
+    the database instead, so that its memory does not grow with the file.
+    """
+    first_rows: dict[str, int] = {}
+    for batch in batches:
+        duplicates: set[int] = set()
+        for ref, row in sorted(batch.refs(), key=lambda pair: pair[1]):
+            first = first_rows.setdefault(ref, row)
+            if first != row:
+                duplicates.add(row)
+                reason = MSG_DUPLICATE.format(row=first)
+                if max_errors is not None and len(report.errors) >= max_errors:
+                    report.errors_omitted += 1
+                else:
+                    report.errors.append(
+                        RowError(row, report.case_ref_column, reason, _safe_value(ref))
+                    )
+        if duplicates:
+            report.errors.sort(key=lambda e: e.row)
+        for record in batch.records():
+            if record.row not in duplicates:
+                yield record
+
+
+def iter_records(
+    source: Source,
+    mapping: ColumnMapping | str | None = None,
+    *,
+    filename: str | None = None,
+    report: ParseReport,
+    max_errors: int | None = DEFAULT_MAX_ERRORS,
+) -> Iterator[CaseRecord]:
+    """Stream the valid records of a CSV or XLSX export; problems go to ``report.errors``.
+
+    Like :func:`iter_columns`, record by record, and duplicate case references are reported
+    too (this keeps the references seen in memory: meant for tests and small files). Errors
+    beyond ``max_errors`` are summarised in one final error.
+    """
+    batches = iter_columns(
+        source,
+        mapping,
+        filename=filename,
+        report=report,
+        batch_size=RECORDS_BATCH_SIZE,
+        max_errors=max_errors,
+    )
+    try:
+        yield from _with_duplicates(batches, report, max_errors)
+    finally:
+        batches.close()
+        if report.errors_omitted:
+            report.errors.append(RowError(0, None, MSG_MORE_ERRORS.format(n=report.errors_omitted)))
 
 
 def iter_batches(

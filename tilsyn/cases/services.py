@@ -1,31 +1,45 @@
 """Importing case-system exports as immutable population snapshots, and reading them back.
 
-The import is one streaming pass over the file: the parser yields validated records in batches,
-the service resolves each record's caseworker and inserts the batch with one ``executemany``.
-All of it happens inside the caller's transaction. When anything is wrong (a parse error, an
-unknown caseworker, a duplicate case reference, a CPR number) the service keeps reading to report
-*every* error, stops writing, and returns a refused :class:`ImportResult`; the caller rolls back,
-so nothing is half-written, and may then record the refusal with :func:`record_refused_import`.
+The import is one streaming pass over the file: the parser yields validated rows in column
+batches, the service resolves each row's caseworker (one dictionary lookup per distinct
+initials) and inserts the batch with one ``executemany``. All of it happens inside the caller's
+transaction. When anything is wrong (a parse error, an unknown caseworker, a duplicate case
+reference, a CPR number) the service keeps reading to report *every* error, stops writing, and
+returns a refused :class:`ImportResult`; the caller rolls back, so nothing is half-written, and
+may then record the refusal with :func:`record_refused_import`.
 
-Memory stays flat with file size: one batch of rows, the set of case references seen (duplicate
-detection) and the caseworker lookup are all that is held.
+Memory stays flat with file size: one batch of rows, bounded caches and the caseworker lookup
+are all that is held. Duplicate case references are found in a database, not in a dictionary.
+The import inserts with ``ON CONFLICT DO NOTHING`` against the unique ``(snapshot_id,
+case_ref)`` constraint and afterwards compares the snapshot's row count with the rows sent: a
+shortfall means repeated references. Then, and wherever nothing is written (the dry run for the
+preview, or an import that has already failed for other reasons), the ``(reference, row)``
+pairs go to a throw-away SQLite database on disk (:class:`_DuplicateFinder`), whose ``GROUP BY
+ref HAVING count(*) > 1`` reports every duplicate with its rows. Each case keeps its file row
+(``cases.source_row``) for traceability.
 """
 
 from __future__ import annotations
 
+import csv
+import gc
 import hashlib
+import io
 import json
 import re
 import secrets
 import shutil
+import sqlite3
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
+from itertools import groupby, repeat
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from tilsyn.audit import services as audit
@@ -39,12 +53,18 @@ from tilsyn.schemes import SCHEMES
 
 #: Unit for caseworkers created from a file without a team column.
 UNKNOWN_UNIT_NAME = "Ukendt enhed"
-BATCH_SIZE = 5000
+BATCH_SIZE = parsing.DEFAULT_BATCH_SIZE
 PREVIEW_ROWS = 10
+#: Errors kept per import (each is small); more are counted and summarised in one line.
+MAX_ERRORS = parsing.DEFAULT_MAX_ERRORS
 #: Column lengths for what the service itself writes (the parser checks the record fields).
 MAX_TEAM = 120
 MAX_CASEWORKER_NAME = 200
 MAX_FILENAME = 255
+
+MSG_MORE_ERRORS = parsing.MSG_MORE_ERRORS
+MSG_NO_CASES = "Filen indeholder ingen sager."
+MSG_CHANGED = "Filen ændrede sig under indlæsningen – indlæs den igen."
 
 #: How the user asked unknown caseworkers to be placed: initials -> existing unit id, or the
 #: name of a unit (created if missing).
@@ -66,9 +86,21 @@ class UnknownCaseworker:
     cases: int
 
 
+@dataclass(frozen=True)
+class EarlierSnapshot:
+    """A stored snapshot made from a file with the same SHA-256."""
+
+    id: int
+    imported_at: datetime
+
+
 @dataclass
 class ImportResult:
-    """Outcome of :func:`analyse_file` (dry run) or :func:`import_file`."""
+    """Outcome of :func:`analyse_file` (dry run) or :func:`import_file`.
+
+    ``rows`` counts valid rows, ``rows_in_file`` every non-blank data row. ``errors`` holds at
+    most :data:`MAX_ERRORS` errors, sorted by row; ``errors_omitted`` counts the rest.
+    """
 
     filename: str
     sha256: str
@@ -76,12 +108,16 @@ class ImportResult:
     file_kind: str = ""
     encoding: str | None = None
     errors: list[parsing.RowError] = field(default_factory=list)
+    errors_omitted: int = 0
     ignored_columns: list[str] = field(default_factory=list)
     rows: int = 0
+    rows_in_file: int = 0
     preview: list[parsing.CaseRecord] = field(default_factory=list)
     unknown_caseworkers: list[UnknownCaseworker] = field(default_factory=list)
     file_teams: list[str] = field(default_factory=list)
     has_team_column: bool = False
+    cpr_found: bool = False
+    same_file: list[EarlierSnapshot] = field(default_factory=list)
     snapshot: Snapshot | None = None
     caseworkers: int = 0
     teams: int = 0
@@ -91,11 +127,29 @@ class ImportResult:
 
     @property
     def ok(self) -> bool:
-        return not self.errors
+        return not self.errors and not self.errors_omitted
+
+    @property
+    def error_count(self) -> int:
+        """Every error found, shown or not."""
+        return len(self.errors) + self.errors_omitted
+
+    def add_error(self, error: parsing.RowError) -> None:
+        if len(self.errors) >= MAX_ERRORS:
+            self.errors_omitted += 1
+        else:
+            self.errors.append(error)
 
     def error_dicts(self) -> list[dict[str, Any]]:
-        """Errors for machine output: row (header = 1; 0 for the whole file), column, reason."""
-        return [{"row": e.row, "column": e.column, "reason": e.reason} for e in self.errors]
+        """Every error for machine output: row (header = 1; 0 for the whole file), column,
+        reason; plus one summary line if more than :data:`MAX_ERRORS` were found."""
+        out: list[dict[str, Any]] = [
+            {"row": e.row, "column": e.column, "reason": e.reason} for e in self.errors
+        ]
+        if self.errors_omitted:
+            reason = MSG_MORE_ERRORS.format(n=self.errors_omitted)
+            out.append({"row": 0, "column": None, "reason": reason})
+        return out
 
 
 def file_sha256(path: Path) -> str:
@@ -107,9 +161,11 @@ def file_sha256(path: Path) -> str:
 
 
 def clean_filename(name: str | None) -> str:
-    """The base name of an uploaded file, without directories or control characters."""
+    """The base name of an uploaded file, without directories, control characters or anything
+    that looks like a CPR number (replaced by ``[cpr fjernet]``)."""
     base = re.split(r"[\\/]", name or "")[-1]
     base = "".join(ch for ch in base if ch.isprintable()).strip()
+    base = parsing.scrub_cpr(base)
     return (base or "ukendt-fil")[:MAX_FILENAME]
 
 
@@ -141,6 +197,18 @@ def mapping_choices(directory: str | Path | None) -> list[tuple[str, str]]:
     return out
 
 
+def earlier_snapshots(session: Session, sha256: str) -> list[EarlierSnapshot]:
+    """Stored snapshots made from a file with this SHA-256, oldest first."""
+    return [
+        EarlierSnapshot(sid, at)
+        for sid, at in session.execute(
+            select(Snapshot.id, Snapshot.imported_at)
+            .where(Snapshot.sha256 == sha256)
+            .order_by(Snapshot.id)
+        )
+    ]
+
+
 class _Resolver:
     """Caseworker and unit lookup for one import, creating caseworkers when asked to."""
 
@@ -169,7 +237,9 @@ class _Resolver:
         self.created_caseworkers: list[str] = []
         self.created_units: list[str] = []
 
-    def resolve(self, record: parsing.CaseRecord, initials: str) -> tuple[int, int] | None:
+    def resolve(
+        self, initials: str, name: str | None, team: str | None, row: int
+    ) -> tuple[int, int] | None:
         """(caseworker id, unit id), or None if the caseworker is unknown and not to be made."""
         found = self.known.get(initials)
         if found is not None:
@@ -180,24 +250,35 @@ class _Resolver:
                 seen.initials, seen.name, seen.team, seen.first_row, seen.cases + 1
             )
             return None
-        choice = self._choice_for(initials, record.team)
+        choice = self._choice_for(initials, team)
         if self.dry_run or choice is None:
-            self.unknown[initials] = UnknownCaseworker(
-                initials, record.caseworker_name or "", record.team, record.row, 1
-            )
+            self.unknown[initials] = UnknownCaseworker(initials, name or "", team, row, 1)
             return None
         unit = self._unit(choice)
         caseworker = org.save_caseworker(
             self.session,
             self.actor,
             initials,
-            (record.caseworker_name or initials)[:MAX_CASEWORKER_NAME],
+            (name or initials)[:MAX_CASEWORKER_NAME],
             unit,
             None,
         )
         self.created_caseworkers.append(initials)
         self.known[initials] = (caseworker.id, unit.id)
         return self.known[initials]
+
+    def resolve_batch(self, batch: parsing.RecordBatch) -> list[tuple[int, int] | None]:
+        """(caseworker id, unit id) or None for every row of the batch."""
+        initials = batch.column("caseworker")
+        resolved = list(map(self.known.get, initials))
+        if None in resolved:
+            names, teams = batch.column("caseworker_name"), batch.column("team")
+            for index, found in enumerate(resolved):
+                if found is None:
+                    resolved[index] = self.resolve(
+                        initials[index], names[index], teams[index], batch.rows[index]
+                    )
+        return resolved
 
     def _choice_for(self, initials: str, team: str | None) -> UnitChoice | None:
         if initials in self.choices:
@@ -245,8 +326,25 @@ _CASE_COLUMNS = (
     "job_goal",
     "cv_on_jobnet",
     "weekly_hours",
+    "source_row",
 )
 _DATE_COLUMNS = frozenset({"start_date", "last_conversation", "reassessment_due"})
+_PROCESSED_COLUMNS = _DATE_COLUMNS | {"job_goal", "cv_on_jobnet", "weekly_hours"}
+
+
+class _BoundValues(dict[Any, Any]):
+    """value -> what the column's bind processor makes of it, computed once per distinct value
+    (dates, flags and hours repeat a lot); None stays None."""
+
+    def __init__(self, processor: Any) -> None:
+        super().__init__({None: None})
+        self.processor = processor
+
+    def __missing__(self, value: Any) -> Any:
+        out = self.processor(value)
+        if len(self) < 50_000:
+            self[value] = out
+        return out
 
 
 class _CaseInserter:
@@ -254,151 +352,286 @@ class _CaseInserter:
 
     The INSERT is compiled by SQLAlchemy for the session's dialect (so the SQL and parameter
     style are right for SQLite and PostgreSQL alike), and the columns' own bind processors are
-    applied once per distinct value (dates repeat a lot). This skips SQLAlchemy's per-row
-    parameter machinery, which otherwise costs more than the insert itself.
+    applied once per distinct value. Rows are assembled column-wise with ``zip`` from the
+    parser's column batches, so no per-row Python code runs between the parser and the driver.
     """
 
     def __init__(self, session: Session, snapshot_id: int) -> None:
         self.connection = session.connection()
         dialect = self.connection.dialect
         table = Case.__table__
-        compiled = (
-            insert(table)
-            .values({name: bindparam(name) for name in _CASE_COLUMNS})
-            .compile(dialect=dialect)
+        statement = _dialect_insert(dialect.name, table).values(
+            {name: bindparam(name) for name in _CASE_COLUMNS}
         )
+        # A repeated case reference is skipped here and reported afterwards (see import_file).
+        compiled = statement.on_conflict_do_nothing().compile(dialect=dialect)
         self.sql = compiled.string
         order = list(compiled.positiontup or ()) if compiled.positional else []
         if compiled.positional and order != list(_CASE_COLUMNS):
             raise RuntimeError("unexpected parameter order in the compiled INSERT")
         self.positional = compiled.positional
         self.snapshot_id = snapshot_id
-        self.rows: list[tuple[Any, ...]] = []
+        self.sent = 0
         processors = {
             name: table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
             for name in _CASE_COLUMNS
         }
-        date_processor = processors["start_date"]
-        self._dates: dict[date, Any] = {}
-        self._date = (
-            (lambda value: value)
-            if date_processor is None
-            else (lambda value: self._cached(value, date_processor))
+        others = sorted(
+            name for name, proc in processors.items() if proc and name not in _PROCESSED_COLUMNS
         )
-        self._bool = processors["job_goal"] or (lambda value: value)
-        self._float = processors["weekly_hours"] or (lambda value: value)
-        others = {
-            name: proc
-            for name, proc in processors.items()
-            if proc is not None
-            and name not in _DATE_COLUMNS | {"job_goal", "cv_on_jobnet", "weekly_hours"}
-        }
         if others:
-            raise RuntimeError(f"unexpected bind processors for {sorted(others)}")
+            raise RuntimeError(f"unexpected bind processors for {others}")
+        # Hours reach the driver as Python floats; a processor that keeps them as they are is
+        # skipped. (Flags keep theirs: SQLite's makes True the int 1, which the driver binds
+        # without its slower adaptation path for int subclasses.)
+        self.bound = {
+            name: _BoundValues(processors[name])
+            for name in _PROCESSED_COLUMNS
+            if processors[name] is not None
+            and not (name == "weekly_hours" and processors[name](2.5) == 2.5)
+        }
+        if "job_goal" in self.bound:
+            self.bound["cv_on_jobnet"] = self.bound["job_goal"]
+        for name in _DATE_COLUMNS - {"start_date"}:
+            if "start_date" in self.bound:
+                self.bound[name] = self.bound["start_date"]
 
-    def _cached(self, value: date, processor: Any) -> Any:
-        out = self._dates.get(value)
-        if out is None:
-            out = self._dates[value] = processor(value)
-        return out
+    def _values(self, batch: parsing.RecordBatch, name: str) -> Iterable[Any]:
+        values = batch.column(name)
+        bound = self.bound.get(name)
+        return values if bound is None else map(bound.__getitem__, values)
 
-    @property
-    def pending(self) -> int:
-        return len(self.rows)
+    def insert_batch(
+        self, batch: parsing.RecordBatch, caseworker_ids: Sequence[int], unit_ids: Sequence[int]
+    ) -> None:
+        """Insert the batch: its columns are zipped straight into the driver's executemany
+        (no list of row tuples is built; ``zip`` hands over one reused tuple at a time)."""
+        column = batch.column
+        rows: Iterator[tuple[Any, ...]] = zip(
+            repeat(self.snapshot_id, len(batch)),
+            column("case_ref"),
+            caseworker_ids,
+            unit_ids,
+            column("team"),
+            column("scheme"),
+            self._values(batch, "start_date"),
+            self._values(batch, "last_conversation"),
+            column("conversations_12m"),
+            self._values(batch, "reassessment_due"),
+            column("caseworker_changes_12m"),
+            self._values(batch, "job_goal"),
+            self._values(batch, "cv_on_jobnet"),
+            self._values(batch, "weekly_hours"),
+            batch.rows,
+            strict=True,
+        )
+        parameters: Iterator[Any] = (
+            rows
+            if self.positional
+            else (dict(zip(_CASE_COLUMNS, row, strict=True)) for row in rows)
+        )
+        # The raw DBAPI cursor of the session's own connection, inside its transaction.
+        cursor = self.connection.connection.cursor()
+        try:
+            cursor.executemany(self.sql, parameters)  # type: ignore[arg-type]
+        finally:
+            cursor.close()
+        self.sent += len(batch)
 
-    def add(self, record: parsing.CaseRecord, caseworker_id: int, unit_id: int) -> None:
-        to_date, to_bool = self._date, self._bool
-        last, due = record.last_conversation, record.reassessment_due
-        goal, cv, hours = record.job_goal, record.cv_on_jobnet, record.weekly_hours
-        self.rows.append(
-            (
-                self.snapshot_id,
-                record.case_ref,
-                caseworker_id,
-                unit_id,
-                record.team,
-                record.scheme,
-                to_date(record.start_date),
-                None if last is None else to_date(last),
-                record.conversations_12m,
-                None if due is None else to_date(due),
-                record.caseworker_changes_12m,
-                None if goal is None else to_bool(goal),
-                None if cv is None else to_bool(cv),
-                None if hours is None else self._float(hours),
-            )
+
+class _DuplicateFinder:
+    """Finds duplicate case references among any number of rows with flat memory.
+
+    The ``(case reference, row)`` pairs go to a private, temporary SQLite database on disk
+    (removed when closed; SQLite keeps only a small page cache in memory), which then groups
+    them. Used where nothing is written to the real database: the dry run, and imports that
+    have already failed for other reasons.
+    """
+
+    def __init__(self) -> None:
+        self.db = sqlite3.connect("", isolation_level=None)  # "": temporary on-disk database
+        self.db.execute("PRAGMA journal_mode=OFF")
+        self.db.execute("PRAGMA synchronous=OFF")
+        self.db.execute("PRAGMA cache_size=-4096")  # KiB
+        self.db.execute("CREATE TABLE refs (ref TEXT NOT NULL, row INTEGER NOT NULL)")
+        self.db.execute("BEGIN")
+
+    def add(self, pairs: Iterable[tuple[str, int]]) -> None:
+        self.db.executemany("INSERT INTO refs (ref, row) VALUES (?, ?)", pairs)
+
+    def duplicates(self) -> Iterator[tuple[str, int]]:
+        """``(reference, row)`` of every row whose reference occurs more than once, by
+        reference and row."""
+        yield from self.db.execute(
+            "SELECT ref, row FROM refs WHERE ref IN "
+            "(SELECT ref FROM refs GROUP BY ref HAVING count(*) > 1) ORDER BY ref, row"
         )
 
-    def flush(self) -> None:
-        if not self.rows:
-            return
-        if self.positional:
-            self.connection.exec_driver_sql(self.sql, self.rows)
-        else:
-            self.connection.exec_driver_sql(
-                self.sql, [dict(zip(_CASE_COLUMNS, row, strict=True)) for row in self.rows]
-            )
-        self.rows.clear()
+    def close(self) -> None:
+        self.db.close()
 
-    def discard(self) -> None:
-        self.rows.clear()
+
+def _duplicate_errors(
+    pairs: Iterable[tuple[str, int]], column: str | None
+) -> Iterator[parsing.RowError]:
+    """One error for every row that repeats an earlier row's case reference.
+
+    ``pairs`` are ``(reference, row)`` sorted by reference, then row.
+    """
+    for ref, group in groupby(pairs, key=lambda pair: pair[0]):
+        rows = [row for _, row in group]
+        reason = parsing.MSG_DUPLICATE.format(row=rows[0])
+        value = parsing._safe_value(ref)
+        for row in rows[1:]:
+            yield parsing.RowError(row, column, reason, value)
+
+
+def _dialect_insert(dialect_name: str, table: Any) -> Any:
+    """INSERT with ``on_conflict_do_nothing`` (same SQL on SQLite and PostgreSQL)."""
+    if dialect_name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)
+
+
+def _stored_count(session: Session, snapshot_id: int) -> int:
+    stored = select(func.count()).select_from(Case).where(Case.snapshot_id == snapshot_id)
+    return int(session.scalar(stored) or 0)
+
+
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a file is scanned.
+
+    A scan allocates millions of short-lived, acyclic objects (cells, rows, tuples), which
+    reference counting frees at once; each of them would also count towards the collector's
+    thresholds, so it would re-scan the whole application's heap many times for nothing (about a
+    fifth of the import's time). Memory stays flat: nothing cyclic is made per row. The
+    collector is switched back on afterwards (only if it was on).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _scan(
-    session: Session,
-    actor: User | None,
     path: Path,
     mapping: mappings.ColumnMapping,
     result: ImportResult,
     resolver: _Resolver,
-    snapshot_id: int | None,
+    *,
+    inserter: _CaseInserter | None,
+    finder: _DuplicateFinder | None,
     batch_size: int,
-) -> None:
+    max_field_chars: int,
+) -> parsing.ParseReport:
     """One pass over the file: collect errors, and insert batches while none have been seen."""
     report = parsing.ParseReport()
-    teams: set[str] = set()
-    inserter = _CaseInserter(session, snapshot_id) if snapshot_id is not None else None
+    teams: set[str | None] = set()
+    caseworkers: set[int] = set()
+    units: set[int] = set()
     rows = 0
-    known = resolver.known
 
-    with path.open("rb") as fh:
-        for batch in parsing.iter_batches(
-            fh, mapping, filename=result.filename, report=report, batch_size=batch_size
+    with _cyclic_gc_paused(), path.open("rb") as fh:
+        for batch in parsing.iter_columns(
+            fh,
+            mapping,
+            filename=result.filename,
+            report=report,
+            batch_size=batch_size,
+            max_errors=MAX_ERRORS,
+            max_field_chars=max_field_chars,
         ):
+            if finder is not None:
+                finder.add(batch.refs())
+            if not batch.rows:
+                continue
             if len(result.preview) < PREVIEW_ROWS:
-                result.preview.extend(batch[: PREVIEW_ROWS - len(result.preview)])
+                result.preview.extend(batch.records(PREVIEW_ROWS - len(result.preview)))
             rows += len(batch)
-            writing = inserter is not None and not report.errors
-            for record in batch:
-                if record.team:
-                    teams.add(record.team)
-                # The parser strips and upper-cases initials, as tilsyn stores them.
-                resolved = known.get(record.caseworker) or resolver.resolve(
-                    record, record.caseworker
-                )
-                if resolved is not None and writing:
-                    inserter.add(record, *resolved)  # type: ignore[union-attr]
-            if inserter is not None:
-                if report.errors:
-                    inserter.discard()
-                elif inserter.pending >= batch_size:
-                    inserter.flush()
-    if inserter is not None and not report.errors:
-        inserter.flush()
+            teams.update(batch.column("team"))
+            resolved = resolver.resolve_batch(batch)
+            if inserter is None or report.errors or report.errors_omitted or resolver.unknown:
+                continue  # a dry run, or refused already: nothing (more) is written
+            caseworker_ids = [pair[0] for pair in resolved]  # type: ignore[index]
+            unit_ids = [pair[1] for pair in resolved]  # type: ignore[index]
+            caseworkers.update(caseworker_ids)
+            units.update(unit_ids)
+            inserter.insert_batch(batch, caseworker_ids, unit_ids)
 
+    teams.discard(None)
     result.rows = rows
+    result.rows_in_file = report.rows_read
     result.file_kind = report.file_kind or ""
     result.encoding = report.encoding
+    result.cpr_found = report.cpr_found
     result.ignored_columns = list(report.ignored_columns)
     result.has_team_column = bool(teams)
-    result.file_teams = sorted(teams, key=str.lower)
+    result.file_teams = sorted((t for t in teams if t), key=str.lower)
     result.unknown_caseworkers = sorted(resolver.unknown.values(), key=lambda u: u.first_row)
     result.created_caseworkers = list(resolver.created_caseworkers)
     result.created_units = list(resolver.created_units)
-    errors = list(report.errors)
-    if not errors and rows == 0:
-        errors.append(parsing.RowError(0, None, "Filen indeholder ingen sager.", None))
-    result.errors = errors
+    result.caseworkers, result.teams = len(caseworkers), len(units)
+    result.errors = list(report.errors)
+    result.errors_omitted = report.errors_omitted
+    if not result.errors and rows == 0:
+        result.errors.append(parsing.RowError(0, None, MSG_NO_CASES, None))
+    return report
+
+
+def _scan_duplicates(
+    path: Path, mapping: mappings.ColumnMapping, filename: str, max_field_chars: int
+) -> list[parsing.RowError]:
+    """A second pass that only looks for duplicate case references (for refused imports)."""
+    finder = _DuplicateFinder()
+    report = parsing.ParseReport()
+    try:
+        with path.open("rb") as fh:
+            for batch in parsing.iter_columns(
+                fh,
+                mapping,
+                filename=filename,
+                report=report,
+                max_errors=0,
+                max_field_chars=max_field_chars,
+            ):
+                finder.add(batch.refs())
+        return list(_duplicate_errors(finder.duplicates(), report.case_ref_column))
+    finally:
+        finder.close()
+
+
+def _unknown_caseworker_errors(
+    result: ImportResult, mapping: mappings.ColumnMapping
+) -> list[parsing.RowError]:
+    """The errors the import reports for caseworkers it was not asked to create."""
+    column = _column_label(mapping, "caseworker")
+    return [
+        parsing.RowError(
+            unknown.first_row,
+            column,
+            f"Sagsbehandleren «{unknown.initials}» findes ikke i tilsyn "
+            f"({unknown.cases} {'sag' if unknown.cases == 1 else 'sager'} i filen).",
+            unknown.initials,
+        )
+        for unknown in result.unknown_caseworkers
+    ]
+
+
+def _add_errors(result: ImportResult, errors: Iterable[parsing.RowError]) -> None:
+    """Add errors found after the parse and keep the report in row order."""
+    before = result.error_count
+    for error in errors:
+        result.add_error(error)
+    if result.error_count != before:
+        result.errors.sort(key=lambda e: e.row)
 
 
 def analyse_file(
@@ -407,14 +640,34 @@ def analyse_file(
     mapping: mappings.ColumnMapping,
     *,
     filename: str,
+    max_field_chars: int = parsing.MAX_FIELD_CHARS,
 ) -> ImportResult:
     """Dry run for the preview: validate everything, list unknown caseworkers; write nothing.
 
-    Unknown caseworkers are not errors here: the preview lets the user create them.
+    Unknown caseworkers are not errors while the file is otherwise valid (the preview lets the
+    user create them). When the file is refused anyway, they are listed among the errors too,
+    so the report matches the command line's.
     """
     result = ImportResult(clean_filename(filename), file_sha256(path), mapping.name)
+    result.same_file = earlier_snapshots(session, result.sha256)
     resolver = _Resolver(session, None, choices=None, create_in_file_team=False, dry_run=True)
-    _scan(session, None, path, mapping, result, resolver, None, BATCH_SIZE)
+    finder = _DuplicateFinder()
+    try:
+        report = _scan(
+            path,
+            mapping,
+            result,
+            resolver,
+            inserter=None,
+            finder=finder,
+            batch_size=BATCH_SIZE,
+            max_field_chars=max_field_chars,
+        )
+        _add_errors(result, _duplicate_errors(finder.duplicates(), report.case_ref_column))
+    finally:
+        finder.close()
+    if not result.ok:
+        _add_errors(result, _unknown_caseworker_errors(result, mapping))
     return result
 
 
@@ -430,16 +683,21 @@ def import_file(
     create_caseworkers: bool = False,
     imported_by_name: str | None = None,
     batch_size: int = BATCH_SIZE,
+    max_field_chars: int = parsing.MAX_FIELD_CHARS,
 ) -> ImportResult:
     """Import ``path`` as a new snapshot (flushes, never commits).
 
     Unknown caseworkers are created in the unit chosen in ``unit_choices`` (initials -> unit id
     or unit name; a missing unit is created), or with ``create_caseworkers`` in the unit named in
     the file's team column (:data:`UNKNOWN_UNIT_NAME` without one). Any other unknown caseworker
-    is an error. If the result is not ``ok`` the caller must roll back.
+    is an error. ``imported_by_name`` names an importer without a user account (the command
+    line); the snapshot and the audit log both record it. If the result is not ``ok`` the caller
+    must roll back.
     """
     started = time.perf_counter()
     result = ImportResult(clean_filename(filename), file_sha256(path), mapping.name)
+    result.same_file = earlier_snapshots(session, result.sha256)
+    importer = _importer_name(actor, imported_by_name)
     snapshot = Snapshot(
         as_of=as_of,
         source_filename=result.filename,
@@ -447,32 +705,36 @@ def import_file(
         mapping_name=mapping.name,
         row_count=0,
         imported_by_id=actor.id if actor is not None else None,
-        imported_by_name=(
-            imported_by_name or (actor.username if actor is not None else audit.SYSTEM_ACTOR)
-        )[:80],
+        imported_by_name=importer,
     )
     session.add(snapshot)
     session.flush()
     resolver = _Resolver(
         session, actor, choices=unit_choices, create_in_file_team=create_caseworkers, dry_run=False
     )
+    inserter = _CaseInserter(session, snapshot.id)
     try:
-        _scan(session, actor, path, mapping, result, resolver, snapshot.id, batch_size)
-    except (ImportSetupError, org.OrgError) as exc:
-        result.errors.append(parsing.RowError(0, None, str(exc), None))
-    if resolver.unknown:
-        column = _column_label(mapping, "caseworker")
-        result.errors.extend(
-            parsing.RowError(
-                unknown.first_row,
-                column,
-                f"Sagsbehandleren «{unknown.initials}» findes ikke i tilsyn "
-                f"({unknown.cases} {'sag' if unknown.cases == 1 else 'sager'} i filen).",
-                unknown.initials,
-            )
-            for unknown in result.unknown_caseworkers
+        _scan(
+            path,
+            mapping,
+            result,
+            resolver,
+            inserter=inserter,
+            finder=None,
+            batch_size=batch_size,
+            max_field_chars=max_field_chars,
         )
-        result.errors.sort(key=lambda e: e.row)
+    except (ImportSetupError, org.OrgError) as exc:
+        result.add_error(parsing.RowError(0, None, str(exc), None))
+    _add_errors(result, _unknown_caseworker_errors(result, mapping))
+    # Rows with a repeated case reference were skipped by the insert: fewer rows stored than
+    # sent means duplicates. When that happens, or when writing stopped at an earlier error, a
+    # second, read-only pass finds every duplicate with its rows.
+    if not result.ok or _stored_count(session, snapshot.id) != inserter.sent:
+        duplicates = _scan_duplicates(path, mapping, result.filename, max_field_chars)
+        _add_errors(result, duplicates)
+        if result.ok:  # cannot happen unless the file changed between the two passes
+            result.add_error(parsing.RowError(0, None, MSG_CHANGED, None))
     if not result.ok:
         result.seconds = time.perf_counter() - started
         return result
@@ -489,11 +751,6 @@ def import_file(
     )
     session.expire(snapshot)
     result.snapshot = snapshot
-    result.caseworkers, result.teams = session.execute(
-        select(
-            func.count(func.distinct(Case.caseworker_id)), func.count(func.distinct(Case.unit_id))
-        ).where(Case.snapshot_id == snapshot.id)
-    ).one()
     audit.record(
         session,
         actor,
@@ -512,13 +769,25 @@ def import_file(
             "ignored_columns": result.ignored_columns,
             "created_caseworkers": result.created_caseworkers,
             "created_units": result.created_units,
+            "same_file_as": [earlier.id for earlier in result.same_file],
         },
+        actor_name=importer,
     )
     result.seconds = time.perf_counter() - started
     return result
 
 
-def record_refused_import(session: Session, actor: User | None, result: ImportResult) -> None:
+def _importer_name(actor: User | None, imported_by_name: str | None) -> str:
+    return (imported_by_name or (actor.username if actor is not None else audit.SYSTEM_ACTOR))[:80]
+
+
+def record_refused_import(
+    session: Session,
+    actor: User | None,
+    result: ImportResult,
+    *,
+    imported_by_name: str | None = None,
+) -> None:
     """Audit a refused import attempt (call after rolling the attempt back)."""
     audit.record(
         session,
@@ -526,14 +795,16 @@ def record_refused_import(session: Session, actor: User | None, result: ImportRe
         "import_refused",
         "snapshot",
         None,
-        f"Import af {result.filename} afvist: {len(result.errors)} fejl",
+        f"Import af {result.filename} afvist: {result.error_count} fejl",
         {
             "filename": result.filename,
             "sha256": result.sha256,
             "mapping": result.mapping_name,
-            "errors": len(result.errors),
+            "errors": result.error_count,
+            "cpr_found": result.cpr_found,
             "unknown_caseworkers": [u.initials for u in result.unknown_caseworkers],
         },
+        actor_name=_importer_name(actor, imported_by_name),
     )
 
 
@@ -646,18 +917,28 @@ def snapshot_detail(session: Session, snapshot_id: int) -> SnapshotDetail | None
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
 UPLOAD_FILE = "upload.bin"
 META_FILE = "meta.json"
-#: Uploads not confirmed or aborted within this time are removed by the next upload.
+#: The full error report of a refused upload (JSON lines: row, column, reason, value).
+ERRORS_FILE = "errors.jsonl"
+#: Uploads not confirmed or aborted within this time are removed by the next upload or analysis.
 UPLOAD_MAX_AGE_SECONDS = 24 * 3600
+#: Errors shown on the preview page (all of them are in the downloadable report).
+DISPLAY_ERRORS = 1000
+#: Header of the downloadable error report.
+ERROR_REPORT_HEADER = ("Række", "Kolonne", "Værdi", "Fejl")
 
 
 @dataclass(frozen=True)
 class PendingUpload:
+    """An upload between preview and confirmation. ``refused``: the analysis refused the file,
+    which is deleted; only its report is kept (until aborted or stale)."""
+
     token: str
     path: Path
     filename: str
     mapping_name: str
     as_of: date
     user_id: int
+    refused: bool = False
 
 
 def store_upload(
@@ -670,7 +951,7 @@ def store_upload(
     user_id: int,
 ) -> PendingUpload:
     """Save an uploaded file under ``root/<random token>/`` (server-side, never in the session)."""
-    _remove_stale(root)
+    remove_stale_uploads(root)
     token = secrets.token_urlsafe(32)
     directory = root / token
     directory.mkdir(parents=True, mode=0o700)
@@ -678,36 +959,150 @@ def store_upload(
     with path.open("wb") as out:
         shutil.copyfileobj(stream, out, 1 << 20)
     upload = PendingUpload(token, path, clean_filename(filename), mapping_name, as_of, user_id)
-    (directory / META_FILE).write_text(
-        json.dumps(
-            {
-                "filename": upload.filename,
-                "mapping": mapping_name,
-                "as_of": as_of.isoformat(),
-                "user_id": user_id,
-            }
-        ),
-        encoding="utf-8",
+    _write_meta(
+        upload,
+        {
+            "filename": upload.filename,
+            "mapping": mapping_name,
+            "as_of": as_of.isoformat(),
+            "user_id": user_id,
+        },
     )
     return upload
 
 
+def _read_meta(directory: Path) -> dict[str, Any]:
+    meta = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
+    if not isinstance(meta, dict):
+        raise ValueError("meta.json is not an object")
+    return meta
+
+
+def _write_meta(upload: PendingUpload, meta: dict[str, Any]) -> None:
+    (upload.path.parent / META_FILE).write_text(json.dumps(meta), encoding="utf-8")
+
+
+def analyse_upload(
+    session: Session,
+    root: Path,
+    upload: PendingUpload,
+    mapping: mappings.ColumnMapping,
+    *,
+    max_field_chars: int = parsing.MAX_FIELD_CHARS,
+) -> ImportResult:
+    """Analyse a pending upload (see :func:`analyse_file`) and remember what the confirmation
+    needs. Stale uploads are removed first. A refused file is deleted at once: only its report
+    is kept (see :func:`keep_report_only`)."""
+    remove_stale_uploads(root)
+    result = analyse_file(
+        session, upload.path, mapping, filename=upload.filename, max_field_chars=max_field_chars
+    )
+    remember_analysis(upload, result)
+    if not result.ok:
+        keep_report_only(upload, result)
+    return result
+
+
 def remember_analysis(upload: PendingUpload, result: ImportResult) -> None:
     """Keep what the confirmation step needs (unknown caseworkers, teams) beside the upload."""
-    meta_path = upload.path.parent / META_FILE
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    meta["errors"] = len(result.errors)
+    meta = _read_meta(upload.path.parent)
+    meta["errors"] = result.error_count
     meta["file_teams"] = result.file_teams
     meta["unknown"] = [
         [u.initials, u.name, u.team, u.first_row, u.cases] for u in result.unknown_caseworkers
     ]
-    meta_path.write_text(json.dumps(meta), encoding="utf-8")
+    _write_meta(upload, meta)
+
+
+def keep_report_only(upload: PendingUpload, result: ImportResult) -> None:
+    """Delete a refused upload's file at once and keep only its report (never a CPR value:
+    errors carry no CPR-like values, and ignored columns with CPR-like names are left out)."""
+    upload.path.unlink(missing_ok=True)
+    directory = upload.path.parent
+    with (directory / ERRORS_FILE).open("w", encoding="utf-8") as out:
+        for error in result.errors:
+            out.write(json.dumps([error.row, error.column, error.reason, error.value]) + "\n")
+        if result.errors_omitted:
+            reason = MSG_MORE_ERRORS.format(n=result.errors_omitted)
+            out.write(json.dumps([0, None, reason, None]) + "\n")
+    meta = _read_meta(directory)
+    meta.update(
+        {
+            "refused": True,
+            "errors": result.error_count,
+            "report": {
+                "sha256": result.sha256,
+                "file_kind": result.file_kind,
+                "encoding": result.encoding,
+                "rows": result.rows,
+                "rows_in_file": result.rows_in_file,
+                "ignored_columns": result.ignored_columns,
+                "cpr_found": result.cpr_found,
+                "same_file": [[s.id, s.imported_at.isoformat()] for s in result.same_file],
+            },
+        }
+    )
+    _write_meta(upload, meta)
+
+
+def _stored_errors(upload: PendingUpload) -> Iterator[parsing.RowError]:
+    try:
+        with (upload.path.parent / ERRORS_FILE).open(encoding="utf-8") as fh:
+            for line in fh:
+                row, column, reason, value = json.loads(line)
+                yield parsing.RowError(int(row), column, str(reason), value)
+    except FileNotFoundError:
+        return
+
+
+def stored_report(upload: PendingUpload, limit: int = DISPLAY_ERRORS) -> ImportResult:
+    """The kept report of a refused upload, with its first ``limit`` errors."""
+    meta = _read_meta(upload.path.parent)
+    report = meta.get("report") or {}
+    result = ImportResult(upload.filename, str(report.get("sha256", "")), upload.mapping_name)
+    result.file_kind = str(report.get("file_kind") or "")
+    result.encoding = report.get("encoding")
+    result.rows = int(report.get("rows", 0))
+    result.rows_in_file = int(report.get("rows_in_file", 0))
+    result.ignored_columns = [str(c) for c in report.get("ignored_columns", [])]
+    result.cpr_found = bool(report.get("cpr_found", False))
+    result.same_file = [
+        EarlierSnapshot(int(sid), datetime.fromisoformat(at))
+        for sid, at in report.get("same_file", [])
+    ]
+    result.unknown_caseworkers = remembered_unknown(upload)[0]
+    errors = _stored_errors(upload)
+    result.errors = [error for _, error in zip(range(limit), errors, strict=False)]
+    total = int(meta.get("errors", len(result.errors)))
+    result.errors_omitted = max(total - len(result.errors), 0)
+    return result
+
+
+def error_report_csv(upload: PendingUpload) -> Iterator[str]:
+    """The whole error report of a refused upload as CSV text (Danish Excel: ``;``, UTF-8 with
+    BOM): row, column, value (where safe to show; never a CPR value) and reason."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(ERROR_REPORT_HEADER)
+    yield "\ufeff" + buffer.getvalue()
+    for error in _stored_errors(upload):
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow(
+            [
+                error.row if error.row else "Hele filen",
+                error.column or "",
+                error.value or "",
+                error.reason,
+            ]
+        )
+        yield buffer.getvalue()
 
 
 def remembered_unknown(upload: PendingUpload) -> tuple[list[UnknownCaseworker], list[str]]:
     """Unknown caseworkers and file teams saved by :func:`remember_analysis`."""
     try:
-        meta = json.loads((upload.path.parent / META_FILE).read_text(encoding="utf-8"))
+        meta = _read_meta(upload.path.parent)
         unknown = [
             UnknownCaseworker(str(i), str(n), None if t is None else str(t), int(r), int(c))
             for i, n, t, r, c in meta.get("unknown", [])
@@ -723,7 +1118,7 @@ def load_upload(root: Path, token: str, user_id: int) -> PendingUpload | None:
         return None
     directory = root / token
     try:
-        meta = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
+        meta = _read_meta(directory)
         upload = PendingUpload(
             token,
             directory / UPLOAD_FILE,
@@ -731,10 +1126,13 @@ def load_upload(root: Path, token: str, user_id: int) -> PendingUpload | None:
             str(meta["mapping"]),
             date.fromisoformat(meta["as_of"]),
             int(meta["user_id"]),
+            bool(meta.get("refused", False)),
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    if upload.user_id != user_id or not upload.path.is_file():
+    if upload.user_id != user_id:
+        return None
+    if not upload.refused and not upload.path.is_file():
         return None
     return upload
 
@@ -744,7 +1142,8 @@ def discard_upload(root: Path, token: str) -> None:
         shutil.rmtree(root / token, ignore_errors=True)
 
 
-def _remove_stale(root: Path, now: float | None = None) -> None:
+def remove_stale_uploads(root: Path, now: float | None = None) -> None:
+    """Remove uploads (and kept reports) older than :data:`UPLOAD_MAX_AGE_SECONDS`."""
     if not root.is_dir():
         return
     limit = (time.time() if now is None else now) - UPLOAD_MAX_AGE_SECONDS

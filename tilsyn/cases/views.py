@@ -14,12 +14,13 @@ from flask import (
     render_template,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from tilsyn.audit import services as audit
-from tilsyn.cases import services
+from tilsyn.cases import parsing, services
 from tilsyn.cases.forms import UploadForm, confirm_form
 from tilsyn.extensions import db
 from tilsyn.formutil import choices
@@ -34,6 +35,30 @@ def _upload_root() -> Path:
 
 def _mappings_dir() -> str:
     return str(current_app.config["MAPPINGS_DIR"])
+
+
+def _max_field_chars() -> int:
+    """One CSV field may be as long as an upload may be."""
+    return int(current_app.config.get("MAX_CONTENT_LENGTH") or parsing.MAX_FIELD_CHARS)
+
+
+def _render_preview(
+    pending: services.PendingUpload,
+    mapping: services.mappings.ColumnMapping,
+    result: services.ImportResult,
+    form: object,
+    unknown: list[services.UnknownCaseworker],
+) -> str:
+    return render_template(
+        "cases/preview.html",
+        pending=pending,
+        mapping=mapping,
+        result=result,
+        errors_shown=result.errors[: services.DISPLAY_ERRORS],
+        form=form,
+        unknown=unknown,
+        schemes=services.SCHEMES,
+    )
 
 
 @bp.route("/")
@@ -72,8 +97,9 @@ def upload() -> str | Response:
             as_of=form.as_of.data or date.today(),
             user_id=current_user.id,
         )
-        result = services.analyse_file(db.session, stored.path, mapping, filename=stored.filename)
-        services.remember_analysis(stored, result)
+        result = services.analyse_upload(
+            db.session, _upload_root(), stored, mapping, max_field_chars=_max_field_chars()
+        )
         if result.ok:
             audit.record(
                 db.session,
@@ -109,6 +135,9 @@ def preview(token: str) -> str | Response:
         flash(str(exc), "danger")
         return redirect(url_for("cases.upload"))
     unknown, file_teams = services.remembered_unknown(pending)
+    if pending.refused:
+        # The file is gone; only its report is left (a forged confirmation changes nothing).
+        return _render_preview(pending, mapping, services.stored_report(pending), None, unknown)
     options = services.unit_options(db.session, file_teams)
     defaults = [services.default_unit_option(db.session, u.team) for u in unknown]
     form = confirm_form(unknown, options, defaults)
@@ -126,6 +155,7 @@ def preview(token: str) -> str | Response:
             as_of=pending.as_of,
             filename=pending.filename,
             unit_choices=unit_choices,
+            max_field_chars=_max_field_chars(),
         )
         if result.ok and result.snapshot is not None:
             snapshot_id = result.snapshot.id
@@ -145,28 +175,43 @@ def preview(token: str) -> str | Response:
         db.session.rollback()
         services.record_refused_import(db.session, current_user, result)
         db.session.commit()
+        services.keep_report_only(pending, result)
         flash(
-            _("Sagsudtrækket blev ikke indlæst: %(n)s fejl. Intet er gemt.", n=len(result.errors)),
+            _("Sagsudtrækket blev ikke indlæst: %(n)s fejl. Intet er gemt.", n=result.error_count),
             "danger",
         )
-        return render_template(
-            "cases/preview.html",
-            pending=pending,
-            mapping=mapping,
-            result=result,
-            form=form,
-            unknown=unknown,
-            schemes=services.SCHEMES,
-        )
-    analysis = services.analyse_file(db.session, pending.path, mapping, filename=pending.filename)
-    return render_template(
-        "cases/preview.html",
-        pending=pending,
-        mapping=mapping,
-        result=analysis,
-        form=form,
-        unknown=unknown,
-        schemes=services.SCHEMES,
+        return _render_preview(pending, mapping, result, None, unknown)
+    analysis = services.analyse_upload(
+        db.session, _upload_root(), pending, mapping, max_field_chars=_max_field_chars()
+    )
+    if not analysis.ok:
+        # Refused on a later look (e.g. the organisation changed): the file is deleted now.
+        services.record_refused_import(db.session, current_user, analysis)
+        db.session.commit()
+    return _render_preview(pending, mapping, analysis, form if analysis.ok else None, unknown)
+
+
+@bp.route("/import/<token>/fejlrapport.csv")
+@requires("cases.import")
+def error_report(token: str) -> ResponseReturnValue:
+    """The whole error report of a refused upload as CSV (never a CPR value)."""
+    pending = _pending(token)
+    if not pending.refused:
+        abort(404)
+    audit.record(
+        db.session,
+        current_user,
+        "import_error_report",
+        "snapshot",
+        None,
+        f"Fejlrapport for {pending.filename} hentet",
+        {"filename": pending.filename},
+    )
+    db.session.commit()
+    return Response(
+        services.error_report_csv(pending),
+        mimetype="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="fejlrapport.csv"'},
     )
 
 
