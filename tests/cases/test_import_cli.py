@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from tests.cases.test_import_service import HEADER, SAMPLE, counts, csv_bytes, good_rows
+from tests.cases.test_import_service import HEADER, SAMPLE, counts, csv_bytes, good_rows, row
 from tilsyn.audit.models import AuditEvent
 from tilsyn.cases.commands import import_command
 from tilsyn.cases.models import Snapshot
@@ -125,3 +125,57 @@ def test_other_mapping_and_bad_arguments(app, session, org, tmp_path):
     assert unknown.exit_code == 1 and json.loads(unknown.output)["errors"][0]["row"] == 0
     assert invoke(app, str(path), "--as-of", "01-10-2026").exit_code != 0
     assert invoke(app, str(tmp_path / "missing.csv")).exit_code != 0
+
+
+def test_json_for_bad_arguments(app, session, org, tmp_path):
+    path = tmp_path / "ok.csv"
+    path.write_bytes(csv_bytes(good_rows(2)))
+    for args in (
+        (str(path), "--as-of", "01-10-2026", "--json"),
+        (str(tmp_path / "borger 010190-1234.csv"), "--json"),
+        (str(tmp_path), "--json"),
+    ):
+        result = invoke(app, *args)
+        assert result.exit_code != 0
+        payload = json.loads(result.output)
+        (error,) = payload["errors"]
+        assert set(error) == {"row", "column", "reason"} and error["row"] == 0
+        assert "010190" not in result.output
+    missing = invoke(app, str(tmp_path / "borger 010190-1234.csv"))
+    assert missing.exit_code != 0 and "010190" not in missing.output
+    assert "borger [cpr fjernet].csv" in missing.output
+    assert counts(session)[:2] == (0, 0)
+
+
+def test_json_lists_every_error(app, session, org, tmp_path):
+    rows = [row(ref=f"S-{i:05d}", scheme="Ukendt") for i in range(10_500)]
+    path = tmp_path / "many.csv"
+    path.write_bytes(csv_bytes(rows))
+    result = invoke(app, str(path), "--json")
+    assert result.exit_code == 1
+    errors = json.loads(result.output)["errors"]
+    assert len(errors) == 10_500 and errors[-1]["row"] == 10_501
+
+
+def test_command_line_imports_are_audited_as_the_snapshot_says(app, session, org, tmp_path):
+    path = tmp_path / "ok.csv"
+    path.write_bytes(csv_bytes(good_rows(3)))
+    assert invoke(app, str(path)).exit_code == 0
+    snapshot = session.scalar(select(Snapshot))
+    event = session.scalar(select(AuditEvent).where(AuditEvent.action == "import"))
+    assert snapshot.imported_by_name.startswith("kommandolinje (")
+    assert event.actor_name == snapshot.imported_by_name
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(csv_bytes([row(start="x")]))
+    assert invoke(app, str(bad)).exit_code == 1
+    refused = session.scalar(select(AuditEvent).where(AuditEvent.action == "import_refused"))
+    assert refused.actor_name == snapshot.imported_by_name
+
+
+def test_same_file_again_is_noted_and_allowed(app, session, org, tmp_path):
+    path = tmp_path / "ok.csv"
+    path.write_bytes(csv_bytes(good_rows(3)))
+    first = json.loads(invoke(app, str(path), "--json").output)
+    again = invoke(app, str(path))
+    assert again.exit_code == 0
+    assert f"allerede indlæst som sagsudtræk nr. {first['snapshot_id']} den" in again.output

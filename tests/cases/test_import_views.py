@@ -199,3 +199,93 @@ def test_director_and_auditor_see_aggregates_only(login_as, session, uploads):
         assert "S-0001" not in detail  # never case-level rows
         assert client.get("/sagsudtraek/import").status_code == 403
     assert login_as("sagsbehandler").get("/sagsudtraek/").status_code == 403
+
+
+# --- Refused uploads, privacy, report (audit follow-up) ---------------------------------------
+
+
+def test_refused_upload_is_deleted_at_once_and_its_report_kept(login_as, session, uploads):
+    rows = good_rows(5)
+    rows[1][5] = "32-13-2026"
+    rows[2][1] = "NYX"  # an unknown caseworker too: listed, and counted as the CLI counts it
+    client = login_as("leder")
+    token = token_of(upload(client, csv_bytes(rows)))
+    assert not (uploads / token / "upload.bin").exists()
+    html = client.get(f"/sagsudtraek/import/{token}").get_data(as_text=True)
+    assert "Fejlrapport: 2 fejl" in html
+    assert "32-13-2026" in html and "Sagsbehandleren «NYX» findes ikke" in html
+    assert "Ukendte sagsbehandlere (1)" in html and 'name="unit_0"' not in html
+    assert "De første rækker, som de vil blive gemt" not in html
+    assert "Indlæs sagsudtrækket" not in html
+    assert "Rækker i filen" in html and "Gyldige rækker" in html
+    response = client.get(f"/sagsudtraek/import/{token}/fejlrapport.csv")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    lines = response.get_data(as_text=True).lstrip("\ufeff").splitlines()
+    assert lines[0] == "Række;Kolonne;Værdi;Fejl"
+    assert len(lines) == 3 and lines[1].startswith("3;Sagsstart;32-13-2026;")
+    assert "import_error_report" in set(session.scalars(select(AuditEvent.action)))
+    refused = session.scalar(select(AuditEvent).where(AuditEvent.action == "import_refused"))
+    assert refused.details["errors"] == 2
+    client.post(f"/sagsudtraek/import/{token}/afbryd")
+    assert not (uploads / token).exists()
+
+
+def test_cpr_upload_leaves_no_file_and_no_cpr_on_disk(login_as, session, uploads):
+    rows = good_rows(3)
+    rows.append(row(ref="S-9", name="Borger 1503821234"))
+    client = login_as("leder")
+    token = token_of(upload(client, csv_bytes(rows), name="borger 150382-1234.csv"))
+    assert not (uploads / token / "upload.bin").exists()
+    on_disk = "".join(p.read_text(encoding="utf-8") for p in (uploads / token).iterdir())
+    html = client.get(f"/sagsudtraek/import/{token}").get_data(as_text=True)
+    csv_text = client.get(f"/sagsudtraek/import/{token}/fejlrapport.csv").get_data(as_text=True)
+    audit_text = repr([(e.summary, e.details) for e in session.scalars(select(AuditEvent)).all()])
+    for text in (on_disk, html, csv_text, audit_text):
+        assert "1503821234" not in text and "150382-1234" not in text
+    assert "borger [cpr fjernet].csv" in html and "CPR" in csv_text
+
+
+def test_long_error_lists_are_capped_on_the_page_but_not_in_the_report(login_as, uploads):
+    rows = [row(ref=f"S-{i:05d}", scheme="Ukendt") for i in range(1200)]
+    client = login_as("leder")
+    token = token_of(upload(client, csv_bytes(rows)))
+    html = client.get(f"/sagsudtraek/import/{token}").get_data(as_text=True)
+    assert "Fejlrapport: 1.200 fejl" in html
+    assert html.count("Ukendt ordning") == 1000
+    lines = client.get(f"/sagsudtraek/import/{token}/fejlrapport.csv").get_data(as_text=True)
+    assert len(lines.splitlines()) == 1201
+
+
+def test_error_report_only_for_refused_uploads_of_the_user(login_as, uploads):
+    client = login_as("leder")
+    token = token_of(upload(client, csv_bytes(good_rows(2))))
+    assert client.get(f"/sagsudtraek/import/{token}/fejlrapport.csv").status_code == 404
+    bad = token_of(upload(client, csv_bytes([row(start="x")])))
+    assert login_as("admin").get(f"/sagsudtraek/import/{bad}/fejlrapport.csv").status_code == 404
+
+
+def test_preview_counts_rows_and_warns_about_a_file_seen_before(login_as, session, uploads):
+    rows = good_rows(4)
+    content = csv_bytes(rows).replace(b"\r\n", b"\r\n\r\n", 2)  # blank lines do not count
+    client = login_as("admin")
+    token = token_of(upload(client, content))
+    client.post(f"/sagsudtraek/import/{token}", data={})
+    snapshot = session.scalar(select(Snapshot))
+    token = token_of(upload(client, content))
+    html = client.get(f"/sagsudtraek/import/{token}").get_data(as_text=True)
+    assert f"Denne fil er allerede indlæst som sagsudtræk nr. {snapshot.id} den" in html
+    assert "Indlæs sagsudtrækket" in html  # still allowed
+    assert re.search(r"Rækker i filen</dt><dd[^>]*>4 ", html)
+
+
+def test_stale_uploads_are_removed_when_a_preview_is_analysed(login_as, uploads):
+    import os
+    import time
+
+    client = login_as("leder")
+    old = token_of(upload(client, csv_bytes(good_rows(2))))
+    token = token_of(upload(client, csv_bytes(good_rows(2))))
+    stale = time.time() - 25 * 3600
+    os.utime(uploads / old, (stale, stale))
+    assert client.get(f"/sagsudtraek/import/{token}").status_code == 200
+    assert not (uploads / old).exists()
