@@ -51,7 +51,8 @@ def _readable_file(file: Path) -> Path:
 
 def _refuse(message: str, as_json: bool) -> SystemExit:
     if as_json:
-        click.echo(json.dumps({"errors": [{"row": 0, "column": None, "reason": message}]}))
+        payload = {"errors": [{"row": 0, "column": None, "reason": message}]}
+        click.echo(json.dumps(payload, ensure_ascii=False))
     else:
         click.echo(f"Fejl: {message}", err=True)
     return SystemExit(1)
