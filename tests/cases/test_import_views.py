@@ -289,3 +289,20 @@ def test_stale_uploads_are_removed_when_a_preview_is_analysed(login_as, uploads)
     os.utime(uploads / old, (stale, stale))
     assert client.get(f"/sagsudtraek/import/{token}").status_code == 200
     assert not (uploads / old).exists()
+
+
+def test_refusal_at_confirmation_deletes_the_file_and_offers_the_report(login_as, session, uploads):
+    client = login_as("leder")
+    token = token_of(upload(client, csv_bytes(good_rows(3))))
+    # The organisation changes between preview and confirmation: a caseworker is renamed.
+    bba = session.scalar(select(Caseworker).where(Caseworker.initials == "BBA"))
+    bba.initials = "BBX"
+    session.commit()
+    response = client.post(f"/sagsudtraek/import/{token}", data={})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "Sagsbehandleren «BBA» findes ikke" in html
+    assert not (uploads / token / "upload.bin").exists()
+    assert f"/sagsudtraek/import/{token}/fejlrapport.csv" in html
+    assert "BBA" in client.get(f"/sagsudtraek/import/{token}/fejlrapport.csv").get_data(
+        as_text=True
+    )

@@ -33,7 +33,7 @@ import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from itertools import groupby, repeat
 from pathlib import Path
@@ -1014,7 +1014,7 @@ def remember_analysis(upload: PendingUpload, result: ImportResult) -> None:
     _write_meta(upload, meta)
 
 
-def keep_report_only(upload: PendingUpload, result: ImportResult) -> None:
+def keep_report_only(upload: PendingUpload, result: ImportResult) -> PendingUpload:
     """Delete a refused upload's file at once and keep only its report (never a CPR value:
     errors carry no CPR-like values, and ignored columns with CPR-like names are left out)."""
     upload.path.unlink(missing_ok=True)
@@ -1043,6 +1043,7 @@ def keep_report_only(upload: PendingUpload, result: ImportResult) -> None:
         }
     )
     _write_meta(upload, meta)
+    return replace(upload, refused=True)
 
 
 def _stored_errors(upload: PendingUpload) -> Iterator[parsing.RowError]:

@@ -175,7 +175,7 @@ def preview(token: str) -> str | Response:
         db.session.rollback()
         services.record_refused_import(db.session, current_user, result)
         db.session.commit()
-        services.keep_report_only(pending, result)
+        pending = services.keep_report_only(pending, result)
         flash(
             _("Sagsudtrækket blev ikke indlæst: %(n)s fejl. Intet er gemt.", n=result.error_count),
             "danger",
