@@ -1,6 +1,6 @@
 """Cases keep their row in the imported file (traceability, duplicate reports)
 
-Revision ID: 0003
+Revision ID: 0008
 Revises: 0007
 Create Date: 2026-11-24 19:00:00
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0003'
+revision = '0008'
 down_revision = '0007'
 branch_labels = None
 depends_on = None
