@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.rounds.factories import make_plan, make_snapshot, setup_catalogue_and_model
+from tilsyn.reviews import services as reviews
 from tilsyn.rounds import services
 from tilsyn.rounds.models import CLOSED, DRAWN, IN_REVIEW, PLANNED, Round
 from tilsyn.rounds.periods import (
@@ -148,7 +149,7 @@ def test_draw_replace_with_reason_keeps_history_and_excludes_recent(session, org
     assert excluded == {i.case_ref for i in draw2.items}
     draw3 = services.draw_round(session, None, r2, seed=3)
     assert not excluded & {i.case_ref for i in draw3.items}
-    progress = services.round_progress(session, org.users["leder"], r1)
+    progress = reviews.round_progress(session, r1, org.users["leder"])
     assert {(p.caseworker.initials, p.sampled) for p in progress} == {("AAA", 2), ("AAB", 3)}
     # Status flow.
     with pytest.raises(services.RoundError):

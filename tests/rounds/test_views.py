@@ -6,7 +6,13 @@ from datetime import date
 
 from sqlalchemy import select
 
+from tests.reviews.factories import Unit as ReviewUnit
+from tests.reviews.factories import catalogue, items_of, make_draw
+from tests.reviews.factories import make_plan as make_review_plan
+from tests.reviews.factories import make_round as make_review_round
+from tests.reviews.factories import option_id as opt
 from tests.rounds.factories import make_plan, make_snapshot, setup_catalogue_and_model
+from tilsyn.reviews import services as reviews
 from tilsyn.rounds import services
 from tilsyn.rounds.models import DRAWN, IN_REVIEW, Round, SupervisionPlan
 from tilsyn.rounds.periods import period_containing
@@ -123,7 +129,9 @@ def test_leader_creates_draws_and_advances_a_round(session, org, login_as):
     assert rnd.status == IN_REVIEW
 
 
-def test_round_page_shows_both_rankings_when_estimates_are_supplied(app, session, org, login_as):
+def test_round_page_shows_both_rankings_when_estimates_are_supplied(
+    monkeypatch, session, org, login_as
+):
     setup_catalogue_and_model(session, org)
     plan = make_plan(session, org, rotating=3, per_round=1, mode="leader_choice")
     period = period_containing("quarterly", date.today())
@@ -136,15 +144,12 @@ def test_round_page_shows_both_rankings_when_estimates_are_supplied(app, session
     assert "foreløbige" in page and "Bekræft temaer" in page
     calls = []
 
-    def provider(sess, p, before):
-        calls.append((p.id, before))
+    def weakness(sess, plan_id, last_n_rounds=1, before=None):
+        calls.append((plan_id, before))
         return {r[2].id: 0.35, r[0].id: 0.8}
 
-    app.extensions[services.THEME_ESTIMATES_EXTENSION] = provider
-    try:
-        page = client.get(f"/tilsyn/runder/{rnd.id}").get_data(as_text=True)
-    finally:
-        del app.extensions[services.THEME_ESTIMATES_EXTENSION]
+    monkeypatch.setattr(reviews, "theme_weakness", weakness)
+    page = client.get(f"/tilsyn/runder/{rnd.id}").get_data(as_text=True)
     assert calls == [(plan.id, rnd.period_start)]
     assert "Længst siden stillet" in page and "Svageste seneste resultater" in page
     weakest = page.index("Svageste seneste resultater")
@@ -222,3 +227,40 @@ def test_plans_page_shows_whole_sentences_and_schemes(session, org, login_as):
     assert "Fast rækkefølge, 2 temaer pr. runde" in page
     assert "Sager fra de seneste 2 runder udelukkes." in page
     assert "Ordninger: Fleksjob." in page
+
+
+def test_round_page_shows_review_progress_per_caseworker(session, org, login_as):
+    cps = catalogue(session)
+    draw = make_draw(
+        session,
+        org,
+        [
+            ReviewUnit(org.cw_a1, "sygedagpenge", 0.5),
+            ReviewUnit(org.cw_a1, "sygedagpenge", 0.25),
+            ReviewUnit(org.cw_b1, "sygedagpenge", 0.5),
+        ],
+    )
+    rnd = make_review_round(
+        session, make_review_plan(session, "Hele organisationen", None), draw, [cps["JOBMAAL-01"]]
+    )
+    a1, a2, _b1 = items_of(session, draw)
+    jobmaal = cps["JOBMAAL-01"]
+    leder = org.users["leder"]
+    reviews.save_review(
+        session, leder, rnd.id, a1.id, {jobmaal.id: (opt(jobmaal, "ja"), "")}, "", True
+    )
+    reviews.save_review(session, leder, rnd.id, a2.id, {}, "", False)
+    session.commit()
+
+    page = login_as("admin").get(f"/tilsyn/runder/{rnd.id}").get_data(as_text=True)
+    assert "1 af 3 udtrukne sager er gennemgået; 1 er påbegyndt." in page
+    row = page[page.index(f"{org.cw_a1.initials} – ") :]
+    row = row[: row.index("</tr>")]
+    cells = [c.split(">")[-1] for c in row.split("</td>")[1:5]]
+    assert cells == ["2", "1", "1", "1"]  # sampled, completed, draft, remaining
+    assert "allerede gennemgået eller påbegyndt" in page  # warning before replacing the draw
+    # The leader sees only the caseworkers of their own unit; the director sees the counts.
+    page = login_as("leder").get(f"/tilsyn/runder/{rnd.id}").get_data(as_text=True)
+    assert f"{org.cw_a1.initials} – " in page and f"{org.cw_b1.initials} – " not in page
+    page = login_as("direktoer").get(f"/tilsyn/runder/{rnd.id}").get_data(as_text=True)
+    assert f"{org.cw_b1.initials} – " in page and "Åbn sagerne til gennemgang" not in page

@@ -45,6 +45,7 @@ import math
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -58,7 +59,14 @@ from tilsyn.auth.models import User
 from tilsyn.catalogue.models import ControlPoint, Scale, ScaleOption, Theme
 from tilsyn.models_base import utcnow
 from tilsyn.org.models import Caseworker
-from tilsyn.permissions import Role, can_see_caseworker, caseworker_filter, has_permission, role_of
+from tilsyn.permissions import (
+    Role,
+    can_see_caseworker,
+    caseworker_filter,
+    has_permission,
+    role_of,
+    round_caseworker_filter,
+)
 from tilsyn.reviews.models import (
     COMPLETED,
     DRAFT,
@@ -546,6 +554,11 @@ class ProgressTotals:
     draft: int
 
     @property
+    def started(self) -> int:
+        """Reviews begun: completed or saved as draft."""
+        return self.completed + self.draft
+
+    @property
     def remaining(self) -> int:
         return self.sampled - self.completed
 
@@ -577,9 +590,9 @@ def _review_counts(session: Session, rnd: Round) -> dict[int, dict[str, int]]:
 
 def round_progress(session: Session, rnd: Round, actor: User | None = None) -> list[ReviewProgress]:
     """Per caseworker with sampled cases in the round's current draw: sampled, completed and
-    draft reviews (``remaining`` = sampled − completed). ``actor`` given: only the caseworkers
-    whose cases the actor may see (team leaders: their own units). Aggregate counts only; not
-    audited."""
+    draft reviews (``remaining`` = sampled − completed). ``actor`` given: the caseworkers whose
+    counts the actor may see on a round page (team leaders: their own units; admin, direktør and
+    revisor: all, counts only). Aggregate counts only; not audited."""
     if rnd.draw_id is None:
         return []
     stmt = (
@@ -590,7 +603,7 @@ def round_progress(session: Session, rnd: Round, actor: User | None = None) -> l
         .order_by(Caseworker.initials)
     )
     if actor is not None:
-        stmt = stmt.where(caseworker_filter(actor))
+        stmt = stmt.where(round_caseworker_filter(actor))
     counts = _review_counts(session, rnd)
     out = []
     for cw, n in session.execute(stmt).all():
@@ -935,20 +948,26 @@ def _round_estimates(
     return out
 
 
-def theme_weakness(session: Session, plan_id: int, last_n_rounds: int = 1) -> dict[int, float]:
+def theme_weakness(
+    session: Session, plan_id: int, last_n_rounds: int = 1, before: date | None = None
+) -> dict[int, float]:
     """{theme id: lowest estimated share in order among its control points} for the plan.
 
     For each theme, the plan's ``last_n_rounds`` most recent *closed* rounds that asked it are
     used, and the lowest design-weighted point estimate of any of its control points in those
     rounds is returned (lower = weaker). Themes never asked in a closed round, or without any
     estimable control point, are left out. This is the ``estimates`` mapping the rotating-theme
-    suggestion accepts.
+    suggestion accepts. ``before`` given: only rounds whose period starts before that day (the
+    suggestions for a round use what was known before it).
     """
     if last_n_rounds < 1:
         return {}
+    conditions = [Round.plan_id == plan_id, Round.status == CLOSED, Round.draw_id.is_not(None)]
+    if before is not None:
+        conditions.append(Round.period_start < before)
     closed = session.scalars(
         select(Round)
-        .where(Round.plan_id == plan_id, Round.status == CLOSED, Round.draw_id.is_not(None))
+        .where(*conditions)
         .options(selectinload(Round.themes))
         .order_by(Round.period_start.desc(), Round.id.desc())
     ).all()

@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select, text, update
+from sqlalchemy import or_, select, text, update
 from sqlalchemy.orm import Session, selectinload
 
 from tilsyn.audit import services as audit
@@ -27,12 +27,11 @@ from tilsyn.catalogue import services as catalogue
 from tilsyn.catalogue.models import Theme
 from tilsyn.models_base import utcnow
 from tilsyn.notifications import services as notifications
-from tilsyn.org.models import Caseworker, Unit
+from tilsyn.org.models import Unit
 from tilsyn.permissions import (
     Role,
     can_plan_for_unit,
     role_of,
-    round_caseworker_filter,
 )
 
 # Row scoping lives in tilsyn.permissions; these names stay importable from here.
@@ -62,11 +61,6 @@ from tilsyn.schemes import SCHEMES
 
 log = logging.getLogger(__name__)
 
-#: Key in ``app.extensions`` of an optional estimates provider for theme suggestions:
-#: ``provider(session, plan, before) -> Mapping[theme_id, float] | None`` giving each rotating
-#: theme's estimated share of cases in order (0–1) in the plan's recent rounds. When installed,
-#: the round pages also rank themes by the weakest estimates (see suggest_rotating_themes).
-THEME_ESTIMATES_EXTENSION = "tilsyn.theme_estimates"
 #: Advisory lock key for the scheduled run on PostgreSQL ("tilsyn" in hex-ish digits).
 RUN_LOCK_KEY = 0x7115_0005
 #: Deadline reminders go out this many days before a round's review deadline (config key
@@ -780,27 +774,6 @@ def round_rows(session: Session) -> list[RoundRow]:
         .order_by(SupervisionPlan.name, Round.period_start)
     ).all()
     return [RoundRow(p, label, st, d, n) for p, label, st, d, n in rows]
-
-
-@dataclass(frozen=True)
-class CaseworkerProgress:
-    caseworker: Caseworker
-    sampled: int
-
-
-def round_progress(session: Session, actor: User | None, rnd: Round) -> list[CaseworkerProgress]:
-    """Sampled cases per caseworker in the round's current draw (team leaders: own units)."""
-    if rnd.draw_id is None:
-        return []
-    stmt = (
-        select(Caseworker, func.count(DrawItem.id))
-        .join(DrawItem, DrawItem.caseworker_id == Caseworker.id)
-        .where(DrawItem.draw_id == rnd.draw_id)
-        .group_by(Caseworker.id)
-        .order_by(Caseworker.initials)
-    )
-    stmt = stmt.where(round_caseworker_filter(actor))
-    return [CaseworkerProgress(cw, int(n)) for cw, n in session.execute(stmt).all()]
 
 
 # --------------------------------------------------------------------------------------------

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import date
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
@@ -24,6 +23,7 @@ from tilsyn.permissions import (
     requires,
     unit_filter,
 )
+from tilsyn.reviews import services as reviews
 from tilsyn.rounds import services
 from tilsyn.rounds.forms import CORE, DrawForm, NewRoundForm, StatusForm, ThemesForm, plan_form
 from tilsyn.rounds.models import STATUSES, TRANSITIONS, WHOLE_ORGANISATION, Round, SupervisionPlan
@@ -60,12 +60,9 @@ def _today() -> date:
 
 
 def _suggestions(plan: SupervisionPlan, before: date) -> services.ThemeSuggestions:
-    """Theme suggestions, with the estimate ranking when an estimates provider is installed."""
-    provider = current_app.extensions.get(services.THEME_ESTIMATES_EXTENSION)
-    estimates: Mapping[int, float] | None = (
-        provider(db.session, plan, before) if provider is not None else None
-    )
-    return services.suggest_rotating_themes(db.session, plan, before, estimates)
+    """Theme suggestions; ranked also by the weakest estimates once closed rounds have them."""
+    estimates = reviews.theme_weakness(db.session, plan.id, before=before)
+    return services.suggest_rotating_themes(db.session, plan, before, estimates or None)
 
 
 def _draw_url(draw_id: int | None) -> str | None:
@@ -227,11 +224,13 @@ def round(round_id: int) -> str:
     themes_form.rotating.data = [str(rt.theme_id) for rt in rnd.themes if not rt.is_core]
     if rnd.themes_provisional:
         themes_form.submit.label.text = _("Bekræft temaer")
+    progress = reviews.round_progress(db.session, rnd, current_user)
     return render_template(
         "rounds/round.html",
         rnd=rnd,
         manage=manage,
-        progress=services.round_progress(db.session, current_user, rnd),
+        progress=progress,
+        progress_totals=reviews.totals(progress),
         draw_url=_draw_url(rnd.draw_id),
         history=[(h, _draw_url(h.draw_id)) for h in rnd.draw_history],
         draw_form=DrawForm(),
