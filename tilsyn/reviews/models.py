@@ -16,7 +16,14 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from tilsyn.catalogue.models import OUTCOME_LABELS, ControlPoint, ScaleOption
+from tilsyn.catalogue.models import (
+    IN_ORDER,
+    NOT_APPLICABLE,
+    NOT_IN_ORDER,
+    OUTCOME_LABELS,
+    ControlPoint,
+    ScaleOption,
+)
 from tilsyn.extensions import db
 from tilsyn.models_base import utcnow
 from tilsyn.org.models import Caseworker
@@ -26,7 +33,6 @@ DRAFT, COMPLETED = "draft", "completed"
 #: Labels are lazy strings (translated when shown); the keys are what is stored.
 REVIEW_STATUSES: dict[str, Any] = {DRAFT: _l("Kladde"), COMPLETED: _l("Afsluttet")}
 NOT_STARTED_LABEL = _l("Ikke påbegyndt")
-IN_ORDER, NOT_IN_ORDER, NOT_APPLICABLE = "in_order", "not_in_order", "not_applicable"
 OUTCOMES = (IN_ORDER, NOT_IN_ORDER, NOT_APPLICABLE)
 
 

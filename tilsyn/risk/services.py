@@ -20,7 +20,10 @@ attributes of :data:`tilsyn.risk.rules.ATTRIBUTES` vectorised, at the snapshot's
 * ``caseworker_tenure_months`` = (as_of − employment start) / 30.4375, floored at 0
   (NaN if the employment start is unknown)
 * ``caseworker_caseload`` = the caseworker's number of cases in the whole snapshot
-* ``prior_findings`` = NaN (no completed reviews feed it yet)
+* ``prior_findings`` = share of answers »ikke i orden« among the in-order/not-in-order answers of
+  the caseworker's completed reviews in their latest *closed* round starting on or before as_of
+  (NaN if the caseworker has none). A raw per-caseworker share: a risk signal, not an estimate.
+  Draws record it with the other caseworker facts, so a replay does not depend on later reviews.
 * ``job_goal``, ``cv_on_jobnet`` = 1/0 (NaN unknown); counts as numbers (NaN unknown).
 """
 
@@ -39,17 +42,21 @@ from flask_babel import LazyString
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from numpy.typing import NDArray
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from tilsyn.audit import services as audit
 from tilsyn.auth.models import User
 from tilsyn.cases.models import Case, Snapshot
+from tilsyn.catalogue.models import IN_ORDER, NOT_IN_ORDER
 from tilsyn.models_base import utcnow
 from tilsyn.org.models import Caseworker, Unit
 from tilsyn.permissions import Role, can_see_caseworker, role_of
+from tilsyn.reviews.models import COMPLETED as REVIEW_COMPLETED
+from tilsyn.reviews.models import CaseReview, ReviewAnswer
 from tilsyn.risk import rules
 from tilsyn.risk.models import APPROVED, DRAFT, SUPERSEDED, RiskModelVersion
+from tilsyn.rounds.models import CLOSED, Round
 from tilsyn.schemes import SCHEMES
 
 #: Days per month used for tenure (same as tilsyn.org.services.tenure_months).
@@ -374,6 +381,49 @@ def _digest_rows(rows: Sequence[Sequence[Any]]) -> str:
     return h.hexdigest()
 
 
+def prior_findings_by_caseworker(session: Session, as_of: date) -> dict[int, float]:
+    """{caseworker id: share »ikke i orden«} in each caseworker's latest closed round.
+
+    Only completed reviews count, and only answers in order or not in order (not applicable is
+    outside the denominator). The latest round is the closed round with the latest period start
+    on or before ``as_of`` in which the caseworker had a completed review.
+    """
+    counted = ReviewAnswer.outcome.in_((IN_ORDER, NOT_IN_ORDER))
+    rows = session.execute(
+        select(
+            CaseReview.caseworker_id,
+            Round.period_start,
+            Round.id,
+            func.sum(case((ReviewAnswer.outcome == NOT_IN_ORDER, 1), else_=0)),
+            func.count(ReviewAnswer.id),
+        )
+        .join(Round, CaseReview.round_id == Round.id)
+        .join(ReviewAnswer, ReviewAnswer.review_id == CaseReview.id)
+        .where(
+            CaseReview.status == REVIEW_COMPLETED,
+            Round.status == CLOSED,
+            Round.period_start <= as_of,
+            counted,
+        )
+        .group_by(CaseReview.caseworker_id, Round.period_start, Round.id)
+    ).all()
+    latest: dict[int, tuple[date, int, float]] = {}
+    for cw_id, start, round_id, bad, total in rows:
+        key = (start, round_id)
+        if total and (cw_id not in latest or key > latest[cw_id][:2]):
+            latest[int(cw_id)] = (start, round_id, int(bad) / int(total))
+    return {cw_id: share for cw_id, (_s, _r, share) in latest.items()}
+
+
+def _prior_findings(
+    session: Session, as_of: date, caseworker_ids: NDArray[np.int64]
+) -> NDArray[np.float64]:
+    shares = prior_findings_by_caseworker(session, as_of)
+    return np.array(
+        [shares.get(c, math.nan) for c in caseworker_ids.tolist()], dtype=np.float64
+    ).reshape(caseworker_ids.shape[0])
+
+
 def load_population(
     session: Session, snapshot: Snapshot, case_ids: Collection[int] | None = None
 ) -> Population:
@@ -444,7 +494,7 @@ def load_population(
         "caseworker_caseload": np.array(
             [caseload_of.get(c, 0) for c in caseworker_ids.tolist()], dtype=np.float64
         ),
-        "prior_findings": np.full(n, np.nan),
+        "prior_findings": _prior_findings(session, snapshot.as_of, caseworker_ids),
         "scheme": np.array(cols[4], dtype=object).reshape(n),
     }
     return Population(
