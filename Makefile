@@ -58,3 +58,4 @@ translations: install
 	$(BIN)/pybabel update -i tilsyn/translations/messages.pot -d tilsyn/translations \
 		--no-fuzzy-matching
 	$(BIN)/pybabel compile -d tilsyn/translations --statistics
+	$(BIN)/pybabel compile -D wtforms -d tilsyn/translations --statistics

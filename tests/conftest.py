@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ os.environ["TILSYN_ENV"] = "testing"
 from tests import factories
 from tilsyn import create_app
 from tilsyn.extensions import db as _db
+from tilsyn.settings import ROOT
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -27,9 +29,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+#: The realistic case-system export beside the project (``../shared`` in CI).
+SAMPLE_EXPORT = ROOT.parent / "shared" / "data" / "sagsudtraek-eksempel.csv"
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """On the PostgreSQL run, keep only the tests that touch the database."""
+    """On the SQLite run, leave out the PostgreSQL-only tests; on the PostgreSQL run, keep only
+    the tests that touch the database."""
     if config.getoption("--db") != "postgresql":
+        pg_only = [item for item in items if item.get_closest_marker("postgresql_only")]
+        if pg_only:
+            config.hook.pytest_deselected(items=pg_only)
+            items[:] = [item for item in items if item not in pg_only]
         return
     keep, drop = [], []
     for item in items:
@@ -40,6 +51,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+
+
+@pytest.fixture(scope="session")
+def sample_export() -> Path:
+    """The example export; missing it fails the run under CI and skips elsewhere."""
+    if not SAMPLE_EXPORT.is_file():
+        message = f"example export not found at {SAMPLE_EXPORT}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return SAMPLE_EXPORT
 
 
 @pytest.fixture(scope="session")

@@ -227,9 +227,8 @@ def test_audit_date_filter_errors_are_danish(login_as):
     assert "Ikke en gyldig dato." in html
 
 
-def test_audit_log_refuses_raw_update_and_delete_on_postgresql(session, org, backend):
-    if backend != "postgresql":
-        pytest.skip("the database-level guard exists on PostgreSQL; SQLite has the ORM guard")
+@pytest.mark.postgresql_only
+def test_audit_log_refuses_raw_update_and_delete_on_postgresql(session, org):
     session.add(AuditEvent(actor_name="system", action="view", object_type="own_cases"))
     session.commit()
     for statement in (

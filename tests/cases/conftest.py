@@ -14,10 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from tilsyn.settings import ROOT
-
-SAMPLE_EXPORT = ROOT.parent / "shared" / "data" / "sagsudtraek-eksempel.csv"
-
 STANDARD_HEADER = [
     "Sags-ID",
     "Sagsbehandler",
@@ -84,10 +80,8 @@ def typed_cell(header: str, text: str, dates_as: str = "date") -> object:
 
 
 @pytest.fixture(scope="session")
-def sample_path() -> Path:
-    if not SAMPLE_EXPORT.is_file():
-        pytest.skip(f"example export not found at {SAMPLE_EXPORT}")
-    return SAMPLE_EXPORT
+def sample_path(sample_export: Path) -> Path:
+    return sample_export
 
 
 @pytest.fixture(scope="session")

@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 from datetime import date
 
-import pytest
 from sqlalchemy import select
 
-from tests.cases.test_import_service import HEADER, SAMPLE, counts, csv_bytes, good_rows, row
+from tests.cases.test_import_service import HEADER, counts, csv_bytes, good_rows, row
 from tilsyn.audit.models import AuditEvent
 from tilsyn.cases.commands import import_command
 from tilsyn.cases.models import Snapshot
@@ -24,10 +23,10 @@ def test_registered_on_the_tilsyn_command_line():
     assert cli.commands["import"] is import_command
 
 
-def test_sample_json_with_create_caseworkers(app, session):
-    if not SAMPLE.is_file():
-        pytest.skip("example export not present")
-    result = invoke(app, str(SAMPLE), "--create-caseworkers", "--json", "--as-of", "2026-10-01")
+def test_sample_json_with_create_caseworkers(app, session, sample_export):
+    result = invoke(
+        app, str(sample_export), "--create-caseworkers", "--json", "--as-of", "2026-10-01"
+    )
     assert result.exit_code == 0, result.output
     payload = json.loads(result.output)
     assert set(payload) == {"snapshot_id", "rows", "caseworkers", "teams"}
@@ -37,11 +36,9 @@ def test_sample_json_with_create_caseworkers(app, session):
     assert snapshot.imported_by_name.startswith("kommandolinje")
 
 
-def test_sample_without_flag_refuses_listing_initials(app, session):
-    if not SAMPLE.is_file():
-        pytest.skip("example export not present")
+def test_sample_without_flag_refuses_listing_initials(app, session, sample_export):
     before = counts(session)
-    result = invoke(app, str(SAMPLE), "--json")
+    result = invoke(app, str(sample_export), "--json")
     assert result.exit_code == 1
     errors = json.loads(result.output)["errors"]
     assert len(errors) == 45

@@ -15,9 +15,6 @@ from tilsyn.audit.models import AuditEvent
 from tilsyn.cases import services
 from tilsyn.cases.models import Case, Snapshot, SnapshotIsImmutable
 from tilsyn.org.models import Caseworker, Unit
-from tilsyn.settings import ROOT
-
-SAMPLE = ROOT.parent / "shared" / "data" / "sagsudtraek-eksempel.csv"
 
 HEADER = [
     "Sags-ID",
@@ -137,10 +134,8 @@ def snapshot_content(session: Session, snapshot_id: int) -> list[tuple]:
 
 
 @pytest.fixture
-def sample() -> Path:
-    if not SAMPLE.is_file():
-        pytest.skip(f"example export not present at {SAMPLE}")
-    return SAMPLE
+def sample(sample_export: Path) -> Path:
+    return sample_export
 
 
 def test_sample_with_create_caseworkers(app, session, sample):

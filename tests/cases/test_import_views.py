@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from tests.cases.test_import_service import SAMPLE, counts, csv_bytes, good_rows, row
+from tests.cases.test_import_service import counts, csv_bytes, good_rows, row
 from tilsyn.audit.models import AuditEvent
 from tilsyn.cases.models import Case, Snapshot
 from tilsyn.org.models import Caseworker, Unit
@@ -62,11 +62,9 @@ def test_upload_form_offers_mappings_and_today(login_as, uploads):
     assert 'type="file"' in html and 'name="as_of"' in html
 
 
-def test_sample_through_the_ui(login_as, session, uploads):
-    if not SAMPLE.is_file():
-        pytest.skip("example export not present")
+def test_sample_through_the_ui(login_as, session, uploads, sample_export):
     client = login_as("leder")
-    response = upload(client, SAMPLE.read_bytes(), name="sagsudtraek-eksempel.csv")
+    response = upload(client, sample_export.read_bytes(), name="sagsudtraek-eksempel.csv")
     token = token_of(response)
     assert (uploads / token / "upload.bin").is_file()
     cookie = client.get_cookie("session")

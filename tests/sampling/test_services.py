@@ -399,9 +399,8 @@ def test_numpy_version_and_bit_generator_are_recorded(session, org, population, 
     assert "NumPy 99.0.0" in result.differences[-1]
 
 
-def test_postgresql_refuses_raw_changes_to_draws(session, org, population, backend):
-    if backend != "postgresql":
-        pytest.skip("the immutability triggers exist on PostgreSQL only")
+@pytest.mark.postgresql_only
+def test_postgresql_refuses_raw_changes_to_draws(session, org, population):
     from sqlalchemy.exc import ProgrammingError
 
     draw = services.draw_sample(session, None, population, DesignParams(), seed=4)
