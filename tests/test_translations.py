@@ -10,7 +10,7 @@ import io
 from collections.abc import Callable
 from pathlib import Path
 
-from babel.messages.catalog import Catalog
+from babel.messages.catalog import Catalog, Message
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import read_mo, write_mo
@@ -23,8 +23,9 @@ BABEL_CFG = ROOT / "config" / "babel.cfg"
 LC_MESSAGES = ROOT / "tilsyn" / "translations" / "en" / "LC_MESSAGES"
 #: Top-level directories holding translatable source (the patterns in config/babel.cfg).
 SOURCE_DIRS = ("tilsyn", "templates")
-#: Same keywords as ``pybabel extract -k _l`` (the defaults plus lazy_gettext imported as _l).
-KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None}
+#: Same keywords as ``pybabel extract -k _l -k lazy_pgettext:1c,2`` (the defaults, lazy_gettext
+#: imported as _l, and lazy_pgettext).
+KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_pgettext": ((1, "c"), 2)}
 
 MessageKey = tuple[str, str | None]
 
@@ -35,11 +36,12 @@ def _source_dirs_only(path: str) -> bool:
     return parts[0] in SOURCE_DIRS and not any(p.startswith((".", "_")) for p in parts)
 
 
-def _extract() -> dict[MessageKey, list[str]]:
-    """Every msgid (with its context) in the source, mapped to where it occurs."""
+def _extract() -> dict[MessageKey, dict[str | None, list[str]]]:
+    """Every msgid (with its context) in the source: its plural msgid (None for a singular
+    message, from ``ngettext``/``npgettext``) mapped to where it occurs."""
     with BABEL_CFG.open(encoding="utf-8") as cfg:
         method_map, options_map = parse_mapping_cfg(cfg, str(BABEL_CFG))
-    found: dict[MessageKey, list[str]] = {}
+    found: dict[MessageKey, dict[str | None, list[str]]] = {}
     for filename, lineno, message, _comments, context in extract_from_dir(
         ROOT,
         method_map,
@@ -47,9 +49,13 @@ def _extract() -> dict[MessageKey, list[str]]:
         keywords=KEYWORDS,
         directory_filter=_source_dirs_only,
     ):
-        msgid = message[0] if isinstance(message, tuple) else message
+        if isinstance(message, tuple):
+            msgid, plural = message[0], (message[1] if len(message) > 1 else None)
+        else:
+            msgid, plural = message, None
         if msgid:
-            found.setdefault((msgid, context), []).append(f"{filename}:{lineno}")
+            places = found.setdefault((msgid, context), {}).setdefault(plural, [])
+            places.append(f"{filename}:{lineno}")
     return found
 
 
@@ -70,24 +76,46 @@ def _translated(string: object) -> bool:
     return isinstance(string, tuple) and all(isinstance(s, str) and s.strip() for s in string)
 
 
+def _sort_key(key: MessageKey) -> tuple[str, str]:
+    msgid, context = key
+    return (msgid, context or "")
+
+
+def _problem(message: Message | None, plural: str | None, num_plurals: int) -> str | None:
+    """Why ``message`` does not translate a source message with plural msgid ``plural``."""
+    if message is None:
+        return "missing"
+    if message.fuzzy:
+        return "fuzzy"
+    if plural is None:
+        if message.pluralizable:
+            return "plural in the catalogue, singular in the source"
+        return None if _translated(message.string) else "empty"
+    if not message.pluralizable or message.id[1] != plural:
+        return f"plural form {plural!r} missing from the catalogue"
+    strings = message.string
+    if not isinstance(strings, tuple) or len(strings) != num_plurals:
+        return f"needs {num_plurals} plural translations"
+    return None if _translated(strings) else "empty"
+
+
 def test_every_source_string_has_an_english_translation() -> None:
     extracted = _extract()
     # Guard against an extraction that silently finds nothing (e.g. a wrong base directory).
     assert ("Tilsynsrunder", None) in extracted
-    assert any(place.startswith("templates/") for places in extracted.values() for place in places)
-    assert any(place.startswith("tilsyn/") for places in extracted.values() for place in places)
+    every_place = [p for forms in extracted.values() for ps in forms.values() for p in ps]
+    assert any(place.startswith("templates/") for place in every_place)
+    assert any(place.startswith("tilsyn/") for place in every_place)
 
     catalog = _read_po()
     problems = []
-    for (msgid, context), places in sorted(extracted.items()):
-        message = catalog.get(msgid, context=context)
-        where = ", ".join(places)
-        if message is None:
-            problems.append(f"missing: {msgid!r} ({where})")
-        elif message.fuzzy:
-            problems.append(f"fuzzy: {msgid!r} ({where})")
-        elif not _translated(message.string):
-            problems.append(f"empty: {msgid!r} ({where})")
+    for key in sorted(extracted, key=_sort_key):
+        msgid, context = key
+        for plural, places in extracted[key].items():
+            problem = _problem(catalog.get(msgid, context=context), plural, catalog.num_plurals)
+            if problem is not None:
+                label = msgid if context is None else f"{context}|{msgid}"
+                problems.append(f"{problem}: {label!r} ({', '.join(places)})")
     assert not problems, (
         "Untranslated strings in tilsyn/translations/en/LC_MESSAGES/messages.po "
         "(run `make translations` and translate them):\n" + "\n".join(problems)

@@ -61,7 +61,7 @@ from tilsyn.cases.models import Case, Snapshot
 from tilsyn.org.models import Caseworker, Unit
 from tilsyn.org.services import save_caseworker, save_unit
 from tilsyn.permissions import ROLE_LABELS, Role
-from tilsyn.schemes import SCHEMES
+from tilsyn.schemes import SCHEME_NAMES_DA
 
 #: Signature of a demo extension: ``(session, admin_user, rng, today) -> None``.
 DemoExtension = Callable[[Session, User, np.random.Generator, date], None]
@@ -471,7 +471,7 @@ def build_demo(
         )
         db_rows.append(values)
     session.execute(insert(Case), db_rows)
-    per_scheme = {code: 0 for code in SCHEMES}
+    per_scheme = {code: 0 for code in SCHEME_NAMES_DA}
     for row in rows:
         per_scheme[row["scheme"]] += 1
     per_scheme = {code: n for code, n in per_scheme.items() if n}
@@ -571,7 +571,7 @@ def format_summary(summary: DemoSummary) -> str:
         f"Åbne sager i udtrækket: {_dk_int(summary.total_cases)}",
     ]
     for code, count in summary.cases_per_scheme.items():
-        lines.append(f"  {SCHEMES.get(code, code)}: {_dk_int(count)}")
+        lines.append(f"  {SCHEME_NAMES_DA.get(code, code)}: {_dk_int(count)}")
     if summary.extensions:
         lines.append("Udvidelser: " + ", ".join(summary.extensions))
     lines.append("Brugere (brugernavn / adgangskode):")

@@ -21,6 +21,7 @@ from flask_babel import get_locale
 from wtforms.fields.choices import SelectChoice
 from wtforms.i18n import messages_path
 
+from tilsyn.schemes import SCHEMES
 from tilsyn.settings import ROOT
 
 TRANSLATIONS_DIR = ROOT / "tilsyn" / "translations"
@@ -30,6 +31,12 @@ WTFORMS_DOMAIN = "wtforms"
 def choices(pairs: Iterable[tuple[Any, Any]]) -> list[SelectChoice]:
     """Build WTForms select choices from ``(value, label)`` pairs."""
     return [SelectChoice(value, str(label)) for value, label in pairs]
+
+
+def scheme_choices() -> list[SelectChoice]:
+    """Scheme choices labelled in the current UI language: pass the function itself as a
+    field's ``choices`` so the labels are made per form, not once at import."""
+    return choices(SCHEMES.items())
 
 
 @cache

@@ -98,6 +98,8 @@ MAX_VALUE_CHARS = 40
 CPR_REMOVED = "[cpr fjernet]"
 
 # --- Danish messages --------------------------------------------------------------------------
+# Reasons are made and kept in Danish (reports, --json, CLI); the web shows them in the UI
+# language through tilsyn.cases.messages, which holds a translation of every template here.
 
 MSG_REQUIRED = "Mangler værdi i påkrævet kolonne"
 MSG_DATE = "Ugyldig dato (forventet dd-mm-åååå)"
@@ -112,6 +114,7 @@ MSG_SCHEME = "Ukendt ordning"
 MSG_TOO_LONG = "Værdien er for lang (højst {n} tegn)"
 MSG_DUPLICATE = "Sags-ID findes allerede i række {row}"
 MSG_CPR = "Ligner et CPR-nummer – filen afvises"
+MSG_CPR_SHEET_NAME = MSG_CPR + " (arkets navn)"
 MSG_FIELD_COUNT = "Forkert antal felter i rækken (forventet {expected}, fandt {found})"
 MSG_EMPTY = "Filen er tom"
 MSG_MISSING_COLUMN = "Påkrævet kolonne mangler: {header} ({label})"
@@ -119,6 +122,8 @@ MSG_CONFLICT = "Flere kolonner svarer til {label}: {headers}"
 MSG_KIND = "Filtypen {ext} understøttes ikke – gem filen som .csv eller .xlsx"
 MSG_XLS = "Gammelt Excel-format (.xls) understøttes ikke – gem filen som .xlsx eller .csv"
 MSG_BAD_XLSX = "Filen kunne ikke læses som Excel-fil (.xlsx)"
+MSG_BAD_XLSX_AFTER_ROW = MSG_BAD_XLSX + " (efter række {row})"
+MSG_BAD_XLSX_SHEET = MSG_BAD_XLSX + " ({sheet})"
 MSG_NO_SHEET = "Excel-filen indeholder intet regneark"
 MSG_DECODE = (
     "Filen kunne ikke læses med tegnsættet {encoding} (efter række {row}) – "
@@ -130,6 +135,12 @@ MSG_CSV = (
 )
 MSG_CONTROL = "Værdien indeholder ugyldige kontroltegn"
 MSG_MORE_ERRORS = "Yderligere {n} fejl er ikke vist"
+UNKNOWN_EXTENSION = "(ukendt)"
+#: How errors name a column without a header, a sheet, and a cell on another sheet.
+COLUMN_NUMBER = "Kolonne {num}"
+SHEET_NUMBER = "Ark {num}"
+SHEET_LABEL = "Ark {num} «{title}»"
+SHEET_COLUMN = "{sheet}, kolonne {column}"
 
 
 # --- Public data types ------------------------------------------------------------------------
@@ -715,7 +726,7 @@ class _RowProcessor:
         """The header of a column for messages (never a CPR-like header)."""
         header = self.headers[index] if index < len(self.headers) else ""
         if not header or looks_like_cpr(header):
-            return f"Kolonne {index + 1}"
+            return COLUMN_NUMBER.format(num=index + 1)
         return header
 
     def check_cpr(self, row: int, cells: Sequence[object]) -> bool:
@@ -881,7 +892,7 @@ def _detect_kind(head: bytes, filename: str | None) -> tuple[str | None, str | N
     if ext == ".xls":
         return None, MSG_XLS
     if ext not in _CSV_EXTENSIONS or head.startswith(b"%PDF"):
-        return None, MSG_KIND.format(ext=ext or "(ukendt)")
+        return None, MSG_KIND.format(ext=ext or UNKNOWN_EXTENSION)
     return "csv", None
 
 
@@ -1136,7 +1147,9 @@ class _HeaderSearch:
             text = _cpr_text(value)
             if text and looks_like_cpr(text):
                 self.report.cpr_found = True
-                _add_error(self.report, self.max_errors, row, f"Kolonne {index + 1}", MSG_CPR)
+                _add_error(
+                    self.report, self.max_errors, row, COLUMN_NUMBER.format(num=index + 1), MSG_CPR
+                )
         texts = ["" if h is None else _cell_text(h) for h in cells]
         match = self.mapping.match(texts)
         self.seen += 1
@@ -1227,7 +1240,7 @@ def _iter_xlsx(
 
 def _sheet_label(index: int, title: object) -> str:
     """How an error names a sheet: its number and title (a CPR-like title is scrubbed)."""
-    return f"Ark {index + 1} «{scrub_cpr(str(title or ''))}»"
+    return SHEET_LABEL.format(num=index + 1, title=scrub_cpr(str(title or "")))
 
 
 def _screen_other_sheets(
@@ -1240,7 +1253,9 @@ def _screen_other_sheets(
     for index, sheet in enumerate(workbook.worksheets):
         if _screen_cpr(str(sheet.title or "")):
             report.cpr_found = True
-            _add_error(report, max_errors, 0, f"Ark {index + 1}", MSG_CPR + " (arkets navn)")
+            _add_error(
+                report, max_errors, 0, SHEET_NUMBER.format(num=index + 1), MSG_CPR_SHEET_NAME
+            )
         if sheet is main or not hasattr(sheet, "reset_dimensions"):
             continue
         label = _sheet_label(index, sheet.title)
@@ -1256,10 +1271,14 @@ def _screen_other_sheets(
                         if text and _screen_cpr(text):
                             report.cpr_found = True
                             _add_error(
-                                report, max_errors, row, f"{label}, kolonne {column}", MSG_CPR
+                                report,
+                                max_errors,
+                                row,
+                                SHEET_COLUMN.format(sheet=label, column=column),
+                                MSG_CPR,
                             )
         except Exception:
-            _file_error(report, MSG_BAD_XLSX + f" ({label})")
+            _file_error(report, MSG_BAD_XLSX_SHEET.format(sheet=label))
             return False
     return True
 
@@ -1309,7 +1328,7 @@ def _iter_workbook(
         except Exception:
             if processor is not None and pending:
                 yield processor.batch(pending, numbers)
-            _file_error(report, MSG_BAD_XLSX + f" (efter række {row})")
+            _file_error(report, MSG_BAD_XLSX_AFTER_ROW.format(row=row))
             return
         if not chunk:
             break

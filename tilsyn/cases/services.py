@@ -39,17 +39,18 @@ from itertools import groupby, repeat
 from pathlib import Path
 from typing import IO, Any
 
+from flask_babel import gettext as _
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from tilsyn.audit import services as audit
 from tilsyn.auth.models import User
 from tilsyn.cases import mapping as mappings
-from tilsyn.cases import parsing
+from tilsyn.cases import messages, parsing
 from tilsyn.cases.models import Case, Snapshot
 from tilsyn.org import services as org
 from tilsyn.org.models import Caseworker, Unit
-from tilsyn.schemes import SCHEMES
+from tilsyn.schemes import scheme_label
 
 #: Unit for caseworkers created from a file without a team column.
 UNKNOWN_UNIT_NAME = "Ukendt enhed"
@@ -63,8 +64,8 @@ MAX_CASEWORKER_NAME = 200
 MAX_FILENAME = 255
 
 MSG_MORE_ERRORS = parsing.MSG_MORE_ERRORS
-MSG_NO_CASES = "Filen indeholder ingen sager."
-MSG_CHANGED = "Filen ændrede sig under indlæsningen – indlæs den igen."
+MSG_NO_CASES = messages.MSG_NO_CASES
+MSG_CHANGED = messages.MSG_CHANGED
 
 #: How the user asked unknown caseworkers to be placed: initials -> existing unit id, or the
 #: name of a unit (created if missing).
@@ -72,7 +73,7 @@ UnitChoice = int | str
 
 
 class ImportSetupError(ValueError):
-    """A user-facing (Danish) refusal that is not tied to a row (e.g. an unknown mapping)."""
+    """A user-facing refusal (UI language) that is not tied to a row (e.g. an unknown mapping)."""
 
 
 @dataclass(frozen=True)
@@ -176,7 +177,7 @@ def load_mapping(name: str | None, directory: str | Path | None) -> mappings.Col
         return mappings.load_mapping(wanted, directory)
     except (OSError, ValueError, KeyError) as exc:
         raise ImportSetupError(
-            f"Kolonneopsætningen «{wanted}» findes ikke eller er ugyldig."
+            _("Kolonneopsætningen «%(name)s» findes ikke eller er ugyldig.", name=wanted)
         ) from exc
 
 
@@ -617,8 +618,7 @@ def _unknown_caseworker_errors(
         parsing.RowError(
             unknown.first_row,
             column,
-            f"Sagsbehandleren «{unknown.initials}» findes ikke i tilsyn "
-            f"({unknown.cases} {'sag' if unknown.cases == 1 else 'sager'} i filen).",
+            messages.unknown_caseworker_reason(unknown.initials, unknown.cases),
             unknown.initials,
         )
         for unknown in result.unknown_caseworkers
@@ -873,7 +873,7 @@ def snapshot_detail(session: Session, snapshot_id: int) -> SnapshotDetail | None
         )
     ]
     per_scheme = [
-        (SCHEMES.get(code, code), int(n))
+        (scheme_label(code), int(n))
         for code, n in session.execute(
             select(Case.scheme, func.count(Case.id))
             .where(Case.snapshot_id == snapshot.id)
@@ -923,8 +923,6 @@ ERRORS_FILE = "errors.jsonl"
 UPLOAD_MAX_AGE_SECONDS = 24 * 3600
 #: Errors shown on the preview page (all of them are in the downloadable report).
 DISPLAY_ERRORS = 1000
-#: Header of the downloadable error report.
-ERROR_REPORT_HEADER = ("Række", "Kolonne", "Værdi", "Fejl")
 
 
 @dataclass(frozen=True)
@@ -1081,17 +1079,20 @@ def stored_report(upload: PendingUpload, limit: int = DISPLAY_ERRORS) -> ImportR
 
 def error_report_csv(upload: PendingUpload) -> Iterator[str]:
     """The whole error report of a refused upload as CSV text (Danish Excel: ``;``, UTF-8 with
-    BOM): row, column, value (where safe to show; never a CPR value) and reason."""
+    BOM): row, column, value (where safe to show; never a CPR value) and reason, in the UI
+    language (a web response streams this with ``stream_with_context``)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(ERROR_REPORT_HEADER)
+    writer.writerow([_("Række"), _("Kolonne"), _("Værdi"), _("Fejl")])
+    whole_file = _("Hele filen")
     yield "\ufeff" + buffer.getvalue()
-    for error in _stored_errors(upload):
+    for stored in _stored_errors(upload):
+        error = messages.translate_error(stored)
         buffer.seek(0)
         buffer.truncate()
         writer.writerow(
             [
-                error.row if error.row else "Hele filen",
+                error.row if error.row else whole_file,
                 error.column or "",
                 error.value or "",
                 error.reason,
@@ -1156,17 +1157,15 @@ def remove_stale_uploads(root: Path, now: float | None = None) -> None:
             continue
 
 
-def scheme_label(code: str) -> str:
-    return SCHEMES.get(code, code)
-
-
 def unit_options(session: Session, file_teams: Iterable[str]) -> list[tuple[str, str]]:
     """Choices for placing a new caseworker: existing units, then units named in the file."""
     units = session.scalars(select(Unit).where(Unit.active.is_(True)).order_by(Unit.name)).all()
     existing = {u.name.lower() for u in units}
     options = [(f"u:{u.id}", u.name) for u in units]
     options += [
-        (f"n:{team}", f"{team} (ny enhed)") for team in file_teams if team.lower() not in existing
+        (f"n:{team}", _("%(team)s (ny enhed)", team=team))
+        for team in file_teams
+        if team.lower() not in existing
     ]
     return options
 

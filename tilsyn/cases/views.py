@@ -12,6 +12,7 @@ from flask import (
     flash,
     redirect,
     render_template,
+    stream_with_context,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -20,11 +21,12 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from tilsyn.audit import services as audit
-from tilsyn.cases import parsing, services
+from tilsyn.cases import messages, parsing, services
 from tilsyn.cases.forms import UploadForm, confirm_form
 from tilsyn.extensions import db
 from tilsyn.formutil import choices
 from tilsyn.permissions import requires
+from tilsyn.schemes import SCHEMES
 
 bp = Blueprint("cases", __name__, url_prefix="/sagsudtraek")
 
@@ -54,10 +56,12 @@ def _render_preview(
         pending=pending,
         mapping=mapping,
         result=result,
-        errors_shown=result.errors[: services.DISPLAY_ERRORS],
+        errors_shown=[
+            messages.translate_error(e) for e in result.errors[: services.DISPLAY_ERRORS]
+        ],
         form=form,
         unknown=unknown,
-        schemes=services.SCHEMES,
+        schemes=SCHEMES,
     )
 
 
@@ -209,7 +213,7 @@ def error_report(token: str) -> ResponseReturnValue:
     )
     db.session.commit()
     return Response(
-        services.error_report_csv(pending),
+        stream_with_context(services.error_report_csv(pending)),
         mimetype="text/csv",
         headers={"Content-Disposition": 'attachment; filename="fejlrapport.csv"'},
     )

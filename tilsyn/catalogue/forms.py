@@ -15,8 +15,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
-from tilsyn.formutil import FlaskForm, Form, choices
-from tilsyn.schemes import SCHEMES
+from tilsyn.formutil import FlaskForm, Form, scheme_choices
 
 
 class ControlPointForm(FlaskForm):
@@ -29,7 +28,7 @@ class ControlPointForm(FlaskForm):
     legal_reference = StringField(_l("Lovhenvisning"), validators=[Optional(), Length(max=300)])
     schemes = SelectMultipleField(
         _l("Ordninger (ingen valgt = alle ordninger)"),
-        choices=choices(SCHEMES.items()),
+        choices=scheme_choices,
         validators=[Optional()],
     )
     scale_id = SelectField(_l("Svarskala"), coerce=int, validators=[DataRequired()])

@@ -7,6 +7,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -32,7 +34,7 @@ MAX_OPTIONS = 20
 
 
 class CatalogueError(ValueError):
-    """A user-facing (Danish) refusal."""
+    """A user-facing refusal (in the UI language; Danish outside a request)."""
 
 
 @dataclass(frozen=True)
@@ -191,7 +193,7 @@ def _clean_schemes(schemes: Iterable[str]) -> list[str]:
     out = []
     for s in schemes:
         if s not in SCHEMES:
-            raise CatalogueError(f"Ukendt ordning: «{s}».")
+            raise CatalogueError(_("Ukendt ordning: «%(scheme)s».", scheme=s))
         if s not in out:
             out.append(s)
     return sorted(out)
@@ -222,7 +224,7 @@ def save_control_point(
     """
     question = question.strip()
     if not question:
-        raise CatalogueError("Kontrolpunktet skal have et spørgsmål.")
+        raise CatalogueError(_("Kontrolpunktet skal have et spørgsmål."))
     help_text = help_text.strip()
     legal = (legal_reference or "").strip() or None
     clean_schemes = _clean_schemes(schemes)
@@ -232,11 +234,15 @@ def save_control_point(
         code = code.strip().upper()
         if not CODE_PATTERN.match(code):
             raise CatalogueError(
-                "Koden skal bestå af bogstaverne A–Z, tal, punktum, bindestreg eller understreg "
-                "(højst 60 tegn), fx JOBMAAL-04."
+                _(
+                    "Koden skal bestå af bogstaverne A–Z, tal, punktum, bindestreg eller "
+                    "understreg (højst 60 tegn), fx JOBMAAL-04."
+                )
             )
         if latest_version(session, code) is not None:
-            raise CatalogueError(f"Koden «{code}» er allerede brugt; koder genbruges aldrig.")
+            raise CatalogueError(
+                _("Koden «%(code)s» er allerede brugt; koder genbruges aldrig.", code=code)
+            )
         new = ControlPoint(
             code=code,
             version=1,
@@ -259,7 +265,7 @@ def save_control_point(
 
     latest = latest_version(session, point.code)
     if latest is not point:
-        raise CatalogueError("Kun den nyeste version af et kontrolpunkt kan ændres.")
+        raise CatalogueError(_("Kun den nyeste version af et kontrolpunkt kan ændres."))
     content_changed = (
         question != point.question
         or help_text != (point.help_text or "")
@@ -284,12 +290,14 @@ def save_control_point(
         return point
     note = change_note.strip()
     if not note:
-        raise CatalogueError("Beskriv ændringen; den gemmes som en ny version.")
+        raise CatalogueError(_("Beskriv ændringen; den gemmes som en ny version."))
     if comparable and scale.id != point.scale_id:
         raise CatalogueError(
-            "En ny svarskala ændrer spørgsmålets betydning, så den nye version kan ikke "
-            "markeres som sammenlignelig med den forrige. Fjern markeringen «Sammenlignelig»; "
-            "versionen begynder så en ny tidsserie."
+            _(
+                "En ny svarskala ændrer spørgsmålets betydning, så den nye version kan ikke "
+                "markeres som sammenlignelig med den forrige. Fjern markeringen "
+                "«Sammenlignelig»; versionen begynder så en ny tidsserie."
+            )
         )
     new = ControlPoint(
         code=point.code,
@@ -334,16 +342,16 @@ def save_theme(
     """Create a theme or change its name, description and core suggestion (code is fixed)."""
     name = " ".join(name.split())
     if not name:
-        raise CatalogueError("Temaet skal have et navn.")
+        raise CatalogueError(_("Temaet skal have et navn."))
     created = theme is None
     if theme is None:
         code = code.strip().upper()
         if not CODE_PATTERN.match(code):
             raise CatalogueError(
-                "Koden skal bestå af bogstaverne A–Z, tal, punktum, bindestreg eller understreg."
+                _("Koden skal bestå af bogstaverne A–Z, tal, punktum, bindestreg eller understreg.")
             )
         if theme_by_code(session, code) is not None:
-            raise CatalogueError(f"Temakoden «{code}» er allerede brugt.")
+            raise CatalogueError(_("Temakoden «%(code)s» er allerede brugt.", code=code))
         position = (session.scalar(select(func.max(Theme.position))) or 0) + 1
         theme = Theme(code=code, position=position)
         session.add(theme)
@@ -405,9 +413,13 @@ def _parse_score(raw: str | float | None, where: str) -> float | None:
         try:
             value = float(text_value.replace(",", "."))
         except ValueError:
-            raise CatalogueError(f"{where}: point skal være et tal, fx 2 eller 2,5.") from None
+            raise CatalogueError(
+                _("%(where)s: point skal være et tal, fx 2 eller 2,5.", where=where)
+            ) from None
     if not math.isfinite(value) or abs(value) > 1000:
-        raise CatalogueError(f"{where}: point skal være et tal mellem -1000 og 1000.")
+        raise CatalogueError(
+            _("%(where)s: point skal være et tal mellem -1000 og 1000.", where=where)
+        )
     return value
 
 
@@ -420,7 +432,7 @@ class _CleanOption:
 
 
 def _clean_options(options: Sequence[OptionInput]) -> list[_CleanOption]:
-    """Validate the submitted options (blank rows are skipped); Danish message on the first
+    """Validate the submitted options (blank rows are skipped); a message on the first
     problem, naming the option by its number."""
     cleaned: list[_CleanOption] = []
     codes: set[str] = set()
@@ -431,47 +443,76 @@ def _clean_options(options: Sequence[OptionInput]) -> list[_CleanOption]:
             continue
         number += 1
         label = " ".join(raw.label.split())
-        where = f"Svarmulighed {number}" + (f" («{label}»)" if label else "")
+        where = (
+            _("Svarmulighed %(num)d («%(label)s»)", num=number, label=label)
+            if label
+            else _("Svarmulighed %(num)d", num=number)
+        )
         code = raw.code.strip().lower()
         if not SCALE_CODE_PATTERN.match(code):
             raise CatalogueError(
-                f"{where}: koden skal bestå af små bogstaver a–z, tal, punktum, bindestreg "
-                "eller understreg (højst 40 tegn), fx «ja» eller «delvist»."
+                _(
+                    "%(where)s: koden skal bestå af små bogstaver a–z, tal, punktum, bindestreg "
+                    "eller understreg (højst 40 tegn), fx «ja» eller «delvist».",
+                    where=where,
+                )
             )
         if code in codes:
-            raise CatalogueError(f"{where}: koden «{code}» er brugt af en anden svarmulighed.")
+            raise CatalogueError(
+                _(
+                    "%(where)s: koden «%(code)s» er brugt af en anden svarmulighed.",
+                    where=where,
+                    code=code,
+                )
+            )
         if not label or len(label) > 200:
-            raise CatalogueError(f"{where}: skriv svarmuligheden (højst 200 tegn).")
+            raise CatalogueError(
+                _("%(where)s: skriv svarmuligheden (højst 200 tegn).", where=where)
+            )
         if label.lower() in labels:
-            raise CatalogueError(f"{where}: teksten findes allerede i skalaen.")
+            raise CatalogueError(_("%(where)s: teksten findes allerede i skalaen.", where=where))
         if raw.outcome not in OUTCOME_LABELS:
             raise CatalogueError(
-                f"{where}: vælg udfaldet (i orden, ikke i orden eller ikke relevant)."
+                _(
+                    "%(where)s: vælg udfaldet (i orden, ikke i orden eller ikke relevant).",
+                    where=where,
+                )
             )
         score = _parse_score(raw.score, where)
         if raw.outcome == NOT_APPLICABLE and score is not None:
             raise CatalogueError(
-                f"{where}: «Ikke relevant» tæller ikke med og kan derfor ikke have point."
+                _(
+                    "%(where)s: «Ikke relevant» tæller ikke med og kan derfor ikke have point.",
+                    where=where,
+                )
             )
         codes.add(code)
         labels.add(label.lower())
         cleaned.append(_CleanOption(code, label, raw.outcome, score))
     if len(cleaned) < 2:
-        raise CatalogueError("En svarskala skal have mindst to svarmuligheder.")
+        raise CatalogueError(_("En svarskala skal have mindst to svarmuligheder."))
     if len(cleaned) > MAX_OPTIONS:
-        raise CatalogueError(f"En svarskala kan højst have {MAX_OPTIONS} svarmuligheder.")
+        raise CatalogueError(
+            _("En svarskala kan højst have %(max)d svarmuligheder.", max=MAX_OPTIONS)
+        )
     outcomes = {o.outcome for o in cleaned}
     if IN_ORDER not in outcomes or NOT_IN_ORDER not in outcomes:
         raise CatalogueError(
-            "En svarskala skal have mindst én svarmulighed, der tæller som «I orden», og mindst "
-            "én, der tæller som «Ikke i orden»."
+            _(
+                "En svarskala skal have mindst én svarmulighed, der tæller som «I orden», og "
+                "mindst én, der tæller som «Ikke i orden»."
+            )
         )
     if any(o.score is not None for o in cleaned):
         for i, o in enumerate(cleaned, start=1):
             if o.outcome != NOT_APPLICABLE and o.score is None:
                 raise CatalogueError(
-                    f"Svarmulighed {i} («{o.label}»): skalaen giver point (fx 1–3), så alle "
-                    "svarmuligheder undtagen «Ikke relevant» skal have et point."
+                    _(
+                        "Svarmulighed %(num)d («%(label)s»): skalaen giver point (fx 1–3), så "
+                        "alle svarmuligheder undtagen «Ikke relevant» skal have et point.",
+                        num=i,
+                        label=o.label,
+                    )
                 )
     return cleaned
 
@@ -505,18 +546,20 @@ def save_scale(
     """
     name = " ".join(name.split())
     if not name or len(name) > 200:
-        raise CatalogueError("Skalaen skal have et navn (højst 200 tegn).")
+        raise CatalogueError(_("Skalaen skal have et navn (højst 200 tegn)."))
     cleaned = _clean_options(options)
     created = scale is None
     if scale is None:
         code = code.strip().lower()
         if not SCALE_CODE_PATTERN.match(code):
             raise CatalogueError(
-                "Skalaens kode skal bestå af små bogstaver a–z, tal, punktum, bindestreg eller "
-                "understreg (højst 40 tegn), fx «ja_nej_delvist»."
+                _(
+                    "Skalaens kode skal bestå af små bogstaver a–z, tal, punktum, bindestreg "
+                    "eller understreg (højst 40 tegn), fx «ja_nej_delvist»."
+                )
             )
         if session.scalar(select(Scale).where(Scale.code == code)) is not None:
-            raise CatalogueError(f"Skalakoden «{code}» er allerede brugt.")
+            raise CatalogueError(_("Skalakoden «%(code)s» er allerede brugt.", code=code))
         scale = Scale(code=code, name=name)
         session.add(scale)
         before: list[dict[str, object]] = []
@@ -528,12 +571,17 @@ def save_scale(
             meaning_after = [(o.code, o.outcome, o.score) for o in cleaned]
             if meaning_before != meaning_after:
                 raise CatalogueError(
-                    f"Skalaen bruges af {used} "
-                    + ("kontrolpunktversion" if used == 1 else "kontrolpunktversioner")
-                    + ". Dens svarmuligheder, "
-                    "udfald og point kan derfor ikke ændres – svar, der allerede er givet, ville "
-                    "skifte betydning. Kun navn og ordlyd kan rettes. Opret en ny skala (fx som "
-                    "kopi), og flyt kontrolpunkterne til den som en ny version."
+                    ngettext(
+                        "Skalaen bruges af %(num)d kontrolpunktversion. Dens svarmuligheder, "
+                        "udfald og point kan derfor ikke ændres – svar, der allerede er givet, "
+                        "ville skifte betydning. Kun navn og ordlyd kan rettes. Opret en ny "
+                        "skala (fx som kopi), og flyt kontrolpunkterne til den som en ny version.",
+                        "Skalaen bruges af %(num)d kontrolpunktversioner. Dens svarmuligheder, "
+                        "udfald og point kan derfor ikke ændres – svar, der allerede er givet, "
+                        "ville skifte betydning. Kun navn og ordlyd kan rettes. Opret en ny "
+                        "skala (fx som kopi), og flyt kontrolpunkterne til den som en ny version.",
+                        used,
+                    )
                 )
     scale.name = name
     existing = {o.code: o for o in scale.options}

@@ -13,7 +13,7 @@ from tilsyn.auth.models import User
 from tilsyn.cases.models import Case, Snapshot
 from tilsyn.org.models import Caseworker, Unit
 from tilsyn.permissions import caseworker_filter, unit_filter
-from tilsyn.schemes import SCHEMES
+from tilsyn.schemes import scheme_label
 
 NEW_CASEWORKER_DAYS = 183
 
@@ -126,7 +126,7 @@ def org_overview(session: Session) -> OrgOverview:
         ).all()
         per_unit = [(name, int(cw), int(n)) for name, cw, n in rows]
         per_scheme = [
-            (SCHEMES.get(code, code), int(n))
+            (scheme_label(code), int(n))
             for code, n in session.execute(
                 select(Case.scheme, func.count(Case.id))
                 .where(Case.snapshot_id == snapshot.id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -37,10 +38,10 @@ def save_unit(
 ) -> Unit:
     name = " ".join(name.split())
     if not name:
-        raise OrgError("Enheden skal have et navn.")
+        raise OrgError(_("Enheden skal have et navn."))
     clash = unit_by_name(session, name)
     if clash is not None and clash is not unit:
-        raise OrgError(f"Der findes allerede en enhed ved navn «{name}».")
+        raise OrgError(_("Der findes allerede en enhed ved navn «%(name)s».", name=name))
     created = unit is None
     if unit is None:
         unit = Unit(name=name, active=active)
@@ -66,10 +67,10 @@ def save_caseworker(
 ) -> Caseworker:
     initials = initials.strip().upper()
     if not initials or len(initials) > 20:
-        raise OrgError("Initialer skal være 1–20 tegn.")
+        raise OrgError(_("Initialer skal være 1–20 tegn."))
     clash = caseworker_by_initials(session, initials)
     if clash is not None and clash is not caseworker:
-        raise OrgError(f"Initialerne «{initials}» er allerede i brug.")
+        raise OrgError(_("Initialerne «%(initials)s» er allerede i brug.", initials=initials))
     created = caseworker is None
     if caseworker is None:
         caseworker = Caseworker(initials=initials, name=name.strip() or initials, unit=unit)

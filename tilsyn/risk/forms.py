@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
@@ -21,9 +22,9 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from tilsyn.formutil import FlaskForm, Form, choices
+from tilsyn.formutil import FlaskForm, Form, choices, scheme_choices
 from tilsyn.risk.rules import ATTRIBUTES, CATEGORICAL_ATTRIBUTES, OPERATORS
-from tilsyn.schemes import SCHEMES, scheme_code
+from tilsyn.schemes import scheme_code
 
 
 def attribute_choices() -> list[SelectChoice]:
@@ -63,7 +64,7 @@ class FactorForm(Form):
         validators=[Optional(), Length(max=400)],
     )
     schemes = SelectMultipleField(
-        _l("Kun for ordningerne (ingen valgt = alle)"), choices=choices(SCHEMES.items())
+        _l("Kun for ordningerne (ingen valgt = alle)"), choices=scheme_choices
     )
     weight = StringField(_l("Vægt"), validators=[Optional(), Length(max=20)])
     rationale = TextAreaField(_l("Begrundelse"), validators=[Optional(), Length(max=4000)])
@@ -145,12 +146,12 @@ def _parse_value(attribute: str, operator: str, raw: str, prefix: str) -> tuple[
         if operator == "in":
             return codes, []
         if len(codes) != 1:
-            return raw, [f"{prefix}Angiv præcis én ordningskode."]
+            return raw, [prefix + _("Angiv præcis én ordningskode.")]
         return codes[0], []
     try:
         return float(raw.replace(" ", "").replace(",", ".")), []
     except ValueError:
-        return None, [f"{prefix}Værdien »{raw}« er ikke et tal."]
+        return None, [prefix + _("Værdien »%(value)s« er ikke et tal.", value=raw)]
 
 
 def factors_from_form(form: VersionForm) -> tuple[list[dict[str, Any]], list[str]]:
@@ -167,7 +168,7 @@ def factors_from_form(form: VersionForm) -> tuple[list[dict[str, Any]], list[str
         if not (row.code.data or row.label.data or row.attribute.data):
             continue
         code = (row.code.data or "").strip()
-        prefix = f"Faktor {i} ({code or 'uden kode'}): "
+        prefix = _("Faktor %(num)d (%(code)s): ", num=i, code=code or _("uden kode"))
         value, errs = _parse_value(
             row.attribute.data or "", row.operator.data or "", row.value.data or "", prefix
         )
@@ -176,7 +177,9 @@ def factors_from_form(form: VersionForm) -> tuple[list[dict[str, Any]], list[str
         try:
             weight: Any = float(weight_text)
         except ValueError:
-            errors.append(f"{prefix}Vægten »{row.weight.data or ''}« er ikke et tal.")
+            errors.append(
+                prefix + _("Vægten »%(value)s« er ikke et tal.", value=row.weight.data or "")
+            )
             weight = None
         when = []
         for j, c_entry in enumerate(row.when.entries, start=1):
@@ -187,7 +190,7 @@ def factors_from_form(form: VersionForm) -> tuple[list[dict[str, Any]], list[str
                 c.attribute.data,
                 c.operator.data or "",
                 c.value.data or "",
-                f"{prefix}Ekstra betingelse {j}: ",
+                prefix + _("Ekstra betingelse %(num)d: ", num=j),
             )
             errors.extend(c_errs)
             when.append(

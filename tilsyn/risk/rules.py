@@ -27,7 +27,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from numpy.typing import NDArray
 
-from tilsyn.schemes import SCHEMES
+from tilsyn.schemes import SCHEMES, scheme_label
 
 __all__ = [
     "ATTRIBUTES",
@@ -160,7 +160,8 @@ class RiskModelSpec:
 
 
 # --------------------------------------------------------------------------------------------
-# Validation (Danish messages: they are shown to the team leader editing the model)
+# Validation (messages in the UI language, Danish outside a request: they are shown to the
+# team leader editing the model)
 # --------------------------------------------------------------------------------------------
 
 
@@ -168,65 +169,77 @@ def _is_number(v: object) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
 
 
+def _unknown_scheme(code: object) -> str:
+    return _("Ukendt ordning »%(code)s«.", code=code)
+
+
 def _validate_condition(c: Condition, prefix: str = "") -> list[str]:
     errs: list[str] = []
     if c.attribute not in ATTRIBUTES:
-        errs.append(f"{prefix}Ukendt attribut »{c.attribute}«.")
+        errs.append(prefix + _("Ukendt attribut »%(attribute)s«.", attribute=c.attribute))
     if c.operator not in OPERATORS:
-        errs.append(f"{prefix}Ukendt operator »{c.operator}«.")
+        errs.append(prefix + _("Ukendt operator »%(operator)s«.", operator=c.operator))
     if errs:
         return errs
     categorical = c.attribute in CATEGORICAL_ATTRIBUTES
     op, v = c.operator, c.value
     if op == "missing":
         if v is not None:
-            errs.append(f"{prefix}Operatoren »missing« tager ingen værdi.")
+            errs.append(prefix + _("Operatoren »missing« tager ingen værdi."))
     elif op == "in":
         if not categorical:
-            errs.append(f"{prefix}Operatoren »in« kan kun bruges på ordning (scheme).")
+            errs.append(prefix + _("Operatoren »in« kan kun bruges på ordning (scheme)."))
         elif not isinstance(v, tuple | list) or not v or not all(isinstance(s, str) for s in v):
-            errs.append(f"{prefix}Operatoren »in« kræver en ikke-tom liste af ordningskoder.")
+            errs.append(prefix + _("Operatoren »in« kræver en ikke-tom liste af ordningskoder."))
         else:
-            errs.extend(f"{prefix}Ukendt ordning »{s}«." for s in v if s not in SCHEMES)
+            errs.extend(prefix + _unknown_scheme(s) for s in v if s not in SCHEMES)
     elif categorical:
         if op in _ORDER_OPS:
-            errs.append(f"{prefix}Ordning kan ikke sammenlignes med »{op}«; brug ==, != eller in.")
+            errs.append(
+                prefix
+                + _(
+                    "Ordning kan ikke sammenlignes med »%(operator)s«; brug ==, != eller in.",
+                    operator=op,
+                )
+            )
         elif not isinstance(v, str):
-            errs.append(f"{prefix}Værdien skal være en ordningskode.")
+            errs.append(prefix + _("Værdien skal være en ordningskode."))
         elif v not in SCHEMES:
-            errs.append(f"{prefix}Ukendt ordning »{v}«.")
+            errs.append(prefix + _unknown_scheme(v))
     elif not _is_number(v):
-        errs.append(f"{prefix}Værdien skal være et tal.")
+        errs.append(prefix + _("Værdien skal være et tal."))
     elif not math.isfinite(float(v)):  # type: ignore[arg-type]
-        errs.append(f"{prefix}Værdien skal være et endeligt tal.")
+        errs.append(prefix + _("Værdien skal være et endeligt tal."))
     return errs
 
 
 def validate_factor(f: Factor) -> list[str]:
-    """Return a list of Danish error messages; empty if the factor is valid."""
+    """Return a list of error messages (UI language); empty if the factor is valid."""
     errs: list[str] = []
     if not isinstance(f.code, str) or not _CODE_RE.match(f.code):
         errs.append(
-            "Koden skal være 1–64 tegn og må kun indeholde bogstaverne a–z, tal, "
-            "bindestreg og understregning."
+            _(
+                "Koden skal være 1–64 tegn og må kun indeholde bogstaverne a–z, tal, "
+                "bindestreg og understregning."
+            )
         )
     if not isinstance(f.label, str) or not f.label.strip():
-        errs.append("Faktoren skal have en betegnelse.")
+        errs.append(_("Faktoren skal have en betegnelse."))
     if not isinstance(f.rationale, str) or not f.rationale.strip():
-        errs.append("Begrundelsen skal udfyldes (risikovurderingen skal være dokumenteret).")
+        errs.append(_("Begrundelsen skal udfyldes (risikovurderingen skal være dokumenteret)."))
     if not _is_number(f.weight):
-        errs.append("Vægten skal være et tal.")
+        errs.append(_("Vægten skal være et tal."))
     elif not math.isfinite(float(f.weight)) or float(f.weight) < 0:
-        errs.append("Vægten skal være et endeligt tal større end eller lig med 0.")
+        errs.append(_("Vægten skal være et endeligt tal større end eller lig med 0."))
     errs.extend(_validate_condition(f.condition))
     for i, c in enumerate(f.when, start=1):
-        errs.extend(_validate_condition(c, prefix=f"Ekstra betingelse {i}: "))
+        errs.extend(_validate_condition(c, prefix=_("Ekstra betingelse %(num)d: ", num=i)))
     if not isinstance(f.schemes, tuple | list) or not all(isinstance(s, str) for s in f.schemes):
-        errs.append("Ordninger skal være en liste af ordningskoder.")
+        errs.append(_("Ordninger skal være en liste af ordningskoder."))
     else:
-        errs.extend(f"Ukendt ordning »{s}«." for s in f.schemes if s not in SCHEMES)
+        errs.extend(_unknown_scheme(s) for s in f.schemes if s not in SCHEMES)
         if len(set(f.schemes)) != len(f.schemes):
-            errs.append("Samme ordning er angivet flere gange.")
+            errs.append(_("Samme ordning er angivet flere gange."))
     return errs
 
 
@@ -237,7 +250,7 @@ def validate_factors(factors: Sequence[Factor]) -> list[str]:
     for f in factors:
         errs.extend(f"{f.code}: {e}" for e in validate_factor(f))
         if f.code in seen:
-            errs.append(f"{f.code}: Koden er brugt af flere faktorer.")
+            errs.append(f"{f.code}: " + _("Koden er brugt af flere faktorer."))
         seen.add(f.code)
     return errs
 
@@ -355,13 +368,13 @@ def condition_text(c: Condition) -> str:
         return _(
             "%(attribute)s er en af: %(schemes)s",
             attribute=name,
-            schemes=", ".join(SCHEMES.get(s, s) for s in c.value),
+            schemes=", ".join(scheme_label(s) for s in c.value),
         )
     value = c.value
     if _is_number(value) and float(value).is_integer():  # type: ignore[arg-type]
         value = int(value)  # type: ignore[arg-type]
     elif isinstance(value, str):
-        value = SCHEMES.get(value, value)
+        value = scheme_label(value)
     return f"{name} {c.operator} {value}"
 
 

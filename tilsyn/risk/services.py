@@ -57,7 +57,7 @@ from tilsyn.reviews.models import CaseReview, ReviewAnswer
 from tilsyn.risk import rules
 from tilsyn.risk.models import APPROVED, DRAFT, SUPERSEDED, RiskModelVersion
 from tilsyn.rounds.models import CLOSED, Round
-from tilsyn.schemes import SCHEMES
+from tilsyn.schemes import scheme_label
 
 #: Days per month used for tenure (same as tilsyn.org.services.tenure_months).
 DAYS_PER_MONTH = 30.4375
@@ -117,12 +117,12 @@ def _clean_factors(factors: Sequence[rules.Factor | Mapping[str, Any]]) -> list[
         try:
             parsed.append(rules.factor_from_dict(item))
         except (ValueError, TypeError) as exc:
-            problems.append(f"Faktor {i}: kan ikke læses ({exc}).")
+            problems.append(_("Faktor %(num)d: kan ikke læses (%(error)s).", num=i, error=exc))
     if not parsed and not problems:
-        problems.append("Risikomodellen skal have mindst én faktor.")
+        problems.append(_("Risikomodellen skal have mindst én faktor."))
     problems.extend(rules.validate_factors(parsed))
     if problems:
-        raise RiskError("Risikomodellen er ikke gyldig.", problems)
+        raise RiskError(_("Risikomodellen er ikke gyldig."), problems)
     return [rules.factor_to_dict(f) for f in parsed]
 
 
@@ -140,13 +140,13 @@ def create_version(
 ) -> RiskModelVersion:
     """Create a new draft version (the next number), based on ``base`` if given.
 
-    Raises :class:`RiskError` (with ``problems``, in Danish) if the factors are invalid.
+    Raises :class:`RiskError` (with ``problems``, in the UI language) if the factors are invalid.
     """
     name = " ".join((name or "").split())
     if not name:
-        raise RiskError("Risikomodellen skal have et navn.")
+        raise RiskError(_("Risikomodellen skal have et navn."))
     if len(name) > 200:
-        raise RiskError("Navnet må højst være 200 tegn.")
+        raise RiskError(_("Navnet må højst være 200 tegn."))
     clean = _clean_factors(factors)
     version = RiskModelVersion(
         number=_next_number(session),
@@ -183,10 +183,12 @@ def update_draft(
 ) -> RiskModelVersion:
     """Change a draft in place (a draft is used by nothing). Approved versions are refused."""
     if version.status != DRAFT:
-        raise RiskError("Kun en kladde kan ændres; en godkendt version redigeres som ny version.")
+        raise RiskError(
+            _("Kun en kladde kan ændres; en godkendt version redigeres som ny version.")
+        )
     name = " ".join((name or "").split())
     if not name:
-        raise RiskError("Risikomodellen skal have et navn.")
+        raise RiskError(_("Risikomodellen skal have et navn."))
     clean = _clean_factors(factors)
     version.name = name[:200]
     version.description = (description or "").strip()
@@ -263,13 +265,18 @@ def approve(
     actors who are not leaders.
     """
     if role_of(actor) not in (Role.ADMIN, Role.TEAMLEDER):
-        raise RiskError("Kun en teamleder eller administrator kan godkende en risikomodel.")
+        raise RiskError(_("Kun en teamleder eller administrator kan godkende en risikomodel."))
     if version.status != DRAFT:
-        raise RiskError(f"Version {version.number} er ikke en kladde og kan ikke godkendes.")
+        raise RiskError(
+            _(
+                "Version %(number)s er ikke en kladde og kan ikke godkendes.",
+                number=version.number,
+            )
+        )
     if on_date is None:
-        raise RiskError("Angiv godkendelsesdatoen.")
+        raise RiskError(_("Angiv godkendelsesdatoen."))
     if on_date > (today or date.today()):
-        raise RiskError("Godkendelsesdatoen kan ikke ligge i fremtiden.")
+        raise RiskError(_("Godkendelsesdatoen kan ikke ligge i fremtiden."))
     _clean_factors(version.factors)  # a stored draft is re-validated before it comes into force
     name = actor.display_name or actor.username
     return _approve(session, actor, version, on_date, note, f"{name} ({actor.username})")
@@ -288,7 +295,7 @@ def ensure_default_model(
     if current is not None:
         return current
     if session.scalar(select(func.count(RiskModelVersion.id))):
-        raise RiskError("Der er ingen godkendt risikomodel. Godkend en kladde først.")
+        raise RiskError(_("Der er ingen godkendt risikomodel. Godkend en kladde først."))
     spec = rules.load_model_file()
     version = create_version(session, actor, None, list(spec.factors), spec.name, spec.description)
     if actor is not None:
@@ -657,7 +664,7 @@ def factor_texts(factor: rules.Factor) -> tuple[str, str]:
     text = texts[0]
     for more in texts[1:]:
         text = _("%(rule)s og %(condition)s", rule=text, condition=more)
-    schemes = ", ".join(SCHEMES.get(s, s) for s in factor.schemes) or _("Alle ordninger")
+    schemes = ", ".join(scheme_label(s) for s in factor.schemes) or _("Alle ordninger")
     return text, schemes
 
 
@@ -756,7 +763,7 @@ class CaseAccessDenied(PermissionError):
 
 def _fmt_value(name: str, value: Any) -> str:
     if name == "scheme":
-        return SCHEMES.get(str(value), str(value))
+        return scheme_label(str(value))
     x = float(value)
     if math.isnan(x):
         return "—"
@@ -778,7 +785,7 @@ def case_risk(
         raise CaseAccessDenied
     version = version or approved_version(session)
     if version is None:
-        raise RiskError("Der er ingen godkendt risikomodel.")
+        raise RiskError(_("Der er ingen godkendt risikomodel."))
     snapshot = session.get(Snapshot, case.snapshot_id)
     assert snapshot is not None
     pop = load_population(session, snapshot, [case.id])

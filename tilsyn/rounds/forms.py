@@ -20,9 +20,8 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from tilsyn.catalogue.models import Theme
-from tilsyn.formutil import FlaskForm, choices
+from tilsyn.formutil import FlaskForm, choices, scheme_choices
 from tilsyn.rounds.models import CADENCES, ROTATION_MODES
-from tilsyn.schemes import SCHEMES
 
 NOT_USED = ""
 CORE = "core"
@@ -60,9 +59,7 @@ class PlanForm(FlaskForm):
         default=1,
         validators=[InputRequired(), NumberRange(0, 12)],
     )
-    schemes = SelectMultipleField(
-        _l("Ordninger (ingen valgt = alle)"), choices=choices(SCHEMES.items())
-    )
+    schemes = SelectMultipleField(_l("Ordninger (ingen valgt = alle)"), choices=scheme_choices)
     rotation_mode = SelectField(_l("Valg af roterende temaer"), choices=[])
     rotating_per_round = IntegerField(
         _l("Roterende temaer pr. runde"),

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy import JSON, Column, ForeignKey, String, Table, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -21,7 +22,7 @@ from tilsyn.extensions import db
 from tilsyn.models_base import utcnow
 from tilsyn.org.models import Unit
 from tilsyn.sampling.models import Draw
-from tilsyn.schemes import SCHEMES
+from tilsyn.schemes import scheme_label
 
 #: Labels are lazy strings (translated when shown); the keys are what is stored.
 CADENCES: dict[str, Any] = {
@@ -39,7 +40,7 @@ STATUSES: dict[str, Any] = {
     PLANNED: _l("Planlagt"),
     DRAWN: _l("Stikprøve udtrukket"),
     IN_REVIEW: _l("Under gennemgang"),
-    CLOSED: _l("Afsluttet"),
+    CLOSED: lazy_pgettext("runde", "Afsluttet"),
 }
 #: Rounds that still wait for their review (deadline reminders go out for these).
 OPEN_STATUSES = (PLANNED, DRAWN, IN_REVIEW)
@@ -111,7 +112,7 @@ class SupervisionPlan(db.Model):  # type: ignore[name-defined]
 
     @property
     def scheme_labels(self) -> list[str]:
-        return [SCHEMES.get(code, code) for code in self.schemes or []]
+        return [scheme_label(code) for code in self.schemes or []]
 
     @property
     def scope_label(self) -> str:

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from flask_babel import LazyString, force_locale, ngettext
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select, text, update
 from sqlalchemy.orm import Session, selectinload
@@ -72,7 +74,7 @@ OVERDUE_REMINDER_DAYS = 7
 
 
 class RoundError(ValueError):
-    """A user-facing (Danish) refusal."""
+    """A user-facing refusal (in the UI language; Danish outside a request)."""
 
 
 def _name(actor: User | None) -> str:
@@ -122,9 +124,16 @@ def list_plans(session: Session, actor: User | None) -> list[SupervisionPlan]:
     )
 
 
-def _check_range(value: float, low: float, high: float, label: str) -> None:
+def _check_range(value: float, low: float, high: float, label: LazyString) -> None:
     if not low <= value <= high:
-        raise RoundError(f"{label} skal ligge mellem {low:g} og {high:g}.")
+        raise RoundError(
+            _(
+                "%(field)s skal ligge mellem %(low)s og %(high)s.",
+                field=label,
+                low=f"{low:g}",
+                high=f"{high:g}",
+            )
+        )
 
 
 def save_plan(
@@ -137,49 +146,49 @@ def save_plan(
     """Create or change a plan after validating every field; nothing is stored on refusal."""
     name = " ".join(data.name.split())
     if not name:
-        raise RoundError("Planen skal have et navn.")
+        raise RoundError(_("Planen skal have et navn."))
     clash = session.scalar(select(SupervisionPlan).where(SupervisionPlan.name == name))
     if clash is not None and clash is not plan:
-        raise RoundError(f"Der findes allerede en plan ved navn «{name}».")
+        raise RoundError(_("Der findes allerede en plan ved navn «%(name)s».", name=name))
     if data.cadence not in CADENCES:
-        raise RoundError("Ukendt kadence.")
+        raise RoundError(_("Ukendt kadence."))
     if data.rotation_mode not in ROTATION_MODES:
-        raise RoundError("Ukendt måde at vælge roterende temaer på.")
-    _check_range(data.per_caseworker, 1, 50, "Sager pr. sagsbehandler")
-    _check_range(data.new_caseworker, 1, 50, "Sager pr. ny sagsbehandler")
-    _check_range(data.new_months, 0, 60, "Måneder som ny")
-    _check_range(data.lam, 0, 20, "Risikovægtningen (λ)")
-    _check_range(data.exclude_recent_rounds, 0, 12, "Antal runder, hvis sager udelukkes")
-    _check_range(data.rotating_per_round, 0, 20, "Roterende temaer pr. runde")
-    _check_range(data.review_weeks, 1, 52, "Frist for gennemgang (uger)")
-    _check_range(data.snapshot_max_age_days, 1, 400, "Sagsudtrækkets maksimale alder (dage)")
+        raise RoundError(_("Ukendt måde at vælge roterende temaer på."))
+    _check_range(data.per_caseworker, 1, 50, _l("Sager pr. sagsbehandler"))
+    _check_range(data.new_caseworker, 1, 50, _l("Sager pr. ny sagsbehandler"))
+    _check_range(data.new_months, 0, 60, _l("Måneder som ny"))
+    _check_range(data.lam, 0, 20, _l("Risikovægtningen (λ)"))
+    _check_range(data.exclude_recent_rounds, 0, 12, _l("Antal runder, hvis sager udelukkes"))
+    _check_range(data.rotating_per_round, 0, 20, _l("Roterende temaer pr. runde"))
+    _check_range(data.review_weeks, 1, 52, _l("Frist for gennemgang (uger)"))
+    _check_range(data.snapshot_max_age_days, 1, 400, _l("Sagsudtrækkets maksimale alder (dage)"))
     for scheme in data.schemes:
         if scheme not in SCHEMES:
-            raise RoundError(f"Ukendt ordning: «{scheme}».")
+            raise RoundError(_("Ukendt ordning: «%(scheme)s».", scheme=scheme))
     unit: Unit | None = None
     if data.unit_id is not None:
         unit = session.get(Unit, data.unit_id)
         if unit is None:
-            raise RoundError("Enheden findes ikke.")
+            raise RoundError(_("Enheden findes ikke."))
     if not can_plan_for_unit(actor, unit.id if unit is not None else None):
         if role_of(actor) is Role.TEAMLEDER:
-            raise RoundError("Som teamleder kan du kun lave planer for dine egne enheder.")
-        raise RoundError("Du kan ikke lave tilsynsplaner for denne enhed.")
+            raise RoundError(_("Som teamleder kan du kun lave planer for dine egne enheder."))
+        raise RoundError(_("Du kan ikke lave tilsynsplaner for denne enhed."))
     if plan is not None and not can_manage_plan(actor, plan):
-        raise RoundError("Du kan ikke ændre denne plan.")
+        raise RoundError(_("Du kan ikke ændre denne plan."))
     core_ids = list(dict.fromkeys(data.core_theme_ids))
     rotating_ids = list(dict.fromkeys(data.rotating_theme_ids))
     if set(core_ids) & set(rotating_ids):
-        raise RoundError("Et tema kan ikke både være fast kerne og roterende.")
+        raise RoundError(_("Et tema kan ikke både være fast kerne og roterende."))
     themes = {
         t.id: t for t in session.scalars(select(Theme).where(Theme.id.in_(core_ids + rotating_ids)))
     }
     if len(themes) != len(set(core_ids + rotating_ids)):
-        raise RoundError("Et af de valgte temaer findes ikke.")
+        raise RoundError(_("Et af de valgte temaer findes ikke."))
     if not core_ids and not rotating_ids:
-        raise RoundError("Vælg mindst ét tema (fast kerne eller roterende).")
+        raise RoundError(_("Vælg mindst ét tema (fast kerne eller roterende)."))
     if rotating_ids and data.rotating_per_round > len(rotating_ids):
-        raise RoundError("Der er valgt flere roterende temaer pr. runde, end planen har.")
+        raise RoundError(_("Der er valgt flere roterende temaer pr. runde, end planen har."))
 
     created = plan is None
     if plan is None:
@@ -441,21 +450,27 @@ def _set_themes(
     ]
 
 
+def _too_many_rotating(plan: SupervisionPlan) -> str:
+    return ngettext(
+        "Planen har højst %(num)d roterende tema pr. runde.",
+        "Planen har højst %(num)d roterende temaer pr. runde.",
+        plan.rotating_per_round,
+    )
+
+
 def set_round_themes(
     session: Session, actor: User | None, rnd: Round, rotating_theme_ids: Sequence[int]
 ) -> Round:
     """Change the rotating themes of a round that is not yet under review."""
     if rnd.status not in (PLANNED, DRAWN):
-        raise RoundError("Temaerne kan kun ændres, før gennemgangen er startet.")
+        raise RoundError(_("Temaerne kan kun ændres, før gennemgangen er startet."))
     plan = rnd.plan
     allowed = {t.id: t for t in plan.rotating_themes}
     chosen = list(dict.fromkeys(rotating_theme_ids))
     if any(tid not in allowed for tid in chosen):
-        raise RoundError("Vælg blandt planens roterende temaer.")
+        raise RoundError(_("Vælg blandt planens roterende temaer."))
     if len(chosen) > max(plan.rotating_per_round, 0):
-        raise RoundError(
-            f"Planen har højst {plan.rotating_per_round} roterende tema(er) pr. runde."
-        )
+        raise RoundError(_too_many_rotating(plan))
     was_provisional = rnd.themes_provisional
     _set_themes(session, rnd, plan, [allowed[tid] for tid in chosen])
     rnd.themes_provisional = False
@@ -527,14 +542,18 @@ def create_round_by_hand(
     period that is already over is a catch-up: its review deadline counts from ``today``.
     """
     if not can_manage_plan(actor, plan):
-        raise RoundError("Du kan ikke oprette runder for denne plan.")
+        raise RoundError(_("Du kan ikke oprette runder for denne plan."))
     first = period_containing(plan.cadence, plan.starts_on)
     last = next_period(plan.cadence, period_containing(plan.cadence, today))
     if not first.start <= period.start <= last.start:
         raise RoundError(
-            f"Der kan kun oprettes runder for perioderne fra planens første periode "
-            f"({first.label}) til og med næste periode ({last.label}); {period.label} "
-            f"ligger uden for."
+            _(
+                "Der kan kun oprettes runder for perioderne fra planens første periode "
+                "(%(first)s) til og med næste periode (%(last)s); %(period)s ligger uden for.",
+                first=first.label,
+                last=last.label,
+                period=period.label,
+            )
         )
     return create_round(session, actor, plan, period, rotating_theme_ids, today=today)
 
@@ -558,17 +577,21 @@ def create_round(
     processes race (IntegrityError on flush).
     """
     if round_for(session, plan, period.label) is not None:
-        raise RoundError(f"Planen «{plan.name}» har allerede en runde for {period.label}.")
+        raise RoundError(
+            _(
+                "Planen «%(plan)s» har allerede en runde for %(period)s.",
+                plan=plan.name,
+                period=period.label,
+            )
+        )
     if rotating_theme_ids is None:
         rotating = choose_rotating(session, plan, period)
     else:
         allowed = {t.id: t for t in plan.rotating_themes}
         if any(tid not in allowed for tid in rotating_theme_ids):
-            raise RoundError("Vælg blandt planens roterende temaer.")
+            raise RoundError(_("Vælg blandt planens roterende temaer."))
         if len(set(rotating_theme_ids)) > plan.rotating_per_round:
-            raise RoundError(
-                f"Planen har højst {plan.rotating_per_round} roterende tema(er) pr. runde."
-            )
+            raise RoundError(_too_many_rotating(plan))
         rotating = [allowed[tid] for tid in dict.fromkeys(rotating_theme_ids)]
     rnd = Round(
         plan=plan,
@@ -649,21 +672,25 @@ def draw_round(
     from tilsyn.sampling import services as sampling
 
     if rnd.status == CLOSED:
-        raise RoundError("Runden er afsluttet; dens stikprøve kan ikke udskiftes.")
+        raise RoundError(_("Runden er afsluttet; dens stikprøve kan ikke udskiftes."))
     reason = reason.strip()
     if rnd.draw_id is not None and not reason:
         raise RoundError(
-            "Runden har allerede en stikprøve. Skriv en begrundelse for at udskifte den."
+            _("Runden har allerede en stikprøve. Skriv en begrundelse for at udskifte den.")
         )
     plan = rnd.plan
     snapshot = snapshot if snapshot is not None else _latest_snapshot(session)
     if snapshot is None:
-        raise RoundError("Der er intet sagsudtræk at trække stikprøven fra. Indlæs et udtræk.")
+        raise RoundError(_("Der er intet sagsudtræk at trække stikprøven fra. Indlæs et udtræk."))
     if not snapshot_is_recent(plan, rnd.period_start, snapshot):
         raise RoundError(
-            f"Det nyeste sagsudtræk er fra {snapshot.as_of:%d-%m-%Y} og dermed mere end "
-            f"{plan.snapshot_max_age_days} dage ældre end rundens start "
-            f"({rnd.period_start:%d-%m-%Y}). Indlæs et nyere udtræk."
+            _(
+                "Det nyeste sagsudtræk er fra %(as_of)s og dermed mere end %(days)s dage ældre "
+                "end rundens start (%(start)s). Indlæs et nyere udtræk.",
+                as_of=f"{snapshot.as_of:%d-%m-%Y}",
+                days=plan.snapshot_max_age_days,
+                start=f"{rnd.period_start:%d-%m-%Y}",
+            )
         )
     draw = sampling.draw_sample(
         session,
@@ -707,8 +734,11 @@ def transition(session: Session, actor: User | None, rnd: Round, target: str) ->
     """Move a round to ``target`` if allowed (drawn -> in review -> closed; reopen)."""
     if target not in TRANSITIONS.get(rnd.status, ()):
         raise RoundError(
-            f"En runde med status «{rnd.status_label}» kan ikke sættes til "
-            f"«{STATUSES.get(target, target)}»."
+            _(
+                "En runde med status «%(status)s» kan ikke sættes til «%(target)s».",
+                status=rnd.status_label,
+                target=STATUSES.get(target, target),
+            )
         )
     old = rnd.status
     rnd.status = target
@@ -716,15 +746,9 @@ def transition(session: Session, actor: User | None, rnd: Round, target: str) ->
     if target == IN_REVIEW:
         rnd.themes_provisional = False  # the review has started with the themes it has
     session.flush()
-    audit.record(
-        session,
-        actor,
-        "status",
-        "round",
-        rnd.id,
-        f"{rnd.plan.name} {rnd.period_label}: {STATUSES[old]} → {STATUSES[target]}",
-        {"from": old, "to": target},
-    )
+    with force_locale("da"):  # the audit log is Danish whatever the UI language
+        summary = f"{rnd.plan.name} {rnd.period_label}: {STATUSES[old]} → {STATUSES[target]}"
+    audit.record(session, actor, "status", "round", rnd.id, summary, {"from": old, "to": target})
     return rnd
 
 

@@ -50,7 +50,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
+from flask_babel import LazyString, force_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from numpy.typing import NDArray
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -63,7 +65,7 @@ from tilsyn.permissions import draw_item_filter
 from tilsyn.risk import services as risk
 from tilsyn.risk.models import RiskModelVersion
 from tilsyn.sampling.models import PURPOSES, Draw, DrawItem
-from tilsyn.schemes import SCHEMES
+from tilsyn.schemes import SCHEME_NAMES_DA
 from tilsyn.stats import sampling as stats
 
 #: Replayed inclusion probabilities and scores must match the record within this tolerance.
@@ -111,13 +113,17 @@ class DesignParams:
     def problems(self) -> list[str]:
         errs = []
         if not 1 <= self.per_caseworker <= MAX_PER_STRATUM:
-            errs.append(f"Antal sager pr. sagsbehandler skal være 1–{MAX_PER_STRATUM}.")
+            errs.append(
+                _("Antal sager pr. sagsbehandler skal være 1–%(max)d.", max=MAX_PER_STRATUM)
+            )
         if not 1 <= self.new_caseworker <= MAX_PER_STRATUM:
-            errs.append(f"Antal sager pr. ny sagsbehandler skal være 1–{MAX_PER_STRATUM}.")
+            errs.append(
+                _("Antal sager pr. ny sagsbehandler skal være 1–%(max)d.", max=MAX_PER_STRATUM)
+            )
         if not 0 <= self.new_months <= 600:
-            errs.append("Antal måneder som ny sagsbehandler skal være 0–600.")
+            errs.append(_("Antal måneder som ny sagsbehandler skal være 0–600."))
         if not math.isfinite(self.lam) or not 0 <= self.lam <= 1000:
-            errs.append("Risikovægtningen λ skal være et tal fra 0 til 1000.")
+            errs.append(_("Risikovægtningen λ skal være et tal fra 0 til 1000."))
         return errs
 
 
@@ -288,7 +294,8 @@ def _initials(session: Session) -> dict[int, str]:
 def _stratum_label(key: tuple[int, str | None], initials: Mapping[int, str]) -> str:
     cw_id, scheme = key
     label = initials.get(cw_id, str(cw_id))
-    return label if scheme is None else f"{label} / {SCHEMES.get(scheme, scheme)}"
+    # Stored with the draw: always Danish, whatever the UI language.
+    return label if scheme is None else f"{label} / {SCHEME_NAMES_DA.get(scheme, scheme)}"
 
 
 def new_seed() -> int:
@@ -325,31 +332,35 @@ def draw_sample(
     if problems:
         raise SamplingError(" ".join(problems))
     if purpose not in PURPOSES:
-        raise SamplingError(f"Ukendt formål »{purpose}«.")
+        raise SamplingError(_("Ukendt formål »%(purpose)s«.", purpose=purpose))
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
-        raise SamplingError("Startværdien (seed) skal være et helt tal større end eller lig med 0.")
+        raise SamplingError(
+            _("Startværdien (seed) skal være et helt tal større end eller lig med 0.")
+        )
     if seed is not None and seed.bit_length() > 128:
-        raise SamplingError("Startværdien (seed) må højst være 128 bit.")
+        raise SamplingError(_("Startværdien (seed) må højst være 128 bit."))
     version = risk.approved_version(session)
     if version is None:
         raise SamplingError(
-            "Der er ingen godkendt risikomodel. En teamleder eller administrator skal godkende "
-            "risikovurderingen, før der kan trækkes stikprøver."
+            _(
+                "Der er ingen godkendt risikomodel. En teamleder eller administrator skal "
+                "godkende risikovurderingen, før der kan trækkes stikprøver."
+            )
         )
     population = risk.load_population(session, snapshot)
     if len(population) == 0:
-        raise SamplingError("Sagsudtrækket indeholder ingen sager.")
+        raise SamplingError(_("Sagsudtrækket indeholder ingen sager."))
     caseworker_ids: list[int] | None = None
     if unit_ids is not None:
         in_units = np.isin(population.unit_ids, np.array(sorted(set(unit_ids)), dtype=np.int64))
         caseworker_ids = sorted({int(c) for c in population.caseworker_ids[in_units].tolist()})
         if not caseworker_ids:
-            raise SamplingError("Der er ingen sager hos sagsbehandlerne i de valgte enheder.")
+            raise SamplingError(_("Der er ingen sager hos sagsbehandlerne i de valgte enheder."))
     excluded = sorted({str(r) for r in exclude_case_refs})
     seed = new_seed() if seed is None else int(seed)
     sel = _select(population, version, params, caseworker_ids, excluded, seed)
     if sel.selected.shape[0] == 0:
-        raise SamplingError("Der er ingen sager tilbage at trække efter udelukkelserne.")
+        raise SamplingError(_("Der er ingen sager tilbage at trække efter udelukkelserne."))
 
     record: dict[str, Any] = dict(params.to_dict())
     record["unit_ids"] = sorted(set(unit_ids)) if unit_ids is not None else None
@@ -421,7 +432,7 @@ def _replay_selection(session: Session, draw: Draw) -> tuple[risk.Population, Se
     snapshot = session.get(Snapshot, draw.snapshot_id)
     version = session.get(RiskModelVersion, draw.risk_model_version_id)
     if snapshot is None or version is None:
-        raise SamplingError("Sagsudtrækket eller risikomodellen findes ikke længere.")
+        raise SamplingError(_("Sagsudtrækket eller risikomodellen findes ikke længere."))
     population = risk.load_population(session, snapshot).with_caseworker_facts(
         draw.caseworker_facts
     )
@@ -454,10 +465,13 @@ class VerifyResult:
     """
 
     ok: bool
+    #: What differs, in the UI language (Danish outside a request).
     differences: list[str]
     numpy_recorded: str | None = None
     numpy_now: str = np.__version__
     bit_generator: str | None = None
+    #: The same differences in Danish, for the audit log (None: ``differences`` are Danish).
+    recorded_differences: list[str] | None = None
 
     @property
     def numpy_differs(self) -> bool:
@@ -495,39 +509,61 @@ def verify(session: Session, draw: Draw) -> VerifyResult:
     diffs = _differences(session, draw, bitgen)
     if diffs and numpy_recorded is not None and numpy_recorded != np.__version__:
         diffs.append(
-            f"Stikprøven blev trukket med NumPy {numpy_recorded}, men genberegningen kører med "
-            f"NumPy {np.__version__}. Afvigelsen kan skyldes NumPy-versionen; genberegn med "
-            f"NumPy {numpy_recorded} for at kontrollere stikprøven."
+            _l(
+                "Stikprøven blev trukket med NumPy %(recorded)s, men genberegningen kører med "
+                "NumPy %(now)s. Afvigelsen kan skyldes NumPy-versionen; genberegn med "
+                "NumPy %(recorded)s for at kontrollere stikprøven.",
+                recorded=numpy_recorded,
+                now=np.__version__,
+            )
         )
-    return VerifyResult(not diffs, diffs, numpy_recorded, np.__version__, bitgen)
+    shown = [str(d) for d in diffs]
+    with force_locale("da"):
+        danish = [str(d) for d in diffs]
+    return VerifyResult(not diffs, shown, numpy_recorded, np.__version__, bitgen, danish)
 
 
-def _differences(session: Session, draw: Draw, bitgen: str | None) -> list[str]:
-    diffs: list[str] = []
+def _joined(parts: list[LazyString]) -> str:
+    return " ".join(str(p) for p in parts)
+
+
+def _differences(session: Session, draw: Draw, bitgen: str | None) -> list[LazyString]:
+    """What differs between the record and a replay; lazy texts, rendered by the caller."""
+    diffs: list[LazyString] = []
     snapshot = session.get(Snapshot, draw.snapshot_id)
     version = session.get(RiskModelVersion, draw.risk_model_version_id)
     if snapshot is None or version is None:
-        return ["Sagsudtrækket eller risikomodellen findes ikke længere."]
+        return [_l("Sagsudtrækket eller risikomodellen findes ikke længere.")]
     if bitgen is not None and bitgen != BIT_GENERATOR:
         diffs.append(
-            f"Stikprøven blev trukket med bitgeneratoren {bitgen}, men genberegningen bruger "
-            f"{BIT_GENERATOR}."
+            _l(
+                "Stikprøven blev trukket med bitgeneratoren %(recorded)s, men genberegningen "
+                "bruger %(now)s.",
+                recorded=bitgen,
+                now=BIT_GENERATOR,
+            )
         )
     if snapshot.sha256 != draw.snapshot_sha256:
-        diffs.append("Sagsudtrækkets filfingeraftryk (SHA-256) er ændret siden trækningen.")
+        diffs.append(_l("Sagsudtrækkets filfingeraftryk (SHA-256) er ændret siden trækningen."))
     if risk.factors_digest(version.factors) != draw.factors_sha256:
-        diffs.append(f"Faktorerne i risikomodel version {version.number} er ændret.")
+        diffs.append(
+            _l("Faktorerne i risikomodel version %(number)s er ændret.", number=version.number)
+        )
     if str(stats.ALGORITHM_VERSION) != draw.algorithm_version:
         diffs.append(
-            f"Udvælgelsesalgoritmen er version {stats.ALGORITHM_VERSION}, men stikprøven blev "
-            f"trukket med version {draw.algorithm_version}."
+            _l(
+                "Udvælgelsesalgoritmen er version %(now)s, men stikprøven blev trukket med "
+                "version %(recorded)s.",
+                now=stats.ALGORITHM_VERSION,
+                recorded=draw.algorithm_version,
+            )
         )
     try:
         population, sel = _replay_selection(session, draw)
     except (SamplingError, ValueError, KeyError) as exc:
-        return [*diffs, f"Genberegningen kunne ikke gennemføres: {exc}"]
+        return [*diffs, _l("Genberegningen kunne ikke gennemføres: %(error)s", error=exc)]
     if population.rows_digest != draw.population_sha256:
-        diffs.append("Sagerne i sagsudtrækket er ændret siden trækningen.")
+        diffs.append(_l("Sagerne i sagsudtrækket er ændret siden trækningen."))
     items = _stored_items(session, draw)
     pop = sel.population
     replayed = [
@@ -535,22 +571,32 @@ def _differences(session: Session, draw: Draw, bitgen: str | None) -> list[str]:
         for i, pi in zip(sel.selected.tolist(), sel.pi.tolist(), strict=True)
     ]
     if len(items) != draw.sample_size:
-        diffs.append(f"Der er {len(items)} gemte sager, men stikprøven angiver {draw.sample_size}.")
+        diffs.append(
+            _l(
+                "Der er %(stored)s gemte sager, men stikprøven angiver %(size)s.",
+                stored=len(items),
+                size=draw.sample_size,
+            )
+        )
     if len(pop) != draw.population_size:
         diffs.append(
-            f"Populationen har nu {len(pop)} sager, men havde {draw.population_size} "
-            "ved trækningen."
+            _l(
+                "Populationen har nu %(now)s sager, men havde %(then)s ved trækningen.",
+                now=len(pop),
+                then=draw.population_size,
+            )
         )
     stored_ids = [it.case_id for it in items]
     replay_ids = [r[0] for r in replayed]
     if stored_ids != replay_ids:
         missing = sorted({r[1] for r in replayed if r[0] not in set(stored_ids)})
         extra = sorted({it.case_ref for it in items if it.case_id not in set(replay_ids)})
-        diffs.append(
-            "Genberegningen udvælger andre sager. "
-            + (f"Kun i genberegningen: {', '.join(missing)}. " if missing else "")
-            + (f"Kun i den gemte stikprøve: {', '.join(extra)}." if extra else "")
-        )
+        parts = [_l("Genberegningen udvælger andre sager.")]
+        if missing:
+            parts.append(_l("Kun i genberegningen: %(refs)s.", refs=", ".join(missing)))
+        if extra:
+            parts.append(_l("Kun i den gemte stikprøve: %(refs)s.", refs=", ".join(extra)))
+        diffs.append(LazyString(_joined, parts))
     by_id = {r[0]: r for r in replayed}
     for it in items:
         r = by_id.get(it.case_id)
@@ -558,25 +604,43 @@ def _differences(session: Session, draw: Draw, bitgen: str | None) -> list[str]:
             continue
         if abs(it.inclusion_probability - r[2]) > TOLERANCE:
             diffs.append(
-                f"Sag {it.case_ref}: gemt π = {it.inclusion_probability!r}, "
-                f"genberegnet π = {r[2]!r}."
+                _l(
+                    "Sag %(ref)s: gemt π = %(stored)s, genberegnet π = %(replayed)s.",
+                    ref=it.case_ref,
+                    stored=repr(it.inclusion_probability),
+                    replayed=repr(r[2]),
+                )
             )
         if abs(it.risk_score - r[3]) > TOLERANCE:
             diffs.append(
-                f"Sag {it.case_ref}: gemt risikoscore = {it.risk_score!r}, genberegnet = {r[3]!r}."
+                _l(
+                    "Sag %(ref)s: gemt risikoscore = %(stored)s, genberegnet = %(replayed)s.",
+                    ref=it.case_ref,
+                    stored=repr(it.risk_score),
+                    replayed=repr(r[3]),
+                )
             )
         if it.case_ref != r[1]:
-            diffs.append(f"Sag {it.case_id}: gemt sags-ID {it.case_ref}, i sagsudtrækket {r[1]}.")
+            diffs.append(
+                _l(
+                    "Sag %(id)s: gemt sags-ID %(stored)s, i sagsudtrækket %(snapshot)s.",
+                    id=it.case_id,
+                    stored=it.case_ref,
+                    snapshot=r[1],
+                )
+            )
     recorded_excluded = draw.params.get("excluded_per_stratum")
     if recorded_excluded is not None and recorded_excluded != _excluded_record(
         sel.excluded_per_stratum
     ):
-        diffs.append("Antallet af udelukkede sager pr. stratum afviger fra registreringen.")
+        diffs.append(_l("Antallet af udelukkede sager pr. stratum afviger fra registreringen."))
     recorded_fallback = draw.params.get("exclusion_fallback_caseworker_ids")
     if recorded_fallback is not None and recorded_fallback != sel.fallback_caseworkers:
         diffs.append(
-            "Sagsbehandlerne, hvis udelukkelse blev opgivet (alle sager udelukket), afviger fra "
-            "registreringen."
+            _l(
+                "Sagsbehandlerne, hvis udelukkelse blev opgivet (alle sager udelukket), afviger "
+                "fra registreringen."
+            )
         )
     return diffs
 
@@ -593,7 +657,11 @@ def record_verification(
         f"Kontrol af stikprøve {draw.id}: " + ("identisk" if result.ok else "afvigelser"),
         {
             "ok": result.ok,
-            "differences": result.differences[:50],
+            "differences": (
+                result.differences
+                if result.recorded_differences is None
+                else result.recorded_differences
+            )[:50],
             "numpy_recorded": result.numpy_recorded,
             "numpy_now": result.numpy_now,
         },
