@@ -111,6 +111,24 @@ def app(database_url: str) -> Iterator[Flask]:
 
 
 @pytest.fixture
+def make_app(database_url: str) -> Iterator[Callable[..., Flask]]:
+    """Make further apps on the test database with config overrides; their engines (and so
+    their pooled connections) are disposed of after the test, as a worker's would be."""
+    made: list[Flask] = []
+
+    def make(**overrides: Any) -> Flask:
+        other = create_app({"SQLALCHEMY_DATABASE_URI": database_url, **overrides})
+        made.append(other)
+        return other
+
+    yield make
+    for other in made:
+        with other.app_context():
+            _db.session.remove()
+            _db.engine.dispose()
+
+
+@pytest.fixture
 def session(app: Flask) -> Iterator[Session]:
     """The app's session inside a pushed app context; every table is emptied afterwards."""
     with app.app_context():

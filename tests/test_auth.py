@@ -8,7 +8,6 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from tests import factories
-from tilsyn import create_app
 from tilsyn.audit.models import AuditEvent
 from tilsyn.auth.models import User
 from tilsyn.auth.services import verify_password
@@ -90,8 +89,8 @@ def test_passwords_are_argon2(org):
     assert org.users["admin"].password_hash.startswith("$argon2id$")
 
 
-def test_csrf_is_enforced_when_enabled(database_url: str, org):
-    app: Flask = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "WTF_CSRF_ENABLED": True})
+def test_csrf_is_enforced_when_enabled(make_app, org):
+    app: Flask = make_app(WTF_CSRF_ENABLED=True)
     client = app.test_client()
     response = client.post("/login", data={"username": "admin", "password": factories.PASSWORD})
     assert response.status_code == 400
@@ -330,16 +329,16 @@ def test_failed_logins_and_lockouts_are_audited_without_passwords(client, sessio
     assert unknown.object_id is None and unknown.details["known_user"] is False
 
 
-def test_client_address_behind_a_trusted_proxy(database_url: str, session, org):
+def test_client_address_behind_a_trusted_proxy(make_app, session, org):
     from tilsyn.auth.models import LoginAttempt
 
-    behind = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TRUSTED_PROXIES": 1})
+    behind = make_app(TRUSTED_PROXIES=1)
     headers = {"X-Forwarded-For": "203.0.113.9"}
     behind.test_client().post(
         "/login", data={"username": "admin", "password": "forkert-kode"}, headers=headers
     )
     # Without a trusted proxy the header is ignored (anyone could send it).
-    direct = create_app({"SQLALCHEMY_DATABASE_URI": database_url})
+    direct = make_app()
     direct.test_client().post(
         "/login", data={"username": "leder", "password": "forkert-kode"}, headers=headers
     )
