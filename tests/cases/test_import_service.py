@@ -11,26 +11,13 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tests.cases.conftest import STANDARD_HEADER
 from tilsyn.audit.models import AuditEvent
 from tilsyn.cases import services
 from tilsyn.cases.models import Case, Snapshot, SnapshotIsImmutable
 from tilsyn.org.models import Caseworker, Unit
 
-HEADER = [
-    "Sags-ID",
-    "Sagsbehandler",
-    "Sagsbehandler navn",
-    "Team",
-    "Ordning",
-    "Sagsstart",
-    "Seneste samtale",
-    "Samtaler seneste 12 mdr",
-    "Frist revurdering",
-    "Sagsbehandlerskift 12 mdr",
-    "Jobmål registreret",
-    "Cv på Jobnet",
-    "Ugentlige timer",
-]
+HEADER = STANDARD_HEADER
 
 
 def row(
