@@ -268,6 +268,28 @@ def can_see_plan(user: Any, plan: Any) -> bool:
     return role in (Role.ADMIN, Role.DIREKTOER, Role.REVISOR)
 
 
+def can_record_reviews(user: Any, caseworker: Caseworker) -> bool:
+    """Whether ``user`` may write reviews of ``caseworker``'s cases (None: the system)."""
+    if user is None:
+        return True
+    return has_permission(user, "reviews.record") and can_see_caseworker(user, caseworker)
+
+
+def can_view_reviews(user: Any, caseworker: Caseworker) -> bool:
+    """Whether ``user`` may read reviews of ``caseworker``'s cases (None: the system)."""
+    if user is None:
+        return True
+    return has_permission(user, "reviews.view") and can_see_caseworker(user, caseworker)
+
+
+def can_open_round_reviews(user: Any, rnd: Any) -> bool:
+    """Whether the review pages of round ``rnd`` exist for ``user``: those who may record
+    reviews, for the rounds of plans they can see (a teamleder: own units and org-wide)."""
+    if user is None:
+        return True
+    return has_permission(user, "reviews.record") and can_see_plan(user, rnd.plan)
+
+
 def can_manage_plan(user: Any, plan: Any | None) -> bool:
     """Admins manage every plan; a teamleder the plans of their own units (``plan`` None: a new
     plan, which the teamleder may make for one of their units)."""

@@ -41,21 +41,25 @@ def _reviewed_round(session, org, plan, jobmaal, answers, *, label, start, tag, 
     return rnd
 
 
-def test_share_not_in_order_in_each_caseworkers_latest_closed_round(session, org):
-    jobmaal = catalogue(session)["JOBMAAL-01"]
-    plan = make_plan(session, "Plan A", None)
-    a1, a2, b1 = org.cw_a1, org.cw_a2, org.cw_b1
-    # 2026-K1: AAA one of two not in order; AAB in order.
-    _reviewed_round(
+def _first_quarter(session, org, plan, jobmaal):
+    """2026-K1: AAA one of two cases not in order; AAB in order."""
+    return _reviewed_round(
         session,
         org,
         plan,
         jobmaal,
-        [(a1, "nej"), (a1, "ja"), (a2, "ja")],
+        [(org.cw_a1, "nej"), (org.cw_a1, "ja"), (org.cw_a2, "ja")],
         label="2026-K1",
         start=date(2026, 1, 1),
         tag="a",
     )
+
+
+def test_share_not_in_order_in_each_caseworkers_latest_closed_round(session, org):
+    jobmaal = catalogue(session)["JOBMAAL-01"]
+    plan = make_plan(session, "Plan A", None)
+    a1, a2, b1 = org.cw_a1, org.cw_a2, org.cw_b1
+    _first_quarter(session, org, plan, jobmaal)
     # 2026-K2: AAA all in order now; BBA only a draft review (does not count).
     _reviewed_round(
         session, org, plan, jobmaal, [(a1, "ja")], label="2026-K2", start=date(2026, 4, 1), tag="b"
@@ -83,16 +87,7 @@ def test_population_carries_prior_findings_and_the_default_factor_fires(session,
     jobmaal = catalogue(session)["JOBMAAL-01"]
     plan = make_plan(session, "Plan A", None)
     a1, a2, b1 = org.cw_a1, org.cw_a2, org.cw_b1
-    _reviewed_round(
-        session,
-        org,
-        plan,
-        jobmaal,
-        [(a1, "nej"), (a1, "ja"), (a2, "ja")],
-        label="2026-K1",
-        start=date(2026, 1, 1),
-        tag="a",
-    )
+    _first_quarter(session, org, plan, jobmaal)
     snapshot = make_snapshot(
         session,
         [{"caseworker_id": cw.id, "unit_id": cw.unit_id} for cw in (a1, a2, b1)],

@@ -60,11 +60,10 @@ from tilsyn.catalogue.models import ControlPoint, Scale, ScaleOption, Theme
 from tilsyn.models_base import utcnow
 from tilsyn.org.models import Caseworker
 from tilsyn.permissions import (
-    Role,
-    can_see_caseworker,
+    can_open_round_reviews,
+    can_record_reviews,
+    can_view_reviews,
     caseworker_filter,
-    has_permission,
-    role_of,
     round_caseworker_filter,
 )
 from tilsyn.reviews.models import (
@@ -117,33 +116,6 @@ def _name(actor: User | None) -> str:
 # --------------------------------------------------------------------------------------------
 # Access
 # --------------------------------------------------------------------------------------------
-
-
-def can_record(actor: User | None, caseworker: Caseworker) -> bool:
-    """Whether ``actor`` may write reviews of ``caseworker``'s cases (None: the system)."""
-    if actor is None:
-        return True
-    return has_permission(actor, "reviews.record") and can_see_caseworker(actor, caseworker)
-
-
-def can_view(actor: User | None, caseworker: Caseworker) -> bool:
-    """Whether ``actor`` may read reviews of ``caseworker``'s cases (None: the system)."""
-    if actor is None:
-        return True
-    return has_permission(actor, "reviews.view") and can_see_caseworker(actor, caseworker)
-
-
-def round_visible(actor: User | None, rnd: Round) -> bool:
-    """Whether the review pages of ``rnd`` exist for ``actor`` (leaders: own units, org-wide)."""
-    if actor is None:
-        return True
-    role = role_of(actor)
-    if role is Role.ADMIN:
-        return True
-    if role is Role.TEAMLEDER:
-        unit_id = rnd.plan.unit_id
-        return unit_id is None or unit_id in actor.unit_ids
-    return False
 
 
 # --------------------------------------------------------------------------------------------
@@ -300,7 +272,7 @@ def open_review(
     """
     rnd = round_for_review(session, round_id)
     item = item_in_round(session, rnd, draw_item_id)
-    if not can_view(actor, item.caseworker):
+    if not can_view_reviews(actor, item.caseworker):
         raise ReviewAccessError(_("Du kan kun se gennemgange af sager i dine egne enheder."))
     review = find_review(session, rnd.id, item.id)
     answers = {a.control_point_id: a for a in review.answers} if review is not None else {}
@@ -308,7 +280,7 @@ def open_review(
     editable = (
         rnd.status in EDITABLE_ROUND_STATUSES
         and (review is None or not review.is_completed)
-        and can_record(actor, item.caseworker)
+        and can_record_reviews(actor, item.caseworker)
     )
     audit.record(
         session,
@@ -368,7 +340,7 @@ def save_review(
     rnd = round_for_review(session, round_id)
     _refuse_unless_editable(rnd)
     item = item_in_round(session, rnd, draw_item_id)
-    if not can_record(actor, item.caseworker):
+    if not can_record_reviews(actor, item.caseworker):
         raise ReviewAccessError(
             _("Du kan kun gennemgå sager for sagsbehandlere i dine egne enheder.")
         )
@@ -488,7 +460,7 @@ def reopen_review(
     """Make a completed review a draft again (a leader's correction); audited. Flushes."""
     rnd = round_for_review(session, round_id)
     item = item_in_round(session, rnd, draw_item_id)
-    if not can_record(actor, item.caseworker):
+    if not can_record_reviews(actor, item.caseworker):
         raise ReviewAccessError(
             _("Du kan kun genåbne gennemgange for sagsbehandlere i dine egne enheder.")
         )
@@ -693,7 +665,7 @@ def review_rounds(session: Session, actor: User | None) -> list[RoundOverview]:
     )
     out = []
     for rnd in session.scalars(stmt):
-        if not round_visible(actor, rnd):
+        if not can_open_round_reviews(actor, rnd):
             continue
         t = totals(round_progress(session, rnd, actor))
         out.append(RoundOverview(rnd, t.sampled, t.completed, t.draft))

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
 from tilsyn.extensions import db
-from tilsyn.permissions import requires
+from tilsyn.permissions import can_open_round_reviews, can_record_reviews, requires
 from tilsyn.reviews import services
 from tilsyn.reviews.forms import ReopenForm, ReviewForm, answer_field, note_field, parse_answers
 from tilsyn.reviews.models import OUTCOMES
@@ -28,7 +28,7 @@ def _visible_round(round_id: int) -> Round:
     rnd = db.session.get(Round, round_id)
     if rnd is None:
         abort(404)
-    if not services.round_visible(current_user, rnd):
+    if not can_open_round_reviews(current_user, rnd):
         abort(403)
     return rnd
 
@@ -94,7 +94,7 @@ def round_cases(round_id: int) -> str:
 def edit(round_id: int, item_id: int) -> str | Response:
     rnd = _visible_round(round_id)
     item = _item_or_404(rnd, item_id)
-    if not services.can_record(current_user, item.caseworker):
+    if not can_record_reviews(current_user, item.caseworker):
         abort(403)
     form = ReviewForm()
     problems: list[str] = []
@@ -181,7 +181,7 @@ def view(round_id: int, item_id: int) -> str:
         page.review is not None
         and page.review.is_completed
         and rnd.status != CLOSED
-        and services.can_record(current_user, item.caseworker)
+        and can_record_reviews(current_user, item.caseworker)
     )
     can_edit = page.editable
     return render_template(
