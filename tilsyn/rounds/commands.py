@@ -33,11 +33,12 @@ def list_rounds(as_json: bool) -> None:
     if not rows:
         click.echo("Ingen tilsynsrunder.")
         return
-    click.echo(f"{'Plan':<30} {'Periode':<8} {'Status':<10} {'Stikprøve':>9} {'Sager':>6}")
+    width = max(len("Plan"), *(len(r.plan) for r in rows))
+    click.echo(f"{'Plan':<{width}} {'Periode':<8} {'Status':<10} {'Stikprøve':>9} {'Sager':>6}")
     for r in rows:
         draw = "" if r.draw_id is None else str(r.draw_id)
         size = "" if r.sample_size is None else str(r.sample_size)
-        click.echo(f"{r.plan[:30]:<30} {r.period:<8} {r.status:<10} {draw:>9} {size:>6}")
+        click.echo(f"{r.plan:<{width}} {r.period:<8} {r.status:<10} {draw:>9} {size:>6}")
 
 
 def _parse_date(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
