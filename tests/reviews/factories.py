@@ -100,6 +100,19 @@ def make_draw(session: Session, org: Org, units: Sequence[Unit], tag: str = "a")
     return draw
 
 
+def two_team_draw(session: Session, org: Org) -> Draw:
+    """A draw of AAA's cases twice (π 0.5 and 0.25, team A) and BBA's once (π 0.5, team B)."""
+    return make_draw(
+        session,
+        org,
+        [
+            Unit(org.cw_a1, "sygedagpenge", 0.5),
+            Unit(org.cw_a1, "sygedagpenge", 0.25),
+            Unit(org.cw_b1, "sygedagpenge", 0.5),
+        ],
+    )
+
+
 def make_plan(session: Session, name: str, unit_id: int | None) -> SupervisionPlan:
     plan = SupervisionPlan(name=name, unit_id=unit_id, starts_on=date(2025, 1, 1))
     session.add(plan)

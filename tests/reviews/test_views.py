@@ -7,7 +7,15 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import func, select
 
-from tests.reviews.factories import Unit, catalogue, items_of, make_draw, make_plan, make_round
+from tests.reviews.factories import (
+    Unit,
+    catalogue,
+    items_of,
+    make_draw,
+    make_plan,
+    make_round,
+    two_team_draw,
+)
 from tests.reviews.factories import option_id as opt
 from tilsyn.audit.models import AuditEvent
 from tilsyn.reviews.models import COMPLETED, DRAFT, CaseReview
@@ -18,15 +26,7 @@ from tilsyn.rounds.models import DRAWN, IN_REVIEW, Round
 def site(session, org):
     """An org-wide round (JOBMAAL-01, SAMLET-01) sampling AAA (team A) twice and BBA (team B)."""
     cps = catalogue(session)
-    draw = make_draw(
-        session,
-        org,
-        [
-            Unit(org.cw_a1, "sygedagpenge", 0.5),
-            Unit(org.cw_a1, "sygedagpenge", 0.25),
-            Unit(org.cw_b1, "sygedagpenge", 0.5),
-        ],
-    )
+    draw = two_team_draw(session, org)
     rnd = make_round(
         session,
         make_plan(session, "Hele organisationen", None),

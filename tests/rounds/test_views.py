@@ -6,8 +6,7 @@ from datetime import date
 
 from sqlalchemy import select
 
-from tests.reviews.factories import Unit as ReviewUnit
-from tests.reviews.factories import catalogue, items_of, make_draw
+from tests.reviews.factories import catalogue, items_of, two_team_draw
 from tests.reviews.factories import make_plan as make_review_plan
 from tests.reviews.factories import make_round as make_review_round
 from tests.reviews.factories import option_id as opt
@@ -231,15 +230,7 @@ def test_plans_page_shows_whole_sentences_and_schemes(session, org, login_as):
 
 def test_round_page_shows_review_progress_per_caseworker(session, org, login_as):
     cps = catalogue(session)
-    draw = make_draw(
-        session,
-        org,
-        [
-            ReviewUnit(org.cw_a1, "sygedagpenge", 0.5),
-            ReviewUnit(org.cw_a1, "sygedagpenge", 0.25),
-            ReviewUnit(org.cw_b1, "sygedagpenge", 0.5),
-        ],
-    )
+    draw = two_team_draw(session, org)
     rnd = make_review_round(
         session, make_review_plan(session, "Hele organisationen", None), draw, [cps["JOBMAAL-01"]]
     )
