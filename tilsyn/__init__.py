@@ -65,6 +65,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         if name == "static" or name.startswith("bootstrap."):
             app.view_functions[name] = public(_plain_view(view))
     app.before_request(enforce_access)
+    from tilsyn.web import commit_request
+
+    app.after_request(commit_request)
     register_error_handlers(app)
     _init_templates(app)
     return app

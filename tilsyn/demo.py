@@ -58,6 +58,7 @@ from tilsyn.audit import services as audit
 from tilsyn.auth.models import User
 from tilsyn.auth.services import check_password_strength, create_user
 from tilsyn.cases.models import Case, Snapshot
+from tilsyn.errors import ServiceError
 from tilsyn.org.models import Caseworker, Unit
 from tilsyn.org.services import save_caseworker, save_unit
 from tilsyn.permissions import ROLE_LABELS, Role
@@ -85,7 +86,7 @@ DEMO_EMAIL_DOMAIN = "demo.tilsyn.example"
 NEW_CASEWORKER_DAYS = 183  # "hired within the last 6 months"
 
 
-class DemoError(ValueError):
+class DemoError(ServiceError):
     """A user-facing (Danish) refusal to build the demo."""
 
 

@@ -12,6 +12,7 @@ import os
 import secrets
 import tomllib
 from collections.abc import Mapping
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,26 @@ class ConfigurationError(RuntimeError):
 def _read_toml(path: Path) -> dict[str, Any]:
     with path.open("rb") as fh:
         return tomllib.load(fh)
+
+
+def load_toml(
+    package: str, resource: str, path: str | os.PathLike[str] | None, what: str
+) -> tuple[str, dict[str, Any]]:
+    """Read a TOML file: ``path``, or the ``resource`` shipped in ``package`` when it is None.
+
+    Returns ``(source, data)``; ``source`` names the file for messages. Raises ``ValueError``
+    ("cannot parse <what> <source>: ...") when the file is not UTF-8 TOML.
+    """
+    if path is None:
+        source = f"{package}/{resource}"
+        raw = resources.files(package).joinpath(resource).read_bytes()
+    else:
+        source = str(path)
+        raw = Path(path).read_bytes()
+    try:
+        return source, tomllib.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ValueError(f"cannot parse {what} {source}: {exc}") from exc
 
 
 def _parse_env_value(raw: str) -> Any:

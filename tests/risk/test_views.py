@@ -9,6 +9,7 @@ from sqlalchemy import select
 from tests.sampling.factories import AS_OF, make_population, make_snapshot
 from tilsyn.audit.models import AuditEvent
 from tilsyn.cases.models import Case
+from tilsyn.cases.snapshots import latest_snapshot
 from tilsyn.risk import services
 from tilsyn.risk.models import APPROVED, DRAFT, RiskModelVersion
 
@@ -46,7 +47,7 @@ def test_assessment_renders_for_revisor_with_effect_and_history(session, org, lo
         assert text in page, text
     table = page.split("hver faktor rammer, pr. team", 1)[1].split("</table>", 1)[0]
     effect = services.effect_on_snapshot(
-        session, services.latest_snapshot(session), services.approved_version(session)
+        session, latest_snapshot(session), services.approved_version(session)
     )
     assert "Team A" in table and "Team B" in table
     assert table.count("<tr>") == 1 + len(effect.factors) + 1  # header, factors, case counts

@@ -16,6 +16,13 @@ if TYPE_CHECKING:
     from tilsyn.auth.models import User
 
 SYSTEM_ACTOR = "system"
+
+
+def actor_name(actor: User | None) -> str:
+    """The name recorded for an actor: the username, or ``system`` for jobs and commands."""
+    return actor.username if actor is not None else SYSTEM_ACTOR
+
+
 #: Actor name of events caused by someone not logged in (failed logins).
 ANONYMOUS_ACTOR = "anonym"
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from tilsyn.audit import services as audit
 from tilsyn.auth.models import LoginAttempt, User
+from tilsyn.errors import ServiceError
 from tilsyn.models_base import utcnow
 from tilsyn.org.models import Caseworker, Unit
 from tilsyn.permissions import Role
@@ -23,7 +24,7 @@ MIN_PASSWORD_LENGTH = 8
 _DUMMY_HASH = _hasher.hash("tilsyn-dummy-password")
 
 
-class AccountError(ValueError):
+class AccountError(ServiceError):
     """A user-facing (Danish) refusal of an account operation."""
 
 

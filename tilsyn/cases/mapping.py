@@ -22,6 +22,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tilsyn.errors import ServiceError
+
 #: Default mapping name (``config/mappings/standard.toml``).
 DEFAULT_MAPPING = "standard"
 
@@ -67,7 +69,7 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 _BOM_REMNANTS = ("\ufeff", "ï»¿", "\u200b")
 
 
-class MappingError(ValueError):
+class MappingError(ServiceError):
     """A mapping file is missing or invalid (a configuration error, not a data error)."""
 
 

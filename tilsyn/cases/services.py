@@ -48,6 +48,7 @@ from tilsyn.auth.models import User
 from tilsyn.cases import mapping as mappings
 from tilsyn.cases import messages, parsing
 from tilsyn.cases.models import Case, Snapshot
+from tilsyn.errors import ServiceError
 from tilsyn.org import services as org
 from tilsyn.org.models import Caseworker, Unit
 from tilsyn.schemes import scheme_label
@@ -72,7 +73,7 @@ MSG_CHANGED = messages.MSG_CHANGED
 UnitChoice = int | str
 
 
-class ImportSetupError(ValueError):
+class ImportSetupError(ServiceError):
     """A user-facing refusal (UI language) that is not tied to a row (e.g. an unknown mapping)."""
 
 
@@ -778,7 +779,7 @@ def import_file(
 
 
 def _importer_name(actor: User | None, imported_by_name: str | None) -> str:
-    return (imported_by_name or (actor.username if actor is not None else audit.SYSTEM_ACTOR))[:80]
+    return (imported_by_name or audit.actor_name(actor))[:80]
 
 
 def record_refused_import(

@@ -25,6 +25,7 @@ from tilsyn.catalogue.models import (
     Theme,
 )
 from tilsyn.catalogue.starter import Catalogue, load_starter
+from tilsyn.errors import ServiceError
 from tilsyn.schemes import SCHEMES
 
 CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9_.-]{0,59}$")
@@ -33,7 +34,7 @@ SCALE_CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$")
 MAX_OPTIONS = 20
 
 
-class CatalogueError(ValueError):
+class CatalogueError(ServiceError):
     """A user-facing refusal (in the UI language; Danish outside a request)."""
 
 

@@ -11,14 +11,12 @@ compared over time by code, so a code must never be reused for different content
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
 from typing import Any, Literal, cast
 
 from tilsyn.schemes import SCHEMES
+from tilsyn.settings import load_toml
 
 __all__ = [
     "OUTCOMES",
@@ -338,14 +336,5 @@ def load_starter(path: str | os.PathLike[str] | None = None) -> Catalogue:
     ``path`` defaults to the ``starter.toml`` shipped in this package; pass another file to
     load (and validate) a different catalogue. Raises ValueError if the file is invalid.
     """
-    if path is None:
-        source = f"tilsyn.catalogue/{_STARTER_RESOURCE}"
-        raw = resources.files("tilsyn.catalogue").joinpath(_STARTER_RESOURCE).read_bytes()
-    else:
-        source = str(path)
-        raw = Path(path).read_bytes()
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ValueError(f"cannot parse catalogue {source}: {exc}") from exc
+    source, data = load_toml("tilsyn.catalogue", _STARTER_RESOURCE, path, "catalogue")
     return parse_catalogue(data, source)

@@ -11,15 +11,12 @@ from sqlalchemy.orm import Session
 from tilsyn.audit import services as audit
 from tilsyn.auth.models import User
 from tilsyn.cases.models import Case, Snapshot
+from tilsyn.cases.snapshots import latest_snapshot
 from tilsyn.org.models import Caseworker, Unit
 from tilsyn.permissions import caseworker_filter, unit_filter
 from tilsyn.schemes import scheme_label
 
 NEW_CASEWORKER_DAYS = 183
-
-
-def latest_snapshot(session: Session) -> Snapshot | None:
-    return session.scalar(select(Snapshot).order_by(Snapshot.as_of.desc(), Snapshot.id.desc()))
 
 
 @dataclass(frozen=True)

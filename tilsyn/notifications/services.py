@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from tilsyn.errors import ServiceError
 from tilsyn.notifications.models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ CLAIM_MINUTES = 5
 MAX_BATCH = 200
 
 
-class NotificationError(ValueError):
+class NotificationError(ServiceError):
     """A message that cannot be queued (e.g. no recipient)."""
 
 

@@ -10,10 +10,11 @@ from sqlalchemy.orm import Session
 
 from tilsyn.audit import services as audit
 from tilsyn.auth.models import User
+from tilsyn.errors import ServiceError
 from tilsyn.org.models import Caseworker, Unit
 
 
-class OrgError(ValueError):
+class OrgError(ServiceError):
     """A user-facing (Danish) refusal."""
 
 

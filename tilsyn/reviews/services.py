@@ -57,6 +57,7 @@ from sqlalchemy.orm import Session, selectinload
 from tilsyn.audit import services as audit
 from tilsyn.auth.models import User
 from tilsyn.catalogue.models import ControlPoint, Scale, ScaleOption, Theme
+from tilsyn.errors import ServiceAccessError, ServiceError
 from tilsyn.models_base import utcnow
 from tilsyn.org.models import Caseworker
 from tilsyn.permissions import (
@@ -97,7 +98,7 @@ OVERALL_NOTE_MAX = 8000
 RAW_SHARE_LABEL = _l("Rå andel i stikprøven (ikke vægtet, overvurderer fejl)")
 
 
-class ReviewError(ValueError):
+class ReviewError(ServiceError):
     """A user-facing (Danish) refusal; ``problems`` lists every reason."""
 
     def __init__(self, problems: str | Sequence[str]) -> None:
@@ -105,12 +106,8 @@ class ReviewError(ValueError):
         super().__init__(" ".join(self.problems))
 
 
-class ReviewAccessError(ReviewError):
+class ReviewAccessError(ReviewError, ServiceAccessError):
     """The actor may not review (or see reviews of) this caseworker's cases."""
-
-
-def _name(actor: User | None) -> str:
-    return actor.username if actor is not None else audit.SYSTEM_ACTOR
 
 
 # --------------------------------------------------------------------------------------------
@@ -412,7 +409,7 @@ def save_review(
         )
         session.add(review)
     review.reviewer_id = actor.id if actor is not None else None
-    review.reviewer_name = _name(actor)
+    review.reviewer_name = audit.actor_name(actor)
     existing = {a.control_point_id: a for a in review.answers}
     for cp_id, stale in existing.items():
         if cp_id not in clean:

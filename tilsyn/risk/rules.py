@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +26,7 @@ from flask_babel import lazy_gettext as _l
 from numpy.typing import NDArray
 
 from tilsyn.schemes import SCHEMES, scheme_label
+from tilsyn.settings import load_toml
 
 __all__ = [
     "ATTRIBUTES",
@@ -487,16 +486,7 @@ def _parse_model(data: Mapping[str, Any], source: str) -> RiskModelSpec:
 
 def load_model_file(path: str | Path | None = None) -> RiskModelSpec:
     """Load and validate a risk model TOML file (default: the packaged default model)."""
-    if path is None:
-        source = "tilsyn.risk/default_model.toml"
-        raw = resources.files("tilsyn.risk").joinpath("default_model.toml").read_bytes()
-    else:
-        source = str(path)
-        raw = Path(path).read_bytes()
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ValueError(f"cannot parse risk model {source}: {exc}") from exc
+    source, data = load_toml("tilsyn.risk", "default_model.toml", path, "risk model")
     return _parse_model(data, source)
 
 

@@ -49,6 +49,7 @@ from tilsyn.audit import services as audit
 from tilsyn.auth.models import User
 from tilsyn.cases.models import Case, Snapshot
 from tilsyn.catalogue.models import IN_ORDER, NOT_IN_ORDER
+from tilsyn.errors import ServiceAccessError, ServiceError
 from tilsyn.models_base import utcnow
 from tilsyn.org.models import Caseworker, Unit
 from tilsyn.permissions import Role, can_see_caseworker, role_of
@@ -65,7 +66,7 @@ DAYS_PER_MONTH = 30.4375
 CASEWORKER_ATTRIBUTES = ("caseworker_tenure_months", "prior_findings")
 
 
-class RiskError(ValueError):
+class RiskError(ServiceError):
     """A user-facing (Danish) refusal."""
 
     def __init__(self, message: str, problems: Sequence[str] = ()) -> None:
@@ -76,10 +77,6 @@ class RiskError(ValueError):
 # --------------------------------------------------------------------------------------------
 # Versions
 # --------------------------------------------------------------------------------------------
-
-
-def _actor_name(actor: User | None) -> str:
-    return actor.username if actor is not None else audit.SYSTEM_ACTOR
 
 
 def list_versions(session: Session) -> list[RiskModelVersion]:
@@ -155,7 +152,7 @@ def create_version(
         factors=clean,
         status=DRAFT,
         created_by_id=actor.id if actor is not None else None,
-        created_by_name=_actor_name(actor),
+        created_by_name=audit.actor_name(actor),
         based_on_id=base.id if base is not None else None,
     )
     session.add(version)
@@ -729,10 +726,6 @@ def effect_on_snapshot(
     )
 
 
-def latest_snapshot(session: Session) -> Snapshot | None:
-    return session.scalar(select(Snapshot).order_by(Snapshot.as_of.desc(), Snapshot.id.desc()))
-
-
 # --------------------------------------------------------------------------------------------
 # One case: which factors fired (case-level, row-scoped, audited)
 # --------------------------------------------------------------------------------------------
@@ -757,7 +750,7 @@ class CaseRisk:
     attributes: list[tuple[str, str]]  # (Danish description, value)
 
 
-class CaseAccessDenied(PermissionError):
+class CaseAccessDenied(ServiceAccessError):
     """The actor may not see this caseworker's cases."""
 
 

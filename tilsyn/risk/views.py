@@ -8,6 +8,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from tilsyn.cases.models import Case
+from tilsyn.cases.snapshots import latest_snapshot
 from tilsyn.extensions import db
 from tilsyn.permissions import requires
 from tilsyn.risk import services
@@ -35,7 +36,7 @@ def _factor_rows(version: RiskModelVersion) -> list[dict[str, object]]:
 
 
 def _effect(version: RiskModelVersion | None) -> services.RiskEffect | None:
-    snapshot = services.latest_snapshot(db.session)
+    snapshot = latest_snapshot(db.session)
     if version is None or snapshot is None:
         return None
     return services.effect_on_snapshot(db.session, snapshot, version)

@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 
 from tilsyn.auth.models import User
 from tilsyn.cases.models import Case
+from tilsyn.cases.snapshots import latest_snapshot
 from tilsyn.catalogue.models import Theme
 from tilsyn.catalogue.services import current_points, load_starter_catalogue
-from tilsyn.core.services import latest_snapshot
 from tilsyn.org.models import Unit
 from tilsyn.risk.services import ensure_default_model
 from tilsyn.rounds import services

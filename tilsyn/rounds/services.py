@@ -25,8 +25,10 @@ from sqlalchemy.orm import Session, selectinload
 from tilsyn.audit import services as audit
 from tilsyn.auth.models import User
 from tilsyn.cases.models import Snapshot
+from tilsyn.cases.snapshots import latest_snapshot
 from tilsyn.catalogue import services as catalogue
 from tilsyn.catalogue.models import Theme
+from tilsyn.errors import ServiceError
 from tilsyn.models_base import utcnow
 from tilsyn.notifications import services as notifications
 from tilsyn.org.models import Unit
@@ -73,12 +75,8 @@ REMINDER_DAYS_BEFORE: tuple[int, ...] = (14, 3)
 OVERDUE_REMINDER_DAYS = 7
 
 
-class RoundError(ValueError):
+class RoundError(ServiceError):
     """A user-facing refusal (in the UI language; Danish outside a request)."""
-
-
-def _name(actor: User | None) -> str:
-    return actor.username if actor is not None else audit.SYSTEM_ACTOR
 
 
 # --------------------------------------------------------------------------------------------
@@ -195,7 +193,7 @@ def save_plan(
         start_day = data.starts_on or today or date.today()
         plan = SupervisionPlan(
             starts_on=period_containing(data.cadence, start_day).start,
-            created_by_name=_name(actor),
+            created_by_name=audit.actor_name(actor),
         )
         session.add(plan)
     elif data.starts_on is not None:
@@ -602,7 +600,7 @@ def create_round(
         review_deadline=review_deadline(plan, period, today),
         themes_provisional=provisional and rotating_theme_ids is None and bool(plan.rotating),
         created_by_id=actor.id if actor is not None else None,
-        created_by_name=_name(actor),
+        created_by_name=audit.actor_name(actor),
     )
     session.add(rnd)
     _set_themes(session, rnd, plan, rotating)
@@ -650,10 +648,6 @@ def excluded_case_refs(session: Session, rnd: Round) -> set[str]:
     return set(session.scalars(select(DrawItem.case_ref).where(DrawItem.draw_id.in_(earlier))))
 
 
-def _latest_snapshot(session: Session) -> Snapshot | None:
-    return session.scalar(select(Snapshot).order_by(Snapshot.as_of.desc(), Snapshot.id.desc()))
-
-
 def draw_round(
     session: Session,
     actor: User | None,
@@ -679,7 +673,7 @@ def draw_round(
             _("Runden har allerede en stikprøve. Skriv en begrundelse for at udskifte den.")
         )
     plan = rnd.plan
-    snapshot = snapshot if snapshot is not None else _latest_snapshot(session)
+    snapshot = snapshot if snapshot is not None else latest_snapshot(session)
     if snapshot is None:
         raise RoundError(_("Der er intet sagsudtræk at trække stikprøven fra. Indlæs et udtræk."))
     if not snapshot_is_recent(plan, rnd.period_start, snapshot):
@@ -708,9 +702,11 @@ def draw_round(
     for entry in rnd.draw_history:
         if entry.replaced_at is None:
             entry.replaced_at = now
-            entry.replaced_by_name = _name(actor)
+            entry.replaced_by_name = audit.actor_name(actor)
             entry.reason = reason
-    rnd.draw_history.append(RoundDraw(draw=draw, attached_by_name=_name(actor), attached_at=now))
+    rnd.draw_history.append(
+        RoundDraw(draw=draw, attached_by_name=audit.actor_name(actor), attached_at=now)
+    )
     rnd.draw_id = draw.id
     rnd.snapshot_id = snapshot.id
     rnd.waiting_reason = None
@@ -1031,7 +1027,7 @@ def run_due(session: Session, today: date, *, config: Mapping[str, Any] | None =
 def _draw_or_wait(
     session: Session, plan: SupervisionPlan, rnd: Round, label: str, report: RunReport
 ) -> None:
-    snapshot = _latest_snapshot(session)
+    snapshot = latest_snapshot(session)
     reason: str | None = None
     if snapshot is None:
         reason = "Der er intet sagsudtræk. Indlæs et udtræk, så trækkes stikprøven."

@@ -60,6 +60,7 @@ from sqlalchemy.orm import Session
 from tilsyn.audit import services as audit
 from tilsyn.auth.models import User
 from tilsyn.cases.models import Snapshot
+from tilsyn.errors import ServiceError
 from tilsyn.org.models import Caseworker
 from tilsyn.permissions import draw_item_filter
 from tilsyn.risk import services as risk
@@ -75,7 +76,7 @@ BIT_GENERATOR = "PCG64"
 MAX_PER_STRATUM = 1000
 
 
-class SamplingError(ValueError):
+class SamplingError(ServiceError):
     """A user-facing (Danish) refusal."""
 
 

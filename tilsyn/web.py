@@ -1,0 +1,69 @@
+"""One commit per request, and service errors turned into flashed messages.
+
+Views never call ``db.session.commit()``. Services flush; after a view has returned a response
+below 400 the request's unit of work is committed once (:func:`commit_request`, registered by the
+app factory). An exception, an ``abort()`` or an error status rolls the whole request back, so a
+request either writes everything it did, or nothing (Indico's ``RH`` discipline).
+
+A view calls a service through :func:`attempt`::
+
+    if attempt(lambda: services.close_round(db.session, current_user, rnd.id),
+               success=_("Runden er afsluttet.")):
+        return redirect(...)
+
+:func:`attempt` returns ``True`` when the service succeeded (and flashes ``success``). A
+:class:`~tilsyn.errors.ServiceError` rolls back what the request had done, flashes its message
+and returns ``False``; a :class:`~tilsyn.errors.ServiceAccessError` answers 403. An
+``IntegrityError`` (a concurrent request won a race) rolls back and flashes ``conflict``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import abort, flash
+from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
+
+from tilsyn.errors import ServiceAccessError, ServiceError
+from tilsyn.extensions import db
+
+
+def attempt(
+    action: Callable[[], Any],
+    *,
+    success: str | None = None,
+    conflict: str | None = None,
+    flash_errors: bool = True,
+) -> bool:
+    """Run ``action``; on a service error roll back, flash it and return ``False``."""
+    try:
+        action()
+    except ServiceAccessError:
+        db.session.rollback()
+        abort(403)
+    except ServiceError as exc:
+        db.session.rollback()
+        if flash_errors:
+            flash(str(exc), "danger")
+        return False
+    except IntegrityError:
+        db.session.rollback()
+        flash(
+            conflict or _("En anden har netop ændret det samme. Indlæs siden igen og prøv igen."),
+            "danger",
+        )
+        return False
+    if success:
+        flash(success, "success")
+    return True
+
+
+def commit_request(response: Any) -> Any:
+    """``after_request`` hook: commit the request's work once if the response is a success."""
+    if response.status_code < 400:
+        db.session.commit()
+    else:
+        db.session.rollback()
+    return response
