@@ -53,9 +53,9 @@ bench: install-test
 # Extract the msgids (config/babel.cfg limits extraction to tilsyn/**.py and templates/**.html),
 # merge them into every catalogue under tilsyn/translations and compile the .mo files (committed).
 translations: install
-	$(BIN)/pybabel extract -F config/babel.cfg -k _l -k lazy_pgettext:1c,2 --project=tilsyn --version=0.1.0 \
+	$(BIN)/pybabel extract -F config/babel.cfg -k _l -k lazy_pgettext:1c,2 --project=tilsyn --version=0.1.0 --no-location --sort-output \
 		-o tilsyn/translations/messages.pot .
 	$(BIN)/pybabel update -i tilsyn/translations/messages.pot -d tilsyn/translations \
-		--no-fuzzy-matching --ignore-obsolete
+		--no-fuzzy-matching --ignore-obsolete --no-location
 	$(BIN)/pybabel compile -d tilsyn/translations --statistics
 	$(BIN)/pybabel compile -D wtforms -d tilsyn/translations --statistics
