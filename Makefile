@@ -56,6 +56,6 @@ translations: install
 	$(BIN)/pybabel extract -F config/babel.cfg -k _l -k lazy_pgettext:1c,2 --project=tilsyn --version=0.1.0 --no-location --sort-output \
 		-o tilsyn/translations/messages.pot .
 	$(BIN)/pybabel update -i tilsyn/translations/messages.pot -d tilsyn/translations \
-		--no-fuzzy-matching --ignore-obsolete --no-location
+		--no-fuzzy-matching --ignore-obsolete
 	$(BIN)/pybabel compile -d tilsyn/translations --statistics
 	$(BIN)/pybabel compile -D wtforms -d tilsyn/translations --statistics
