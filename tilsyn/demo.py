@@ -9,13 +9,13 @@ and extension data. Only the generated passwords are random (:mod:`secrets`) unl
 given. Teams differ in size as in the example export; every demo user has an e-mail address at
 ``demo.tilsyn.example`` so notifications reach someone.
 
-The case attributes follow the distributions of a real case-system example export
-(3,003 open cases, 45 caseworkers, 5 teams): scheme mix per team, case age roughly exponential with a median
-of about seven months, conversations in the last 12 months growing with case age (about one every
-two months), re-assessment deadlines (22, 52 and 78 weeks, then every 26 weeks) only for
-sygedagpenge, jobafklaringsforløb and ledighedsydelse (so about 30 % have none), caseworker
-changes mostly 0, job goal registered in about 46 % and CV on Jobnet in about 69 % of cases with
-a small per-caseworker effect, weekly hours only for fleksjob.
+The case attributes follow the distributions of a real case-system example export (3,003 open
+cases, 45 caseworkers, 5 teams): scheme mix per team, case age roughly exponential with a median of
+about seven months, conversations in the last 12 months growing with case age (about one every two
+months), re-assessment deadlines (22, 52 and 78 weeks, then every 26 weeks) only for sygedagpenge,
+jobafklaringsforløb and ledighedsydelse (so about 30 % have none), caseworker changes mostly 0, job
+goal registered in about 46 % and CV on Jobnet in about 69 % of cases with a small per-caseworker
+effect, weekly hours only for fleksjob.
 
 Extensions
 ----------
