@@ -4,8 +4,9 @@ Run with ``make bench`` (or ``.venv/bin/python bench/bench_import.py [--rows N] 
 
 1. Generate an export with the same columns as ``sagsudtraek-eksempel.csv`` (UTF-8 with BOM,
    ``;``, ``dd-mm-yyyy``, decimal comma) in a temporary directory.
-2. Import it into a fresh SQLite *file* database through ``tilsyn.cases.importing.pipeline.import_file``
-   (the same call the CLI and the web make; caseworkers and units are created), committing once.
+2. Import it into a fresh SQLite *file* database through
+   ``tilsyn.cases.importing.pipeline.import_file`` (the same call the CLI and the web make;
+   caseworkers and units are created), committing once.
 3. Copy the ``cases`` table's schema (same columns, constraints and indexes) to ``cases_bare`` in
    the same database and insert the very same rows with one DBAPI ``executemany`` in one
    transaction. The ratio import / bare is the price of reading, parsing, validating, mapping
