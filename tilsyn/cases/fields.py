@@ -29,6 +29,8 @@ OPTIONAL_FIELDS: tuple[str, ...] = (
 )
 
 CANONICAL_FIELDS: tuple[str, ...] = REQUIRED_FIELDS + OPTIONAL_FIELDS
+#: The optional fields a case stores as the file gives them (its details), in column order.
+CASE_DETAILS: tuple[str, ...] = OPTIONAL_FIELDS[2:]
 
 #: The canonical fields' names: Danish msgids (shown translated, recorded as they are).
 FIELD_LABELS: dict[str, str] = {

@@ -21,6 +21,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from tilsyn.cases.fields import CASE_DETAILS
 from tilsyn.cases.importing.cpr import safe_value
 from tilsyn.cases.importing.errors import RowError
 from tilsyn.cases.importing.records import RecordBatch
@@ -35,13 +36,7 @@ _CASE_COLUMNS = (
     "team_in_file",
     "scheme",
     "start_date",
-    "last_conversation",
-    "conversations_12m",
-    "reassessment_due",
-    "caseworker_changes_12m",
-    "job_goal",
-    "cv_on_jobnet",
-    "weekly_hours",
+    *CASE_DETAILS,
     "source_row",
 )
 _DATE_COLUMNS = frozenset({"start_date", "last_conversation", "reassessment_due"})
@@ -131,13 +126,7 @@ class CaseInserter:
             column("team"),
             column("scheme"),
             self._values(batch, "start_date"),
-            self._values(batch, "last_conversation"),
-            column("conversations_12m"),
-            self._values(batch, "reassessment_due"),
-            column("caseworker_changes_12m"),
-            self._values(batch, "job_goal"),
-            self._values(batch, "cv_on_jobnet"),
-            self._values(batch, "weekly_hours"),
+            *(self._values(batch, name) for name in CASE_DETAILS),
             batch.rows,
             strict=True,
         )

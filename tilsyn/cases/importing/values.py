@@ -142,6 +142,30 @@ def _decimal_from_text(text: str) -> float | Bad:
     return value if value <= MAX_WEEKLY_HOURS else _BAD_HOURS
 
 
+def _number(
+    value: object,
+    from_text: Callable[[str], Value],
+    bad: Bad,
+    limit: float,
+    too_big: Bad,
+    *,
+    whole: bool,
+) -> Value:
+    """A count (``whole``) or a decimal from text or a typed cell: not negative, at most
+    ``limit``."""
+    if isinstance(value, str):
+        return from_text(value)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return bad
+    if whole and value != int(value):
+        return bad
+    if value < 0:
+        return _BAD_NEGATIVE
+    if value > limit:
+        return too_big
+    return int(value) if whole else float(value)
+
+
 class Converters:
     """Per-parse value converters (the caches live per column, see :class:`_Column`)."""
 
@@ -164,31 +188,13 @@ class Converters:
 
     @staticmethod
     def count(value: object) -> Value:
-        if isinstance(value, str):
-            return _int_from_text(value)
-        if isinstance(value, bool):
-            return _BAD_INT
-        if isinstance(value, int | float):
-            if not math.isfinite(value) or value != int(value):
-                return _BAD_INT
-            if value < 0:
-                return _BAD_NEGATIVE
-            return int(value) if value <= MAX_COUNT else _BAD_TOO_BIG
-        return _BAD_INT
+        return _number(value, _int_from_text, _BAD_INT, MAX_COUNT, _BAD_TOO_BIG, whole=True)
 
     @staticmethod
     def hours(value: object) -> Value:
-        if isinstance(value, str):
-            return _decimal_from_text(value)
-        if isinstance(value, bool):
-            return _BAD_DECIMAL
-        if isinstance(value, int | float):
-            if not math.isfinite(value):
-                return _BAD_DECIMAL
-            if value < 0:
-                return _BAD_NEGATIVE
-            return float(value) if value <= MAX_WEEKLY_HOURS else _BAD_HOURS
-        return _BAD_DECIMAL
+        return _number(
+            value, _decimal_from_text, _BAD_DECIMAL, MAX_WEEKLY_HOURS, _BAD_HOURS, whole=False
+        )
 
     @staticmethod
     def flag(value: object) -> Value:
