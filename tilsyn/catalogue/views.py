@@ -14,6 +14,7 @@ from tilsyn.extensions import db
 from tilsyn.formutil import choices
 from tilsyn.permissions import requires
 from tilsyn.schemes import SCHEMES
+from tilsyn.web import attempt
 
 bp = Blueprint("catalogue", __name__, url_prefix="/kontrolpunkter")
 
@@ -67,8 +68,8 @@ def edit(point_id: int | None) -> str | Response:
         scale = db.session.get(Scale, form.scale_id.data)
         if theme is None or scale is None:
             abort(400)
-        try:
-            saved = services.save_control_point(
+        done = attempt(
+            lambda: services.save_control_point(
                 db.session,
                 current_user,
                 point=point,
@@ -82,14 +83,11 @@ def edit(point_id: int | None) -> str | Response:
                 active=form.active.data,
                 comparable=form.comparable.data,
                 change_note=form.change_note.data or "",
-            )
-        except services.CatalogueError as exc:
-            db.session.rollback()
-            flash(str(exc), "danger")
-        else:
-            db.session.commit()
-            flash(_("Kontrolpunktet er gemt."), "success")
-            return redirect(url_for("catalogue.view", point_id=saved.id))
+            ),
+            success=_("Kontrolpunktet er gemt."),
+        )
+        if done:
+            return redirect(url_for("catalogue.view", point_id=done.value.id))
     return render_template("catalogue/edit.html", form=form, point=point)
 
 
@@ -101,24 +99,19 @@ def theme_edit(theme_id: int | None) -> str | Response:
     if theme_id and theme is None:
         abort(404)
     form = ThemeForm(obj=theme)
-    if form.validate_on_submit():
-        try:
-            services.save_theme(
-                db.session,
-                current_user,
-                theme=theme,
-                code=form.code.data or "",
-                name=form.name.data or "",
-                description=form.description.data or "",
-                is_core=form.is_core.data,
-            )
-        except services.CatalogueError as exc:
-            db.session.rollback()
-            flash(str(exc), "danger")
-        else:
-            db.session.commit()
-            flash(_("Temaet er gemt."), "success")
-            return redirect(url_for("catalogue.index"))
+    if form.validate_on_submit() and attempt(
+        lambda: services.save_theme(
+            db.session,
+            current_user,
+            theme=theme,
+            code=form.code.data or "",
+            name=form.name.data or "",
+            description=form.description.data or "",
+            is_core=form.is_core.data,
+        ),
+        success=_("Temaet er gemt."),
+    ):
+        return redirect(url_for("catalogue.index"))
     return render_template("catalogue/theme_edit.html", form=form, theme=theme)
 
 
@@ -126,7 +119,6 @@ def theme_edit(theme_id: int | None) -> str | Response:
 @requires("catalogue.edit")
 def load() -> Response:
     report = services.load_starter_catalogue(db.session, current_user)
-    db.session.commit()
     if report.nothing_new:
         flash(_("Startkataloget var allerede indlæst; intet nyt tilføjet."), "info")
     else:
@@ -197,21 +189,17 @@ def scale_edit(scale_id: int | None) -> str | Response:
             )
             for entry in form.options
         ]
-        try:
-            saved = services.save_scale(
+        if attempt(
+            lambda: services.save_scale(
                 db.session,
                 current_user,
                 scale=scale,
                 code=form.code.data or "",
                 name=form.name.data or "",
                 options=options,
-            )
-        except services.CatalogueError as exc:
-            db.session.rollback()
-            flash(str(exc), "danger")
-        else:
-            db.session.commit()
-            flash(_("Svarskalaen %(name)s er gemt.", name=saved.name), "success")
+            ),
+            success=lambda saved: _("Svarskalaen %(name)s er gemt.", name=saved.name),
+        ):
             return redirect(url_for("catalogue.index", _anchor="h-scales"))
     return render_template(
         "catalogue/scale_edit.html",
