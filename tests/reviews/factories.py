@@ -13,9 +13,9 @@ from tests.factories import Org
 from tests.sampling.factories import make_snapshot
 from tilsyn.cases.models import Case
 from tilsyn.catalogue.models import ControlPoint
-from tilsyn.catalogue.services import load_starter_catalogue
+from tilsyn.catalogue.points import load_starter_catalogue
 from tilsyn.org.models import Caseworker
-from tilsyn.risk.services import ensure_default_model
+from tilsyn.risk.versions import ensure_default_model
 from tilsyn.rounds.models import (
     DRAWN,
     Round,

@@ -14,9 +14,10 @@ from sqlalchemy import delete, select
 from tilsyn.auth.models import User
 from tilsyn.catalogue.models import ControlPoint, ScaleOption
 from tilsyn.demo import build_demo, extension_rng
-from tilsyn.reviews import services
 from tilsyn.reviews.demo import add_demo_reviews
+from tilsyn.reviews.estimates import point_estimates
 from tilsyn.reviews.models import COMPLETED, DRAFT, NOT_APPLICABLE, CaseReview, ReviewAnswer
+from tilsyn.reviews.progress import round_progress, totals
 from tilsyn.rounds.models import CLOSED, IN_REVIEW, Round, RoundControlPoint, SupervisionPlan
 from tilsyn.sampling.models import DrawItem
 
@@ -77,7 +78,7 @@ def test_demo_findings(session):
             expected = {cp for cp in asked[rnd.id] if not schemes[cp] or it.scheme in schemes[cp]}
             assert answered[review.id] == expected
     # The current rounds are partly reviewed, with some drafts.
-    progress = [services.totals(services.round_progress(session, r)) for r in current]
+    progress = [totals(round_progress(session, r)) for r in current]
     assert all(0 < p.completed < p.sampled for p in progress)
     assert sum(p.draft for p in progress) > 0
     outcomes = set(session.scalars(select(ReviewAnswer.outcome).distinct()))
@@ -85,7 +86,7 @@ def test_demo_findings(session):
     assert session.scalar(select(CaseReview.id).where(CaseReview.status == DRAFT)) is not None
 
     # Plausible rates (BRIEF §2), averaged over the closed rounds' design-weighted estimates.
-    estimates = services.point_estimates(session, [r.id for r in closed])
+    estimates = point_estimates(session, [r.id for r in closed])
     by_code = defaultdict(list)
     for e in estimates:
         by_code[e.code].append(e)

@@ -11,10 +11,10 @@ from sqlalchemy import select
 from tests.rounds.factories import make_snapshot
 from tilsyn.cases.models import Case
 from tilsyn.demo import build_demo
-from tilsyn.rounds import services
 from tilsyn.rounds.demo import add_demo_rounds
 from tilsyn.rounds.models import CLOSED, DRAWN, IN_REVIEW, Round, SupervisionPlan
 from tilsyn.rounds.periods import next_period, period_containing
+from tilsyn.rounds.scheduled import run_due
 
 TODAY = date(2026, 11, 23)
 
@@ -38,10 +38,10 @@ def test_demo_history_then_next_quarter_creates_one_round_per_plan(session, org)
         cores = {tuple(rt.theme_id for rt in r.themes if rt.is_core) for r in rounds}
         assert len(cores) == 1
     first_day = next_period("quarterly", period_containing("quarterly", TODAY)).start
-    report = services.run_due(session, first_day)
+    report = run_due(session, first_day, prior_findings={})
     session.commit()
     assert len(report.created) == len(plans) == len(report.drawn)
-    again = services.run_due(session, first_day)
+    again = run_due(session, first_day, prior_findings={})
     session.commit()
     assert again.created == [] and again.drawn == []
     new = session.scalars(select(Round).where(Round.period_label == "2027-K1")).all()
