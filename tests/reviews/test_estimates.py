@@ -19,7 +19,7 @@ from tests.reviews.factories import option_id as opt
 from tilsyn.catalogue.points import save_control_point
 from tilsyn.reviews.estimates import point_estimates, theme_weakness
 from tilsyn.reviews.recording import save_review
-from tilsyn.rounds.models import CLOSED, IN_REVIEW
+from tilsyn.rounds.models import RoundStatus
 
 
 def oracle(units: list[tuple[str, F, int | None]]) -> tuple[F, F]:
@@ -255,13 +255,13 @@ def test_theme_weakness_uses_latest_closed_rounds_that_asked_the_theme(session, 
     run(
         "2026-K1",
         date(2026, 1, 1),
-        CLOSED,
+        RoundStatus.CLOSED,
         [{"JOBMAAL-01": jm, "SAMLET-01": sl} for jm, sl in k1],
         "a",
     )
-    run("2026-K2", date(2026, 4, 1), CLOSED,
+    run("2026-K2", date(2026, 4, 1), RoundStatus.CLOSED,
         [{"JOBMAAL-01": "ja"}, {"JOBMAAL-01": "ja"}, {"JOBMAAL-01": "nej"}], "b")  # fmt: skip
-    run("2026-K3", date(2026, 7, 1), IN_REVIEW,
+    run("2026-K3", date(2026, 7, 1), RoundStatus.IN_REVIEW,
         [{"JOBMAAL-01": "nej"}, {"JOBMAAL-01": "nej"}], "c")  # fmt: skip
     session.commit()
     jobmaal, samlet = j.theme_id, sa.theme_id

@@ -12,7 +12,7 @@ from tests.reviews.factories import option_id as opt
 from tilsyn.audit.models import AuditEvent
 from tilsyn.catalogue.models import ScaleOption
 from tilsyn.reviews.errors import ReviewAccessError, ReviewError
-from tilsyn.reviews.models import COMPLETED, DRAFT, CaseReview, ReviewAnswer
+from tilsyn.reviews.models import CaseReview, ReviewAnswer, ReviewStatus
 from tilsyn.reviews.progress import round_cases, round_progress, totals
 from tilsyn.reviews.recording import (
     NOTE_MAX,
@@ -23,7 +23,7 @@ from tilsyn.reviews.recording import (
     review_form_items,
     save_review,
 )
-from tilsyn.rounds.models import CLOSED, DRAWN, IN_REVIEW, PLANNED
+from tilsyn.rounds.models import RoundStatus
 
 
 @pytest.fixture
@@ -108,14 +108,14 @@ def test_draft_saves_answers_and_notes_moves_round_to_review_and_is_audited(sess
         complete=False,
     )
     session.commit()
-    assert review.status == DRAFT and review.completed_at is None
+    assert review.status == ReviewStatus.DRAFT and review.completed_at is None
     assert review.reviewer_name == "leder" and review.caseworker_id == s.org.cw_a1.id
     answers = {a.control_point_id: a for a in review.answers}
     assert answers[j.id].outcome == "not_in_order" and answers[j.id].note == "Intet konkret jobmål"
     assert answers[r.id].option_id is None and answers[r.id].outcome is None
     assert review.overall_note == "Fortrolig bemærkning"
     session.refresh(s.rnd)
-    assert s.rnd.status == IN_REVIEW
+    assert s.rnd.status == RoundStatus.IN_REVIEW
     assert audit_actions(session, "case_review") == ["create"]
     assert audit_actions(session, "round") == ["status"]
     event = session.scalar(select(AuditEvent).where(AuditEvent.object_type == "case_review"))
@@ -176,7 +176,7 @@ def test_bad_input_is_refused_with_danish_reason_and_nothing_written(
     session.flush()
     assert count(session, CaseReview) == 0 and count(session, ReviewAnswer) == 0
     session.refresh(s.rnd)
-    assert s.rnd.status == DRAWN
+    assert s.rnd.status == RoundStatus.DRAWN
     assert audit_actions(session, "case_review") == []
 
 
@@ -184,12 +184,15 @@ def test_round_must_be_drawn_or_in_review_and_item_in_its_current_draw(session, 
     s = setup
     leder = s.org.users["leder"]
     answers = full_answers(s, 0, JOBMAAL_01="ja")
-    for status, message in ((PLANNED, "kun planlagt"), (CLOSED, "Runden er afsluttet")):
+    for status, message in (
+        (RoundStatus.PLANNED, "kun planlagt"),
+        (RoundStatus.CLOSED, "Runden er afsluttet"),
+    ):
         s.rnd.status = status
         session.flush()
         with pytest.raises(ReviewError, match=message):
             save_review(session, leder, s.rnd.id, s.items[0].id, answers, "", False)
-    s.rnd.status = DRAWN
+    s.rnd.status = RoundStatus.DRAWN
     other = make_draw(session, s.org, [Unit(s.org.cw_a1, "sygedagpenge", 0.5)], tag="b")
     foreign = items_of(session, other)[0]
     with pytest.raises(ReviewError, match="nuværende stikprøve"):
@@ -212,7 +215,7 @@ def test_complete_then_locked_then_reopened_by_leader(session, setup):
     answers = full_answers(s, 1, JOBMAAL_01="nej", SAMLET_01="1", RETTID_01="ir")
     review = save_review(session, leder, s.rnd.id, item.id, answers, "", complete=True)
     session.commit()
-    assert review.status == COMPLETED and review.completed_at is not None
+    assert review.status == ReviewStatus.COMPLETED and review.completed_at is not None
     scores = {a.control_point_id: (a.outcome, a.score) for a in review.answers}
     assert scores[s.cps["SAMLET-01"].id] == ("not_in_order", 1.0)
     assert scores[s.cps["RETTID-01"].id] == ("not_applicable", None)
@@ -233,13 +236,13 @@ def test_complete_then_locked_then_reopened_by_leader(session, setup):
     reopen_review(session, leder, s.rnd.id, item.id)
     session.commit()
     session.refresh(review)
-    assert review.status == DRAFT and review.completed_at is None
+    assert review.status == ReviewStatus.DRAFT and review.completed_at is None
     assert audit_actions(session, "case_review") == ["complete", "reopen"]
     with pytest.raises(ReviewError, match="ikke afsluttet"):
         reopen_review(session, leder, s.rnd.id, item.id)
     # Completed again, then the round is closed: reopening needs the round reopened first.
     save_review(session, leder, s.rnd.id, item.id, answers, "", complete=True)
-    s.rnd.status = CLOSED
+    s.rnd.status = RoundStatus.CLOSED
     session.flush()
     with pytest.raises(ReviewError, match="Sæt runden under gennemgang igen"):
         reopen_review(session, leder, s.rnd.id, item.id)

@@ -14,7 +14,7 @@ from tilsyn.reviews.findings import prior_findings_by_caseworker
 from tilsyn.reviews.recording import save_review
 from tilsyn.risk.population import load_population, score_population
 from tilsyn.risk.versions import ensure_default_model
-from tilsyn.rounds.models import CLOSED
+from tilsyn.rounds.models import RoundStatus
 
 
 def _reviewed_round(session, org, plan, jobmaal, answers, *, label, start, tag, complete=True):
@@ -33,7 +33,7 @@ def _reviewed_round(session, org, plan, jobmaal, answers, *, label, start, tag, 
             "",
             complete,
         )
-    rnd.status = CLOSED
+    rnd.status = RoundStatus.CLOSED
     session.flush()
     return rnd
 

@@ -14,8 +14,8 @@ from tilsyn.audit.models import AuditEvent
 from tilsyn.risk import rules
 from tilsyn.risk.case_risk import CaseAccessDenied, case_risk
 from tilsyn.risk.effect import effect_on_snapshot
-from tilsyn.risk.models import APPROVED, DRAFT, SUPERSEDED, ApprovedRiskModelIsFrozen
-from tilsyn.risk.population import case_attributes, score_snapshot
+from tilsyn.risk.models import ApprovedRiskModelIsFrozen, RiskModelStatus
+from tilsyn.risk.population import load_population, score_snapshot
 from tilsyn.risk.versions import (
     RiskError,
     approve,
@@ -44,7 +44,7 @@ def _factor(**overrides):
 def test_default_model_is_created_once_and_approved_in_the_actors_name(session, org):
     admin = org.users["admin"]
     v1 = ensure_default_model(session, admin, today=date(2026, 1, 5))
-    assert (v1.number, v1.status, v1.approved_on) == (1, APPROVED, date(2026, 1, 5))
+    assert (v1.number, v1.status, v1.approved_on) == (1, RiskModelStatus.APPROVED, date(2026, 1, 5))
     assert "admin" in v1.approved_by_name and v1.approved_by_id == admin.id
     assert "Standardmodellen" in v1.approval_note
     _name, default_factors = rules.load_default_model()
@@ -59,13 +59,13 @@ def test_editing_makes_a_draft_and_approval_supersedes(session, org):
     v1 = ensure_default_model(session, admin)
     factors = [*v1.factors[:3], _factor()]
     v2 = save_edit(session, leder, v1, factors, "Kommunens model", "Egen")
-    assert (v2.number, v2.status, v2.based_on_id) == (2, DRAFT, v1.id)
+    assert (v2.number, v2.status, v2.based_on_id) == (2, RiskModelStatus.DRAFT, v1.id)
     assert approved_version(session) is v1  # drafts are not used
     # Editing the draft again changes it in place.
     same = save_edit(session, leder, v2, factors[:2], "Kommunens model 2", "")
     assert same is v2 and len(v2.factors) == 2
     approve(session, leder, v2, date(2026, 2, 1), "Gennemgået på teammøde")
-    assert v2.status == APPROVED and v1.status == SUPERSEDED
+    assert v2.status == RiskModelStatus.APPROVED and v1.status == RiskModelStatus.SUPERSEDED
     assert v2.approved_by_name == "Leder (leder)" and v2.approved_on == date(2026, 2, 1)
     assert approved_version(session) is v2
     actions = session.scalars(
@@ -141,7 +141,8 @@ def test_derived_attributes_match_hand_computed_values(session, org):
         {"case_ref": "K3", "caseworker_id": org.cw_a1.id, "scheme": "kontanthjaelp"},
     ]
     snapshot = make_snapshot(session, cases)
-    case_ids, cw_ids, scheme, attrs = case_attributes(session, snapshot, prior_findings={})
+    pop = load_population(session, snapshot, prior_findings={})
+    case_ids, cw_ids, scheme, attrs = pop.case_ids, pop.caseworker_ids, pop.scheme, pop.attributes
     assert cw_ids.tolist() == [org.cw_a2.id, org.cw_a2.id, org.cw_a1.id]
     assert scheme.tolist() == ["sygedagpenge", "fleksjob", "kontanthjaelp"]
     np.testing.assert_allclose(attrs["weeks_open"], [200 / 7, 1.0, 100 / 7])
@@ -159,9 +160,9 @@ def test_derived_attributes_match_hand_computed_values(session, org):
     assert np.isnan(attrs["prior_findings"]).all()
 
     # Restricting the rows keeps caseloads of the whole snapshot.
-    only = case_attributes(session, snapshot, [int(case_ids[0])], prior_findings={})
-    assert only[0].tolist() == [int(case_ids[0])]
-    assert only[3]["caseworker_caseload"].tolist() == [2.0]
+    only_pop = load_population(session, snapshot, [int(case_ids[0])], prior_findings={})
+    assert only_pop.case_ids.tolist() == [int(case_ids[0])]
+    assert only_pop.attributes["caseworker_caseload"].tolist() == [2.0]
 
     # Scores under the default model, by hand:
     # K1 sygedagpenge: >26 weeks (1.5) + no conversation >90 days (1.5) + 2 changes (1.0)
@@ -183,7 +184,7 @@ def test_unknown_employment_start_gives_nan_tenure(session, org):
     org.cw_b1.employment_start = None
     session.flush()
     snapshot = make_snapshot(session, [{"caseworker_id": org.cw_b1.id}])
-    attrs = case_attributes(session, snapshot, prior_findings={})[3]
+    attrs = load_population(session, snapshot, prior_findings={}).attributes
     assert math.isnan(attrs["caseworker_tenure_months"][0])
 
 

@@ -11,7 +11,7 @@ from tilsyn.audit.models import AuditEvent
 from tilsyn.cases.models import Case
 from tilsyn.cases.snapshots import latest_snapshot
 from tilsyn.risk.effect import effect_on_snapshot
-from tilsyn.risk.models import APPROVED, DRAFT, RiskModelVersion
+from tilsyn.risk.models import RiskModelStatus, RiskModelVersion
 from tilsyn.risk.versions import approved_version, ensure_default_model, list_versions
 
 
@@ -99,7 +99,7 @@ def test_edit_creates_draft_then_approve(session, org, login_as):
     response = client.post(f"/risiko/versioner/{v1.id}/rediger", data=data)
     assert response.status_code == 302
     v2 = session.scalar(select(RiskModelVersion).where(RiskModelVersion.number == 2))
-    assert v2.status == DRAFT and v2.based_on_id == v1.id
+    assert v2.status == RiskModelStatus.DRAFT and v2.based_on_id == v1.id
     assert [f["code"] for f in v2.factors] == ["SDP_OVER_26_UGER", "UKENDT_SAMTALE"]
     assert v2.factors[0]["weight"] == 2.5
     assert v2.factors[1]["when"] == [{"attribute": "weeks_open", "operator": ">=", "value": 4.0}]
@@ -110,7 +110,7 @@ def test_edit_creates_draft_then_approve(session, org, login_as):
     )
     assert response.status_code == 302
     session.expire_all()
-    assert v2.status == APPROVED and approved_version(session).id == v2.id
+    assert v2.status == RiskModelStatus.APPROVED and approved_version(session).id == v2.id
     assert "Version 1" in client.get("/risiko/versioner").get_data(as_text=True)
 
 

@@ -32,7 +32,11 @@ def _plans(session, org):
 
 def _visible(session, user):
     return set(
-        session.scalars(select(SupervisionPlan.name).where(permissions.visible_plans_filter(user)))
+        session.scalars(
+            select(SupervisionPlan.name).where(
+                permissions.visible_plans_filter(user, SupervisionPlan.unit_id)
+            )
+        )
     )
 
 

@@ -19,7 +19,7 @@ from tests.rounds.factories import make_plan, make_snapshot, setup_catalogue_and
 from tilsyn import scheduler
 from tilsyn.extensions import db
 from tilsyn.notifications.models import OutboxMessage
-from tilsyn.rounds.models import DRAWN, IN_REVIEW, PLANNED, Round
+from tilsyn.rounds.models import Round, RoundStatus
 from tilsyn.rounds.notices import RunReport, leader_addresses
 from tilsyn.rounds.rounds import transition
 from tilsyn.rounds.scheduled import run_due
@@ -52,8 +52,8 @@ def test_run_due_creates_current_round_with_draw_and_is_idempotent(session, org)
     assert sorted(report.created) == [f"{org_plan.name} 2026-K2", f"{plan.name} 2026-K2"]
     rounds = _rounds(session)
     assert [(r.plan_id, r.period_label, r.status) for r in rounds] == [
-        (plan.id, "2026-K2", DRAWN),
-        (org_plan.id, "2026-K2", DRAWN),
+        (plan.id, "2026-K2", RoundStatus.DRAWN),
+        (org_plan.id, "2026-K2", RoundStatus.DRAWN),
     ]
     assert all(r.draw is not None and r.draw.sample_size > 0 for r in rounds)
     # The org-wide plan samples every team, the Team A plan only Team A.
@@ -80,7 +80,7 @@ def test_old_snapshot_waits_notifies_once_and_draws_later(session, org):
     report = run_due(session, TODAY, prior_findings={})
     session.commit()
     (rnd,) = _rounds(session)
-    assert rnd.status == PLANNED and rnd.draw_id is None
+    assert rnd.status == RoundStatus.PLANNED and rnd.draw_id is None
     assert "nyere udtræk" in (rnd.waiting_reason or "")
     assert len(report.waiting) == 1
     mails = session.scalars(select(OutboxMessage)).all()
@@ -96,7 +96,9 @@ def test_old_snapshot_waits_notifies_once_and_draws_later(session, org):
     report = run_due(session, TODAY + timedelta(days=2), prior_findings={})
     session.commit()
     (rnd,) = _rounds(session)
-    assert rnd.status == DRAWN and rnd.draw_id is not None and rnd.waiting_reason is None
+    assert (
+        rnd.status == RoundStatus.DRAWN and rnd.draw_id is not None and rnd.waiting_reason is None
+    )
     assert len(report.drawn) == 1 and report.created == []
 
 
@@ -121,7 +123,7 @@ def test_drawn_round_reminded_14_and_3_days_before_then_weekly_when_overdue(sess
     run_due(session, TODAY, prior_findings={})
     session.commit()
     (rnd,) = _rounds(session)
-    assert rnd.status == DRAWN  # the scheduler leaves new rounds drawn, not in review
+    assert rnd.status == RoundStatus.DRAWN  # the scheduler leaves new rounds drawn, not in review
     deadline = rnd.review_deadline
     assert deadline == TODAY + timedelta(weeks=6)
     days = _reminder_days(session, deadline - timedelta(days=20), deadline + timedelta(days=16))
@@ -132,7 +134,7 @@ def test_drawn_round_reminded_14_and_3_days_before_then_weekly_when_overdue(sess
     assert len(bodies) == 5 and all(m for m in bodies)
     assert "om 14 dage" in bodies[0] and "overskredet med 1 dag " in bodies[2]
     # A closed round gets no more reminders.
-    transition(session, None, rnd, IN_REVIEW)
+    transition(session, None, rnd, RoundStatus.IN_REVIEW)
     transition(session, None, rnd, "closed")
     session.commit()
     assert run_due(session, deadline + timedelta(days=22), prior_findings={}).reminders == []
@@ -144,7 +146,7 @@ def test_waiting_round_is_reminded_and_reminders_are_configurable(session, org):
     run_due(session, TODAY, prior_findings={})  # no snapshot: the round waits, planned
     session.commit()
     (rnd,) = _rounds(session)
-    assert rnd.status == PLANNED and rnd.waiting_reason
+    assert rnd.status == RoundStatus.PLANNED and rnd.waiting_reason
     deadline = rnd.review_deadline
     config = {"ROUND_REMINDER_DAYS_BEFORE": [5, 1], "ROUND_OVERDUE_REMINDER_DAYS": 3}
     days = _reminder_days(session, TODAY, deadline + timedelta(days=8), config)
@@ -221,7 +223,7 @@ def test_leader_choice_round_gets_provisional_themes_and_the_leader_is_asked(ses
     first = suggest_rotating_themes(session, plan, rnd.period_start).primary[0]
     assert [rt.theme_id for rt in rnd.themes if not rt.is_core] == [first.theme.id]
     assert {rt.theme_id for rt in rnd.themes if rt.is_core} == {t.id for t in plan.core_themes}
-    assert rnd.themes_provisional and rnd.themes_notified and rnd.status == DRAWN
+    assert rnd.themes_provisional and rnd.themes_notified and rnd.status == RoundStatus.DRAWN
     assert len(report.asked) == 1
     asked = session.scalars(
         select(OutboxMessage).where(OutboxMessage.subject.like("Vælg temaer%"))
@@ -299,7 +301,9 @@ def test_run_lock_makes_a_second_run_wait_for_the_first(app, session, org):
     assert len(results["first"].created) == 1
     assert results["second"].created == [] and results["second"].drawn == []
     assert results["second_done"] >= results["released"]  # it waited for the first
-    assert [(r.period_label, r.status) for r in _rounds(session)] == [("2026-K2", DRAWN)]
+    assert [(r.period_label, r.status) for r in _rounds(session)] == [
+        ("2026-K2", RoundStatus.DRAWN)
+    ]
 
 
 def test_two_concurrent_runs_in_threads_create_one_round(app, session, org):
@@ -352,7 +356,7 @@ def test_two_scheduler_processes_at_once(app, session, org, database_url):
     stdout = "".join(out for out, _ in outputs)
     assert stdout.count("Oprettet:") == 1 and stdout.count("Trukket:") == 1
     rounds = _rounds(session)
-    assert [(r.period_label, r.status) for r in rounds] == [("2026-K2", DRAWN)]
+    assert [(r.period_label, r.status) for r in rounds] == [("2026-K2", RoundStatus.DRAWN)]
     from tilsyn.rounds.commands import rounds_group
 
     listing = app.test_cli_runner().invoke(rounds_group, ["list", "--json"])
@@ -361,7 +365,7 @@ def test_two_scheduler_processes_at_once(app, session, org, database_url):
         {
             "plan": rounds[0].plan.name,
             "period": "2026-K2",
-            "status": DRAWN,
+            "status": RoundStatus.DRAWN,
             "draw_id": rounds[0].draw_id,
             "sample_size": rounds[0].draw.sample_size,
         }

@@ -28,7 +28,7 @@ from tests.rounds.factories import make_plan, make_snapshot, setup_catalogue_and
 from tilsyn import create_app, scheduler
 from tilsyn.demo import build_demo
 from tilsyn.extensions import db
-from tilsyn.rounds.models import DRAWN, Round, SupervisionPlan
+from tilsyn.rounds.models import Round, RoundStatus, SupervisionPlan
 from tilsyn.rounds.periods import next_period, period_containing
 from tilsyn.settings import local_today
 
@@ -124,7 +124,7 @@ def test_long_running_scheduler_catches_up_stores_jobs_and_stops_on_sigterm(temp
         finally:
             engine.dispose()
         current = period_containing("quarterly", today).label
-        assert [(label, status) for label, status, _ in rounds] == [(current, DRAWN)]
+        assert [(label, status) for label, status, _ in rounds] == [(current, RoundStatus.DRAWN)]
         assert rounds[0][2] is not None
         assert any(line.startswith(f"Oprettet: {plan_name} {current}") for line in stdout)
         assert jobs == sorted([scheduler.RUN_DUE_JOB_ID, scheduler.DELIVER_JOB_ID])
@@ -198,7 +198,7 @@ def test_acceptance_fresh_demo_then_next_quarter_once_then_nothing(temp_db):
     assert listing.returncode == 0, listing.stderr
     new = [r for r in json.loads(listing.stdout) if r["period"] == label]
     assert sorted(r["plan"] for r in new) == sorted(plans.values())
-    assert all(r["status"] == DRAWN and r["draw_id"] and r["sample_size"] for r in new)
+    assert all(r["status"] == RoundStatus.DRAWN and r["draw_id"] and r["sample_size"] for r in new)
     assert len(json.loads(listing.stdout)) == before + len(plans)
 
     again = _run(url, *command)

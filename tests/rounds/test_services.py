@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from tests.rounds.factories import make_plan, make_snapshot, setup_catalogue_and_model
 from tilsyn.reviews.progress import round_progress
 from tilsyn.rounds.errors import RoundError
-from tilsyn.rounds.models import CLOSED, DRAWN, IN_REVIEW, PLANNED, Round
+from tilsyn.rounds.models import Round, RoundStatus
 from tilsyn.rounds.periods import (
     next_period,
     period_by_label,
@@ -91,7 +91,10 @@ def test_sequence_rotation_and_round_control_points(session, org):
         labels.append([rt.theme.code for rt in rnd.themes if not rt.is_core])
         core = {rt.theme_id for rt in rnd.themes if rt.is_core}
         assert core == {t.id for t in plan.core_themes}
-        assert rnd.status == PLANNED and rnd.review_deadline == period.start + timedelta(weeks=6)
+        assert (
+            rnd.status == RoundStatus.PLANNED
+            and rnd.review_deadline == period.start + timedelta(weeks=6)
+        )
         # Control points: every active point of the round's themes, core marked.
         theme_ids = {rt.theme_id for rt in rnd.themes}
         assert {rcp.control_point.theme_id for rcp in rnd.control_points} == theme_ids
@@ -122,7 +125,7 @@ def test_leader_choice_suggests_longest_unasked(session, org):
     assert [rt.theme_id for rt in second.themes if not rt.is_core] == [r1[2].id]
     with pytest.raises(RoundError):
         set_round_themes(session, None, second, [r1[0].id, r1[2].id])
-    second.status = IN_REVIEW
+    second.status = RoundStatus.IN_REVIEW
     with pytest.raises(RoundError, match="før gennemgangen"):
         set_round_themes(session, None, second, [r1[0].id])
 
@@ -134,7 +137,9 @@ def test_draw_replace_with_reason_keeps_history_and_excludes_recent(session, org
     p1 = period_containing("quarterly", date(2025, 4, 1))
     r1 = create_round(session, org.users["leder"], plan, p1)
     draw1 = draw_round(session, org.users["leder"], r1, seed=1, prior_findings={})
-    assert r1.status == DRAWN and r1.draw_id == draw1.id and r1.snapshot_id == snapshot.id
+    assert (
+        r1.status == RoundStatus.DRAWN and r1.draw_id == draw1.id and r1.snapshot_id == snapshot.id
+    )
     items = session.scalars(select(DrawItem).where(DrawItem.draw_id == draw1.id)).all()
     # Only team A's caseworkers (plan for Team A): AAA gets 2, the new AAB gets 3.
     per_cw = {}
@@ -161,9 +166,9 @@ def test_draw_replace_with_reason_keeps_history_and_excludes_recent(session, org
     assert {(p.caseworker.initials, p.sampled) for p in progress} == {("AAA", 2), ("AAB", 3)}
     # Status flow.
     with pytest.raises(RoundError):
-        transition(session, None, r1, CLOSED)
-    transition(session, None, r1, IN_REVIEW)
-    transition(session, None, r1, CLOSED)
+        transition(session, None, r1, RoundStatus.CLOSED)
+    transition(session, None, r1, RoundStatus.IN_REVIEW)
+    transition(session, None, r1, RoundStatus.CLOSED)
     assert r1.closed_at is not None
     with pytest.raises(RoundError, match="afsluttet"):
         draw_round(session, None, r1, reason="x", prior_findings={})

@@ -14,7 +14,7 @@ from tests.rounds.factories import make_plan, make_snapshot, setup_catalogue_and
 from tilsyn.reviews import round_pages
 from tilsyn.reviews.recording import save_review
 from tilsyn.rounds import rounds as rounds_module
-from tilsyn.rounds.models import DRAWN, IN_REVIEW, Round, SupervisionPlan
+from tilsyn.rounds.models import Round, RoundStatus, SupervisionPlan
 from tilsyn.rounds.periods import period_containing
 from tilsyn.rounds.rounds import create_round
 
@@ -109,7 +109,7 @@ def test_leader_creates_draws_and_advances_a_round(session, org, login_as):
     rnd = session.scalars(select(Round)).one()
     assert client.post(f"/tilsyn/runder/{rnd.id}/traek", data={}).status_code == 302
     session.expire_all()
-    assert rnd.status == DRAWN and rnd.draw_id is not None
+    assert rnd.status == RoundStatus.DRAWN and rnd.draw_id is not None
     page = client.get(f"/tilsyn/runder/{rnd.id}").get_data(as_text=True)
     assert "AAA" in page and "Udskift stikprøven" in page
     # Replacing without a reason is refused, with a reason it works and keeps history.
@@ -120,14 +120,16 @@ def test_leader_creates_draws_and_advances_a_round(session, org, login_as):
     client.post(f"/tilsyn/runder/{rnd.id}/traek", data={"reason": "Fejl i udtrækket"})
     session.expire_all()
     assert rnd.draw_id != first and len(rnd.draw_history) == 2
-    response = client.post(f"/tilsyn/runder/{rnd.id}/status", data={"target": IN_REVIEW})
+    response = client.post(
+        f"/tilsyn/runder/{rnd.id}/status", data={"target": RoundStatus.IN_REVIEW}
+    )
     assert response.status_code == 302
     session.expire_all()
-    assert rnd.status == IN_REVIEW
+    assert rnd.status == RoundStatus.IN_REVIEW
     response = client.post(f"/tilsyn/runder/{rnd.id}/status", data={"target": "nonsense"})
     assert response.status_code == 302
     session.expire_all()
-    assert rnd.status == IN_REVIEW
+    assert rnd.status == RoundStatus.IN_REVIEW
 
 
 def test_round_page_shows_both_rankings_when_estimates_are_supplied(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
@@ -223,7 +224,17 @@ def save_control_point(
     help_text = help_text.strip()
     legal = (legal_reference or "").strip() or None
     clean_schemes = _clean_schemes(schemes)
-    actor_name = actor.username if actor else "system"
+    # What a new version holds (the code, version number and change note come on top).
+    content: dict[str, Any] = {
+        "question": question,
+        "help_text": help_text,
+        "legal_reference": legal,
+        "schemes": clean_schemes,
+        "scale": scale,
+        "theme": theme,
+        "active": active,
+        "created_by_name": audit.actor_name(actor),
+    }
 
     if point is None:
         code = code.strip().upper()
@@ -239,17 +250,7 @@ def save_control_point(
                 _("Koden «%(code)s» er allerede brugt; koder genbruges aldrig.", code=code)
             )
         new = ControlPoint(
-            code=code,
-            version=1,
-            question=question,
-            help_text=help_text,
-            legal_reference=legal,
-            schemes=clean_schemes,
-            scale=scale,
-            theme=theme,
-            active=active,
-            change_note=change_note.strip() or "Oprettet",
-            created_by_name=actor_name,
+            code=code, version=1, change_note=change_note.strip() or "Oprettet", **content
         )
         session.add(new)
         session.flush()
@@ -297,16 +298,9 @@ def save_control_point(
     new = ControlPoint(
         code=point.code,
         version=point.version + 1,
-        question=question,
-        help_text=help_text,
-        legal_reference=legal,
-        schemes=clean_schemes,
-        scale=scale,
-        theme=theme,
-        active=active,
         comparable_to=point if comparable else None,
         change_note=note,
-        created_by_name=actor_name,
+        **content,
     )
     point.active = False
     session.add(new)

@@ -13,15 +13,7 @@ from sqlalchemy.orm import Session
 
 from tilsyn.audit import services as audit
 from tilsyn.auth.models import User
-from tilsyn.catalogue.models import (
-    IN_ORDER,
-    NOT_APPLICABLE,
-    NOT_IN_ORDER,
-    OUTCOME_LABELS,
-    ControlPoint,
-    Scale,
-    ScaleOption,
-)
+from tilsyn.catalogue.models import OUTCOME_LABELS, ControlPoint, Outcome, Scale, ScaleOption
 from tilsyn.catalogue.points import MAX_OPTIONS, SCALE_CODE_PATTERN, CatalogueError
 
 
@@ -134,7 +126,7 @@ def _clean_options(options: Sequence[OptionInput]) -> list[_CleanOption]:
                 )
             )
         score = _parse_score(raw.score, where)
-        if raw.outcome == NOT_APPLICABLE and score is not None:
+        if raw.outcome == Outcome.NOT_APPLICABLE and score is not None:
             raise CatalogueError(
                 _(
                     "%(where)s: «Ikke relevant» tæller ikke med og kan derfor ikke have point.",
@@ -151,7 +143,7 @@ def _clean_options(options: Sequence[OptionInput]) -> list[_CleanOption]:
             _("En svarskala kan højst have %(max)d svarmuligheder.", max=MAX_OPTIONS)
         )
     outcomes = {o.outcome for o in cleaned}
-    if IN_ORDER not in outcomes or NOT_IN_ORDER not in outcomes:
+    if Outcome.IN_ORDER not in outcomes or Outcome.NOT_IN_ORDER not in outcomes:
         raise CatalogueError(
             _(
                 "En svarskala skal have mindst én svarmulighed, der tæller som «I orden», og "
@@ -160,7 +152,7 @@ def _clean_options(options: Sequence[OptionInput]) -> list[_CleanOption]:
         )
     if any(o.score is not None for o in cleaned):
         for i, o in enumerate(cleaned, start=1):
-            if o.outcome != NOT_APPLICABLE and o.score is None:
+            if o.outcome != Outcome.NOT_APPLICABLE and o.score is None:
                 raise CatalogueError(
                     _(
                         "Svarmulighed %(num)d («%(label)s»): skalaen giver point (fx 1–3), så "

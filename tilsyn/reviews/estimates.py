@@ -38,21 +38,14 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from tilsyn.catalogue.models import ControlPoint, ScaleOption
+from tilsyn.catalogue.models import ControlPoint, Outcome, ScaleOption
 from tilsyn.org.models import Caseworker
 from tilsyn.reviews.models import (
-    COMPLETED,
-    IN_ORDER,
-    NOT_APPLICABLE,
-    NOT_IN_ORDER,
     CaseReview,
     ReviewAnswer,
+    ReviewStatus,
 )
-from tilsyn.rounds.models import (
-    CLOSED,
-    Round,
-    RoundControlPoint,
-)
+from tilsyn.rounds.models import Round, RoundControlPoint, RoundStatus
 from tilsyn.sampling.models import DrawItem
 from tilsyn.stats.estimation import Estimate, estimate_mean, estimate_proportion, stratum_codes
 
@@ -147,8 +140,8 @@ def _round_points(session: Session, rnd: Round) -> list[_RoundPoint]:
         scored_scales = {
             s
             for s, opts in by_scale.items()
-            if any(o != NOT_APPLICABLE for o, _ in opts)
-            and all(sc is not None for o, sc in opts if o != NOT_APPLICABLE)
+            if any(o != Outcome.NOT_APPLICABLE for o, _ in opts)
+            and all(sc is not None for o, sc in opts if o != Outcome.NOT_APPLICABLE)
         }
     return [
         _RoundPoint(
@@ -210,7 +203,7 @@ def _round_estimates(
         .join(Caseworker, DrawItem.caseworker_id == Caseworker.id)
         .where(
             CaseReview.round_id == rnd.id,
-            CaseReview.status == COMPLETED,
+            CaseReview.status == ReviewStatus.COMPLETED,
             DrawItem.draw_id == rnd.draw_id,
         )
         .order_by(CaseReview.id)
@@ -242,7 +235,7 @@ def _round_estimates(
         .join(CaseReview, ReviewAnswer.review_id == CaseReview.id)
         .where(
             CaseReview.round_id == rnd.id,
-            CaseReview.status == COMPLETED,
+            CaseReview.status == ReviewStatus.COMPLETED,
             ReviewAnswer.outcome.is_not(None),
         )
     ).all()
@@ -265,11 +258,15 @@ def _round_estimates(
                 y[i] = np.nan
                 score[i] = np.nan
                 na[i] = False
-                if a.outcome == NOT_APPLICABLE:
+                if a.outcome == Outcome.NOT_APPLICABLE:
                     na[i] = True
                     continue
                 y[i] = (
-                    1.0 if a.outcome == IN_ORDER else 0.0 if a.outcome == NOT_IN_ORDER else np.nan
+                    1.0
+                    if a.outcome == Outcome.IN_ORDER
+                    else 0.0
+                    if a.outcome == Outcome.NOT_IN_ORDER
+                    else np.nan
                 )
                 if p.scored and a.score is not None:
                     score[i] = float(a.score)
@@ -317,7 +314,11 @@ def theme_weakness(
     """
     if last_n_rounds < 1:
         return {}
-    conditions = [Round.plan_id == plan_id, Round.status == CLOSED, Round.draw_id.is_not(None)]
+    conditions = [
+        Round.plan_id == plan_id,
+        Round.status == RoundStatus.CLOSED,
+        Round.draw_id.is_not(None),
+    ]
     if before is not None:
         conditions.append(Round.period_start < before)
     closed = session.scalars(

@@ -13,10 +13,9 @@ from datetime import date
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from tilsyn.catalogue.models import IN_ORDER, NOT_IN_ORDER
-from tilsyn.reviews.models import COMPLETED as REVIEW_COMPLETED
-from tilsyn.reviews.models import CaseReview, ReviewAnswer
-from tilsyn.rounds.models import CLOSED, Round
+from tilsyn.catalogue.models import Outcome
+from tilsyn.reviews.models import CaseReview, ReviewAnswer, ReviewStatus
+from tilsyn.rounds.models import Round, RoundStatus
 
 
 def prior_findings_by_caseworker(session: Session, as_of: date) -> dict[int, float]:
@@ -26,20 +25,20 @@ def prior_findings_by_caseworker(session: Session, as_of: date) -> dict[int, flo
     outside the denominator). The latest round is the closed round with the latest period start
     on or before ``as_of`` in which the caseworker had a completed review.
     """
-    counted = ReviewAnswer.outcome.in_((IN_ORDER, NOT_IN_ORDER))
+    counted = ReviewAnswer.outcome.in_((Outcome.IN_ORDER, Outcome.NOT_IN_ORDER))
     rows = session.execute(
         select(
             CaseReview.caseworker_id,
             Round.period_start,
             Round.id,
-            func.sum(case((ReviewAnswer.outcome == NOT_IN_ORDER, 1), else_=0)),
+            func.sum(case((ReviewAnswer.outcome == Outcome.NOT_IN_ORDER, 1), else_=0)),
             func.count(ReviewAnswer.id),
         )
         .join(Round, CaseReview.round_id == Round.id)
         .join(ReviewAnswer, ReviewAnswer.review_id == CaseReview.id)
         .where(
-            CaseReview.status == REVIEW_COMPLETED,
-            Round.status == CLOSED,
+            CaseReview.status == ReviewStatus.COMPLETED,
+            Round.status == RoundStatus.CLOSED,
             Round.period_start <= as_of,
             counted,
         )

@@ -17,12 +17,7 @@ from tilsyn.permissions import (
     caseworker_filter,
     round_caseworker_filter,
 )
-from tilsyn.reviews.models import (
-    COMPLETED,
-    DRAFT,
-    NOT_STARTED_LABEL,
-    CaseReview,
-)
+from tilsyn.reviews.models import NOT_STARTED_LABEL, CaseReview, ReviewStatus
 from tilsyn.reviews.recording import round_label
 from tilsyn.rounds.models import (
     Round,
@@ -32,26 +27,9 @@ from tilsyn.sampling.models import DrawItem
 
 
 @dataclass(frozen=True)
-class ReviewProgress:
-    """Review progress of one caseworker's sampled cases in a round."""
-
-    caseworker: Caseworker
-    sampled: int
-    completed: int
-    draft: int
-
-    @property
-    def remaining(self) -> int:
-        """Sampled cases without a completed review (drafts included)."""
-        return self.sampled - self.completed
-
-    @property
-    def not_started(self) -> int:
-        return self.sampled - self.completed - self.draft
-
-
-@dataclass(frozen=True)
 class ProgressTotals:
+    """Counts of sampled cases and of their completed and draft reviews."""
+
     sampled: int
     completed: int
     draft: int
@@ -63,11 +41,19 @@ class ProgressTotals:
 
     @property
     def remaining(self) -> int:
+        """Sampled cases without a completed review (drafts included)."""
         return self.sampled - self.completed
 
     @property
     def not_started(self) -> int:
         return self.sampled - self.completed - self.draft
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReviewProgress(ProgressTotals):
+    """Review progress of one caseworker's sampled cases in a round."""
+
+    caseworker: Caseworker
 
 
 def totals(progress: Iterable[ReviewProgress]) -> ProgressTotals:
@@ -111,7 +97,14 @@ def round_progress(session: Session, rnd: Round, actor: User | None = None) -> l
     out = []
     for cw, n in session.execute(stmt).all():
         c = counts.get(cw.id, {})
-        out.append(ReviewProgress(cw, int(n), c.get(COMPLETED, 0), c.get(DRAFT, 0)))
+        out.append(
+            ReviewProgress(
+                int(n),
+                c.get(ReviewStatus.COMPLETED, 0),
+                c.get(ReviewStatus.DRAFT, 0),
+                caseworker=cw,
+            )
+        )
     return out
 
 

@@ -28,26 +28,12 @@ from tilsyn.permissions import (
     can_view_reviews,
 )
 from tilsyn.reviews.errors import ReviewAccessError, ReviewError
-from tilsyn.reviews.models import (
-    COMPLETED,
-    DRAFT,
-    NOT_STARTED_LABEL,
-    CaseReview,
-    ReviewAnswer,
-)
-from tilsyn.rounds.models import (
-    CLOSED,
-    DRAWN,
-    IN_REVIEW,
-    PLANNED,
-    Round,
-    RoundControlPoint,
-    RoundTheme,
-)
+from tilsyn.reviews.models import NOT_STARTED_LABEL, CaseReview, ReviewAnswer, ReviewStatus
+from tilsyn.rounds.models import Round, RoundControlPoint, RoundStatus, RoundTheme
 from tilsyn.sampling.models import DrawItem
 
 #: Round statuses in which reviews may be written.
-EDITABLE_ROUND_STATUSES = (DRAWN, IN_REVIEW)
+EDITABLE_ROUND_STATUSES = (RoundStatus.DRAWN, RoundStatus.IN_REVIEW)
 NOTE_MAX = 4000
 OVERALL_NOTE_MAX = 8000
 
@@ -147,11 +133,11 @@ def find_review(session: Session, round_id: int, draw_item_id: int) -> CaseRevie
 def _refuse_unless_editable(rnd: Round) -> None:
     if rnd.status in EDITABLE_ROUND_STATUSES:
         return
-    if rnd.status == PLANNED:
+    if rnd.status == RoundStatus.PLANNED:
         raise ReviewError(
             _("Runden er kun planlagt; sagerne kan gennemgås, når stikprøven er trukket.")
         )
-    if rnd.status == CLOSED:
+    if rnd.status == RoundStatus.CLOSED:
         raise ReviewError(
             _(
                 "Runden er afsluttet, så gennemgangene kan ikke ændres. "
@@ -247,9 +233,9 @@ def open_review(
 def _start_review_of_round(session: Session, actor: User | None, rnd: Round) -> None:
     """The first review of a drawn round puts the round under review (audited like a status
     change made by hand)."""
-    if rnd.status != DRAWN:
+    if rnd.status != RoundStatus.DRAWN:
         return
-    rnd.status = IN_REVIEW
+    rnd.status = RoundStatus.IN_REVIEW
     session.flush()
     audit.record(
         session,
@@ -258,8 +244,31 @@ def _start_review_of_round(session: Session, actor: User | None, rnd: Round) -> 
         "round",
         rnd.id,
         f"{round_label(rnd)}: Stikprøve udtrukket → Under gennemgang (første gennemgang gemt)",
-        {"from": DRAWN, "to": IN_REVIEW},
+        {"from": RoundStatus.DRAWN, "to": RoundStatus.IN_REVIEW},
     )
+
+
+def _review_to_write(
+    session: Session,
+    actor: User | None,
+    round_id: int,
+    draw_item_id: int,
+    refusal: str,
+    *,
+    editable_round: bool = False,
+) -> tuple[Round, DrawItem, CaseReview | None]:
+    """The round, the draw item and its review (if any) that ``actor`` is about to write.
+
+    Refuses a round that takes no reviews (with ``editable_round``), an item outside the
+    round's draw, and (with ``refusal``) an actor who may not review the caseworker's cases.
+    """
+    rnd = round_for_review(session, round_id)
+    if editable_round:
+        _refuse_unless_editable(rnd)
+    item = item_in_round(session, rnd, draw_item_id)
+    if not can_record_reviews(actor, item.caseworker):
+        raise ReviewAccessError(refusal)
+    return rnd, item, find_review(session, rnd.id, item.id)
 
 
 def save_review(
@@ -280,14 +289,14 @@ def save_review(
     applicable control point. Everything is checked before anything is written; a refusal
     raises :class:`ReviewError` listing every problem. Flushes, never commits.
     """
-    rnd = round_for_review(session, round_id)
-    _refuse_unless_editable(rnd)
-    item = item_in_round(session, rnd, draw_item_id)
-    if not can_record_reviews(actor, item.caseworker):
-        raise ReviewAccessError(
-            _("Du kan kun gennemgå sager for sagsbehandlere i dine egne enheder.")
-        )
-    review = find_review(session, rnd.id, item.id)
+    rnd, item, review = _review_to_write(
+        session,
+        actor,
+        round_id,
+        draw_item_id,
+        _("Du kan kun gennemgå sager for sagsbehandlere i dine egne enheder."),
+        editable_round=True,
+    )
     if review is not None and review.is_completed:
         raise ReviewError(_("Gennemgangen er afsluttet. Genåbn den, hvis den skal ændres."))
 
@@ -351,7 +360,7 @@ def save_review(
             case_id=item.case_id,
             caseworker_id=item.caseworker_id,
             started_at=now,
-            status=DRAFT,
+            status=ReviewStatus.DRAFT,
         )
         session.add(review)
     review.reviewer_id = actor.id if actor is not None else None
@@ -372,7 +381,7 @@ def save_review(
     review.overall_note = overall
     review.updated_at = now
     if complete:
-        review.status = COMPLETED
+        review.status = ReviewStatus.COMPLETED
         review.completed_at = now
     session.flush()
     _start_review_of_round(session, actor, rnd)
@@ -401,22 +410,22 @@ def reopen_review(
     session: Session, actor: User | None, round_id: int, draw_item_id: int
 ) -> CaseReview:
     """Make a completed review a draft again (a leader's correction); audited. Flushes."""
-    rnd = round_for_review(session, round_id)
-    item = item_in_round(session, rnd, draw_item_id)
-    if not can_record_reviews(actor, item.caseworker):
-        raise ReviewAccessError(
-            _("Du kan kun genåbne gennemgange for sagsbehandlere i dine egne enheder.")
-        )
-    review = find_review(session, rnd.id, item.id)
+    rnd, item, review = _review_to_write(
+        session,
+        actor,
+        round_id,
+        draw_item_id,
+        _("Du kan kun genåbne gennemgange for sagsbehandlere i dine egne enheder."),
+    )
     if review is None or not review.is_completed:
         raise ReviewError(_("Gennemgangen er ikke afsluttet, så der er intet at genåbne."))
-    if rnd.status == CLOSED:
+    if rnd.status == RoundStatus.CLOSED:
         raise ReviewError(
             _("Runden er afsluttet. Sæt runden under gennemgang igen, før en gennemgang genåbnes.")
         )
     _refuse_unless_editable(rnd)
     completed_at = review.completed_at
-    review.status = DRAFT
+    review.status = ReviewStatus.DRAFT
     review.completed_at = None
     review.updated_at = utcnow()
     session.flush()

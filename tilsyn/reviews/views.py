@@ -31,7 +31,7 @@ from tilsyn.reviews.recording import (
     review_is_editable,
     save_review,
 )
-from tilsyn.rounds.models import CLOSED, Round
+from tilsyn.rounds.models import Round, RoundStatus
 from tilsyn.sampling.models import DrawItem
 from tilsyn.schemes import SCHEMES
 from tilsyn.web import attempt
@@ -178,7 +178,7 @@ def view(round_id: int, item_id: int) -> str:
     can_reopen = (
         page.review is not None
         and page.review.is_completed
-        and rnd.status != CLOSED
+        and rnd.status != RoundStatus.CLOSED
         and can_record_reviews(current_user, item.caseworker)
     )
     can_edit = page.editable

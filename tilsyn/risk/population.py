@@ -209,18 +209,6 @@ def load_population(
     )
 
 
-def case_attributes(
-    session: Session,
-    snapshot: Snapshot,
-    case_ids: Collection[int] | None = None,
-    *,
-    prior_findings: Mapping[int, float],
-) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.object_], dict[str, NDArray[Any]]]:
-    """``(case_ids, caseworker_ids, scheme, attributes)`` of the snapshot's cases, aligned."""
-    pop = load_population(session, snapshot, case_ids, prior_findings=prior_findings)
-    return pop.case_ids, pop.caseworker_ids, pop.scheme, pop.attributes
-
-
 @dataclass(frozen=True)
 class ScoredPopulation:
     """Scores of a population under one version; every array is aligned with ``case_ids``."""

@@ -27,7 +27,7 @@ from tilsyn.errors import ServiceError
 from tilsyn.models_base import utcnow
 from tilsyn.permissions import Role, role_of
 from tilsyn.risk import rules
-from tilsyn.risk.models import APPROVED, DRAFT, SUPERSEDED, RiskModelVersion
+from tilsyn.risk.models import RiskModelStatus, RiskModelVersion
 
 
 class RiskError(ServiceError):
@@ -47,7 +47,7 @@ def approved_version(session: Session) -> RiskModelVersion | None:
     """The version in force (used by new draws), or None if no version is approved yet."""
     return session.scalar(
         select(RiskModelVersion)
-        .where(RiskModelVersion.status == APPROVED)
+        .where(RiskModelVersion.status == RiskModelStatus.APPROVED)
         .order_by(RiskModelVersion.number.desc())
     )
 
@@ -82,6 +82,16 @@ def _clean_factors(factors: Sequence[rules.Factor | Mapping[str, Any]]) -> list[
     return [rules.factor_to_dict(f) for f in parsed]
 
 
+def _clean_name(name: str) -> str:
+    """The version name with whitespace collapsed; RiskError if empty or over 200 characters."""
+    name = " ".join((name or "").split())
+    if not name:
+        raise RiskError(_("Risikomodellen skal have et navn."))
+    if len(name) > 200:
+        raise RiskError(_("Navnet må højst være 200 tegn."))
+    return name
+
+
 def _next_number(session: Session) -> int:
     return int(session.scalar(select(func.max(RiskModelVersion.number))) or 0) + 1
 
@@ -98,18 +108,14 @@ def create_version(
 
     Raises :class:`RiskError` (with ``problems``, in the UI language) if the factors are invalid.
     """
-    name = " ".join((name or "").split())
-    if not name:
-        raise RiskError(_("Risikomodellen skal have et navn."))
-    if len(name) > 200:
-        raise RiskError(_("Navnet må højst være 200 tegn."))
+    name = _clean_name(name)
     clean = _clean_factors(factors)
     version = RiskModelVersion(
         number=_next_number(session),
         name=name,
         description=(description or "").strip(),
         factors=clean,
-        status=DRAFT,
+        status=RiskModelStatus.DRAFT,
         created_by_id=actor.id if actor is not None else None,
         created_by_name=audit.actor_name(actor),
         based_on_id=base.id if base is not None else None,
@@ -138,15 +144,13 @@ def update_draft(
     description: str = "",
 ) -> RiskModelVersion:
     """Change a draft in place (a draft is used by nothing). Approved versions are refused."""
-    if version.status != DRAFT:
+    if version.status != RiskModelStatus.DRAFT:
         raise RiskError(
             _("Kun en kladde kan ændres; en godkendt version redigeres som ny version.")
         )
-    name = " ".join((name or "").split())
-    if not name:
-        raise RiskError(_("Risikomodellen skal have et navn."))
+    name = _clean_name(name)
     clean = _clean_factors(factors)
-    version.name = name[:200]
+    version.name = name
     version.description = (description or "").strip()
     version.factors = clean
     session.flush()
@@ -171,7 +175,7 @@ def save_edit(
     description: str = "",
 ) -> RiskModelVersion:
     """The editor's save: a draft is changed in place, any other version gets a new draft."""
-    if version.status == DRAFT:
+    if version.status == RiskModelStatus.DRAFT:
         return update_draft(session, actor, version, factors, name, description)
     return create_version(session, actor, version, factors, name, description)
 
@@ -186,9 +190,9 @@ def _approve(
 ) -> RiskModelVersion:
     previous = approved_version(session)
     if previous is not None and previous.id != version.id:
-        previous.status = SUPERSEDED
+        previous.status = RiskModelStatus.SUPERSEDED
         previous.superseded_at = utcnow()
-    version.status = APPROVED
+    version.status = RiskModelStatus.APPROVED
     version.approved_by_id = actor.id if actor is not None else None
     version.approved_by_name = approver_name
     version.approved_on = on_date
@@ -222,7 +226,7 @@ def approve(
     """
     if role_of(actor) not in (Role.ADMIN, Role.TEAMLEDER):
         raise RiskError(_("Kun en teamleder eller administrator kan godkende en risikomodel."))
-    if version.status != DRAFT:
+    if version.status != RiskModelStatus.DRAFT:
         raise RiskError(
             _(
                 "Version %(number)s er ikke en kladde og kan ikke godkendes.",

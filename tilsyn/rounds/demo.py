@@ -25,8 +25,8 @@ from tilsyn.catalogue.points import current_points, load_starter_catalogue
 from tilsyn.org.models import Unit
 from tilsyn.risk.versions import ensure_default_model
 from tilsyn.rounds.errors import RoundError
-from tilsyn.rounds.models import CLOSED, IN_REVIEW
-from tilsyn.rounds.periods import period_containing, previous_period
+from tilsyn.rounds.models import RotationMode, RoundStatus
+from tilsyn.rounds.periods import Cadence, period_containing, previous_period
 from tilsyn.rounds.plans import PlanInput, save_plan
 from tilsyn.rounds.rounds import create_round, draw_round, transition
 
@@ -42,10 +42,10 @@ def add_demo_rounds(session: Session, actor: User, rng: np.random.Generator, tod
     if snapshot is None:
         raise RoundError("Demoen har intet sagsudtræk at trække runderne fra.")
     themes = list(session.scalars(select(Theme).order_by(Theme.position, Theme.id)))
-    current = period_containing("quarterly", today)
+    current = period_containing(Cadence.QUARTERLY, today)
     periods = [current]
     for _ in range(PAST_ROUNDS):
-        periods.insert(0, previous_period("quarterly", periods[0]))
+        periods.insert(0, previous_period(Cadence.QUARTERLY, periods[0]))
     units = session.scalars(select(Unit).where(Unit.active.is_(True)).order_by(Unit.name)).all()
     for unit in units:
         schemes = sorted(
@@ -69,7 +69,7 @@ def add_demo_rounds(session: Session, actor: User, rng: np.random.Generator, tod
             PlanInput(
                 name=f"Kvartalstilsyn {unit.name}",
                 unit_id=unit.id,
-                cadence="quarterly",
+                cadence=Cadence.QUARTERLY,
                 per_caseworker=2,
                 new_caseworker=4,
                 new_months=6,
@@ -78,7 +78,7 @@ def add_demo_rounds(session: Session, actor: User, rng: np.random.Generator, tod
                 schemes=schemes,
                 core_theme_ids=core,
                 rotating_theme_ids=rotating,
-                rotation_mode="sequence",
+                rotation_mode=RotationMode.SEQUENCE,
                 rotating_per_round=min(ROTATING_PER_ROUND, len(rotating)),
                 review_weeks=8,
                 # The next quarter's round must find the demo snapshot recent enough from any
@@ -93,6 +93,6 @@ def add_demo_rounds(session: Session, actor: User, rng: np.random.Generator, tod
             seed = int(rng.integers(0, 2**62))
             # Every demo round is drawn before any demo review exists: no prior findings.
             draw_round(session, actor, rnd, snapshot=snapshot, seed=seed, prior_findings={})
-            transition(session, actor, rnd, IN_REVIEW)
+            transition(session, actor, rnd, RoundStatus.IN_REVIEW)
             if period != current:
-                transition(session, actor, rnd, CLOSED)
+                transition(session, actor, rnd, RoundStatus.CLOSED)

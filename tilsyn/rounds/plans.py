@@ -27,9 +27,10 @@ from tilsyn.rounds.models import (
     CADENCES,
     ROTATION_MODES,
     PlanRotatingTheme,
+    RotationMode,
     SupervisionPlan,
 )
-from tilsyn.rounds.periods import period_containing
+from tilsyn.rounds.periods import Cadence, period_containing
 from tilsyn.sampling.design import DesignParams
 from tilsyn.schemes import SCHEMES
 
@@ -40,7 +41,7 @@ class PlanInput:
 
     name: str
     unit_id: int | None = None
-    cadence: str = "quarterly"
+    cadence: str = Cadence.QUARTERLY
     per_caseworker: int = 2
     new_caseworker: int = 4
     new_months: int = 6
@@ -50,7 +51,7 @@ class PlanInput:
     schemes: list[str] = field(default_factory=list)
     core_theme_ids: list[int] = field(default_factory=list)
     rotating_theme_ids: list[int] = field(default_factory=list)
-    rotation_mode: str = "sequence"
+    rotation_mode: str = RotationMode.SEQUENCE
     rotating_per_round: int = 1
     review_weeks: int = 6
     snapshot_max_age_days: int = 45
@@ -62,7 +63,7 @@ def list_plans(session: Session, actor: User | None) -> list[SupervisionPlan]:
     return list(
         session.scalars(
             select(SupervisionPlan)
-            .where(visible_plans_filter(actor))
+            .where(visible_plans_filter(actor, SupervisionPlan.unit_id))
             .options(
                 selectinload(SupervisionPlan.core_themes),
                 selectinload(SupervisionPlan.rotating).selectinload(PlanRotatingTheme.theme),

@@ -23,21 +23,18 @@ from tilsyn.models_base import utcnow
 from tilsyn.permissions import can_manage_plan
 from tilsyn.rounds.errors import RoundError
 from tilsyn.rounds.models import (
-    CLOSED,
-    DRAWN,
-    IN_REVIEW,
-    PLANNED,
     STATUSES,
     TRANSITIONS,
     Round,
     RoundDraw,
+    RoundStatus,
     SupervisionPlan,
 )
 from tilsyn.rounds.periods import Period, next_period, period_containing, previous_period
 from tilsyn.rounds.plans import design_params
 from tilsyn.rounds.themes import assign_themes, choose_rotating, too_many_rotating_message
 from tilsyn.sampling.draw import draw_sample
-from tilsyn.sampling.models import Draw, DrawItem
+from tilsyn.sampling.models import Draw, DrawItem, DrawPurpose
 
 
 def round_for(session: Session, plan: SupervisionPlan, label: str) -> Round | None:
@@ -143,7 +140,7 @@ def create_round(
         period_label=period.label,
         period_start=period.start,
         period_end=period.end,
-        status=PLANNED,
+        status=RoundStatus.PLANNED,
         review_deadline=review_deadline(plan, period, today),
         themes_provisional=provisional and rotating_theme_ids is None and bool(plan.rotating),
         created_by_id=actor.id if actor is not None else None,
@@ -214,7 +211,7 @@ def draw_round(
     draw stays recorded in the round's draw history. Raises RoundError (or the sampling
     service's ValueError) with a Danish message; nothing is stored then.
     """
-    if rnd.status == CLOSED:
+    if rnd.status == RoundStatus.CLOSED:
         raise RoundError(_("Runden er afsluttet; dens stikprøve kan ikke udskiftes."))
     reason = reason.strip()
     if rnd.draw_id is not None and not reason:
@@ -244,7 +241,7 @@ def draw_round(
         seed=seed,
         unit_ids=[plan.unit_id] if plan.unit_id is not None else None,
         exclude_case_refs=sorted(excluded_case_refs(session, rnd)),
-        purpose="round",
+        purpose=DrawPurpose.ROUND,
         note=f"{plan.name} {rnd.period_label}",
     )
     now = utcnow()
@@ -261,8 +258,8 @@ def draw_round(
     rnd.snapshot_id = snapshot.id
     rnd.waiting_reason = None
     rnd.waiting_notified = False
-    if rnd.status == PLANNED:
-        rnd.status = DRAWN
+    if rnd.status == RoundStatus.PLANNED:
+        rnd.status = RoundStatus.DRAWN
     session.flush()
     audit.record(
         session,
@@ -288,8 +285,8 @@ def transition(session: Session, actor: User | None, rnd: Round, target: str) ->
         )
     old = rnd.status
     rnd.status = target
-    rnd.closed_at = utcnow() if target == CLOSED else None
-    if target == IN_REVIEW:
+    rnd.closed_at = utcnow() if target == RoundStatus.CLOSED else None
+    if target == RoundStatus.IN_REVIEW:
         rnd.themes_provisional = False  # the review has started with the themes it has
     session.flush()
     with force_locale("da"):  # the audit log is Danish whatever the UI language

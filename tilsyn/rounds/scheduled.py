@@ -16,12 +16,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from tilsyn.cases.snapshots import latest_snapshot
-from tilsyn.rounds.models import (
-    DRAWN,
-    PLANNED,
-    Round,
-    SupervisionPlan,
-)
+from tilsyn.rounds.models import RotationMode, Round, RoundStatus, SupervisionPlan
 from tilsyn.rounds.notices import RunReport, notify_leaders
 from tilsyn.rounds.periods import Period, period_containing, previous_period
 from tilsyn.rounds.reminders import ReminderPolicy, send_reminders
@@ -98,10 +93,10 @@ def run_due(
                     plan,
                     period,
                     today=today,
-                    provisional=plan.rotation_mode == "leader_choice",
+                    provisional=plan.rotation_mode == RotationMode.LEADER_CHOICE,
                 )
                 report.created.append(label)
-            if rnd.status == PLANNED and rnd.draw_id is None:
+            if rnd.status == RoundStatus.PLANNED and rnd.draw_id is None:
                 _draw_or_wait(session, plan, rnd, label, report, prior_findings)
             if rnd.themes_provisional and not rnd.themes_notified:
                 _ask_for_themes(session, plan, rnd, label, report)
@@ -157,7 +152,7 @@ def _ask_for_themes(
     session: Session, plan: SupervisionPlan, rnd: Round, label: str, report: RunReport
 ) -> None:
     """Ask the leaders of a leader-choice plan to confirm or choose the round's themes."""
-    if rnd.status not in (PLANNED, DRAWN):
+    if rnd.status not in (RoundStatus.PLANNED, RoundStatus.DRAWN):
         return
     picked = [rt.theme.name for rt in rnd.themes if not rt.is_core]
     core = [rt.theme.name for rt in rnd.themes if rt.is_core]

@@ -20,10 +20,10 @@ from tilsyn.catalogue.models import Theme
 from tilsyn.catalogue.points import current_points
 from tilsyn.rounds.errors import RoundError
 from tilsyn.rounds.models import (
-    DRAWN,
-    PLANNED,
+    RotationMode,
     Round,
     RoundControlPoint,
+    RoundStatus,
     RoundTheme,
     SupervisionPlan,
 )
@@ -193,7 +193,7 @@ def choose_rotating(session: Session, plan: SupervisionPlan, period: Period) -> 
     Leader's choice: the top of the "not asked for the longest time" ranking (a provisional
     pick the leader confirms or changes); fixed order: :func:`sequence_themes`.
     """
-    if plan.rotation_mode == "leader_choice":
+    if plan.rotation_mode == RotationMode.LEADER_CHOICE:
         count = min(plan.rotating_per_round, len(plan.rotating))
         if count <= 0:
             return []
@@ -231,7 +231,7 @@ def set_round_themes(
     session: Session, actor: User | None, rnd: Round, rotating_theme_ids: Sequence[int]
 ) -> Round:
     """Change the rotating themes of a round that is not yet under review."""
-    if rnd.status not in (PLANNED, DRAWN):
+    if rnd.status not in (RoundStatus.PLANNED, RoundStatus.DRAWN):
         raise RoundError(_("Temaerne kan kun ændres, før gennemgangen er startet."))
     plan = rnd.plan
     allowed = {t.id: t for t in plan.rotating_themes}

@@ -29,7 +29,8 @@ from tilsyn.permissions import (
 from tilsyn.risk.population import prior_findings_at
 from tilsyn.rounds.calendar import plan_calendars
 from tilsyn.rounds.forms import CORE, DrawForm, StatusForm, ThemesForm, plan_form
-from tilsyn.rounds.models import STATUSES, WHOLE_ORGANISATION, Round, SupervisionPlan
+from tilsyn.rounds.models import STATUSES, WHOLE_ORGANISATION, RotationMode, Round, SupervisionPlan
+from tilsyn.rounds.periods import Cadence
 from tilsyn.rounds.plans import PlanInput, list_plans, save_plan
 from tilsyn.rounds.rounds import draw_round, transition
 from tilsyn.rounds.themes import set_round_themes
@@ -123,7 +124,7 @@ def plan_edit(plan_id: int | None) -> str | Response:
         data = PlanInput(
             name=form.name.data or "",
             unit_id=int(form.unit_id.data) if form.unit_id.data else None,
-            cadence=form.cadence.data or "quarterly",
+            cadence=form.cadence.data or Cadence.QUARTERLY,
             per_caseworker=form.per_caseworker.data or 0,
             new_caseworker=form.new_caseworker.data or 0,
             new_months=form.new_months.data or 0,
@@ -133,7 +134,7 @@ def plan_edit(plan_id: int | None) -> str | Response:
             schemes=list(form.schemes.data or []),
             core_theme_ids=core_ids,
             rotating_theme_ids=rotating_ids,
-            rotation_mode=form.rotation_mode.data or "sequence",
+            rotation_mode=form.rotation_mode.data or RotationMode.SEQUENCE,
             rotating_per_round=form.rotating_per_round.data or 0,
             review_weeks=form.review_weeks.data or 0,
             snapshot_max_age_days=form.snapshot_max_age_days.data or 0,

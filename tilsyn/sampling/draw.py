@@ -23,7 +23,7 @@ from tilsyn.sampling.design import (
     _select,
     _stratum_label,
 )
-from tilsyn.sampling.models import PURPOSES, Draw, DrawItem
+from tilsyn.sampling.models import PURPOSES, Draw, DrawItem, DrawPurpose
 from tilsyn.stats import sampling as stats
 
 
@@ -44,7 +44,7 @@ def draw_sample(
     seed: int | None = None,
     unit_ids: Collection[int] | None = None,
     exclude_case_refs: Collection[str] = (),
-    purpose: str = "ad hoc",
+    purpose: str = DrawPurpose.AD_HOC,
     note: str = "",
 ) -> Draw:
     """Draw, record and audit a sample of ``snapshot`` under the approved risk model.

@@ -207,24 +207,30 @@ def _differences(session: Session, draw: Draw, bitgen: str | None) -> list[LazyS
         r = by_id.get(it.case_id)
         if r is None:
             continue
-        if abs(it.inclusion_probability - r[2]) > TOLERANCE:
-            diffs.append(
+        # (stored, replayed, the message if they differ); messages are lazy, rendered if shown.
+        numbers = (
+            (
+                it.inclusion_probability,
+                r[2],
                 _l(
                     "Sag %(ref)s: gemt π = %(stored)s, genberegnet π = %(replayed)s.",
                     ref=it.case_ref,
                     stored=repr(it.inclusion_probability),
                     replayed=repr(r[2]),
-                )
-            )
-        if abs(it.risk_score - r[3]) > TOLERANCE:
-            diffs.append(
+                ),
+            ),
+            (
+                it.risk_score,
+                r[3],
                 _l(
                     "Sag %(ref)s: gemt risikoscore = %(stored)s, genberegnet = %(replayed)s.",
                     ref=it.case_ref,
                     stored=repr(it.risk_score),
                     replayed=repr(r[3]),
-                )
-            )
+                ),
+            ),
+        )
+        diffs += [message for stored, again, message in numbers if abs(stored - again) > TOLERANCE]
         if it.case_ref != r[1]:
             diffs.append(
                 _l(

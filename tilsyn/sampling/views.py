@@ -14,7 +14,7 @@ from tilsyn.permissions import draw_unit_scope, requires
 from tilsyn.risk.population import prior_findings_at
 from tilsyn.sampling.draw import draw_sample
 from tilsyn.sampling.forms import DrawForm
-from tilsyn.sampling.models import Draw
+from tilsyn.sampling.models import Draw, DrawPurpose
 from tilsyn.sampling.records import (
     CSV_MIMETYPE,
     draw_view,
@@ -65,7 +65,7 @@ def new() -> str | BaseResponse:
                     prior_findings=prior,
                     seed=form.seed_value(),
                     unit_ids=leader_units,
-                    purpose="ad hoc",
+                    purpose=DrawPurpose.AD_HOC,
                     note=form.note.data or "",
                 )
             )
