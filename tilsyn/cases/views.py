@@ -101,10 +101,10 @@ def upload() -> str | Response:
         form.mapping.data = DEFAULT_MAPPING
     if not form.validate_on_submit():
         return render_template("cases/upload.html", form=form)
-    found: list[ColumnMapping] = []
-    if not attempt(lambda: found.append(setup.import_mapping(form.mapping.data, _mappings_dir()))):
+    loaded = attempt(lambda: setup.import_mapping(form.mapping.data, _mappings_dir()))
+    if not loaded:
         return render_template("cases/upload.html", form=form)
-    mapping = found[0]
+    mapping = loaded.value
     stored = uploads.store_upload(
         _upload_root(),
         form.file.data.stream,
@@ -173,12 +173,11 @@ def _confirm(
 @requires("cases.import")
 def preview(token: str) -> str | Response:
     pending = _pending(token)
-    found: list[ColumnMapping] = []
-    wanted = pending.mapping_name
-    if not attempt(lambda: found.append(setup.import_mapping(wanted, _mappings_dir()))):
+    loaded = attempt(lambda: setup.import_mapping(pending.mapping_name, _mappings_dir()))
+    if not loaded:
         uploads.discard_upload(_upload_root(), token)
         return redirect(url_for("cases.upload"))
-    mapping = found[0]
+    mapping = loaded.value
     unknown, file_teams = uploads.remembered_unknown(pending)
     if pending.refused:
         # The file is gone; only its report is left (a forged confirmation changes nothing).
