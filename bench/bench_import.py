@@ -146,6 +146,7 @@ def run_import(app, path: Path) -> import_result.ImportResult:  # type: ignore[n
             filename=path.name,
             create_caseworkers=True,
             imported_by_name="bench",
+            today=AS_OF,
         )
         if not result.ok:
             db.session.rollback()

@@ -16,9 +16,10 @@ from tests.cases.test_import_service import counts, csv_bytes, good_rows, run_im
 from tests.cases.test_import_views import token_of, upload, uploads  # noqa: F401  (fixture)
 from tilsyn.audit.models import AuditEvent
 from tilsyn.cases import uploads as uploads_module
+from tilsyn.cases.importing import pipeline
 from tilsyn.cases.importing.parser import parse_all
 from tilsyn.cases.importing.records import Limits, ParseReport
-from tilsyn.cases.importing.setup import import_mapping
+from tilsyn.cases.importing.setup import import_mapping, read_options
 
 
 def _report_lines(client, token: str) -> list[str]:  # type: ignore[no-untyped-def]
@@ -33,7 +34,7 @@ def test_error_report_neutralises_formulas(login_as, uploads):  # noqa: F811
     rows[1][0] = "=1+1"  # a duplicate: the report shows the value
     rows[2][0] = "@SUM(1)"
     rows[2][5] = "x"
-    client = login_as("leder")
+    client = login_as("admin")
     token = token_of(upload(client, csv_bytes(rows)))
     lines = _report_lines(client, token)
     assert any(";'=1+1;" in line for line in lines), lines
@@ -51,7 +52,9 @@ def test_error_report_is_plain_data(app, session, org, tmp_path):
         as_of=date(2026, 10, 1),
         user_id=1,
     )
-    uploads_module.analyse_upload(session, tmp_path, stored, import_mapping(None, None))
+    uploads_module.analyse_upload(
+        session, tmp_path, stored, import_mapping(None, None), **read_options(app.config)
+    )
     pending = uploads_module.load_upload(tmp_path, stored.token, 1)
     assert pending is not None and pending.refused
     with app.test_request_context():
@@ -63,7 +66,7 @@ def test_error_report_is_plain_data(app, session, org, tmp_path):
 
 
 def test_error_report_download_without_a_chosen_language(login_as, uploads):  # noqa: F811
-    client = login_as("leder")
+    client = login_as("admin")
     with client.session_transaction() as browser:
         browser.pop("lang", None)
     rows = good_rows(2)
@@ -74,7 +77,7 @@ def test_error_report_download_without_a_chosen_language(login_as, uploads):  # 
 
 
 def test_re_viewing_a_preview_is_audited_as_a_view(login_as, session, uploads):  # noqa: F811
-    client = login_as("leder")
+    client = login_as("admin")
     token = token_of(upload(client, csv_bytes(good_rows(3))))
     views = (
         select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "import_preview")
@@ -88,7 +91,7 @@ def test_re_viewing_a_preview_is_audited_as_a_view(login_as, session, uploads): 
 @pytest.mark.parametrize("name", ["010190-1234.csv", "0101901234.xlsx", "kopi 010190-1234.csv"])
 def test_a_file_named_like_a_cpr_number_is_refused(login_as, session, uploads, name):  # noqa: F811
     before = counts(session)
-    client = login_as("leder")
+    client = login_as("admin")
     token = token_of(upload(client, csv_bytes(good_rows(3)), name=name))
     assert not (uploads / token / "upload.bin").exists()
     html = client.get(f"/sagsudtraek/import/{token}").get_data(as_text=True)
@@ -142,8 +145,6 @@ def test_an_xlsx_zip_bomb_is_refused_within_seconds(tmp_path: Path) -> None:
 
 
 def test_limits_come_from_the_configuration(app, monkeypatch) -> None:
-    from tilsyn.cases.importing.setup import read_options
-
     defaults = read_options(app.config)["limits"]
     assert defaults.max_rows >= 200_000 and defaults.max_columns >= 100
     monkeypatch.setitem(app.config, "IMPORT_MAX_ROWS", 7)
@@ -159,10 +160,79 @@ def test_error_cap_says_how_many_more_on_the_page(login_as, uploads, app, monkey
     rows = good_rows(12)
     for r in rows:
         r[4] = "Ukendt"
-    client = login_as("leder")
+    client = login_as("admin")
     token = token_of(upload(client, csv_bytes(rows)))
     html = client.get(f"/sagsudtraek/import/{token}").get_data(as_text=True)
     assert "Fejlrapport: 12 fejl" in html
     assert "Yderligere 7 fejl er ikke vist" in html
     lines = _report_lines(client, token)
     assert len(lines) == 1 + 5 + 1 and "Yderligere 7 fejl er ikke vist" in lines[-1]
+
+
+# --- Who imports, and as of when (issue 9 item 1) -------------------------------------------
+
+
+def test_a_leader_cannot_import_so_cannot_replace_other_units_data(login_as, session, uploads):  # noqa: F811
+    admin = login_as("admin")
+    token = token_of(upload(admin, csv_bytes(good_rows(8))))
+    assert admin.post(f"/sagsudtraek/import/{token}", data={}).status_code == 302
+    before = counts(session)
+    leader = login_as("leder")
+    assert leader.get("/sagsudtraek/import").status_code == 403
+    rows = [r for r in good_rows(8) if r[3] == "Team A"]  # only the leader's own team
+    response = upload(leader, csv_bytes(rows))
+    assert response.status_code == 403
+    assert counts(session) == before  # the population every unit sees and draws is unchanged
+    assert "Importér" not in leader.get("/sagsudtraek/").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("as_of", "code"),
+    [(date(2026, 12, 2), "as_of_future"), (date(2025, 9, 30), "as_of_too_old")],
+)
+def test_an_impossible_as_of_date_is_refused(app, session, org, tmp_path, as_of, code):
+    path = tmp_path / "ok.csv"
+    path.write_bytes(csv_bytes(good_rows(3)))
+    today = date(2026, 12, 1)
+    before = counts(session)
+    result = run_import(app, session, path, as_of=as_of, today=today, max_as_of_age_days=365)
+    assert [e.code for e in result.errors] == [code] and result.snapshot is None
+    assert counts(session) == before
+    # The same file as of a possible date is fine (a year back is the configured limit).
+    assert run_import(app, session, path, as_of=today, today=today, max_as_of_age_days=365).ok
+
+
+def test_the_as_of_limit_is_configured(app, monkeypatch) -> None:
+    assert read_options(app.config)["max_as_of_age_days"] == app.config["IMPORT_MAX_AS_OF_AGE_DAYS"]
+    monkeypatch.setitem(app.config, "IMPORT_MAX_AS_OF_AGE_DAYS", 30)
+    assert read_options(app.config)["max_as_of_age_days"] == 30
+
+
+def test_cases_starting_after_the_as_of_date_refuse_the_file(app, session, org, tmp_path):
+    rows = good_rows(4)
+    rows[2][5] = "15-10-2026"
+    path = tmp_path / "senere.csv"
+    path.write_bytes(csv_bytes(rows))
+    before = counts(session)
+    result = run_import(app, session, path, as_of=date(2026, 10, 1))
+    assert [(e.row, e.column_name, e.value) for e in result.errors] == [
+        (4, "Sagsstart", "15-10-2026")
+    ]
+    assert result.errors[0].reason == "Sagen starter efter udtrækkets dato (01-10-2026)"
+    assert counts(session) == before
+    analysis = pipeline.analyse_file(
+        session, path, import_mapping(None, None), filename="senere.csv", as_of=date(2026, 10, 1)
+    )
+    assert [e.code for e in analysis.errors] == ["start_after_as_of"]
+    assert run_import(app, session, path, as_of=date(2026, 10, 15)).ok
+
+
+def test_the_command_line_refuses_a_future_as_of_date(app, session, org, tmp_path):
+    from tilsyn.cases.commands import import_command
+
+    path = tmp_path / "ok.csv"
+    path.write_bytes(csv_bytes(good_rows(2)))
+    args = [str(path), "--as-of", "2999-01-01", "--json", "--create-caseworkers"]
+    result = app.test_cli_runner().invoke(import_command, args)
+    assert result.exit_code == 1
+    assert "ligger i fremtiden" in result.output

@@ -143,6 +143,7 @@ def check_import(
             filename=path.name,
             create_caseworkers=create,
             batch_size=batch_size,
+            max_as_of_age_days=app.config["IMPORT_MAX_AS_OF_AGE_DAYS"],
         )
         if result.ok:
             session.commit()

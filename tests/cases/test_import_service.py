@@ -87,6 +87,7 @@ def run_import(app, session: Session, path: Path, **kwargs) -> import_result.Imp
     """Import as the view and CLI do: commit on success, roll back on refusal."""
     kwargs.setdefault("as_of", date(2026, 10, 1))
     kwargs.setdefault("filename", path.name)
+    kwargs.setdefault("max_as_of_age_days", app.config["IMPORT_MAX_AS_OF_AGE_DAYS"])
     result = pipeline.import_file(
         session, None, path, mapping(app, kwargs.pop("mapping_name", None)), **kwargs
     )
@@ -401,7 +402,7 @@ def test_uploads_are_private_and_removable(tmp_path):
         io.BytesIO(b"data"),
         filename="C:\\Users\\x\\udtraek.csv",
         mapping_name="standard",
-        as_of=date(2026, 1, 1),
+        as_of=date(2026, 10, 1),
         user_id=7,
     )
     assert upload.filename == "udtraek.csv"
@@ -568,7 +569,7 @@ def test_stale_uploads_are_removed_on_every_analysis(app, session, org, tmp_path
         io.BytesIO(csv_bytes(good_rows(2))),
         filename="gammel.csv",
         mapping_name="standard",
-        as_of=date(2026, 1, 1),
+        as_of=date(2026, 10, 1),
         user_id=7,
     )
     fresh = uploads.store_upload(
@@ -576,12 +577,12 @@ def test_stale_uploads_are_removed_on_every_analysis(app, session, org, tmp_path
         io.BytesIO(csv_bytes(good_rows(2))),
         filename="ny.csv",
         mapping_name="standard",
-        as_of=date(2026, 1, 1),
+        as_of=date(2026, 10, 1),
         user_id=7,
     )
     stale = time.time() - uploads.UPLOAD_MAX_AGE_SECONDS - 60
     os.utime(old.path.parent, (stale, stale))
-    uploads.analyse_upload(session, tmp_path, fresh, mapping(app))
+    uploads.analyse_upload(session, tmp_path, fresh, mapping(app), **setup.read_options(app.config))
     assert not old.path.parent.exists()
     assert fresh.path.is_file()
 
@@ -595,10 +596,12 @@ def test_a_refused_upload_keeps_only_its_report(app, session, org, tmp_path):
         io.BytesIO(csv_bytes(rows)),
         filename="cpr.csv",
         mapping_name="standard",
-        as_of=date(2026, 1, 1),
+        as_of=date(2026, 10, 1),
         user_id=7,
     )
-    result = uploads.analyse_upload(session, tmp_path, upload, mapping(app))
+    result = uploads.analyse_upload(
+        session, tmp_path, upload, mapping(app), **setup.read_options(app.config)
+    )
     assert not result.ok and result.cpr_found
     assert not upload.path.exists()
     pending = uploads.load_upload(tmp_path, upload.token, 7)

@@ -109,7 +109,9 @@ def analyse_upload(
     what the confirmation needs. Stale uploads are removed first. A refused file is deleted at
     once: only its report is kept (see :func:`keep_report_only`)."""
     remove_stale_uploads(root)
-    result = analyse_file(session, upload.path, mapping, filename=upload.filename, **options)
+    result = analyse_file(
+        session, upload.path, mapping, filename=upload.filename, as_of=upload.as_of, **options
+    )
     remember_analysis(upload, result)
     if not result.ok:
         keep_report_only(upload, result)

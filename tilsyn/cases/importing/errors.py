@@ -68,6 +68,13 @@ CATALOGUE: dict[str, str] = {
         "Excel-filen fylder mere end %(max)s MB udpakket – gem den som CSV, eller del den op"
     ),
     "more_errors": N_("Yderligere %(n)s fejl er ikke vist"),
+    "as_of_future": N_(
+        "Udtrækkets dato %(as_of)s ligger i fremtiden – vælg den dato, filen er pr."
+    ),
+    "as_of_too_old": N_(
+        "Udtrækkets dato ligger mere end %(days)s dage tilbage – vælg den dato, filen er pr."
+    ),
+    "start_after_as_of": N_("Sagen starter efter udtrækkets dato (%(as_of)s)"),
     # The import.
     "no_cases": N_("Filen indeholder ingen sager."),
     "changed": N_("Filen ændrede sig under indlæsningen – indlæs den igen."),

@@ -20,7 +20,7 @@ import gc
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from sqlalchemy import update
@@ -36,7 +36,7 @@ from tilsyn.cases.importing.inserter import (
     stored_count,
 )
 from tilsyn.cases.importing.parser import iter_columns
-from tilsyn.cases.importing.records import Limits, ParseReport
+from tilsyn.cases.importing.records import Limits, ParseReport, RecordBatch
 from tilsyn.cases.importing.resolver import Resolver
 from tilsyn.cases.importing.result import (
     BATCH_SIZE,
@@ -54,6 +54,9 @@ from tilsyn.cases.importing.values import MAX_FIELD_CHARS
 from tilsyn.cases.mapping import ColumnMapping
 from tilsyn.cases.models import Snapshot
 from tilsyn.org import services as org
+
+#: How far back an as-of date may lie (``IMPORT_MAX_AS_OF_AGE_DAYS``).
+MAX_AS_OF_AGE_DAYS = 365
 
 
 @contextmanager
@@ -86,8 +89,10 @@ def _scan(
     batch_size: int,
     max_field_chars: int,
     limits: Limits | None,
+    as_of: date | None,
 ) -> ParseReport:
-    """One pass over the file: collect errors, and insert batches while none have been seen."""
+    """One pass over the file: collect errors, and insert batches while none have been seen.
+    A case that starts after ``as_of`` is an error (the file cannot be as of that date)."""
     report = ParseReport()
     teams: set[str | None] = set()
     caseworkers: set[int] = set()
@@ -112,6 +117,8 @@ def _scan(
             if len(result.preview) < PREVIEW_ROWS:
                 result.preview.extend(batch.records(PREVIEW_ROWS - len(result.preview)))
             rows += len(batch)
+            if as_of is not None:
+                _check_starts(report, batch, mapping, as_of)
             teams.update(batch.column("team"))
             resolved = resolver.resolve_batch(batch)
             if inserter is None or report.errors or report.errors_omitted or resolver.unknown:
@@ -140,6 +147,21 @@ def _scan(
     if not result.errors and rows == 0:
         result.errors.append(RowError(0, None, "no_cases"))
     return report
+
+
+def _check_starts(
+    report: ParseReport, batch: RecordBatch, mapping: ColumnMapping, as_of: date
+) -> None:
+    """Report every case of the batch that starts after the as-of date."""
+    starts = batch.column("start_date")
+    if max(starts) <= as_of:
+        return
+    column = mapping.header_for("start_date")
+    when = as_of.strftime("%d-%m-%Y")
+    for row, start in zip(batch.rows, starts, strict=True):
+        if start > as_of:
+            value = start.strftime("%d-%m-%Y")
+            report.add(RowError(row, column, "start_after_as_of", {"as_of": when}, value))
 
 
 def _scan_duplicates(
@@ -180,17 +202,37 @@ def _unknown_caseworker_errors(result: ImportResult, mapping: ColumnMapping) -> 
     ]
 
 
+def as_of_problem(
+    as_of: date, today: date, max_age_days: int = MAX_AS_OF_AGE_DAYS
+) -> RowError | None:
+    """Why a file cannot be as of ``as_of`` (in the future, or more than ``max_age_days``
+    back), or None."""
+    if as_of > today:
+        return RowError(0, None, "as_of_future", {"as_of": as_of.strftime("%d-%m-%Y")})
+    if as_of < today - timedelta(days=max_age_days):
+        return RowError(0, None, "as_of_too_old", {"days": max_age_days})
+    return None
+
+
 def _new_result(
-    session: Session, path: Path, mapping: ColumnMapping, filename: str, max_errors: int
+    session: Session,
+    path: Path,
+    mapping: ColumnMapping,
+    filename: str,
+    max_errors: int,
+    as_of_error: RowError | None,
 ) -> ImportResult:
-    """The result an import starts from; a file whose name looks like a CPR number is refused
-    at once (its name is never shown: ``clean_filename`` scrubs it)."""
+    """The result an import starts from; a file whose name looks like a CPR number, or with an
+    impossible as-of date, is refused at once (a CPR-like name is never shown:
+    ``clean_filename`` scrubs it)."""
     result = ImportResult(clean_filename(filename), file_sha256(path), mapping.name)
     result.max_errors = max_errors
     result.same_file = earlier_snapshots(session, result.sha256)
     if filename_is_cpr(filename):
         result.cpr_found = True
         result.errors.append(RowError(0, None, "cpr_filename"))
+    if as_of_error is not None:
+        result.errors.append(as_of_error)
     return result
 
 
@@ -212,14 +254,21 @@ def analyse_file(
     max_field_chars: int = MAX_FIELD_CHARS,
     limits: Limits | None = None,
     max_errors: int = MAX_ERRORS,
+    as_of: date | None = None,
+    today: date | None = None,
+    max_as_of_age_days: int = MAX_AS_OF_AGE_DAYS,
 ) -> ImportResult:
     """Dry run for the preview: validate everything, list unknown caseworkers; write nothing.
+    With ``as_of`` the date is checked as :func:`import_file` checks it.
 
     Unknown caseworkers are not errors while the file is otherwise valid (the preview lets the
     user create them). When the file is refused anyway, they are listed among the errors too,
     so the report matches the command line's.
     """
-    result = _new_result(session, path, mapping, filename, max_errors)
+    problem = None
+    if as_of is not None:
+        problem = as_of_problem(as_of, today or date.today(), max_as_of_age_days)
+    result = _new_result(session, path, mapping, filename, max_errors, problem)
     if not result.ok:
         return result
     resolver = Resolver(session, None, choices=None, create_in_file_team=False, dry_run=True)
@@ -235,6 +284,7 @@ def analyse_file(
             batch_size=BATCH_SIZE,
             max_field_chars=max_field_chars,
             limits=limits,
+            as_of=as_of,
         )
         _add_errors(result, duplicate_errors(finder.duplicates(), report.case_ref_column))
     finally:
@@ -259,8 +309,13 @@ def import_file(
     max_field_chars: int = MAX_FIELD_CHARS,
     limits: Limits | None = None,
     max_errors: int = MAX_ERRORS,
+    today: date | None = None,
+    max_as_of_age_days: int = MAX_AS_OF_AGE_DAYS,
 ) -> ImportResult:
     """Import ``path`` as a new snapshot (flushes, never commits).
+
+    ``as_of`` may not lie after ``today`` nor more than ``max_as_of_age_days`` before it, and no
+    case may start after it.
 
     Unknown caseworkers are created in the unit chosen in ``unit_choices`` (initials -> unit id
     or unit name; a missing unit is created), or with ``create_caseworkers`` in the unit named in
@@ -270,7 +325,8 @@ def import_file(
     must roll back.
     """
     started = time.perf_counter()
-    result = _new_result(session, path, mapping, filename, max_errors)
+    problem = as_of_problem(as_of, today or date.today(), max_as_of_age_days)
+    result = _new_result(session, path, mapping, filename, max_errors, problem)
     if not result.ok:
         return result
     importer = _importer_name(actor, imported_by_name)
@@ -300,6 +356,7 @@ def import_file(
             batch_size=batch_size,
             max_field_chars=max_field_chars,
             limits=limits,
+            as_of=as_of,
         )
     except (ImportSetupError, org.OrgError) as exc:
         result.add_error(RowError(0, None, "text", {"text": str(exc)}))

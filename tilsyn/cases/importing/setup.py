@@ -9,9 +9,11 @@ from typing import Any
 from flask_babel import gettext as _
 
 from tilsyn.cases import mapping as mappings
+from tilsyn.cases.importing.pipeline import MAX_AS_OF_AGE_DAYS
 from tilsyn.cases.importing.records import DEFAULT_MAX_ERRORS, Limits
 from tilsyn.cases.importing.result import ImportSetupError
 from tilsyn.cases.importing.values import MAX_FIELD_CHARS
+from tilsyn.settings import local_today
 
 
 def import_mapping(name: str | None, directory: str | Path | None) -> mappings.ColumnMapping:
@@ -44,11 +46,14 @@ def mapping_choices(directory: str | Path | None) -> list[tuple[str, str]]:
 
 def read_options(config: Mapping[str, Any]) -> dict[str, Any]:
     """The keyword arguments :func:`~.pipeline.import_file` and :func:`~.pipeline.analyse_file`
-    take from the app's configuration (``IMPORT_*`` and ``MAX_CONTENT_LENGTH``): one CSV field
-    may be as long as an upload may be."""
+    take from the app's configuration (``IMPORT_*``, ``MAX_CONTENT_LENGTH``, the time zone's
+    today): one CSV field may be as long as an upload may be."""
     defaults = Limits()
     unpacked_mb = config.get("IMPORT_MAX_UNPACKED_MB")
+    max_age = config.get("IMPORT_MAX_AS_OF_AGE_DAYS")
     return {
+        "today": local_today(config),
+        "max_as_of_age_days": int(max_age) if max_age is not None else MAX_AS_OF_AGE_DAYS,
         "max_field_chars": int(config.get("MAX_CONTENT_LENGTH") or MAX_FIELD_CHARS),
         "max_errors": int(config.get("IMPORT_MAX_ERRORS") or DEFAULT_MAX_ERRORS),
         "limits": Limits(
