@@ -20,6 +20,7 @@ import gc
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -78,18 +79,25 @@ def _cyclic_gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+@dataclass(frozen=True)
+class _Reading:
+    """How a file is read: batch size, longest CSV field, limits, and its as-of date."""
+
+    batch_size: int
+    max_field_chars: int
+    limits: Limits | None
+    as_of: date | None
+
+
 def _scan(
     path: Path,
     mapping: ColumnMapping,
     result: ImportResult,
     resolver: Resolver,
+    reading: _Reading,
     *,
     inserter: CaseInserter | None,
     finder: DuplicateFinder | None,
-    batch_size: int,
-    max_field_chars: int,
-    limits: Limits | None,
-    as_of: date | None,
 ) -> ParseReport:
     """One pass over the file: collect errors, and insert batches while none have been seen.
     A case that starts after ``as_of`` is an error (the file cannot be as of that date)."""
@@ -105,10 +113,10 @@ def _scan(
             mapping,
             filename=result.filename,
             report=report,
-            batch_size=batch_size,
+            batch_size=reading.batch_size,
             max_errors=result.max_errors,
-            max_field_chars=max_field_chars,
-            limits=limits,
+            max_field_chars=reading.max_field_chars,
+            limits=reading.limits,
         ):
             if finder is not None:
                 finder.add(batch.refs())
@@ -117,8 +125,8 @@ def _scan(
             if len(result.preview) < PREVIEW_ROWS:
                 result.preview.extend(batch.records(PREVIEW_ROWS - len(result.preview)))
             rows += len(batch)
-            if as_of is not None:
-                _check_starts(report, batch, mapping, as_of)
+            if reading.as_of is not None:
+                _check_starts(report, batch, mapping, reading.as_of)
             teams.update(batch.column("team"))
             resolved = resolver.resolve_batch(batch)
             if inserter is None or report.errors or report.errors_omitted or resolver.unknown:
@@ -165,7 +173,7 @@ def _check_starts(
 
 
 def _scan_duplicates(
-    path: Path, mapping: ColumnMapping, filename: str, max_field_chars: int, limits: Limits | None
+    path: Path, mapping: ColumnMapping, filename: str, reading: _Reading
 ) -> list[RowError]:
     """A second pass that only looks for duplicate case references (for refused imports)."""
     finder = DuplicateFinder()
@@ -178,8 +186,8 @@ def _scan_duplicates(
                 filename=filename,
                 report=report,
                 max_errors=0,
-                max_field_chars=max_field_chars,
-                limits=limits,
+                max_field_chars=reading.max_field_chars,
+                limits=reading.limits,
             ):
                 finder.add(batch.refs())
         return list(duplicate_errors(finder.duplicates(), report.case_ref_column))
@@ -274,18 +282,8 @@ def analyse_file(
     resolver = Resolver(session, None, choices=None, create_in_file_team=False, dry_run=True)
     finder = DuplicateFinder()
     try:
-        report = _scan(
-            path,
-            mapping,
-            result,
-            resolver,
-            inserter=None,
-            finder=finder,
-            batch_size=BATCH_SIZE,
-            max_field_chars=max_field_chars,
-            limits=limits,
-            as_of=as_of,
-        )
+        reading = _Reading(BATCH_SIZE, max_field_chars, limits, as_of)
+        report = _scan(path, mapping, result, resolver, reading, inserter=None, finder=finder)
         _add_errors(result, duplicate_errors(finder.duplicates(), report.case_ref_column))
     finally:
         finder.close()
@@ -345,19 +343,9 @@ def import_file(
         session, actor, choices=unit_choices, create_in_file_team=create_caseworkers, dry_run=False
     )
     inserter = CaseInserter(session, snapshot.id)
+    reading = _Reading(batch_size, max_field_chars, limits, as_of)
     try:
-        _scan(
-            path,
-            mapping,
-            result,
-            resolver,
-            inserter=inserter,
-            finder=None,
-            batch_size=batch_size,
-            max_field_chars=max_field_chars,
-            limits=limits,
-            as_of=as_of,
-        )
+        _scan(path, mapping, result, resolver, reading, inserter=inserter, finder=None)
     except (ImportSetupError, org.OrgError) as exc:
         result.add_error(RowError(0, None, "text", {"text": str(exc)}))
     _add_errors(result, _unknown_caseworker_errors(result, mapping))
@@ -365,7 +353,7 @@ def import_file(
     # sent means duplicates. When that happens, or when writing stopped at an earlier error, a
     # second, read-only pass finds every duplicate with its rows.
     if not result.ok or stored_count(session, snapshot.id) != inserter.sent:
-        duplicates = _scan_duplicates(path, mapping, result.filename, max_field_chars, limits)
+        duplicates = _scan_duplicates(path, mapping, result.filename, reading)
         _add_errors(result, duplicates)
         if result.ok:  # cannot happen unless the file changed between the two passes
             result.add_error(RowError(0, None, "changed"))
