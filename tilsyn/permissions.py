@@ -60,7 +60,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "own.view": frozenset({S}),
     # Snapshots: metadata and aggregate counts.
     "snapshots.view": frozenset({A, T, D, R}),
-    "cases.import": frozenset({A, T}),
+    # Imports replace the organisation's population: administrators only (docs/import.md).
+    "cases.import": frozenset({A}),
     # Case-level data (case references, attributes, risk factors): scoped by caseworker.
     "cases.view": frozenset({A, T, S}),
     "risk.view": frozenset({A, T, D, R}),

@@ -448,3 +448,17 @@ def test_postgresql_refuses_raw_changes_to_draws(session, org, population):
             session.execute(text(sql), {"id": row_id})
         session.rollback()
     assert verify(session, draw).ok
+
+
+def test_csv_export_neutralises_formulas_and_keeps_numbers(session, org, population):
+    draw = draw_sample(session, None, population, DesignParams(), seed=31, prior_findings={})
+    first, second = sorted(it.id for it in draw.items)[:2]
+    tamper(session, "UPDATE draw_items SET case_ref = '=1+1' WHERE id = :i", {"i": first})
+    tamper(session, "UPDATE draw_items SET case_ref = '@SUM(1)' WHERE id = :i", {"i": second})
+    session.expire_all()
+    rows = _csv_rows(export_csv(session, org.users["revisor"], draw))
+    refs = {r["case_ref"] for r in rows}
+    assert {"'=1+1", "'@SUM(1)"} <= refs and "=1+1" not in refs
+    # Numbers are written as numbers (decimal comma), never prefixed.
+    assert rows and all(not r["risk_score"].startswith("'") for r in rows)
+    assert all(float(r["inclusion_probability"].replace(",", ".")) > 0 for r in rows)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tilsyn import tabular
 from tilsyn.audit import services as audit
 from tilsyn.auth.models import User
 from tilsyn.cases.models import Snapshot
@@ -143,13 +142,8 @@ def draw_view(session: Session, actor: User | None, draw: Draw) -> DrawView:
 CSV_COLUMNS = ("case_ref", "caseworker", "scheme", "stratum", "risk_score", "inclusion_probability")
 
 
-def _csv_number(x: float) -> str:
-    """Full precision (round-trips exactly) with a Danish decimal comma."""
-    return repr(float(x)).replace(".", ",")
-
-
 #: Media type of :func:`export_csv`'s bytes.
-CSV_MIMETYPE = "text/csv; charset=utf-8"
+CSV_MIMETYPE = tabular.CSV_MIMETYPE
 
 
 def export_csv(session: Session, actor: User | None, draw: Draw) -> bytes:
@@ -162,21 +156,20 @@ def export_csv(session: Session, actor: User | None, draw: Draw) -> bytes:
     may see, in caseworker order.
     """
     items = visible_items(session, actor, draw)
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for it in items:
-        writer.writerow(
+    data = tabular.csv_bytes(
+        CSV_COLUMNS,
+        (
             [
                 it.case_ref,
                 it.caseworker.initials,
                 it.scheme,
                 it.stratum,
-                _csv_number(it.risk_score),
-                _csv_number(it.inclusion_probability),
+                float(it.risk_score),
+                float(it.inclusion_probability),
             ]
-        )
+            for it in items
+        ),
+    )
     audit.record(
         session,
         actor,
@@ -185,4 +178,4 @@ def export_csv(session: Session, actor: User | None, draw: Draw) -> bytes:
         draw.id,
         f"Eksporterede {len(items)} udtrukne sager fra stikprøve {draw.id} som CSV",
     )
-    return out.getvalue().encode("utf-8")
+    return data
