@@ -22,9 +22,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import abort, flash
+from flask import abort, flash, request
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
+from werkzeug.routing import IntegerConverter
 
 from tilsyn.errors import ServiceAccessError, ServiceError
 from tilsyn.extensions import db
@@ -67,3 +68,24 @@ def commit_request(response: Any) -> Any:
     else:
         db.session.rollback()
     return response
+
+
+#: The largest id a database integer column holds (BIGINT; SQLite's INTEGER is the same).
+MAX_ID = 2**63 - 1
+
+
+class BoundedIntConverter(IntegerConverter):
+    """``<int:...>`` limited to 0 … :data:`MAX_ID`: a larger number in a URL matches no route
+    (404) instead of overflowing the database driver. Registered as ``int`` by the app factory."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+
+def int_arg(name: str, default: int | None = None) -> int | None:
+    """A query-string integer in 0 … :data:`MAX_ID`, else ``default`` (never an overflow)."""
+    value = request.args.get(name, type=int)
+    if value is None or not 0 <= value <= MAX_ID:
+        return default
+    return value
