@@ -69,10 +69,11 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         if name == "static" or name.startswith("bootstrap."):
             app.view_functions[name] = public(_plain_view(view))
     app.before_request(enforce_access)
-    from tilsyn.web import commit_request
+    from tilsyn.web import commit_request, register_database_errors
 
     app.after_request(commit_request)
     register_error_handlers(app)
+    register_database_errors(app)
     _init_templates(app)
     return app
 
@@ -93,8 +94,13 @@ def _select_locale() -> str:
     lang = session.get("lang")
     if lang in ("da", "en"):
         return str(lang)
-    if current_user and getattr(current_user, "locale", None):
-        return str(current_user.locale)
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        if current_user and getattr(current_user, "locale", None):
+            return str(current_user.locale)
+    except SQLAlchemyError:  # the database is unreachable: the error page is Danish
+        return "da"
     return "da"
 
 

@@ -19,12 +19,13 @@ and returns ``False``; a :class:`~tilsyn.errors.ServiceAccessError` answers 403.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
-from flask import abort, flash, request
+from flask import abort, flash, make_response, render_template, request
 from flask_babel import gettext as _
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
 from werkzeug.routing import IntegerConverter
 
 from tilsyn.errors import ServiceAccessError, ServiceError
@@ -62,12 +63,40 @@ def attempt(
 
 
 def commit_request(response: Any) -> Any:
-    """``after_request`` hook: commit the request's work once if the response is a success."""
-    if response.status_code < 400:
-        db.session.commit()
-    else:
-        db.session.rollback()
+    """``after_request`` hook: commit the request's work once if the response is a success.
+
+    If the database is unreachable at that moment (stopped, restarted, network), nothing was
+    written: the answer is the "try again" page (503) instead of the view's response.
+    """
+    try:
+        if response.status_code < 400:
+            db.session.commit()
+        else:
+            db.session.rollback()
+    except (OperationalError, InterfaceError):
+        return database_unavailable(None)
     return response
+
+
+def _safe_rollback() -> None:
+    with contextlib.suppress(SQLAlchemyError):  # the connection is gone; the pool drops it
+        db.session.rollback()
+
+
+def database_unavailable(exc: Exception | None) -> Any:
+    """The page for a database that cannot be reached (503). Rendered without the site layout,
+    which would ask the unreachable database for the logged-in user."""
+    _safe_rollback()
+    body = render_template("errors/unavailable.html")
+    return make_response(body, 503, {"Retry-After": "30"})
+
+
+def register_database_errors(app: Any) -> None:
+    """Answer a lost database connection anywhere in a view with :func:`database_unavailable`.
+    With ``pool_pre_ping`` (config) the next request gets a fresh connection once the database
+    is back."""
+    app.register_error_handler(OperationalError, database_unavailable)
+    app.register_error_handler(InterfaceError, database_unavailable)
 
 
 #: The largest id a database integer column holds (BIGINT; SQLite's INTEGER is the same).

@@ -93,14 +93,18 @@ def upload() -> str | Response:
         except services.ImportSetupError as exc:
             flash(str(exc), "danger")
             return render_template("cases/upload.html", form=form)
-        stored = services.store_upload(
-            _upload_root(),
-            form.file.data.stream,
-            filename=form.file.data.filename,
-            mapping_name=mapping.name,
-            as_of=form.as_of.data or date.today(),
-            user_id=current_user.id,
-        )
+        try:
+            stored = services.store_upload(
+                _upload_root(),
+                form.file.data.stream,
+                filename=form.file.data.filename,
+                mapping_name=mapping.name,
+                as_of=form.as_of.data or date.today(),
+                user_id=current_user.id,
+            )
+        except services.ImportSetupError as exc:
+            flash(str(exc), "danger")
+            return render_template("cases/upload.html", form=form)
         result = services.analyse_upload(
             db.session, _upload_root(), stored, mapping, max_field_chars=_max_field_chars()
         )
