@@ -99,8 +99,9 @@ def register_database_errors(app: Any) -> None:
     app.register_error_handler(InterfaceError, database_unavailable)
 
 
-#: The largest id a database integer column holds (BIGINT; SQLite's INTEGER is the same).
-MAX_ID = 2**63 - 1
+#: The largest id the database's id columns hold (``INTEGER``: 32 bits on PostgreSQL; SQLite's
+#: 64-bit integers hold more, but one bound for both keeps the behaviour the same).
+MAX_ID = 2**31 - 1
 
 
 class BoundedIntConverter(IntegerConverter):
