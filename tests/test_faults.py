@@ -28,10 +28,10 @@ from tests.reviews.factories import option_id as opt
 from tests.rounds.factories import make_plan as make_round_plan
 from tests.rounds.factories import make_snapshot, setup_catalogue_and_model
 from tilsyn import create_app
+from tilsyn.settings import local_today
 from tilsyn.cases import services as cases
 from tilsyn.extensions import db
 from tilsyn.reviews.models import CaseReview
-from tilsyn.rounds import scheduler
 from tilsyn.rounds.models import Round
 from tilsyn.sampling.models import Draw
 
@@ -71,7 +71,7 @@ def test_scheduler_killed_mid_run_leaves_no_half_written_round_and_the_rerun_com
         db.create_all()
         org = factories.make_org(db.session)
         setup_catalogue_and_model(db.session, org)
-        today = scheduler.local_today(other)
+        today = local_today(other.config)
         make_round_plan(db.session, org, starts_on=today, name="Plan A", unit_id=org.unit_a.id)
         make_round_plan(db.session, org, starts_on=today, name="Plan B", unit_id=org.unit_b.id)
         make_snapshot(db.session, org, today)

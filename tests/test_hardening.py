@@ -18,7 +18,7 @@ from tilsyn.audit.models import AuditEvent
 from tilsyn.auth import services as accounts
 from tilsyn.auth import sessions
 from tilsyn.auth.models import User
-from tilsyn.catalogue import services as catalogue
+from tilsyn.catalogue.points import load_starter_catalogue
 from tilsyn.catalogue.models import Scale
 from tilsyn.notifications import services as notifications
 from tilsyn.notifications.models import OutboxMessage
@@ -293,7 +293,7 @@ def test_plan_start_and_name_are_checked(session, org, login_as):
 
 
 def test_scale_editor_errors_are_danish_and_beside_the_field(session, login_as):
-    catalogue.load_starter_catalogue(session, None)
+    load_starter_catalogue(session, None)
     session.commit()
     client = login_as("leder")
     response = client.post(

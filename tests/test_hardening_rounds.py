@@ -25,9 +25,9 @@ from tests.rounds.factories import make_snapshot, setup_catalogue_and_model
 from tests.sampling.factories import make_population
 from tilsyn.cases.models import Case
 from tilsyn.reviews.models import CaseReview
-from tilsyn.risk import services as risk
+from tilsyn.risk import versions as risk
 from tilsyn.risk.models import RiskModelVersion
-from tilsyn.rounds import services as rounds
+from tilsyn.rounds import rounds
 from tilsyn.rounds.models import Round
 from tilsyn.rounds.periods import period_containing
 from tilsyn.sampling.models import Draw
@@ -241,7 +241,7 @@ def test_parallel_draw_submits_give_exactly_one_draw(app, session, org, reason):
     )
     session.commit()
     if reason:
-        rounds.draw_round(session, org.users["leder"], rnd)
+        rounds.draw_round(session, org.users["leder"], rnd, prior_findings={})
         session.commit()
     current = rnd.draw_id
     before = session.scalar(select(func.count()).select_from(Draw))
