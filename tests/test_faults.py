@@ -28,12 +28,12 @@ from tests.reviews.factories import option_id as opt
 from tests.rounds.factories import make_plan as make_round_plan
 from tests.rounds.factories import make_snapshot, setup_catalogue_and_model
 from tilsyn import create_app
-from tilsyn.settings import local_today
 from tilsyn.cases import services as cases
 from tilsyn.extensions import db
 from tilsyn.reviews.models import CaseReview
 from tilsyn.rounds.models import Round
 from tilsyn.sampling.models import Draw
+from tilsyn.settings import local_today
 
 TILSYN = str(Path(sys.executable).with_name("tilsyn"))
 

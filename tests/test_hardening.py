@@ -18,8 +18,8 @@ from tilsyn.audit.models import AuditEvent
 from tilsyn.auth import services as accounts
 from tilsyn.auth import sessions
 from tilsyn.auth.models import User
-from tilsyn.catalogue.points import load_starter_catalogue
 from tilsyn.catalogue.models import Scale
+from tilsyn.catalogue.points import load_starter_catalogue
 from tilsyn.notifications import services as notifications
 from tilsyn.notifications.models import OutboxMessage
 from tilsyn.org.models import Caseworker, Unit
