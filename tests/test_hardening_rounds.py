@@ -270,3 +270,18 @@ def test_parallel_draw_submits_give_exactly_one_draw(app, session, org, reason):
     rnd = session.get(Round, rnd.id)
     assert len(rnd.draw_history) == (2 if reason else 1)
     assert all(h.reason for h in rnd.draw_history[1:])
+
+
+def test_control_characters_in_review_notes_are_refused(session, org, login_as):
+    cps, rnd, item = _review_site(session, org)
+    j = cps["JOBMAAL-01"]
+    path = f"/gennemgang/runder/{rnd.id}/sager/{item.id}"
+    client = login_as("leder")
+    for data in (
+        {f"cp_{j.id}": str(opt(j, "ja")), f"note_{j.id}": "før\x00efter"},
+        {f"cp_{j.id}": str(opt(j, "ja")), "overall_note": "samlet\x00"},
+    ):
+        response = client.post(path, data=data)
+        assert response.status_code == 200
+        assert "ugyldige kontroltegn" in response.get_data(as_text=True)
+    assert session.scalar(select(func.count()).select_from(CaseReview)) == 0
