@@ -80,6 +80,12 @@ def _form_problems(form: ReviewForm) -> list[str]:
     return problems
 
 
+def _refused(exc: Exception, problems: list[str], stale: list[int | None]) -> None:
+    """Collect a refused save's problems (and, for a stale form, the stored version)."""
+    problems.extend(getattr(exc, "problems", [str(exc)]))
+    stale.append(getattr(exc, "version", None))
+
+
 @bp.route("/")
 @requires("reviews.view")
 def index() -> str:
@@ -131,10 +137,7 @@ def edit(round_id: int, item_id: int) -> str | Response:
                     complete,
                     expected_version=int(version) if version.isdigit() else None,
                 ),
-                on_error=lambda exc: (
-                    problems.extend(getattr(exc, "problems", [str(exc)])),
-                    stale.append(getattr(exc, "version", None)),
-                ),
+                on_error=lambda exc: _refused(exc, problems, stale),
                 conflict=_(
                     "Gennemgangen blev gemt af en anden samtidig. Indlæs siden igen og prøv igen."
                 ),
