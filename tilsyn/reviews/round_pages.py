@@ -118,7 +118,7 @@ def round_page(round_id: int) -> str:
         progress_totals=totals(progress),
         draw_url=_draw_url(rnd.draw_id),
         history=[(h, _draw_url(h.draw_id)) for h in rnd.draw_history],
-        draw_form=DrawForm(),
+        draw_form=DrawForm(replaces=str(rnd.draw_id or "")),
         themes_form=themes_form,
         transitions=[(t, STATUSES[t]) for t in TRANSITIONS.get(rnd.status, ())],
         suggestions=_suggestions(rnd.plan, rnd.period_start),

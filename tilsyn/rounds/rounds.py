@@ -201,8 +201,13 @@ def draw_round(
     snapshot: Snapshot | None = None,
     seed: int | None = None,
     prior_findings: Mapping[int, float],
+    replaces: str | None = None,
 ) -> Draw:
     """Draw the round's sample from ``snapshot`` (default: the latest) and attach it.
+
+    ``replaces``: the id of the draw the user saw on the page ("" for none); a submit made
+    after someone else drew is refused (None: no check, e.g. the scheduler). The round's row
+    is locked while this runs.
 
     ``prior_findings``: as for :func:`tilsyn.sampling.draw.draw_sample` (the caller, above
     reviews, computes them for the snapshot's date).
@@ -211,12 +216,28 @@ def draw_round(
     draw stays recorded in the round's draw history. Raises RoundError (or the sampling
     service's ValueError) with a Danish message; nothing is stored then.
     """
+    # Lock the round's row (PostgreSQL) and re-read it: parallel submits are serialised, and
+    # each sees the draw the one before it attached.
+    session.execute(
+        select(Round)
+        .where(Round.id == rnd.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    session.expire(rnd, ["draw_history"])
     if rnd.status == RoundStatus.CLOSED:
         raise RoundError(_("Runden er afsluttet; dens stikprøve kan ikke udskiftes."))
     reason = reason.strip()
     if rnd.draw_id is not None and not reason:
         raise RoundError(
             _("Runden har allerede en stikprøve. Skriv en begrundelse for at udskifte den.")
+        )
+    if replaces is not None and replaces.strip() != str(rnd.draw_id or ""):
+        raise RoundError(
+            _(
+                "Stikprøven er allerede trukket eller udskiftet af en anden, efter du åbnede "
+                "siden. Se den nuværende stikprøve, og prøv igen, hvis den stadig skal udskiftes."
+            )
         )
     plan = rnd.plan
     snapshot = snapshot if snapshot is not None else latest_snapshot(session)
