@@ -223,7 +223,7 @@ def draw_round(
         .where(Round.id == rnd.id)
         .with_for_update()
         .execution_options(populate_existing=True)
-    )
+    ).scalar_one()  # fetched, so the locked row's values replace the loaded ones
     session.expire(rnd, ["draw_history"])
     if rnd.status == RoundStatus.CLOSED:
         raise RoundError(_("Runden er afsluttet; dens stikprøve kan ikke udskiftes."))
