@@ -28,8 +28,9 @@ from tilsyn.reviews.models import CaseReview
 from tilsyn.risk import versions as risk
 from tilsyn.risk.models import RiskModelVersion
 from tilsyn.rounds import rounds
-from tilsyn.rounds.models import Round
+from tilsyn.rounds.models import Round, SupervisionPlan
 from tilsyn.rounds.periods import period_containing
+from tilsyn.rounds.scheduled import due_periods
 from tilsyn.sampling.models import Draw
 
 
@@ -292,3 +293,24 @@ def test_control_characters_in_review_notes_are_refused(session, org, login_as):
         assert response.status_code == 200
         assert "ugyldige kontroltegn" in response.get_data(as_text=True)
     assert session.scalar(select(func.count()).select_from(CaseReview)) == 0
+
+
+@pytest.mark.parametrize("start", [date(1, 1, 1), date(9999, 12, 31)])
+def test_plans_stored_with_absurd_start_dates_do_not_break_their_pages(
+    session, org, login_as, start
+):
+    plan = _drawable_round(session, org)
+    session.execute(
+        update(SupervisionPlan.__table__)
+        .where(SupervisionPlan.id == plan.id)
+        .values(starts_on=start)
+    )
+    session.commit()
+    client = login_as("leder")
+    for url in (f"/tilsyn/planer/{plan.id}/ny-runde", f"/tilsyn/planer/{plan.id}", "/tilsyn/"):
+        assert client.get(url).status_code == 200, url
+    response = client.post(f"/tilsyn/planer/{plan.id}/ny-runde", data={"period": "2026-K1"})
+    assert response.status_code in (200, 302)
+    session.expire_all()
+    plan = session.get(SupervisionPlan, plan.id)
+    assert isinstance(due_periods(plan, date.today()), list)  # the scheduler copes too

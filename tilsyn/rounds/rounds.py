@@ -19,6 +19,7 @@ from tilsyn.audit import services as audit
 from tilsyn.auth.models import User
 from tilsyn.cases.models import Snapshot
 from tilsyn.cases.snapshots import latest_snapshot
+from tilsyn.formutil import DATE_MAX, DATE_MIN
 from tilsyn.models_base import utcnow
 from tilsyn.permissions import can_manage_plan
 from tilsyn.rounds.errors import RoundError
@@ -55,10 +56,16 @@ def review_deadline(plan: SupervisionPlan, period: Period, today: date | None = 
     return deadline
 
 
+def plan_start(plan: SupervisionPlan) -> date:
+    """The plan's first day, held inside the range every date field accepts: a plan stored
+    before that rule with 0001-01-01 or 9999-12-31 must not overflow period arithmetic."""
+    return min(max(plan.starts_on, DATE_MIN), DATE_MAX)
+
+
 def creatable_periods(session: Session, plan: SupervisionPlan, today: date) -> list[Period]:
     """Periods a leader may create a round for by hand, newest first: from the plan's first
     period up to and including the next period, leaving out periods that have a round."""
-    first = period_containing(plan.cadence, plan.starts_on)
+    first = period_containing(plan.cadence, plan_start(plan))
     last = next_period(plan.cadence, period_containing(plan.cadence, today))
     taken = set(session.scalars(select(Round.period_label).where(Round.plan_id == plan.id)))
     out: list[Period] = []
@@ -85,7 +92,7 @@ def create_round_by_hand(
     """
     if not can_manage_plan(actor, plan):
         raise RoundError(_("Du kan ikke oprette runder for denne plan."))
-    first = period_containing(plan.cadence, plan.starts_on)
+    first = period_containing(plan.cadence, plan_start(plan))
     last = next_period(plan.cadence, period_containing(plan.cadence, today))
     if not first.start <= period.start <= last.start:
         raise RoundError(
