@@ -56,6 +56,10 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     babel.init_app(app, locale_selector=_select_locale)
     _init_login(app)
 
+    from tilsyn.web import BoundedIntConverter
+
+    # Before any route is added: every <int:...> is bounded to what the database can hold.
+    app.url_map.converters["int"] = BoundedIntConverter
     for module_name in BLUEPRINTS:
         app.register_blueprint(importlib.import_module(module_name).bp)
 
@@ -66,7 +70,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         if name == "static" or name.startswith("bootstrap."):
             app.view_functions[name] = public(_plain_view(view))
     app.before_request(enforce_access)
-    from tilsyn.web import commit_request
+    from tilsyn.web import commit_request, register_database_errors
 
     app.after_request(commit_request)
     from tilsyn.reviews.findings import prior_findings_by_caseworker
@@ -76,6 +80,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     # views and commands below reviews read them through this one registered source.
     app.extensions[PRIOR_FINDINGS_SOURCE] = prior_findings_by_caseworker
     register_error_handlers(app)
+    register_database_errors(app)
     _init_templates(app)
     return app
 
@@ -96,8 +101,13 @@ def _select_locale() -> str:
     lang = session.get("lang")
     if lang in ("da", "en"):
         return str(lang)
-    if current_user and getattr(current_user, "locale", None):
-        return str(current_user.locale)
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        if current_user and getattr(current_user, "locale", None):
+            return str(current_user.locale)
+    except SQLAlchemyError:  # the database is unreachable: the error page is Danish
+        return "da"
     return "da"
 
 
@@ -117,8 +127,30 @@ def _init_login(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
-        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-        return user if user is not None and user.active else None
+        from datetime import UTC, datetime
+
+        from flask import flash
+
+        from tilsyn.auth import sessions
+
+        known = user_id.isdigit() and len(user_id) < 19
+        user = db.session.get(User, int(user_id)) if known else None
+        if user is None or not user.active:
+            sessions.forget(session)
+            return None
+        ended = sessions.check(
+            session,
+            user.session_version,
+            datetime.now(UTC),
+            idle_minutes=float(app.config["SESSION_IDLE_MINUTES"]),
+            max_hours=float(app.config["SESSION_MAX_HOURS"]),
+        )
+        if ended is not None:
+            sessions.forget(session)
+            if ended != sessions.REVOKED:
+                flash(str(_l("Din session er udløbet; log ind igen.")), "info")
+            return None
+        return user
 
 
 def _init_templates(app: Flask) -> None:
@@ -126,10 +158,12 @@ def _init_templates(app: Flask) -> None:
 
     from tilsyn import formatting
     from tilsyn.core.nav import nav_items
+    from tilsyn.formutil import error_list
     from tilsyn.permissions import ROLE_LABELS, Role, can
 
     app.jinja_env.globals.update(
         can=can,
+        form_error_list=error_list,
         nav_items=nav_items,
         role_labels={role.value: label for role, label in ROLE_LABELS.items()},
         get_locale=get_locale,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from flask import (
@@ -19,7 +20,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from tilsyn.auth import services
+from tilsyn.auth import services, sessions
 from tilsyn.auth.forms import ChangePasswordForm, LanguageForm, LoginForm
 from tilsyn.extensions import db
 from tilsyn.permissions import authenticated, public, requires, start_endpoint
@@ -66,6 +67,7 @@ def login() -> str | Response:
         if result.user is not None:
             _clear_session_keeping_language()
             login_user(result.user)
+            sessions.start(session, result.user.session_version, datetime.now(UTC))
             return redirect(
                 _safe_next(request.args.get("next")) or url_for(start_endpoint(result.user))
             )
@@ -76,6 +78,8 @@ def login() -> str | Response:
 @bp.route("/logout", methods=["POST"])
 @authenticated
 def logout() -> Response:
+    """Log out on every device (sessions are cookies: see :mod:`tilsyn.auth.sessions`)."""
+    services.logout(db.session, current_user)
     logout_user()
     _clear_session_keeping_language()
     flash(_("Du er logget ud."), "info")
@@ -90,8 +94,9 @@ def account() -> str | Response:
         lambda: services.change_password(
             db.session, current_user, form.old_password.data or "", form.new_password.data or ""
         ),
-        success=_("Din adgangskode er skiftet."),
+        success=_("Din adgangskode er skiftet; du er logget ud alle andre steder."),
     ):
+        sessions.restamp(session, current_user.session_version)  # this browser stays logged in
         return redirect(url_for("auth.account"))
     return render_template("auth/account.html", form=form, language_form=_language_form())
 

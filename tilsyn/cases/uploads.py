@@ -7,6 +7,7 @@ itself is deleted at once). Stale uploads are removed by the next upload or anal
 
 from __future__ import annotations
 
+import errno
 import json
 import re
 import secrets
@@ -26,6 +27,7 @@ from tilsyn.cases.importing.pipeline import analyse_file
 from tilsyn.cases.importing.result import (
     EarlierSnapshot,
     ImportResult,
+    ImportSetupError,
     UnknownCaseworker,
     clean_filename,
 )
@@ -66,24 +68,41 @@ def store_upload(
     as_of: date,
     user_id: int,
 ) -> PendingUpload:
-    """Save an uploaded file under ``root/<random token>/`` (server-side, never in the session)."""
+    """Save an uploaded file under ``root/<random token>/`` (server-side, never in the session).
+
+    A disk that is full (or any other write error) leaves nothing behind: the half-written
+    directory is removed and :class:`ImportSetupError` says so in Danish.
+    """
     remove_stale_uploads(root)
     token = secrets.token_urlsafe(32)
     directory = root / token
-    directory.mkdir(parents=True, mode=0o700)
-    path = directory / UPLOAD_FILE
-    with path.open("wb") as out:
-        shutil.copyfileobj(stream, out, 1 << 20)
-    upload = PendingUpload(token, path, clean_filename(filename), mapping_name, as_of, user_id)
-    _write_meta(
-        upload,
-        {
-            "filename": upload.filename,
-            "mapping": mapping_name,
-            "as_of": as_of.isoformat(),
-            "user_id": user_id,
-        },
-    )
+    try:
+        directory.mkdir(parents=True, mode=0o700)
+        path = directory / UPLOAD_FILE
+        with path.open("wb") as out:
+            shutil.copyfileobj(stream, out, 1 << 20)
+        upload = PendingUpload(token, path, clean_filename(filename), mapping_name, as_of, user_id)
+        _write_meta(
+            upload,
+            {
+                "filename": upload.filename,
+                "mapping": mapping_name,
+                "as_of": as_of.isoformat(),
+                "user_id": user_id,
+            },
+        )
+    except OSError as exc:
+        shutil.rmtree(directory, ignore_errors=True)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise ImportSetupError(
+                _(
+                    "Der er ikke plads til filen på serveren (disken er fuld). Intet er gemt; "
+                    "bed en administrator om at frigøre plads, og prøv igen."
+                )
+            ) from exc
+        raise ImportSetupError(
+            _("Filen kunne ikke gemmes på serveren. Intet er gemt; prøv igen.")
+        ) from exc
     return upload
 
 

@@ -105,14 +105,19 @@ def upload() -> str | Response:
     if not loaded:
         return render_template("cases/upload.html", form=form)
     mapping = loaded.value
-    stored = uploads.store_upload(
-        _upload_root(),
-        form.file.data.stream,
-        filename=form.file.data.filename,
-        mapping_name=mapping.name,
-        as_of=form.as_of.data or date.today(),
-        user_id=current_user.id,
+    saved = attempt(
+        lambda: uploads.store_upload(
+            _upload_root(),
+            form.file.data.stream,
+            filename=form.file.data.filename,
+            mapping_name=mapping.name,
+            as_of=form.as_of.data or date.today(),
+            user_id=current_user.id,
+        )
     )
+    if not saved:
+        return render_template("cases/upload.html", form=form)
+    stored = saved.value
     result = uploads.analyse_upload(db.session, _upload_root(), stored, mapping, **_options())
     if not result.ok:
         pipeline.record_refused_import(db.session, current_user, result)

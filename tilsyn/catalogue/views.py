@@ -23,7 +23,7 @@ from tilsyn.extensions import db
 from tilsyn.formutil import choices
 from tilsyn.permissions import requires
 from tilsyn.schemes import SCHEMES
-from tilsyn.web import attempt
+from tilsyn.web import attempt, int_arg
 
 bp = Blueprint("catalogue", __name__, url_prefix="/kontrolpunkter")
 
@@ -185,7 +185,7 @@ def scale_edit(scale_id: int | None) -> str | Response:
     scale = db.session.get(Scale, scale_id) if scale_id else None
     if scale_id and scale is None:
         abort(404)
-    copy_id = request.args.get("kopi", type=int)
+    copy_id = int_arg("kopi")
     copy_of = db.session.get(Scale, copy_id) if scale is None and copy_id else None
     form = _scale_form(scale, copy_of)
     if form.validate_on_submit():

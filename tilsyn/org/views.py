@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, url_for
+from flask import Blueprint, abort, redirect, render_template, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from tilsyn.auth import services as accounts
+from tilsyn.auth import sessions
 from tilsyn.auth.models import User
 from tilsyn.extensions import db
 from tilsyn.formutil import choices
@@ -130,5 +131,7 @@ def user_edit(user_id: int | None) -> str | Response:
     if form.validate_on_submit() and attempt(
         lambda: _save_user(form, user), success=_("Brugeren er gemt.")
     ):
+        if user is not None and user.id == current_user.id:
+            sessions.restamp(session, user.session_version)  # the admin stays logged in here
         return redirect(url_for("admin.index"))
     return render_template("admin/form.html", form=form, title=_("Bruger"))

@@ -11,15 +11,17 @@ from collections.abc import Mapping, Sequence
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from wtforms import SubmitField, TextAreaField
-from wtforms.validators import Length, Optional
+from wtforms import HiddenField, SubmitField, TextAreaField
+from wtforms.validators import Length, Optional, Regexp
 
 from tilsyn.catalogue.models import ControlPoint
-from tilsyn.formutil import FlaskForm
+from tilsyn.formutil import FlaskForm, has_control_characters
 from tilsyn.reviews.recording import NOTE_MAX, OVERALL_NOTE_MAX
 
 
 class ReviewForm(FlaskForm):
+    #: The review's version when the form was opened (0: none yet); see reviews.conflicts.
+    version = HiddenField(validators=[Optional(), Regexp(r"^\d{1,9}$")])
     overall_note = TextAreaField(
         _l("Samlet bemærkning til sagen"),
         validators=[Optional(), Length(max=OVERALL_NOTE_MAX)],
@@ -65,6 +67,13 @@ def parse_answers(
                     )
                 )
         note = data.get(note_field(point)) or ""
+        if has_control_characters(note):
+            problems.append(
+                _(
+                    "%(code)s: bemærkningen indeholder ugyldige kontroltegn (fx NUL); fjern dem.",
+                    code=point.code,
+                )
+            )
         if len(note) > NOTE_MAX:
             problems.append(
                 _(

@@ -63,6 +63,11 @@ class CaseReview(db.Model):  # type: ignore[name-defined]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(default=None)
     overall_note: Mapped[str] = mapped_column(Text, default="")
+    #: Bumped by every UPDATE, which checks it (lost-update protection, see
+    #: :mod:`tilsyn.reviews.conflicts`).
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
     draw_item: Mapped[DrawItem] = relationship()
     caseworker: Mapped[Caseworker] = relationship()

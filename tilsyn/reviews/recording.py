@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.exc import StaleDataError
 
 from tilsyn.audit import services as audit
 from tilsyn.auth.models import User
@@ -27,6 +28,7 @@ from tilsyn.permissions import (
     can_record_reviews,
     can_view_reviews,
 )
+from tilsyn.reviews.conflicts import check_version, stale_after_flush
 from tilsyn.reviews.errors import ReviewAccessError, ReviewError
 from tilsyn.reviews.models import NOT_STARTED_LABEL, CaseReview, ReviewAnswer, ReviewStatus
 from tilsyn.rounds.models import Round, RoundControlPoint, RoundStatus, RoundTheme
@@ -279,8 +281,14 @@ def save_review(
     answers: Mapping[int, tuple[int | None, str]],
     overall_note: str,
     complete: bool,
+    *,
+    expected_version: int | None = None,
 ) -> CaseReview:
     """Save the review of a sampled case as a draft, or complete it.
+
+    ``expected_version`` is the review's version when the form was opened (0: no review yet);
+    a save from a stale form is refused with :class:`~tilsyn.reviews.conflicts.StaleReviewError`
+    (None: no check).
 
     ``answers`` maps control point (version) id to ``(option id or None, note)`` and is the full
     state of the form: a control point missing from it (or with neither option nor note) has no
@@ -301,6 +309,7 @@ def save_review(
         raise ReviewError(_("Gennemgangen er afsluttet. Genåbn den, hvis den skal ændres."))
 
     points = applicable_points(review_form_items(session, rnd, item))
+    check_version(review, expected_version, points, answers, overall_note)
     applicable = {cp.id: cp for cp in points}
     problems: list[str] = []
     clean: dict[int, tuple[ScaleOption | None, str]] = {}
@@ -383,7 +392,10 @@ def save_review(
     if complete:
         review.status = ReviewStatus.COMPLETED
         review.completed_at = now
-    session.flush()
+    try:
+        session.flush()
+    except StaleDataError as exc:  # a concurrent save committed after the check above
+        raise stale_after_flush(review) from exc
     _start_review_of_round(session, actor, rnd)
     answered = sum(1 for option, _text in clean.values() if option is not None)
     audit.record(

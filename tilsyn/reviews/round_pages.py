@@ -16,7 +16,7 @@ from werkzeug.wrappers import Response
 
 from tilsyn.extensions import db
 from tilsyn.formutil import choices
-from tilsyn.permissions import can_manage_plan, requires
+from tilsyn.permissions import can, can_manage_plan, requires
 from tilsyn.reviews.estimates import theme_weakness
 from tilsyn.reviews.progress import round_progress, totals
 from tilsyn.rounds.forms import DrawForm, NewRoundForm, ThemesForm
@@ -37,7 +37,8 @@ def _suggestions(plan: SupervisionPlan, before: date) -> ThemeSuggestions:
 
 
 def _draw_url(draw_id: int | None) -> str | None:
-    if draw_id is None:
+    """The draw record's page, only for a role that may open it (directors may not)."""
+    if draw_id is None or not can("sampling.view"):
         return None
     try:
         return url_for("sampling.detail", draw_id=draw_id)
@@ -117,7 +118,7 @@ def round_page(round_id: int) -> str:
         progress_totals=totals(progress),
         draw_url=_draw_url(rnd.draw_id),
         history=[(h, _draw_url(h.draw_id)) for h in rnd.draw_history],
-        draw_form=DrawForm(),
+        draw_form=DrawForm(replaces=str(rnd.draw_id or "")),
         themes_form=themes_form,
         transitions=[(t, STATUSES[t]) for t in TRANSITIONS.get(rnd.status, ())],
         suggestions=_suggestions(rnd.plan, rnd.period_start),

@@ -80,6 +80,12 @@ def _form_problems(form: ReviewForm) -> list[str]:
     return problems
 
 
+def _refused(exc: Exception, problems: list[str], stale: list[int | None]) -> None:
+    """Collect a refused save's problems (and, for a stale form, the stored version)."""
+    problems.extend(getattr(exc, "problems", [str(exc)]))
+    stale.append(getattr(exc, "version", None))
+
+
 @bp.route("/")
 @requires("reviews.view")
 def index() -> str:
@@ -110,6 +116,7 @@ def edit(round_id: int, item_id: int) -> str | Response:
         abort(403)
     form = ReviewForm()
     problems: list[str] = []
+    stale: list[int | None] = []
     posted: dict[int, tuple[int | None, str]] | None = None
     if request.method == "POST":
         points = applicable_points(review_form_items(db.session, rnd, item))
@@ -118,6 +125,7 @@ def edit(round_id: int, item_id: int) -> str | Response:
             problems = _form_problems(form) + problems
         if not problems:
             complete = bool(form.complete.data)
+            version = form.version.data or ""
             if attempt(
                 lambda: save_review(
                     db.session,
@@ -127,8 +135,9 @@ def edit(round_id: int, item_id: int) -> str | Response:
                     posted or {},
                     form.overall_note.data or "",
                     complete,
+                    expected_version=int(version) if version.isdigit() else None,
                 ),
-                on_error=lambda exc: problems.extend(getattr(exc, "problems", [str(exc)])),
+                on_error=lambda exc: _refused(exc, problems, stale),
                 conflict=_(
                     "Gennemgangen blev gemt af en anden samtidig. Indlæs siden igen og prøv igen."
                 ),
@@ -148,6 +157,10 @@ def edit(round_id: int, item_id: int) -> str | Response:
             flash(_("Gennemgangen kan ikke ændres; den vises her."), "info")
         return redirect(url_for("reviews.view", round_id=rnd.id, item_id=item.id))
     page = _open(rnd, item)
+    if posted is None or any(v is not None for v in stale):
+        # Opened now, or refused as stale (the user has seen what changed): the form carries
+        # the stored version, so the next save is checked against it.
+        form.version.data = str(page.review.version if page.review is not None else 0)
     if posted is not None:
         values = {
             cp_id: AnswerValue(option_id, note) for cp_id, (option_id, note) in posted.items()

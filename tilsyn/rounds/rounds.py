@@ -19,6 +19,7 @@ from tilsyn.audit import services as audit
 from tilsyn.auth.models import User
 from tilsyn.cases.models import Snapshot
 from tilsyn.cases.snapshots import latest_snapshot
+from tilsyn.formutil import DATE_MAX, DATE_MIN
 from tilsyn.models_base import utcnow
 from tilsyn.permissions import can_manage_plan
 from tilsyn.rounds.errors import RoundError
@@ -55,10 +56,16 @@ def review_deadline(plan: SupervisionPlan, period: Period, today: date | None = 
     return deadline
 
 
+def plan_start(plan: SupervisionPlan) -> date:
+    """The plan's first day, held inside the range every date field accepts: a plan stored
+    before that rule with 0001-01-01 or 9999-12-31 must not overflow period arithmetic."""
+    return min(max(plan.starts_on, DATE_MIN), DATE_MAX)
+
+
 def creatable_periods(session: Session, plan: SupervisionPlan, today: date) -> list[Period]:
     """Periods a leader may create a round for by hand, newest first: from the plan's first
     period up to and including the next period, leaving out periods that have a round."""
-    first = period_containing(plan.cadence, plan.starts_on)
+    first = period_containing(plan.cadence, plan_start(plan))
     last = next_period(plan.cadence, period_containing(plan.cadence, today))
     taken = set(session.scalars(select(Round.period_label).where(Round.plan_id == plan.id)))
     out: list[Period] = []
@@ -85,7 +92,7 @@ def create_round_by_hand(
     """
     if not can_manage_plan(actor, plan):
         raise RoundError(_("Du kan ikke oprette runder for denne plan."))
-    first = period_containing(plan.cadence, plan.starts_on)
+    first = period_containing(plan.cadence, plan_start(plan))
     last = next_period(plan.cadence, period_containing(plan.cadence, today))
     if not first.start <= period.start <= last.start:
         raise RoundError(
@@ -201,8 +208,13 @@ def draw_round(
     snapshot: Snapshot | None = None,
     seed: int | None = None,
     prior_findings: Mapping[int, float],
+    replaces: str | None = None,
 ) -> Draw:
     """Draw the round's sample from ``snapshot`` (default: the latest) and attach it.
+
+    ``replaces``: the id of the draw the user saw on the page ("" for none); a submit made
+    after someone else drew is refused (None: no check, e.g. the scheduler). The round's row
+    is locked while this runs.
 
     ``prior_findings``: as for :func:`tilsyn.sampling.draw.draw_sample` (the caller, above
     reviews, computes them for the snapshot's date).
@@ -211,12 +223,28 @@ def draw_round(
     draw stays recorded in the round's draw history. Raises RoundError (or the sampling
     service's ValueError) with a Danish message; nothing is stored then.
     """
+    # Lock the round's row (PostgreSQL) and re-read it: parallel submits are serialised, and
+    # each sees the draw the one before it attached.
+    session.execute(
+        select(Round)
+        .where(Round.id == rnd.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()  # fetched, so the locked row's values replace the loaded ones
+    session.expire(rnd, ["draw_history"])
     if rnd.status == RoundStatus.CLOSED:
         raise RoundError(_("Runden er afsluttet; dens stikprøve kan ikke udskiftes."))
     reason = reason.strip()
     if rnd.draw_id is not None and not reason:
         raise RoundError(
             _("Runden har allerede en stikprøve. Skriv en begrundelse for at udskifte den.")
+        )
+    if replaces is not None and replaces.strip() != str(rnd.draw_id or ""):
+        raise RoundError(
+            _(
+                "Stikprøven er allerede trukket eller udskiftet af en anden, efter du åbnede "
+                "siden. Se den nuværende stikprøve, og prøv igen, hvis den stadig skal udskiftes."
+            )
         )
     plan = rnd.plan
     snapshot = snapshot if snapshot is not None else latest_snapshot(session)

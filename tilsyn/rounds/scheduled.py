@@ -20,7 +20,13 @@ from tilsyn.rounds.models import RotationMode, Round, RoundStatus, SupervisionPl
 from tilsyn.rounds.notices import RunReport, notify_leaders
 from tilsyn.rounds.periods import Period, period_containing, previous_period
 from tilsyn.rounds.reminders import ReminderPolicy, send_reminders
-from tilsyn.rounds.rounds import create_round, draw_round, round_for, snapshot_is_recent
+from tilsyn.rounds.rounds import (
+    create_round,
+    draw_round,
+    plan_start,
+    round_for,
+    snapshot_is_recent,
+)
 
 #: Advisory lock key for the scheduled run on PostgreSQL ("tilsyn" in hex-ish digits).
 RUN_LOCK_KEY = 0x7115_0005
@@ -52,7 +58,7 @@ def due_periods(plan: SupervisionPlan, today: date) -> list[Period]:
     the plan's first period (``starts_on``).
     """
     current = period_containing(plan.cadence, today)
-    first = period_containing(plan.cadence, plan.starts_on).start
+    first = period_containing(plan.cadence, plan_start(plan)).start
     return [p for p in (previous_period(plan.cadence, current), current) if p.start >= first]
 
 

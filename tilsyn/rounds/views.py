@@ -154,11 +154,12 @@ def draw(round_id: int) -> Response:
     rnd = _managed_round(round_id)
     form = DrawForm()
     if not form.validate_on_submit():
-        flash(_("Begrundelsen er for lang."), "danger")
+        flash(_("Begrundelsen er for lang eller indeholder ugyldige tegn."), "danger")
         return redirect(url_for(ROUND_PAGE, round_id=rnd.id))
     snapshot = latest_snapshot(db.session)
     prior = prior_findings_at(db.session, snapshot.as_of) if snapshot is not None else {}
     reason = form.reason.data or ""
+    replaces = form.replaces.raw_data[0] if form.replaces.raw_data else None
     attempt(
         lambda: draw_round(
             db.session,
@@ -167,6 +168,7 @@ def draw(round_id: int) -> Response:
             reason=reason,
             snapshot=snapshot,
             prior_findings=prior,
+            replaces=replaces,
         ),
         success=lambda draw: _("Stikprøven er trukket: %(n)d sager.", n=draw.sample_size),
     )
