@@ -213,7 +213,7 @@ def test_action_lifecycle_with_one_effect_per_change(session, s):
 def test_deactivated_caseworkers_actions_go_to_the_leader(session, s):
     action = _action(session, s)
     leader = s.org.users["leder"]
-    with pytest.raises(ServiceAccessError):
+    with pytest.raises(FeedbackError, match="Kun ejeren"):
         actions.mark_done(session, leader, action.id, "x")  # the caseworker owns it
     s.org.cw_a1.active = False
     session.flush()

@@ -176,7 +176,10 @@ def mark_done(
 ) -> FollowUpAction:
     action = get_action(session, action_id)
     if not can_mark_done(session, actor, action):
-        raise FeedbackAccessError(_("Kun ejeren kan markere opfølgningspunktet som udført."))
+        message = _("Kun ejeren kan markere opfølgningspunktet som udført.")
+        if can_manage(actor, action.caseworker):
+            raise FeedbackError(message)  # the leader sees it, but it is not theirs to mark
+        raise FeedbackAccessError(message)
     text = require_text(note, _("Notatet"), DESCRIPTION_MAX)
     _transition(
         session,

@@ -19,7 +19,7 @@ from wtforms.validators import Optional
 
 from tilsyn.feedback.common import COMMENT_MAX, DESCRIPTION_MAX
 from tilsyn.feedback.models import INVOLVEMENT_LABELS, OWNER_LABELS, Involvement, Owner
-from tilsyn.formutil import FlaskForm
+from tilsyn.formutil import FlaskForm, choices
 
 
 class PlainForm(FlaskForm):
@@ -47,7 +47,7 @@ class ActionForm(FlaskForm):
     control_point_id = SelectField(_l("Fund"), choices=[], validate_choice=False)
     owner = RadioField(
         _l("Ejer"),
-        choices=[(o.value, OWNER_LABELS[o]) for o in Owner],
+        choices=lambda: choices((o.value, OWNER_LABELS[o]) for o in Owner),
         default=Owner.CASEWORKER.value,
         validate_choice=False,
     )
@@ -74,7 +74,7 @@ class PreferenceForm(FlaskForm):
 class PlanSettingsForm(FlaskForm):
     involvement = SelectField(
         _l("Sagsbehandlerens inddragelse"),
-        choices=[(i.value, INVOLVEMENT_LABELS[i]) for i in Involvement],
+        choices=lambda: choices((i.value, INVOLVEMENT_LABELS[i]) for i in Involvement),
         validate_choice=False,
     )
     followup_allowance = IntegerField(

@@ -27,6 +27,7 @@ from tilsyn.feedback.forms import (
     parse_date,
 )
 from tilsyn.feedback.models import ACTION_STATUS_LABELS, ActionStatus, Involvement
+from tilsyn.formutil import choices
 from tilsyn.permissions import can_manage_plan, can_see_plan, requires
 from tilsyn.rounds.models import Round, SupervisionPlan
 from tilsyn.web import attempt
@@ -222,10 +223,13 @@ def release_round(round_id: int) -> Response:
 def review_page(review_id: int) -> str:
     data = _page(lambda: pages.review_feedback(db.session, current_user, review_id))
     action_form = ActionForm()
-    action_form.control_point_id.choices = [("", _("Gennemgangen som helhed"))] + [
-        (str(a.control_point_id), f"{a.control_point.code}: {a.control_point.question}")
-        for a in data.findings
-    ]
+    action_form.control_point_id.choices = choices(
+        [("", _("Gennemgangen som helhed"))]
+        + [
+            (str(a.control_point_id), f"{a.control_point.code}: {a.control_point.question}")
+            for a in data.findings
+        ]
+    )
     return render_template(
         "feedback/review.html",
         data=data,
