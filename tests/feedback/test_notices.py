@@ -3,7 +3,7 @@ for unacknowledged feedback and for actions near or past their due date, the wee
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from email.header import decode_header, make_header
 
 import pytest
@@ -86,7 +86,11 @@ def test_reminders_for_unacknowledged_feedback_and_actions(session, org, smtp):
     _deliver(session, config)
     handler.received.clear()
     # Released 15 days ago, not acknowledged: one reminder to the caseworker, once.
-    session.execute(update(FeedbackRelease).values(released_at=utcnow() - timedelta(days=15)))
+    session.execute(
+        update(FeedbackRelease).values(
+            released_at=datetime.combine(today, time(9)) - timedelta(days=15)
+        )
+    )
     report = notices.run_reminders(session, today, {})
     assert report.ack_reminders == 1
     assert notices.run_reminders(session, today, {}).ack_reminders == 0  # same day: nothing

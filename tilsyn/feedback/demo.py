@@ -174,15 +174,15 @@ def add_demo_feedback(session: Session, actor: User, rng: np.random.Generator, t
                     )
                     n_actions[status] += 1
         if closed and leader is not None and plan.unit_id in leader_units:
-            review = session.scalar(
+            first = session.scalar(
                 select(CaseReview)
                 .where(CaseReview.round_id == closed[0].id, CaseReview.status == COMPLETED)
                 .order_by(CaseReview.id)
             )
-            if review is not None:
+            if first is not None:
                 action = _add_action(
                     session,
-                    review,
+                    first,
                     None,
                     ActionStatus.OPEN.value,
                     today - timedelta(days=10),

@@ -10,7 +10,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -153,7 +153,7 @@ def run_reminders(session: Session, today: date, config: Mapping[str, Any]) -> R
     before = int(config.get("ACTION_REMINDER_DAYS_BEFORE", ACTION_DAYS_BEFORE))
     overdue_every = int(config.get("ACTION_OVERDUE_REMINDER_DAYS", ACTION_OVERDUE_DAYS))
     if ack_days > 0:
-        limit = utcnow() - timedelta(days=ack_days)
+        limit = datetime.combine(today - timedelta(days=ack_days), time.max)
         releases = session.scalars(
             select(FeedbackRelease).where(
                 FeedbackRelease.acknowledged_at.is_(None),
@@ -175,11 +175,11 @@ def run_reminders(session: Session, today: date, config: Mapping[str, Any]) -> R
         select(FollowUpAction).where(FollowUpAction.status == ActionStatus.OPEN.value)
     ).all()
     for action in actions:
-        subject, owners = _action_reminder(session, action, today, before, overdue_every)
-        if subject is None:
+        reminder, owners = _action_reminder(session, action, today, before, overdue_every)
+        if reminder is None:
             continue
         report.action_reminders += _notify_all(
-            session, owners, subject, "/opfoelgning/mine", config
+            session, owners, reminder, "/opfoelgning/mine", config
         )
         action.last_reminder_on = today
     report.digests = send_digests(session, today, config)
