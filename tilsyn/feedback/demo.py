@@ -120,7 +120,9 @@ def add_demo_feedback(session: Session, actor: User, rng: np.random.Generator, t
                     acknowledged += 1
                 session.add(rel)
                 released += 1
-                if latest_closed and (mine or rng.random() < 0.1) and comments < 2 * len(COMMENTS):
+                if latest_closed and (
+                    mine or (rng.random() < 0.1 and comments < 2 * len(COMMENTS))
+                ):
                     session.flush()
                     question, answer = COMMENTS[comments % len(COMMENTS)]
                     session.add_all(
