@@ -150,3 +150,25 @@ def test_weekly_digest_instead_of_single_notices(session, org, smtp):
     [mail] = handler.received
     assert _subject(mail) == "Ugentlig oversigt fra tilsyn: 2 beskeder"
     assert "Du har fået feedback på 1 sager" in _body(mail)
+
+
+def test_reminders_once_commits_what_is_due(app, session, org):
+    from tilsyn.feedback import jobs
+
+    s = setup_round(session, org)
+    action = actions.create_action(
+        session,
+        org.users["leder"],
+        s.reviews[0].id,
+        description="Ret",
+        owner="caseworker",
+        due_date=date(2026, 11, 20),
+        today=date(2026, 11, 2),
+    )
+    session.commit()
+    lines = jobs.reminders_once(app, date(2026, 11, 18))
+    assert lines == [
+        "Feedback: 0 påmindelser om kvittering, 1 om opfølgningspunkter, 0 ugentlige samlinger"
+    ]
+    session.expire_all()
+    assert session.get(type(action), action.id).last_reminder_on == date(2026, 11, 18)
