@@ -257,3 +257,35 @@ def test_leader_filters_and_director_counts(session, s):
     }
     assert (counts["Team A"].open, counts["Team A"].overdue) == (2, 1)
     assert counts["Team B"].open == 0
+
+
+def test_two_sessions_acknowledging_and_approving_at_once_have_one_effect(session, s):
+    """A second request that loaded the row before the first one committed is refused."""
+    from sqlalchemy.orm import Session as OrmSession
+
+    from tilsyn.auth.models import User
+    from tilsyn.extensions import db
+
+    release.release(session, s.org.users["leder"], s.round.id, review_ids=[s.reviews[0].id])
+    action = _action(session, s)
+    actions.mark_done(session, s.org.users["sagsbehandler"], action.id, "Gjort")
+    session.commit()
+    rel = session.scalar(select(FeedbackRelease))
+    with OrmSession(db.engine) as other:
+        other_rel = other.get(FeedbackRelease, rel.id)
+        other_action = other.get(type(action), action.id)
+        assert other_rel.acknowledged_at is None and other_action.status == "done"
+        # The first request acknowledges and approves, and commits.
+        release.acknowledge(session, s.org.users["sagsbehandler"], rel.id)
+        actions.approve(session, s.org.users["leder"], action.id, TODAY)
+        session.commit()
+        # The second, with its stale rows, does the same: refused, nothing written twice.
+        cw = other.get(User, s.org.users["sagsbehandler"].id)
+        leader = other.get(User, s.org.users["admin"].id)
+        with pytest.raises(FeedbackError):
+            release.acknowledge(other, cw, rel.id)
+        with pytest.raises(FeedbackError):
+            actions.approve(other, leader, action.id, TODAY)
+        other.rollback()
+    assert _events(session, "acknowledge", "feedback") == 1
+    assert _events(session, "status", "followup_action") == 2  # done, approved
