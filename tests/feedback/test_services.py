@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from tests.feedback.factories import TODAY, setup_round
 from tilsyn.audit.models import AuditEvent
 from tilsyn.errors import ServiceAccessError
-from tilsyn.feedback import actions, pages, plans, release
+from tilsyn.feedback import actions, figures, pages, plans, release
 from tilsyn.feedback.common import FeedbackError
 from tilsyn.feedback.models import ActionStatus, FeedbackRelease, Owner
 from tilsyn.notifications.models import OutboxMessage
@@ -253,7 +253,8 @@ def test_leader_filters_and_director_counts(session, s):
     )
     assert len(lines) == 2
     counts = {
-        c.unit: c for c in pages.team_counts(session, s.org.users["direktoer"], TODAY, later, later)
+        c.unit: c
+        for c in figures.team_counts(session, s.org.users["direktoer"], TODAY, later, later)
     }
     assert (counts["Team A"].open, counts["Team A"].overdue) == (2, 1)
     assert counts["Team B"].open == 0

@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 
 from tilsyn.errors import ServiceAccessError, ServiceError
 from tilsyn.extensions import db
-from tilsyn.feedback import actions, notices, pages, plans, release
+from tilsyn.feedback import actions, figures, notices, pages, plans, release
 from tilsyn.feedback.common import plan_setting
 from tilsyn.feedback.forms import (
     AcknowledgeForm,
@@ -418,12 +418,12 @@ def overview() -> str:
     end = parse_date(request.args.get("til")) or today
     if end < start:
         start, end = end, start
-    counts = pages.team_counts(db.session, current_user, start, end, today)
+    counts = figures.team_counts(db.session, current_user, start, end, today)
     return render_template("feedback/overview.html", counts=counts, start=start, end=end)
 
 
 @bp.route("/opfoelgning/register")
 @requires("feedback.register")
 def register() -> str:
-    releases, action_rows = pages.register(db.session, current_user, date.today())
+    releases, action_rows = figures.register(db.session, current_user, date.today())
     return render_template("feedback/register.html", releases=releases, actions=action_rows)
