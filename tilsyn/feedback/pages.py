@@ -143,9 +143,7 @@ class FeedbackDetail:
     can_comment: bool
 
 
-def _points(
-    session: Session, review: CaseReview, internal: set[int], *, with_notes: bool = True
-) -> list[FeedbackPoint]:
+def _points(review: CaseReview, internal: set[int]) -> list[FeedbackPoint]:
     answers = sorted(
         review.answers, key=lambda a: (a.control_point.theme.position, a.control_point.code)
     )
@@ -159,28 +157,17 @@ def _points(
             answer=a.option.label if a.option is not None else "",
             outcome=a.outcome,
             outcome_label=a.outcome_label,
-            note="" if (a.control_point_id in internal or not with_notes) else a.note,
+            note="" if a.control_point_id in internal else a.note,
         )
         for a in answers
     ]
 
 
-def feedback_detail(
-    session: Session, actor: User, release_id: int, *, leader_view: bool = False
-) -> FeedbackDetail:
-    """One released review as its caseworker sees it (opening it marks it read); audited.
-
-    ``leader_view``: a leader of the caseworker's unit looks at what the caseworker sees."""
-    if leader_view:
-        rel = session.get(FeedbackRelease, release_id)
-        if rel is None:
-            raise FeedbackError(_("Feedbacken findes ikke."))
-        if not can_manage(actor, rel.caseworker):
-            raise FeedbackAccessError(_("Du kan kun se feedback i dine egne enheder."))
-    else:
-        rel = own_release(session, actor, release_id)
-        if rel.seen_at is None:
-            rel.seen_at = utcnow()
+def feedback_detail(session: Session, actor: User, release_id: int) -> FeedbackDetail:
+    """One released review as its caseworker sees it (opening it marks it read); audited."""
+    rel = own_release(session, actor, release_id)
+    if rel.seen_at is None:
+        rel.seen_at = utcnow()
     rnd = session.get(Round, rel.round_id)
     assert rnd is not None
     inv = involvement(session, rnd)
@@ -210,15 +197,14 @@ def feedback_detail(
         case_ref=case_ref,
         reviewer_name=review.reviewer_name,
         completed_at=review.completed_at,
-        points=_points(session, review, set(rel.internal_point_ids or [])),
+        points=_points(review, set(rel.internal_point_ids or [])),
         overall_note="" if rel.overall_note_internal else review.overall_note,
         comments=list(rel.comments),
         actions=actions,
         changed=rel.changed,
-        can_acknowledge=not leader_view
-        and rel.acknowledged_at is None
+        can_acknowledge=rel.acknowledged_at is None
         and inv in (Involvement.ACKNOWLEDGE, Involvement.COMMENT),
-        can_comment=not leader_view and inv is Involvement.COMMENT,
+        can_comment=inv is Involvement.COMMENT,
     )
 
 

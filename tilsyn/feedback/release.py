@@ -110,6 +110,7 @@ def release(
     internal = {k: sorted({int(i) for i in v}) for k, v in (internal_point_ids or {}).items()}
     overall = set(overall_internal)
     released_per_cw: dict[int, int] = defaultdict(int)
+    released_ids: list[int] = []
     already = not_completed = 0
     now = utcnow()
     for review in reviews:
@@ -135,6 +136,7 @@ def release(
         current.overall_note_internal = review.id in overall
         current.seen_at = None
         released_per_cw[review.caseworker_id] += 1
+        released_ids.append(review.id)
     session.flush()
     total = sum(released_per_cw.values())
     if total:
@@ -147,7 +149,7 @@ def release(
             f"Frigav {total} gennemgange som feedback i {round_label(rnd)}",
             {
                 "round_id": rnd.id,
-                "reviews": [r.id for r in reviews if r.caseworker_id in released_per_cw],
+                "reviews": released_ids,
                 "caseworkers": sorted(released_per_cw),
             },
         )

@@ -78,7 +78,6 @@ def mine_detail(release_id: int) -> str:
         comment_form=CommentForm(),
         done_form=DoneForm(),
         today=date.today(),
-        leader_view=False,
     )
 
 
