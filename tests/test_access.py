@@ -217,7 +217,7 @@ def _seed_feedback(session: Session, org: factories.Org, rnd: Any, item: Any) ->
     """A completed review of the Team A caseworker's case, released, with a follow-up action
     from its first finding (every answer "not in order")."""
     from tilsyn.feedback import actions, release
-    from tilsyn.reviews import services as reviews
+    from tilsyn.reviews import recording as reviews
 
     admin = org.users["admin"]
     points = reviews.applicable_points(reviews.review_form_items(session, rnd, item))

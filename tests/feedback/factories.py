@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from tests.factories import Org
 from tests.reviews.factories import catalogue, items_of, make_plan, make_round, two_team_draw
 from tilsyn.catalogue.models import ControlPoint
-from tilsyn.reviews import services as reviews
+from tilsyn.reviews import recording as reviews
 from tilsyn.reviews.models import CaseReview
 from tilsyn.rounds.models import Round
 from tilsyn.sampling.models import DrawItem

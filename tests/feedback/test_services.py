@@ -14,7 +14,7 @@ from tilsyn.feedback import actions, figures, pages, plans, release
 from tilsyn.feedback.common import FeedbackError
 from tilsyn.feedback.models import ActionStatus, FeedbackRelease, Owner
 from tilsyn.notifications.models import OutboxMessage
-from tilsyn.reviews import services as reviews
+from tilsyn.reviews import recording as reviews
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from tilsyn.audit import services as audit
 from tilsyn.auth.models import User
-from tilsyn.catalogue.models import NOT_IN_ORDER
+from tilsyn.catalogue.models import Outcome
 from tilsyn.feedback import notices
 from tilsyn.feedback.common import (
     DESCRIPTION_MAX,
@@ -68,7 +68,7 @@ def create_action(
     due = check_due_date(due_date, today)
     if control_point_id is not None:
         answer = next((a for a in review.answers if a.control_point_id == control_point_id), None)
-        if answer is None or answer.outcome != NOT_IN_ORDER:
+        if answer is None or answer.outcome != Outcome.NOT_IN_ORDER:
             raise FeedbackError(
                 _("Et opfølgningspunkt kan kun knyttes til et fund, der er «ikke i orden».")
             )

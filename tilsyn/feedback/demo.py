@@ -31,8 +31,9 @@ from tilsyn.feedback.models import (
     PlanFeedbackSetting,
 )
 from tilsyn.permissions import Role
-from tilsyn.reviews.models import COMPLETED, NOT_IN_ORDER, CaseReview
-from tilsyn.rounds.models import CLOSED, IN_REVIEW, Round, SupervisionPlan
+from tilsyn.reviews.models import CaseReview, ReviewStatus
+from tilsyn.catalogue.models import Outcome
+from tilsyn.rounds.models import Round, RoundStatus, SupervisionPlan
 
 ACTION_TEXTS = (
     "Registrér et konkret jobmål i sagen, og gennemgå det med borgeren ved næste samtale.",
@@ -84,14 +85,14 @@ def add_demo_feedback(session: Session, actor: User, rng: np.random.Generator, t
         rounds = session.scalars(
             select(Round).where(Round.plan_id == plan.id).order_by(Round.period_start.desc())
         ).all()
-        closed = [r for r in rounds if r.status == CLOSED][:2]
-        current = [r for r in rounds if r.status == IN_REVIEW][:1]
+        closed = [r for r in rounds if r.status == RoundStatus.CLOSED][:2]
+        current = [r for r in rounds if r.status == RoundStatus.IN_REVIEW][:1]
         for index, rnd in enumerate(current + closed):
             is_current = rnd in current
             latest_closed = bool(closed) and rnd is closed[0]
             reviews = session.scalars(
                 select(CaseReview)
-                .where(CaseReview.round_id == rnd.id, CaseReview.status == COMPLETED)
+                .where(CaseReview.round_id == rnd.id, CaseReview.status == ReviewStatus.COMPLETED)
                 .options(selectinload(CaseReview.answers), selectinload(CaseReview.draw_item))
                 .order_by(CaseReview.id)
             ).all()
@@ -145,7 +146,7 @@ def add_demo_feedback(session: Session, actor: User, rng: np.random.Generator, t
                         ]
                     )
                     comments += 1
-                findings = [a for a in review.answers if a.outcome == NOT_IN_ORDER]
+                findings = [a for a in review.answers if a.outcome == Outcome.NOT_IN_ORDER]
                 if mine and not is_current:
                     for finding in findings:
                         status = _status(rng, True, n_actions)
@@ -178,7 +179,7 @@ def add_demo_feedback(session: Session, actor: User, rng: np.random.Generator, t
         if closed and leader is not None and plan.unit_id in leader_units:
             first = session.scalar(
                 select(CaseReview)
-                .where(CaseReview.round_id == closed[0].id, CaseReview.status == COMPLETED)
+                .where(CaseReview.round_id == closed[0].id, CaseReview.status == ReviewStatus.COMPLETED)
                 .order_by(CaseReview.id)
             )
             if first is not None:

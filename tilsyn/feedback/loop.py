@@ -26,10 +26,10 @@ from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
-from tilsyn.catalogue.models import IN_ORDER, NOT_IN_ORDER, ControlPoint
+from tilsyn.catalogue.models import ControlPoint, Outcome
 from tilsyn.feedback.common import plan_setting
 from tilsyn.feedback.models import UNFINISHED, FollowUpAction
-from tilsyn.reviews.models import COMPLETED, CaseReview, ReviewAnswer
+from tilsyn.reviews.models import CaseReview, ReviewAnswer, ReviewStatus
 from tilsyn.rounds.models import Round
 
 #: Previous rounds shown on the review form.
@@ -115,7 +115,7 @@ def review_hints(session: Session, round_id: int, caseworker_id: int) -> dict[st
         .where(
             CaseReview.round_id.in_(list(labels)),
             CaseReview.caseworker_id == caseworker_id,
-            CaseReview.status == COMPLETED,
+            CaseReview.status == ReviewStatus.COMPLETED,
         )
     ).all()
     tally: dict[tuple[str, int], dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -125,16 +125,16 @@ def review_hints(session: Session, round_id: int, caseworker_id: int) -> dict[st
         for (code, round_ref), counts in sorted(tally.items()):
             if round_ref != r.id:
                 continue
-            answered = counts[IN_ORDER] + counts[NOT_IN_ORDER]
+            answered = counts[Outcome.IN_ORDER] + counts[Outcome.NOT_IN_ORDER]
             if not answered:
                 continue
-            outcome = _("ikke i orden") if counts[NOT_IN_ORDER] else _("i orden")
+            outcome = _("ikke i orden") if counts[Outcome.NOT_IN_ORDER] else _("i orden")
             hints[code].previous.append(
                 _(
                     "%(period)s: %(outcome)s (%(bad)d af %(n)d sager ikke i orden)",
                     period=r.period_label,
                     outcome=outcome,
-                    bad=counts[NOT_IN_ORDER],
+                    bad=counts[Outcome.NOT_IN_ORDER],
                     n=answered,
                 )
             )

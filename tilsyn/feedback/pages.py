@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from tilsyn.audit import services as audit
 from tilsyn.auth.models import User
-from tilsyn.catalogue.models import NOT_IN_ORDER, ControlPoint
+from tilsyn.catalogue.models import ControlPoint, Outcome
 from tilsyn.feedback.common import (
     FeedbackAccessError,
     FeedbackError,
@@ -37,7 +37,7 @@ from tilsyn.feedback.release import own_release
 from tilsyn.models_base import utcnow
 from tilsyn.org.models import Caseworker
 from tilsyn.permissions import caseworker_filter
-from tilsyn.reviews.models import COMPLETED, CaseReview, ReviewAnswer
+from tilsyn.reviews.models import CaseReview, ReviewAnswer, ReviewStatus
 from tilsyn.rounds.models import Round
 
 # --------------------------------------------------------------------------------------------
@@ -102,7 +102,7 @@ def my_feedback(session: Session, actor: User) -> list[RoundFeedback]:
             FeedbackLine(
                 rel,
                 rel.review.draw_item.case_ref,
-                sum(1 for a in rel.review.answers if a.outcome == NOT_IN_ORDER),
+                sum(1 for a in rel.review.answers if a.outcome == Outcome.NOT_IN_ORDER),
                 rel.seen_at is None,
                 rel.changed,
             )
@@ -359,7 +359,7 @@ class CaseworkerFeedback:
         return sum(
             1
             for line in self.lines
-            if line.review.status == COMPLETED and (line.release is None or line.release.changed)
+            if line.review.status == ReviewStatus.COMPLETED and (line.release is None or line.release.changed)
         )
 
 
@@ -463,7 +463,7 @@ def review_feedback(session: Session, actor: User, review_id: int) -> ReviewFeed
         case_ref=case_ref,
         release=release,
         answers=answers,
-        findings=[a for a in answers if a.outcome == NOT_IN_ORDER],
+        findings=[a for a in answers if a.outcome == Outcome.NOT_IN_ORDER],
         actions=list(
             session.scalars(
                 select(FollowUpAction)

@@ -35,7 +35,7 @@ from tilsyn.feedback.common import (
 )
 from tilsyn.feedback.models import FeedbackComment, FeedbackRelease, Involvement
 from tilsyn.models_base import utcnow
-from tilsyn.reviews.models import COMPLETED, CaseReview
+from tilsyn.reviews.models import CaseReview, ReviewStatus
 from tilsyn.rounds.models import Round
 
 
@@ -114,7 +114,7 @@ def release(
     already = not_completed = 0
     now = utcnow()
     for review in reviews:
-        if review.status != COMPLETED:
+        if review.status != ReviewStatus.COMPLETED:
             not_completed += 1
             continue
         current = existing.get(review.id)
