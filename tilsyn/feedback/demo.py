@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from tilsyn.audit import services as audit
 from tilsyn.auth.models import User
+from tilsyn.catalogue.models import Outcome
 from tilsyn.feedback.models import (
     ActionStatus,
     FeedbackComment,
@@ -32,7 +33,6 @@ from tilsyn.feedback.models import (
 )
 from tilsyn.permissions import Role
 from tilsyn.reviews.models import CaseReview, ReviewStatus
-from tilsyn.catalogue.models import Outcome
 from tilsyn.rounds.models import Round, RoundStatus, SupervisionPlan
 
 ACTION_TEXTS = (
@@ -179,7 +179,9 @@ def add_demo_feedback(session: Session, actor: User, rng: np.random.Generator, t
         if closed and leader is not None and plan.unit_id in leader_units:
             first = session.scalar(
                 select(CaseReview)
-                .where(CaseReview.round_id == closed[0].id, CaseReview.status == ReviewStatus.COMPLETED)
+                .where(
+                    CaseReview.round_id == closed[0].id, CaseReview.status == ReviewStatus.COMPLETED
+                )
                 .order_by(CaseReview.id)
             )
             if first is not None:

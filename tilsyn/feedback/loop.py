@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
+from typing import NamedTuple
 
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, and_, or_, select
@@ -55,9 +56,9 @@ def open_action_counts(session: Session, as_of: date) -> dict[int, int]:
     return dict(counts)
 
 
-@dataclass(frozen=True)
-class ExtraCases:
-    """Extra cases for one caseworker in a draw, with the reason recorded in the draw."""
+class ExtraCases(NamedTuple):
+    """Extra cases for one caseworker in a draw, with the reason recorded in the draw (a plain
+    ``(extra, reason)`` tuple for the packages below)."""
 
     extra: int
     reason: str

@@ -359,7 +359,8 @@ class CaseworkerFeedback:
         return sum(
             1
             for line in self.lines
-            if line.review.status == ReviewStatus.COMPLETED and (line.release is None or line.release.changed)
+            if line.review.status == ReviewStatus.COMPLETED
+            and (line.release is None or line.release.changed)
         )
 
 
@@ -474,3 +475,57 @@ def review_feedback(session: Session, actor: User, review_id: int) -> ReviewFeed
         comments=list(release.comments) if release is not None else [],
         involvement=involvement(session, rnd),
     )
+
+
+@dataclass(frozen=True)
+class RoundSummaryRow:
+    initials: str
+    released: int
+    acknowledged: int
+    comments: int
+    open_actions: int
+
+
+def round_summary(session: Session, actor: User, round_id: int) -> list[RoundSummaryRow]:
+    """Per caseworker of the actor's units in the round: released, acknowledged, comments and
+    open actions (counts only; shown on the round page)."""
+    rnd = session.get(Round, round_id)
+    if rnd is None:
+        return []
+    rows = []
+    for group in round_feedback(session, actor, rnd):
+        released = [line.release for line in group.lines if line.release is not None]
+        rows.append(
+            RoundSummaryRow(
+                group.caseworker.initials,
+                len(released),
+                sum(1 for r in released if r.acknowledged_at is not None),
+                sum(line.comments for line in group.lines),
+                sum(line.open_actions for line in group.lines),
+            )
+        )
+    return [r for r in rows if r.released or r.open_actions]
+
+
+@dataclass(frozen=True)
+class OpenActions:
+    open: int
+    overdue: int
+
+    def __bool__(self) -> bool:
+        return self.open > 0
+
+
+def open_action_lines(session: Session, actor: User, today: date) -> OpenActions:
+    """The caseworker's open actions and how many are overdue (start page box; counts only)."""
+    if actor.caseworker_id is None:
+        return OpenActions(0, 0)
+    dues = list(
+        session.scalars(
+            select(FollowUpAction.due_date).where(
+                FollowUpAction.caseworker_id == actor.caseworker_id,
+                FollowUpAction.status == ActionStatus.OPEN.value,
+            )
+        )
+    )
+    return OpenActions(len(dues), sum(1 for d in dues if d < today))

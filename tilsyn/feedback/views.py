@@ -201,19 +201,16 @@ def release_round(round_id: int) -> Response:
         return redirect(url_for("feedback.round_page", round_id=rnd.id))
     raw = (form.caseworker_id.data or "").strip()
     caseworker_id = int(raw) if raw.isdigit() else None
-    result: list[release.ReleaseResult] = []
-    if attempt(
-        lambda: result.append(
-            release.release(
-                db.session,
-                current_user,
-                rnd.id,
-                caseworker_id=caseworker_id,
-                config=current_app.config,
-            )
-        )
-    ):
-        flash(result[0].message(), "success")
+    attempt(
+        lambda: release.release(
+            db.session,
+            current_user,
+            rnd.id,
+            caseworker_id=caseworker_id,
+            config=current_app.config,
+        ),
+        success=lambda result: result.message(),
+    )
     return redirect(url_for("feedback.round_page", round_id=rnd.id))
 
 
@@ -254,21 +251,18 @@ def release_review(review_id: int) -> Response:
     else:
         internal = [int(v) for v in request.form.getlist("internal") if v.isdigit()]
         overall = [review.id] if request.form.get("overall_internal") else []
-        result: list[release.ReleaseResult] = []
-        if attempt(
-            lambda: result.append(
-                release.release(
-                    db.session,
-                    current_user,
-                    review.round_id,
-                    review_ids=[review.id],
-                    internal_point_ids={review.id: internal},
-                    overall_internal=overall,
-                    config=current_app.config,
-                )
-            )
-        ):
-            flash(result[0].message(), "success")
+        attempt(
+            lambda: release.release(
+                db.session,
+                current_user,
+                review.round_id,
+                review_ids=[review.id],
+                internal_point_ids={review.id: internal},
+                overall_internal=overall,
+                config=current_app.config,
+            ),
+            success=lambda result: result.message(),
+        )
     return redirect(url_for("feedback.review_page", review_id=review_id))
 
 
