@@ -10,6 +10,7 @@ from sqlalchemy import select
 from tests.feedback.test_next_round import _first_round_with_open_action
 from tests.rounds.factories import make_snapshot
 from tilsyn.feedback import release
+from tilsyn.feedback.models import FeedbackRelease
 from tilsyn.rounds.models import Round
 from tilsyn.rounds.periods import period_containing
 from tilsyn.rounds.rounds import create_round, draw_round
@@ -55,10 +56,9 @@ def test_round_page_summary_and_caseworker_start_box(login_as, session, org):
     client = login_as("sagsbehandler")
     html = client.get("/mine-sager").get_data(as_text=True)
     assert "Du har 1 ulæst feedback fra tilsynet." in html
+    assert f"/min-feedback/{session.scalar(select(FeedbackRelease.id))}" in html  # the case
     assert "1 åbent opfølgningspunkt" in html
     client.get("/min-feedback")
-    from tilsyn.feedback.models import FeedbackRelease
-
     rel = session.scalar(select(FeedbackRelease))
     client.get(f"/min-feedback/{rel.id}")
     html = client.get("/mine-sager").get_data(as_text=True)

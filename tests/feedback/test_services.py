@@ -290,3 +290,32 @@ def test_two_sessions_acknowledging_and_approving_at_once_have_one_effect(sessio
         other.rollback()
     assert _events(session, "acknowledge", "feedback") == 1
     assert _events(session, "status", "followup_action") == 2  # done, approved
+
+
+def test_two_sessions_releasing_the_same_review_store_one_release(session, s):
+    """A second release after the first committed does nothing; two inserts at once (both
+    checks passed before either committed) are settled by the unique release per review."""
+    from sqlalchemy.exc import IntegrityError
+    from sqlalchemy.orm import Session as OrmSession
+
+    from tilsyn.auth.models import User
+    from tilsyn.extensions import db
+
+    release.release(session, s.org.users["leder"], s.round.id, review_ids=[s.reviews[0].id])
+    session.commit()
+    with OrmSession(db.engine) as other:
+        leader = other.get(User, s.org.users["leder"].id)
+        again = release.release(other, leader, s.round.id, review_ids=[s.reviews[0].id])
+        assert (again.released, again.already) == (0, 1)
+        other.add(
+            FeedbackRelease(
+                review_id=s.reviews[0].id,
+                round_id=s.round.id,
+                caseworker_id=s.org.cw_a1.id,
+                released_by_name=leader.username,
+            )
+        )
+        with pytest.raises(IntegrityError):
+            other.flush()
+        other.rollback()
+    assert session.scalar(select(func.count()).select_from(FeedbackRelease)) == 1

@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 
 from tilsyn.core import services
 from tilsyn.extensions import db
-from tilsyn.feedback.pages import open_action_lines, unread_count
+from tilsyn.feedback.pages import open_action_lines, released_case_refs, unread_count
 from tilsyn.org.models import Unit
 from tilsyn.permissions import authenticated, can_see_unit, requires, start_endpoint
 from tilsyn.schemes import SCHEMES
@@ -54,6 +54,7 @@ def my_cases() -> str:
         cases=cases,
         schemes=SCHEMES,
         unread_feedback=unread_count(db.session, current_user),
+        feedback_refs=released_case_refs(db.session, current_user),
         open_actions=open_action_lines(db.session, current_user, date.today()),
     )
 

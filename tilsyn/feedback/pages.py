@@ -529,3 +529,14 @@ def open_action_lines(session: Session, actor: User, today: date) -> OpenActions
         )
     )
     return OpenActions(len(dues), sum(1 for d in dues if d < today))
+
+
+def released_case_refs(session: Session, actor: User) -> dict[str, int]:
+    """Case reference -> the newest visible release on it, for marking reviewed cases in the
+    caseworker's *Mine sager*."""
+    if actor.caseworker_id is None:
+        return {}
+    out: dict[str, int] = {}
+    for rel in reversed(_visible_releases(session, actor.caseworker_id)):  # oldest first
+        out[rel.review.draw_item.case_ref] = rel.id
+    return out
