@@ -79,6 +79,26 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "reviews.edit": LEADERS,
     "reviews.view": LEADERS,
     "reviews.reopen": LEADERS,
+    # Feedback and follow-up actions (tilsyn.feedback).
+    "feedback.mine": frozenset({"sagsbehandler"}),
+    "feedback.mine_detail": frozenset({"sagsbehandler"}),
+    "feedback.acknowledge": frozenset({"sagsbehandler"}),
+    "feedback.comment": frozenset({"admin", "teamleder", "sagsbehandler"}),
+    "feedback.my_actions": frozenset({"sagsbehandler"}),
+    "feedback.action_done": frozenset({"admin", "teamleder", "sagsbehandler"}),
+    "feedback.preference": ALL,
+    "feedback.round_page": LEADERS,
+    "feedback.release_round": LEADERS,
+    "feedback.review_page": LEADERS,
+    "feedback.release_review": LEADERS,
+    "feedback.create_action": LEADERS,
+    "feedback.actions_list": LEADERS,
+    "feedback.action_approve": LEADERS,
+    "feedback.action_reopen": LEADERS,
+    "feedback.action_cancel": LEADERS,
+    "feedback.plan_settings": LEADERS,
+    "feedback.overview": frozenset({"admin", "teamleder", "direktoer", "revisor"}),
+    "feedback.register": frozenset({"admin", "revisor"}),
 }
 
 USERNAME = {
@@ -142,6 +162,15 @@ def seed(session: Session, org: factories.Org) -> Seeded:
     ).first()
     assert item is not None
 
+    # The caseworker's second sampled case gets a completed, released review (the first stays
+    # open for the review form).
+    reviewed = session.scalars(
+        select(DrawItem)
+        .where(DrawItem.draw_id == draw.id, DrawItem.caseworker_id == org.cw_a1.id)
+        .order_by(DrawItem.id)
+    ).all()[1]
+    feedback_ids = _seed_feedback(session, org, rnd, reviewed)
+
     def case_of(caseworker_id: int) -> int:
         case_id = session.scalar(
             select(Case.id)
@@ -172,6 +201,7 @@ def seed(session: Session, org: factories.Org) -> Seeded:
             "item_id": item.id,
             "version_id": approved.id,
             "case_id": case_of(org.cw_a1.id),
+            **feedback_ids,
         },
         per_endpoint={
             # Only a draft can be edited or approved.
@@ -181,6 +211,37 @@ def seed(session: Session, org: factories.Org) -> Seeded:
         own_case_id=case_of(org.cw_a1.id),
         other_case_id=case_of(org.cw_b1.id),
     )
+
+
+def _seed_feedback(session: Session, org: factories.Org, rnd: Any, item: Any) -> dict[str, int]:
+    """A completed review of the Team A caseworker's case, released, with a follow-up action
+    from its first finding (every answer "not in order")."""
+    from tilsyn.feedback import actions, release
+    from tilsyn.reviews import recording as reviews
+
+    admin = org.users["admin"]
+    points = reviews.applicable_points(reviews.review_form_items(session, rnd, item))
+    answers = {
+        cp.id: (next(o.id for o in cp.scale.options if o.outcome == "not_in_order"), "")
+        for cp in points
+    }
+    review = reviews.save_review(session, admin, rnd.id, item.id, answers, "", True)
+    release.release(session, admin, rnd.id, review_ids=[review.id])
+    action = actions.create_action(
+        session,
+        admin,
+        review.id,
+        description="Ret sagen",
+        owner="caseworker",
+        due_date=date.today() + timedelta(days=14),
+        today=date.today(),
+        control_point_id=points[0].id,
+    )
+    from tilsyn.feedback.models import FeedbackRelease
+
+    rel = session.scalar(select(FeedbackRelease).where(FeedbackRelease.review_id == review.id))
+    assert rel is not None
+    return {"release_id": rel.id, "review_id": review.id, "action_id": action.id}
 
 
 @pytest.fixture

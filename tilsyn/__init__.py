@@ -24,6 +24,7 @@ BLUEPRINTS: tuple[str, ...] = (
     "tilsyn.sampling.views",
     "tilsyn.reviews.views",
     "tilsyn.reviews.round_pages",
+    "tilsyn.feedback.views",
 )
 
 
@@ -74,11 +75,22 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     app.after_request(commit_request)
     from tilsyn.reviews.findings import prior_findings_by_caseworker
-    from tilsyn.risk.population import PRIOR_FINDINGS_SOURCE
+    from tilsyn.risk.population import OPEN_ACTIONS_SOURCE, PRIOR_FINDINGS_SOURCE
 
     # Risk scoring needs each caseworker's prior findings, which live above it (in reviews):
     # views and commands below reviews read them through this one registered source.
     app.extensions[PRIOR_FINDINGS_SOURCE] = prior_findings_by_caseworker
+    from tilsyn.feedback.loop import followup_allowance, open_action_counts, review_hints
+    from tilsyn.feedback.pages import round_summary
+    from tilsyn.reviews.hooks import REVIEW_HINTS_SOURCE, ROUND_FEEDBACK_SOURCE
+    from tilsyn.rounds.rounds import FOLLOWUP_ALLOWANCE_SOURCE
+
+    # Feedback sits above rounds and reviews: the follow-up allowance of a plan's draw, the
+    # review form's hints and the round page's feedback summary reach them as plain data.
+    app.extensions[FOLLOWUP_ALLOWANCE_SOURCE] = followup_allowance
+    app.extensions[OPEN_ACTIONS_SOURCE] = open_action_counts
+    app.extensions[REVIEW_HINTS_SOURCE] = review_hints
+    app.extensions[ROUND_FEEDBACK_SOURCE] = round_summary
     register_error_handlers(app)
     register_database_errors(app)
     _init_templates(app)

@@ -72,6 +72,7 @@ DemoExtension = Callable[[Session, User, np.random.Generator, date], None]
 DEMO_EXTENSIONS: list[str] = [
     "tilsyn.rounds.demo:add_demo_rounds",
     "tilsyn.reviews.demo:add_demo_reviews",
+    "tilsyn.feedback.demo:add_demo_feedback",
 ]
 
 DEMO_SOURCE_FILENAME = "demo (syntetisk)"

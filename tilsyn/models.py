@@ -4,6 +4,14 @@ from tilsyn.audit.models import AuditEvent
 from tilsyn.auth.models import LoginAttempt, User
 from tilsyn.cases.models import Case, Snapshot
 from tilsyn.catalogue.models import ControlPoint, Scale, ScaleOption, Theme
+from tilsyn.feedback.models import (
+    FeedbackComment,
+    FeedbackRelease,
+    FollowUpAction,
+    NoticePreference,
+    PendingNotice,
+    PlanFeedbackSetting,
+)
 from tilsyn.notifications.models import OutboxMessage
 from tilsyn.org.models import Caseworker, Unit
 from tilsyn.reviews.models import CaseReview, ReviewAnswer
@@ -26,8 +34,14 @@ __all__ = [
     "ControlPoint",
     "Draw",
     "DrawItem",
+    "FeedbackComment",
+    "FeedbackRelease",
+    "FollowUpAction",
     "LoginAttempt",
+    "NoticePreference",
     "OutboxMessage",
+    "PendingNotice",
+    "PlanFeedbackSetting",
     "PlanRotatingTheme",
     "ReviewAnswer",
     "RiskModelVersion",

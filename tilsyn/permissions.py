@@ -78,6 +78,14 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # Case reviews (findings per sampled case): case-level, scoped by caseworker.
     "reviews.view": frozenset({A, T}),
     "reviews.record": frozenset({A, T}),
+    # Feedback and follow-up actions (tilsyn.feedback): own rows for caseworkers, own units for
+    # leaders, counts per team for directors, dates and statuses without free text for auditors.
+    "feedback.own": frozenset({S}),
+    "feedback.comment": frozenset({A, T, S}),
+    "actions.done": frozenset({A, T, S}),
+    "feedback.manage": frozenset({A, T}),
+    "feedback.overview": frozenset({A, T, D, R}),
+    "feedback.register": frozenset({A, R}),
 }
 
 #: Where each role lands after logging in (first endpoint that exists).

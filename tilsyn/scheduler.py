@@ -1,10 +1,12 @@
 """The scheduler process: APScheduler 3 in its own process, jobs stored in the app database.
 
-Never started inside web workers. Two jobs:
+Never started inside web workers. Three jobs:
 
 * ``run_due`` every hour (at minute 5): creates, themes and draws due rounds and queues
   reminders (:func:`tilsyn.rounds.scheduled.run_due`, with the prior findings of
   :func:`tilsyn.reviews.findings.prior_findings_by_caseworker` for the risk scores);
+* ``feedback_reminders`` daily: reminders about unacknowledged feedback and follow-up actions
+  near or past their due date, and weekly digests (:func:`tilsyn.feedback.jobs.reminders_once`);
 * ``deliver`` every minute: sends the outbox
   (:func:`tilsyn.notifications.services.deliver_pending`).
 
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import signal
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,14 +31,22 @@ from zoneinfo import ZoneInfo
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from tilsyn import create_app
 from tilsyn.cases.snapshots import latest_snapshot
 from tilsyn.extensions import db
+from tilsyn.feedback.jobs import JOB_HOUR as FEEDBACK_JOB_HOUR
+from tilsyn.feedback.jobs import JOB_ID as FEEDBACK_JOB_ID
+from tilsyn.feedback.jobs import JOB_MINUTE as FEEDBACK_JOB_MINUTE
+from tilsyn.feedback.jobs import JOB_NAME as FEEDBACK_JOB_NAME
+from tilsyn.feedback.jobs import reminders_once
+from tilsyn.feedback.loop import followup_allowance, open_action_counts
 from tilsyn.models_base import utcnow
 from tilsyn.notifications.services import deliver_pending, pending_count
 from tilsyn.reviews.findings import prior_findings_by_caseworker
+from tilsyn.rounds.models import SupervisionPlan
 from tilsyn.rounds.scheduled import acquire_run_lock, run_due
 from tilsyn.settings import local_today
 
@@ -62,7 +73,16 @@ def run_due_once(app: Flask, today: date, *, attempts: int = 3) -> list[str]:
                 acquire_run_lock(session)
                 snapshot = latest_snapshot(session)
                 prior = prior_findings_by_caseworker(session, snapshot.as_of) if snapshot else {}
-                report = run_due(session, today, config=app.config, prior_findings=prior)
+                extra = _followup_allowances(session, snapshot.as_of) if snapshot else {}
+                open_actions = open_action_counts(session, snapshot.as_of) if snapshot else None
+                report = run_due(
+                    session,
+                    today,
+                    config=app.config,
+                    prior_findings=prior,
+                    open_actions=open_actions,
+                    extra_cases=extra,
+                )
                 db.session.commit()
                 return report.lines()
             except (IntegrityError, OperationalError) as exc:
@@ -73,6 +93,13 @@ def run_due_once(app: Flask, today: date, *, attempts: int = 3) -> list[str]:
             finally:
                 db.session.remove()
     return []
+
+
+def _followup_allowances(session: Any, as_of: date) -> dict[int, Mapping[int, tuple[int, str]]]:
+    """Per active plan, the follow-up allowance at the snapshot date (caseworker id -> (f,
+    reason)) for the plan's next draw."""
+    plans = session.scalars(select(SupervisionPlan.id).where(SupervisionPlan.active.is_(True)))
+    return {plan_id: followup_allowance(session, plan_id, as_of) for plan_id in plans}
 
 
 def deliver_once(app: Flask, now: datetime | None = None) -> list[str]:
@@ -94,6 +121,7 @@ def run_once(app: Flask, today: date | None = None) -> list[str]:
     day = today or local_today(app.config)
     lines = [f"Kørsel for {day:%Y-%m-%d}"]
     lines += run_due_once(app, day)
+    lines += reminders_once(app, day)
     lines += deliver_once(app)
     return lines
 
@@ -111,6 +139,13 @@ def run_due_job() -> None:
     today = local_today(app.config)
     log.info("Kørsel for %s", f"{today:%Y-%m-%d}")
     for line in run_due_once(app, today):
+        log.info(line)
+
+
+def feedback_reminders_job() -> None:
+    """Daily: reminders about unacknowledged feedback and follow-up actions, weekly digests."""
+    app = _current_app()
+    for line in reminders_once(app, local_today(app.config)):
         log.info(line)
 
 
@@ -166,6 +201,15 @@ def build_scheduler(app: Flask, scheduler_class: Any = None) -> Any:
         minute=5,
         id=RUN_DUE_JOB_ID,
         name="Opret og træk forfaldne tilsynsrunder",
+        replace_existing=True,
+    )
+    scheduler.add_job(
+        "tilsyn.scheduler:feedback_reminders_job",
+        "cron",
+        hour=FEEDBACK_JOB_HOUR,
+        minute=FEEDBACK_JOB_MINUTE,
+        id=FEEDBACK_JOB_ID,
+        name=FEEDBACK_JOB_NAME,
         replace_existing=True,
     )
     scheduler.add_job(

@@ -381,7 +381,11 @@ def test_background_scheduler_stores_its_jobs_in_the_database(app):
     sched.start(paused=True)
     try:
         jobs = {job.id: job for job in sched.get_jobs()}
-        assert set(jobs) == {scheduler.RUN_DUE_JOB_ID, scheduler.DELIVER_JOB_ID}
+        assert set(jobs) == {
+            scheduler.RUN_DUE_JOB_ID,
+            scheduler.DELIVER_JOB_ID,
+            scheduler.FEEDBACK_JOB_ID,
+        }
         assert all(job.coalesce and job.misfire_grace_time >= 24 * 3600 for job in jobs.values())
         with app.app_context():
             from sqlalchemy import inspect

@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 
 from tilsyn.core import services
 from tilsyn.extensions import db
+from tilsyn.feedback.pages import open_action_lines, released_case_refs, unread_count
 from tilsyn.org.models import Unit
 from tilsyn.permissions import authenticated, can_see_unit, requires, start_endpoint
 from tilsyn.schemes import SCHEMES
@@ -47,7 +48,15 @@ def team(unit_id: int) -> str:
 @requires("own.view")
 def my_cases() -> str:
     snapshot, cases = services.own_cases(db.session, current_user)
-    return render_template("core/my_cases.html", snapshot=snapshot, cases=cases, schemes=SCHEMES)
+    return render_template(
+        "core/my_cases.html",
+        snapshot=snapshot,
+        cases=cases,
+        schemes=SCHEMES,
+        unread_feedback=unread_count(db.session, current_user),
+        feedback_refs=released_case_refs(db.session, current_user),
+        open_actions=open_action_lines(db.session, current_user, date.today()),
+    )
 
 
 @bp.route("/overblik")

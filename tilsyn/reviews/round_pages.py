@@ -16,8 +16,9 @@ from werkzeug.wrappers import Response
 
 from tilsyn.extensions import db
 from tilsyn.formutil import choices
-from tilsyn.permissions import can, can_manage_plan, requires
+from tilsyn.permissions import can, can_manage_plan, has_permission, requires
 from tilsyn.reviews.estimates import theme_weakness
+from tilsyn.reviews.hooks import round_feedback_at
 from tilsyn.reviews.progress import round_progress, totals
 from tilsyn.rounds.forms import DrawForm, NewRoundForm, ThemesForm
 from tilsyn.rounds.models import STATUSES, TRANSITIONS, SupervisionPlan
@@ -110,6 +111,11 @@ def round_page(round_id: int) -> str:
     if rnd.themes_provisional:
         themes_form.submit.label.text = _("Bekræft temaer")
     progress = round_progress(db.session, rnd, current_user)
+    feedback = (
+        round_feedback_at(db.session, current_user, rnd.id)
+        if has_permission(current_user, "feedback.manage")
+        else []
+    )
     return render_template(
         "rounds/round.html",
         rnd=rnd,
@@ -122,4 +128,5 @@ def round_page(round_id: int) -> str:
         themes_form=themes_form,
         transitions=[(t, STATUSES[t]) for t in TRANSITIONS.get(rnd.status, ())],
         suggestions=_suggestions(rnd.plan, rnd.period_start),
+        feedback=feedback,
     )

@@ -15,6 +15,7 @@ from tilsyn.extensions import db
 from tilsyn.permissions import can_open_round_reviews, can_record_reviews, requires
 from tilsyn.reviews.errors import ReviewAccessError, ReviewError
 from tilsyn.reviews.forms import ReopenForm, ReviewForm, answer_field, note_field, parse_answers
+from tilsyn.reviews.hooks import review_hints_at
 from tilsyn.reviews.models import OUTCOMES
 from tilsyn.reviews.progress import review_rounds, totals
 from tilsyn.reviews.progress import round_cases as round_cases_
@@ -179,6 +180,7 @@ def edit(round_id: int, item_id: int) -> str | Response:
         note_field=note_field,
         note_max=NOTE_MAX,
         schemes=SCHEMES,
+        hints=review_hints_at(db.session, rnd.id, item.caseworker_id),
     )
 
 

@@ -66,6 +66,7 @@ def case_risk(
     version: RiskModelVersion | None = None,
     *,
     prior_findings: Mapping[int, float],
+    open_actions: Mapping[int, float] | None = None,
 ) -> CaseRisk:
     """Which factors of ``version`` (default: the approved one) fire for ``case``.
 
@@ -82,7 +83,9 @@ def case_risk(
         raise RiskError(_("Der er ingen godkendt risikomodel."))
     snapshot = session.get(Snapshot, case.snapshot_id)
     assert snapshot is not None
-    pop = load_population(session, snapshot, [case.id], prior_findings=prior_findings)
+    pop = load_population(
+        session, snapshot, [case.id], prior_findings=prior_findings, open_actions=open_actions
+    )
     result = rules.score(factors_of(version), pop.attributes)
     factors = []
     for j, f in enumerate(factors_of(version)):

@@ -134,10 +134,13 @@ def effect_on_snapshot(
     version: RiskModelVersion,
     *,
     prior_findings: Mapping[int, float],
+    open_actions: Mapping[int, float] | None = None,
 ) -> RiskEffect:
     """Score distribution, share of cases hit by each factor (overall and per team) and mean
     score per team. ``prior_findings``: as for :func:`tilsyn.risk.population.load_population`."""
-    scored = score_snapshot(session, snapshot, version, prior_findings=prior_findings)
+    scored = score_snapshot(
+        session, snapshot, version, prior_findings=prior_findings, open_actions=open_actions
+    )
     scores = scored.scores
     n = int(scores.shape[0])
     factors = factors_of(version)

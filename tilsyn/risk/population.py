@@ -15,6 +15,11 @@ attributes of :data:`tilsyn.risk.rules.ATTRIBUTES` vectorised, at the snapshot's
   It is computed in :mod:`tilsyn.reviews.findings` (reviews sit above risk) and handed in by the
   caller as ``prior_findings``. Draws record it with the other caseworker facts, so a replay
   does not depend on later reviews.
+* ``open_followup_actions`` = the number of follow-up actions (*opfølgningspunkter*) open on the
+  caseworker at as_of: created on or before as_of and not yet approved or cancelled then
+  (:func:`tilsyn.feedback.loop.open_action_counts`, feedback sits above risk, so the caller hands
+  it in as ``open_actions``; a caseworker missing from it has 0, and NaN when the caller has no
+  counts at all). Recorded with the caseworker facts of a draw like ``prior_findings``.
 * ``job_goal``, ``cv_on_jobnet`` = 1/0 (NaN unknown); counts as numbers (NaN unknown)."""
 
 from __future__ import annotations
@@ -42,7 +47,7 @@ from tilsyn.risk.versions import factors_of
 #: Days per month used for tenure (same as tilsyn.org.services.tenure_months).
 DAYS_PER_MONTH = 30.4375
 #: Attributes that are the same for all of a caseworker's cases.
-CASEWORKER_ATTRIBUTES = ("caseworker_tenure_months", "prior_findings")
+CASEWORKER_ATTRIBUTES = ("caseworker_tenure_months", "prior_findings", "open_followup_actions")
 
 
 @dataclass(frozen=True)
@@ -121,6 +126,7 @@ def load_population(
     case_ids: Collection[int] | None = None,
     *,
     prior_findings: Mapping[int, float],
+    open_actions: Mapping[int, float] | None = None,
 ) -> Population:
     """One SELECT of the snapshot's cases (ordered by case reference) and derived attributes.
 
@@ -195,6 +201,13 @@ def load_population(
         "prior_findings": np.array(
             [prior_findings.get(c, math.nan) for c in caseworker_ids.tolist()], dtype=np.float64
         ).reshape(n),
+        "open_followup_actions": np.array(
+            [
+                math.nan if open_actions is None else float(open_actions.get(c, 0))
+                for c in caseworker_ids.tolist()
+            ],
+            dtype=np.float64,
+        ).reshape(n),
         "scheme": np.array(cols[4], dtype=object).reshape(n),
     }
     return Population(
@@ -252,10 +265,14 @@ def score_snapshot(
     version: RiskModelVersion,
     *,
     prior_findings: Mapping[int, float],
+    open_actions: Mapping[int, float] | None = None,
 ) -> ScoredPopulation:
     """Score every case of ``snapshot`` under ``version`` (one SELECT, vectorised)."""
     return score_population(
-        load_population(session, snapshot, prior_findings=prior_findings), version
+        load_population(
+            session, snapshot, prior_findings=prior_findings, open_actions=open_actions
+        ),
+        version,
     )
 
 
@@ -273,3 +290,16 @@ def prior_findings_at(session: Session, as_of: date) -> Mapping[int, float]:
     """Prior findings at ``as_of`` from the source the app factory registered (views, CLI)."""
     source: PriorFindingsSource = current_app.extensions[PRIOR_FINDINGS_SOURCE]
     return source(session, as_of)
+
+
+#: Key in ``app.extensions`` under which the app factory registers the source of the number of
+#: open follow-up actions per caseworker: ``(session, as_of) -> Mapping[int, float]``
+#: (:func:`tilsyn.feedback.loop.open_action_counts`), like :data:`PRIOR_FINDINGS_SOURCE`.
+OPEN_ACTIONS_SOURCE = "tilsyn.open_followup_actions"
+
+
+def open_actions_at(session: Session, as_of: date) -> Mapping[int, float] | None:
+    """Open follow-up actions per caseworker at ``as_of`` from the registered source (views,
+    CLI); None when no source is registered (the attribute is then unknown)."""
+    source = current_app.extensions.get(OPEN_ACTIONS_SOURCE)
+    return source(session, as_of) if source is not None else None

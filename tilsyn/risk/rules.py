@@ -66,6 +66,10 @@ ATTRIBUTES: dict[str, LazyString] = {
         "Andel svar »ikke i orden« på sagsbehandlerens sager i seneste afsluttede runde "
         "(andel 0–1; tom = ingen)"
     ),
+    "open_followup_actions": _l(
+        "Antal åbne opfølgningspunkter på sagsbehandleren (antal; godkendte og annullerede "
+        "tæller ikke)"
+    ),
     "scheme": _l("Ordning (ordningskode)"),
 }
 

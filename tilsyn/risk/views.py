@@ -15,7 +15,7 @@ from tilsyn.risk.case_risk import case_risk
 from tilsyn.risk.effect import RiskEffect, effect_on_snapshot, factor_texts
 from tilsyn.risk.forms import ApproveForm, VersionForm, factors_from_form, form_data
 from tilsyn.risk.models import RiskModelVersion
-from tilsyn.risk.population import prior_findings_at
+from tilsyn.risk.population import open_actions_at, prior_findings_at
 from tilsyn.risk.rules import factor_from_dict
 from tilsyn.risk.versions import approve as approve_version_
 from tilsyn.risk.versions import (
@@ -54,6 +54,7 @@ def _effect(version: RiskModelVersion | None) -> RiskEffect | None:
         snapshot,
         version,
         prior_findings=prior_findings_at(db.session, snapshot.as_of),
+        open_actions=open_actions_at(db.session, snapshot.as_of),
     )
 
 
@@ -155,9 +156,12 @@ def case_risk_page(case_id: int) -> str:
         abort(404)
     snapshot = db.session.get(Snapshot, case.snapshot_id)
     prior = prior_findings_at(db.session, snapshot.as_of) if snapshot is not None else {}
+    open_actions = open_actions_at(db.session, snapshot.as_of) if snapshot is not None else None
     messages: list[str] = []
     found = attempt(
-        lambda: case_risk(db.session, current_user, case, prior_findings=prior),
+        lambda: case_risk(
+            db.session, current_user, case, prior_findings=prior, open_actions=open_actions
+        ),
         on_error=lambda exc: messages.append(str(exc)),
     )
     return render_template(

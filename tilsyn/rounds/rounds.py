@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -199,6 +200,22 @@ def excluded_case_refs(session: Session, rnd: Round) -> set[str]:
     return set(session.scalars(select(DrawItem.case_ref).where(DrawItem.draw_id.in_(earlier))))
 
 
+#: Key in ``app.extensions`` under which the app factory registers the source of a plan's
+#: follow-up allowance: a callable ``(session, plan_id, as_of) -> Mapping[int, tuple[int, str]]``
+#: (:func:`tilsyn.feedback.loop.followup_allowance`). Feedback sits above rounds, so views and
+#: commands here get the extra cases through this one injection point made at the top of the
+#: stack; services always take them as a plain ``extra_cases`` argument.
+FOLLOWUP_ALLOWANCE_SOURCE = "tilsyn.followup_allowance"
+
+
+def followup_allowance_at(
+    session: Session, plan_id: int, as_of: date
+) -> Mapping[int, tuple[int, str]]:
+    """The plan's extra cases at ``as_of`` from the registered source (none if none is)."""
+    source = current_app.extensions.get(FOLLOWUP_ALLOWANCE_SOURCE)
+    return source(session, plan_id, as_of) if source is not None else {}
+
+
 def draw_round(
     session: Session,
     actor: User | None,
@@ -209,6 +226,8 @@ def draw_round(
     seed: int | None = None,
     prior_findings: Mapping[int, float],
     replaces: str | None = None,
+    open_actions: Mapping[int, float] | None = None,
+    extra_cases: Mapping[int, tuple[int, str]] | None = None,
 ) -> Draw:
     """Draw the round's sample from ``snapshot`` (default: the latest) and attach it.
 
@@ -217,7 +236,9 @@ def draw_round(
     is locked while this runs.
 
     ``prior_findings``: as for :func:`tilsyn.sampling.draw.draw_sample` (the caller, above
-    reviews, computes them for the snapshot's date).
+    reviews, computes them for the snapshot's date). ``extra_cases``: the plan's follow-up
+    allowance at the snapshot's date (caseworker id -> (f, reason)), computed above feedback
+    (:func:`followup_allowance_at` for views, the scheduler process for its runs).
 
     A round that already has a draw gets a new one only with a written ``reason``; the earlier
     draw stays recorded in the round's draw history. Raises RoundError (or the sampling
@@ -266,11 +287,13 @@ def draw_round(
         snapshot,
         design_params(plan),
         prior_findings=prior_findings,
+        open_actions=open_actions,
         seed=seed,
         unit_ids=[plan.unit_id] if plan.unit_id is not None else None,
         exclude_case_refs=sorted(excluded_case_refs(session, rnd)),
         purpose=DrawPurpose.ROUND,
         note=f"{plan.name} {rnd.period_label}",
+        extra_cases=extra_cases,
     )
     now = utcnow()
     previous_id = rnd.draw_id

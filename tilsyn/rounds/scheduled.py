@@ -68,6 +68,8 @@ def run_due(
     *,
     prior_findings: Mapping[int, float],
     config: Mapping[str, Any] | None = None,
+    open_actions: Mapping[int, float] | None = None,
+    extra_cases: Mapping[int, Mapping[int, tuple[int, str]]] | None = None,
 ) -> RunReport:
     """Create, theme and draw every round that is due on ``today``; queue notices and reminders.
 
@@ -80,7 +82,11 @@ def run_due(
 
     ``prior_findings`` are the caseworkers' prior findings at the latest snapshot's date
     (:func:`tilsyn.reviews.findings.prior_findings_by_caseworker`, supplied by the scheduler
-    process above reviews); the draws of the run use them for the risk scores.
+    process above reviews); the draws of the run use them for the risk scores. ``extra_cases``
+    maps a plan id to its follow-up allowance at that date (caseworker id -> (f, reason),
+    :func:`tilsyn.feedback.loop.followup_allowance`, supplied by the scheduler process above
+    feedback): those caseworkers get n + f cases in the plan's draw; ``open_actions`` (caseworker
+    id -> open follow-up actions at that date) feeds the risk attribute of that name.
     """
     acquire_run_lock(session)
     policy = ReminderPolicy.from_config(config or {})
@@ -103,7 +109,10 @@ def run_due(
                 )
                 report.created.append(label)
             if rnd.status == RoundStatus.PLANNED and rnd.draw_id is None:
-                _draw_or_wait(session, plan, rnd, label, report, prior_findings)
+                extra = (extra_cases or {}).get(plan.id, {})
+                _draw_or_wait(
+                    session, plan, rnd, label, report, prior_findings, extra, open_actions
+                )
             if rnd.themes_provisional and not rnd.themes_notified:
                 _ask_for_themes(session, plan, rnd, label, report)
     send_reminders(session, today, policy, report)
@@ -117,6 +126,8 @@ def _draw_or_wait(
     label: str,
     report: RunReport,
     prior_findings: Mapping[int, float],
+    extra_cases: Mapping[int, tuple[int, str]],
+    open_actions: Mapping[int, float] | None,
 ) -> None:
     snapshot = latest_snapshot(session)
     reason: str | None = None
@@ -131,7 +142,15 @@ def _draw_or_wait(
         try:
             # The sampling service validates everything before it writes, so a refusal
             # leaves nothing half-stored in the transaction.
-            draw = draw_round(session, None, rnd, snapshot=snapshot, prior_findings=prior_findings)
+            draw = draw_round(
+                session,
+                None,
+                rnd,
+                snapshot=snapshot,
+                prior_findings=prior_findings,
+                open_actions=open_actions,
+                extra_cases=extra_cases,
+            )
         except ValueError as exc:
             reason = f"Stikprøven kunne ikke trækkes: {exc}"
         else:

@@ -26,13 +26,13 @@ from tilsyn.permissions import (
     requires,
     unit_filter,
 )
-from tilsyn.risk.population import prior_findings_at
+from tilsyn.risk.population import open_actions_at, prior_findings_at
 from tilsyn.rounds.calendar import plan_calendars
 from tilsyn.rounds.forms import CORE, DrawForm, StatusForm, ThemesForm, plan_form
 from tilsyn.rounds.models import STATUSES, WHOLE_ORGANISATION, RotationMode, Round, SupervisionPlan
 from tilsyn.rounds.periods import Cadence
 from tilsyn.rounds.plans import PlanInput, list_plans, save_plan
-from tilsyn.rounds.rounds import draw_round, transition
+from tilsyn.rounds.rounds import draw_round, followup_allowance_at, transition
 from tilsyn.rounds.themes import set_round_themes
 from tilsyn.settings import local_today
 from tilsyn.web import attempt
@@ -158,6 +158,8 @@ def draw(round_id: int) -> Response:
         return redirect(url_for(ROUND_PAGE, round_id=rnd.id))
     snapshot = latest_snapshot(db.session)
     prior = prior_findings_at(db.session, snapshot.as_of) if snapshot is not None else {}
+    extra = followup_allowance_at(db.session, rnd.plan_id, snapshot.as_of) if snapshot else {}
+    open_actions = open_actions_at(db.session, snapshot.as_of) if snapshot else None
     reason = form.reason.data or ""
     replaces = form.replaces.raw_data[0] if form.replaces.raw_data else None
     attempt(
@@ -169,6 +171,8 @@ def draw(round_id: int) -> Response:
             snapshot=snapshot,
             prior_findings=prior,
             replaces=replaces,
+            open_actions=open_actions,
+            extra_cases=extra,
         ),
         success=lambda draw: _("Stikprøven er trukket: %(n)d sager.", n=draw.sample_size),
     )

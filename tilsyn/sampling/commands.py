@@ -10,7 +10,7 @@ from flask.cli import with_appcontext
 from tilsyn.cases.models import Snapshot
 from tilsyn.extensions import db
 from tilsyn.risk.commands import user_option_lookup
-from tilsyn.risk.population import prior_findings_at
+from tilsyn.risk.population import open_actions_at, prior_findings_at
 from tilsyn.sampling.design import DesignParams, SamplingError
 from tilsyn.sampling.draw import draw_sample
 from tilsyn.sampling.models import Draw
@@ -68,6 +68,7 @@ def draw(
             snapshot,
             params,
             prior_findings=prior_findings_at(db.session, snapshot.as_of),
+            open_actions=open_actions_at(db.session, snapshot.as_of),
             seed=seed,
             note=note,
         )

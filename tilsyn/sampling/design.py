@@ -14,7 +14,9 @@ Design (definitions: ``docs/statistics.md``)
 * Strata: caseworkers; with ``by_scheme`` caseworker × scheme.
 * Allocation: ``per_caseworker`` cases per caseworker, ``new_caseworker`` for caseworkers whose
   tenure at the snapshot date is under ``new_months`` months (unknown tenure counts as not
-  new), never more than the caseworker has. With ``by_scheme`` the caseworker's number is split
+  new), plus the extra cases the caller gives some caseworkers (the plan's follow-up allowance
+  f for caseworkers with an open follow-up action, handed down as plain data and recorded with
+  the draw), never more than the caseworker has. With ``by_scheme`` the caseworker's number is split
   over the caseworker's schemes in proportion to the number of cases, with at least one case per
   scheme (so every case keeps a positive inclusion probability and design-based estimates stay
   unbiased); a caseworker carrying more schemes than the number therefore gets one case per
@@ -135,6 +137,8 @@ class Selection:
     excluded_per_stratum: list[tuple[int, str | None, int]] = field(default_factory=list)
     #: Caseworkers all of whose cases were to be excluded, kept whole instead.
     fallback_caseworkers: list[int] = field(default_factory=list)
+    #: caseworker id -> the number of cases asked for (before capping at the caseload).
+    requested: dict[int, int] = field(default_factory=dict)
 
 
 def _allocate_over_schemes(n: int, sizes: list[int]) -> list[int]:
@@ -199,6 +203,7 @@ def _select(
     seed: int,
     *,
     exclusion_fallback: bool = True,
+    extra_cases: Mapping[int, int] | None = None,
 ) -> Selection:
     scored = score_population(population, version)
     mask = np.ones(len(population), dtype=np.bool_)
@@ -244,8 +249,12 @@ def _select(
     )
     counts = np.bincount(strata, minlength=len(stratum_keys)).tolist()
     allocation: dict[int, int] = {}
+    requested: dict[int, int] = {}
+    extra = extra_cases or {}
     for cw_id in sorted(set(cw.tolist())):
         n = params.new_caseworker if cw_id in new_caseworkers else params.per_caseworker
+        n += int(extra.get(cw_id, 0))
+        requested[cw_id] = n
         cells = [i for i, key in enumerate(stratum_keys) if key[0] == cw_id]
         sizes = [counts[i] for i in cells]
         if params.by_scheme:
@@ -271,6 +280,7 @@ def _select(
         new_caseworkers=new_caseworkers,
         excluded_per_stratum=excluded_counts,
         fallback_caseworkers=fallback_ids,
+        requested=requested,
     )
 
 

@@ -16,8 +16,10 @@ from tilsyn.risk.population import load_population
 from tilsyn.risk.versions import approved_version, factors_digest
 from tilsyn.sampling.design import (
     BIT_GENERATOR,
+    MAX_PER_STRATUM,
     DesignParams,
     SamplingError,
+    Selection,
     _excluded_record,
     _initials,
     _select,
@@ -25,6 +27,24 @@ from tilsyn.sampling.design import (
 )
 from tilsyn.sampling.models import PURPOSES, Draw, DrawItem, DrawPurpose
 from tilsyn.stats import sampling as stats
+
+
+def size_reasons(
+    params: DesignParams, sel: Selection, extra: Mapping[int, tuple[int, str]]
+) -> list[dict[str, Any]]:
+    """Why each caseworker got the number of cases asked for (Danish: recorded with the draw)."""
+    new = set(sel.new_caseworkers)
+    out = []
+    for cw_id, size in sorted(sel.requested.items()):
+        if cw_id in new:
+            base = f"ny sagsbehandler (under {params.new_months} mdr.): m = {params.new_caseworker}"
+        else:
+            base = f"n = {params.per_caseworker}"
+        if cw_id in extra:
+            k, why = extra[cw_id]
+            base += f" + {k} ({why})"
+        out.append({"caseworker_id": cw_id, "size": size, "reason": base})
+    return out
 
 
 def new_seed() -> int:
@@ -41,11 +61,13 @@ def draw_sample(
     params: DesignParams,
     *,
     prior_findings: Mapping[int, float],
+    open_actions: Mapping[int, float] | None = None,
     seed: int | None = None,
     unit_ids: Collection[int] | None = None,
     exclude_case_refs: Collection[str] = (),
     purpose: str = DrawPurpose.AD_HOC,
     note: str = "",
+    extra_cases: Mapping[int, tuple[int, str]] | None = None,
 ) -> Draw:
     """Draw, record and audit a sample of ``snapshot`` under the approved risk model.
 
@@ -58,8 +80,14 @@ def draw_sample(
     ``seed`` None draws a fresh 128-bit seed. The NumPy version and bit generator are recorded
     too. ``prior_findings`` (caseworker id -> share »ikke i orden« in their latest closed round at
     the snapshot's date, :func:`tilsyn.reviews.findings.prior_findings_by_caseworker`) feeds the
-    risk factor of that name and is recorded with the caseworker facts. Raises
-    :class:`SamplingError` (Danish) for invalid input.
+    risk factor of that name and is recorded with the caseworker facts, as is ``open_actions``
+    (caseworker id -> follow-up actions open at the snapshot's date). ``extra_cases``
+    (caseworker id -> (extra cases, Danish reason)) adds cases for some caseworkers, e.g. the
+    plan's follow-up allowance f for caseworkers with an open follow-up action at the
+    snapshot's date (:func:`tilsyn.feedback.loop.followup_allowance`); it is recorded in
+    ``params["extra_cases"]`` and replayed from there. ``params["caseworker_sizes"]`` records,
+    for every caseworker, the number of cases asked for and why. Raises :class:`SamplingError`
+    (Danish) for invalid input.
     """
     problems = params.problems()
     if problems:
@@ -80,7 +108,9 @@ def draw_sample(
                 "godkende risikovurderingen, før der kan trækkes stikprøver."
             )
         )
-    population = load_population(session, snapshot, prior_findings=prior_findings)
+    population = load_population(
+        session, snapshot, prior_findings=prior_findings, open_actions=open_actions
+    )
     if len(population) == 0:
         raise SamplingError(_("Sagsudtrækket indeholder ingen sager."))
     caseworker_ids: list[int] | None = None
@@ -90,8 +120,21 @@ def draw_sample(
         if not caseworker_ids:
             raise SamplingError(_("Der er ingen sager hos sagsbehandlerne i de valgte enheder."))
     excluded = sorted({str(r) for r in exclude_case_refs})
+    extra = {int(c): (int(k), str(why)) for c, (k, why) in (extra_cases or {}).items() if k}
+    if any(not 0 < k <= MAX_PER_STRATUM for k, _why in extra.values()):
+        raise SamplingError(
+            _("Ekstra sager pr. sagsbehandler skal være 1–%(max)d.", max=MAX_PER_STRATUM)
+        )
     seed = new_seed() if seed is None else int(seed)
-    sel = _select(population, version, params, caseworker_ids, excluded, seed)
+    sel = _select(
+        population,
+        version,
+        params,
+        caseworker_ids,
+        excluded,
+        seed,
+        extra_cases={c: k for c, (k, _why) in extra.items()},
+    )
     if sel.selected.shape[0] == 0:
         raise SamplingError(_("Der er ingen sager tilbage at trække efter udelukkelserne."))
 
@@ -103,6 +146,10 @@ def draw_sample(
     record["excluded_per_stratum"] = _excluded_record(sel.excluded_per_stratum)
     record["exclusion_fallback_caseworker_ids"] = sel.fallback_caseworkers
     record["new_caseworker_ids"] = sel.new_caseworkers
+    record["extra_cases"] = [
+        {"caseworker_id": c, "extra": k, "reason": why} for c, (k, why) in sorted(extra.items())
+    ]
+    record["caseworker_sizes"] = size_reasons(params, sel, extra)
     record["numpy_version"] = np.__version__
     record["bit_generator"] = BIT_GENERATOR
     draw = Draw(

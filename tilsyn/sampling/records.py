@@ -67,6 +67,8 @@ class CaseworkerSample:
     excluded: int = 0
     #: Every case was to be excluded, so the full caseload was used instead.
     fallback: bool = False
+    #: Why the caseworker got this number of cases (recorded draws with the reason only).
+    size_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,9 @@ def draw_view(session: Session, actor: User | None, draw: Draw) -> DrawView:
     new_ids = set(draw.params.get("new_caseworker_ids") or [])
     fallback_ids = [int(c) for c in draw.params.get("exclusion_fallback_caseworker_ids") or []]
     excluded = excluded_by_caseworker(draw)
+    reasons = {
+        int(e["caseworker_id"]): str(e["reason"]) for e in draw.params.get("caseworker_sizes") or []
+    }
     groups: list[CaseworkerSample] = []
     for it in items:
         if not groups or groups[-1].initials != it.caseworker.initials:
@@ -114,6 +119,7 @@ def draw_view(session: Session, actor: User | None, draw: Draw) -> DrawView:
                     [],
                     excluded=(excluded or {}).get(cw.id, 0),
                     fallback=cw.id in fallback_ids,
+                    size_reason=reasons.get(cw.id, ""),
                 )
             )
         groups[-1].items.append(it)

@@ -51,6 +51,9 @@ def _replay_selection(session: Session, draw: Draw) -> tuple[Population, Selecti
         [str(r) for r in draw.params.get("exclude_case_refs") or []],
         int(draw.seed),
         exclusion_fallback=bool(draw.params.get("exclusion_fallback", False)),
+        extra_cases={
+            int(e["caseworker_id"]): int(e["extra"]) for e in draw.params.get("extra_cases") or []
+        },
     )
     return population, sel
 

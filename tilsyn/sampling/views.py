@@ -11,7 +11,7 @@ from tilsyn.cases.models import Snapshot
 from tilsyn.extensions import db
 from tilsyn.formutil import choices
 from tilsyn.permissions import draw_unit_scope, requires
-from tilsyn.risk.population import prior_findings_at
+from tilsyn.risk.population import open_actions_at, prior_findings_at
 from tilsyn.sampling.draw import draw_sample
 from tilsyn.sampling.forms import DrawForm
 from tilsyn.sampling.models import Draw, DrawPurpose
@@ -54,6 +54,7 @@ def new() -> str | BaseResponse:
         if snapshot is None:
             abort(400)
         prior = prior_findings_at(db.session, snapshot.as_of)
+        open_actions = open_actions_at(db.session, snapshot.as_of)
         drawn = attempt(
             lambda: draw_sample(
                 db.session,
@@ -61,6 +62,7 @@ def new() -> str | BaseResponse:
                 snapshot,
                 form.params(),
                 prior_findings=prior,
+                open_actions=open_actions,
                 seed=form.seed_value(),
                 unit_ids=leader_units,
                 purpose=DrawPurpose.AD_HOC,
