@@ -99,6 +99,7 @@ def load_starter_catalogue(
                     help_text=cdef.help_text,
                     legal_reference=cdef.legal_reference,
                     schemes=list(cdef.schemes),
+                    data_rule=cdef.data_rule,
                     scale=scales[cdef.scale_code],
                     theme=theme,
                     active=True,
