@@ -35,9 +35,15 @@ def attempt(
     *,
     success: str | None = None,
     conflict: str | None = None,
+    conflict_category: str = "danger",
     flash_errors: bool = True,
+    on_error: Callable[[ServiceError], Any] | None = None,
 ) -> bool:
-    """Run ``action``; on a service error roll back, flash it and return ``False``."""
+    """Run ``action``; on a service error roll back, flash it and return ``False``.
+
+    ``on_error`` receives a service error instead of it being flashed (e.g. to list its
+    problems on the page); ``conflict``/``conflict_category`` is the message for a lost race.
+    """
     try:
         action()
     except ServiceAccessError:
@@ -45,14 +51,16 @@ def attempt(
         abort(403)
     except ServiceError as exc:
         db.session.rollback()
-        if flash_errors:
+        if on_error is not None:
+            on_error(exc)
+        elif flash_errors:
             flash(str(exc), "danger")
         return False
     except IntegrityError:
         db.session.rollback()
         flash(
             conflict or _("En anden har netop ændret det samme. Indlæs siden igen og prøv igen."),
-            "danger",
+            conflict_category,
         )
         return False
     if success:

@@ -17,9 +17,9 @@ def catalogue_group() -> None:
 @with_appcontext
 def load() -> None:
     """Load the starter catalogue (idempotent: existing codes are left alone)."""
-    from tilsyn.catalogue import services
+    from tilsyn.catalogue.points import load_starter_catalogue
 
-    report = services.load_starter_catalogue(db.session, None)
+    report = load_starter_catalogue(db.session, None)
     db.session.commit()
     if report.nothing_new:
         click.echo("Startkataloget var allerede indlæst; intet nyt tilføjet.")

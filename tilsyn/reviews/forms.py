@@ -16,7 +16,7 @@ from wtforms.validators import Length, Optional
 
 from tilsyn.catalogue.models import ControlPoint
 from tilsyn.formutil import FlaskForm
-from tilsyn.reviews.services import NOTE_MAX, OVERALL_NOTE_MAX
+from tilsyn.reviews.recording import NOTE_MAX, OVERALL_NOTE_MAX
 
 
 class ReviewForm(FlaskForm):
