@@ -14,9 +14,9 @@ from tests.reviews.factories import catalogue, make_plan, make_round, option_id
 from tests.sampling.factories import AS_OF, make_snapshot
 from tilsyn.cases.models import Case
 from tilsyn.quality.census import method_check, round_census
-from tilsyn.reviews.models import COMPLETED, CaseReview, ReviewAnswer
-from tilsyn.risk.services import ensure_default_model
-from tilsyn.rounds.models import CLOSED
+from tilsyn.reviews.models import CaseReview, ReviewAnswer, ReviewStatus
+from tilsyn.risk.versions import ensure_default_model
+from tilsyn.rounds.models import RoundStatus
 from tilsyn.sampling.models import Draw, DrawItem
 from tilsyn.stats.estimation import estimate_proportion
 
@@ -99,7 +99,7 @@ def _setup(session: Session, org: Org) -> tuple[object, dict[str, int], list[Dra
         items.append(item)
     session.flush()
     plan = make_plan(session, "Team A", org.unit_a.id)
-    rnd = make_round(session, plan, draw, [cv, points["JOBMAAL-02"]], status=CLOSED)
+    rnd = make_round(session, plan, draw, [cv, points["JOBMAAL-02"]], status=RoundStatus.CLOSED)
     codes = {o.code: o.id for o in cv.scale.options}
     return rnd, codes, items
 
@@ -119,7 +119,7 @@ def _review(
         case_id=item.case_id,
         caseworker_id=item.caseworker_id,
         reviewer_name="leder",
-        status=COMPLETED,
+        status=ReviewStatus.COMPLETED,
     )
     session.add(review)
     session.flush()

@@ -37,10 +37,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from tilsyn.cases.models import Snapshot
-from tilsyn.catalogue.models import IN_ORDER, NOT_IN_ORDER, ControlPoint, Scale
-from tilsyn.reviews.models import COMPLETED, CaseReview, ReviewAnswer
+from tilsyn.catalogue.models import ControlPoint, Outcome, Scale
+from tilsyn.reviews.models import CaseReview, ReviewAnswer, ReviewStatus
 from tilsyn.risk import data_answers
-from tilsyn.risk.services import Population, load_population
+from tilsyn.risk.population import Population, load_population
 from tilsyn.rounds.models import Round, RoundControlPoint
 from tilsyn.sampling.models import Draw, DrawItem
 from tilsyn.stats.estimation import Estimate, estimate_proportion, stratum_codes
@@ -56,7 +56,7 @@ __all__ = [
     "round_data_points",
 ]
 
-_ANSWERED = (IN_ORDER, NOT_IN_ORDER)
+_ANSWERED = (Outcome.IN_ORDER.value, Outcome.NOT_IN_ORDER.value)
 
 
 @dataclass(frozen=True)
@@ -173,7 +173,7 @@ class _PopulationCache:
         if snapshot_id not in self.by_snapshot:
             snapshot = self.session.get(Snapshot, snapshot_id)
             assert snapshot is not None
-            pop = load_population(self.session, snapshot)
+            pop = load_population(self.session, snapshot, prior_findings={})
             index = {int(c): i for i, c in enumerate(pop.case_ids.tolist())}
             self.by_snapshot[snapshot_id] = (pop, index)
         return self.by_snapshot[snapshot_id]
@@ -203,7 +203,7 @@ def round_census(
         .join(DrawItem, CaseReview.draw_item_id == DrawItem.id)
         .where(
             CaseReview.round_id == rnd.id,
-            CaseReview.status == COMPLETED,
+            CaseReview.status == ReviewStatus.COMPLETED,
             DrawItem.draw_id == rnd.draw_id,
         )
         .order_by(CaseReview.id)
@@ -224,7 +224,7 @@ def round_census(
         .join(CaseReview, ReviewAnswer.review_id == CaseReview.id)
         .where(
             CaseReview.round_id == rnd.id,
-            CaseReview.status == COMPLETED,
+            CaseReview.status == ReviewStatus.COMPLETED,
             ReviewAnswer.control_point_id.in_([p.id for p in points]),
         )
     ).all()
@@ -239,14 +239,14 @@ def round_census(
         applies = np.array([p.applies_to(s) for s in scheme.tolist()], dtype=np.bool_)
         ruled = np.isin(outcome.astype(str), _ANSWERED)
         census = frame & applies & ruled
-        in_order = int(np.count_nonzero(census & (outcome == IN_ORDER)))
+        in_order = int(np.count_nonzero(census & (outcome == Outcome.IN_ORDER.value)))
 
         y = np.full(n, np.nan)
         prefilled = overridden = 0
         for a in by_point.get(p.id, ()):
             i = position[int(a.review_id)]
             if a.outcome in _ANSWERED:
-                y[i] = 1.0 if a.outcome == IN_ORDER else 0.0
+                y[i] = 1.0 if a.outcome == Outcome.IN_ORDER else 0.0
             if a.prefill_option_id is not None:
                 prefilled += 1
                 if a.option_id is not None and a.option_id != a.prefill_option_id:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 from tilsyn.auth.models import User
 from tilsyn.permissions import visible_plans_filter
 from tilsyn.quality.census import CensusPoint, method_check
-from tilsyn.rounds.models import CLOSED, Round, SupervisionPlan
+from tilsyn.rounds.models import Round, RoundStatus, SupervisionPlan
 from tilsyn.stats.coverage import coverage_range
 
 __all__ = ["CoverageLine", "MethodPage", "RoundLine", "method_page"]
@@ -65,7 +65,11 @@ def visible_closed_rounds(session: Session, actor: User | None) -> list[Round]:
         session.scalars(
             select(Round)
             .join(SupervisionPlan, Round.plan_id == SupervisionPlan.id)
-            .where(Round.status == CLOSED, Round.draw_id.is_not(None), visible_plans_filter(actor))
+            .where(
+                Round.status == RoundStatus.CLOSED,
+                Round.draw_id.is_not(None),
+                visible_plans_filter(actor, SupervisionPlan.unit_id),
+            )
             .options(selectinload(Round.plan))
             .order_by(SupervisionPlan.name, Round.period_start, Round.id)
         )

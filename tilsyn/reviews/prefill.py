@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from tilsyn.catalogue.models import ControlPoint
 from tilsyn.risk import data_answers
-from tilsyn.risk.services import load_population
+from tilsyn.risk.population import load_population
 from tilsyn.sampling.models import Draw, DrawItem
 
 __all__ = ["OVERRIDE_REASON_MAX", "Prefill", "case_prefills", "override_problems"]
@@ -65,7 +65,9 @@ def case_prefills(
     draw = session.get(Draw, item.draw_id)
     assert draw is not None
     snapshot = draw.snapshot
-    population = load_population(session, snapshot, case_ids=[item.case_id])
+    # Data rules answer from the export's own fields; the prior-findings attribute (from earlier
+    # reviews, not the export) is left unknown, so a rule reading it gives no answer.
+    population = load_population(session, snapshot, [item.case_id], prior_findings={})
     if len(population) != 1:
         return {}
     out: dict[int, Prefill] = {}
