@@ -79,6 +79,7 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "reviews.edit": LEADERS,
     "reviews.view": LEADERS,
     "reviews.reopen": LEADERS,
+    "quality.method_check": frozenset({"admin", "teamleder", "direktoer", "revisor"}),
 }
 
 USERNAME = {

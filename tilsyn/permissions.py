@@ -77,6 +77,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # Case reviews (findings per sampled case): case-level, scoped by caseworker.
     "reviews.view": frozenset({A, T}),
     "reviews.record": frozenset({A, T}),
+    # Review quality: census coverage and override counts (aggregates, no case-level data).
+    "quality.view": frozenset({A, T, D, R}),
 }
 
 #: Where each role lands after logging in (first endpoint that exists).

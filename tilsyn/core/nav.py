@@ -19,6 +19,7 @@ NAV: tuple[tuple[str, object, str], ...] = (
     ("reviews.index", _l("Gennemgang"), "reviews.view"),
     ("rounds.plans", _l("Tilsynsplaner"), "plans.view"),
     ("catalogue.index", _l("Kontrolpunkter"), "catalogue.view"),
+    ("quality.method_check", _l("Metodekontrol"), "quality.view"),
     ("audit.index", _l("Revisionslog"), "audit.view"),
     ("admin.index", _l("Administration"), "admin.manage"),
 )

@@ -17,12 +17,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from tilsyn.auth.models import User
+from tilsyn.catalogue.models import ControlPoint, Scale
 from tilsyn.permissions import visible_plans_filter
 from tilsyn.quality.census import CensusPoint, method_check
+from tilsyn.risk import data_answers
 from tilsyn.rounds.models import Round, RoundStatus, SupervisionPlan
 from tilsyn.stats.coverage import coverage_range
 
-__all__ = ["CoverageLine", "MethodPage", "RoundLine", "method_page"]
+__all__ = ["CoverageLine", "MethodPage", "RoundLine", "RuleText", "current_rules", "method_page"]
 
 
 @dataclass(frozen=True)
@@ -54,10 +56,38 @@ class RoundLine:
 
 
 @dataclass(frozen=True)
+class RuleText:
+    """A data-answered control point (current version) and its rule in words."""
+
+    code: str
+    question: str
+    lines: list[str]
+
+
+@dataclass(frozen=True)
 class MethodPage:
     lines: list[CoverageLine]
     rounds: list[RoundLine]
     round_count: int
+    rules: list[RuleText]
+
+
+def current_rules(session: Session) -> list[RuleText]:
+    """The active data-answered control points with their rules in words, by code."""
+    cps = session.scalars(
+        select(ControlPoint)
+        .where(ControlPoint.active.is_(True), ControlPoint.data_rule.is_not(None))
+        .options(selectinload(ControlPoint.scale).selectinload(Scale.options))
+        .order_by(ControlPoint.code)
+    ).all()
+    out = []
+    for cp in cps:
+        rule = data_answers.parse_stored(cp.data_rule)
+        if rule is None:
+            continue
+        labels = {o.code: o.label for o in cp.scale.options}
+        out.append(RuleText(cp.code, cp.question, data_answers.rule_lines(rule, labels)))
+    return out
 
 
 def visible_closed_rounds(session: Session, actor: User | None) -> list[Round]:
@@ -109,4 +139,5 @@ def method_page(session: Session, actor: User | None, level: float = 0.95) -> Me
         lines=[*lines, total] if lines else [],
         rounds=[RoundLine(by_id[p.round_id], p) for p in points],
         round_count=len(rounds),
+        rules=current_rules(session),
     )
