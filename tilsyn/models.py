@@ -6,6 +6,12 @@ from tilsyn.cases.models import Case, Snapshot
 from tilsyn.catalogue.models import ControlPoint, Scale, ScaleOption, Theme
 from tilsyn.notifications.models import OutboxMessage
 from tilsyn.org.models import Caseworker, Unit
+from tilsyn.quality.models import (
+    CalibrationAnswer,
+    CalibrationCase,
+    CalibrationResolution,
+    CalibrationSetting,
+)
 from tilsyn.reviews.models import CaseReview, ReviewAnswer
 from tilsyn.risk.models import RiskModelVersion
 from tilsyn.rounds.models import (
@@ -20,6 +26,10 @@ from tilsyn.sampling.models import Draw, DrawItem
 
 __all__ = [
     "AuditEvent",
+    "CalibrationAnswer",
+    "CalibrationCase",
+    "CalibrationResolution",
+    "CalibrationSetting",
     "Case",
     "CaseReview",
     "Caseworker",
