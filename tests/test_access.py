@@ -80,6 +80,12 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "reviews.view": LEADERS,
     "reviews.reopen": LEADERS,
     "quality.method_check": frozenset({"admin", "teamleder", "direktoer", "revisor"}),
+    "quality.calibration": frozenset({"admin", "teamleder", "revisor"}),
+    "quality.calibration_round_page": frozenset({"admin", "teamleder", "revisor"}),
+    "quality.calibration_setting": LEADERS,
+    "quality.calibration_assign": LEADERS,
+    "quality.calibration_resolve": LEADERS,
+    "quality.second_review": LEADERS,
 }
 
 USERNAME = {
@@ -157,6 +163,17 @@ def seed(session: Session, org: factories.Org) -> Seeded:
         assert value is not None, model
         return int(value)
 
+    # A calibration case: the sampled case above, second review by the team leader.
+    from tilsyn.quality.models import CalibrationCase
+
+    calibration = CalibrationCase(
+        round_id=rnd.id,
+        draw_item_id=item.id,
+        unit_id=org.unit_a.id,
+        reviewer_id=org.users["leder"].id,
+    )
+    session.add(calibration)
+    session.flush()
     session.commit()
     return Seeded(
         ids={
@@ -173,6 +190,7 @@ def seed(session: Session, org: factories.Org) -> Seeded:
             "item_id": item.id,
             "version_id": approved.id,
             "case_id": case_of(org.cw_a1.id),
+            "calibration_id": calibration.id,
         },
         per_endpoint={
             # Only a draft can be edited or approved.

@@ -79,6 +79,10 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "reviews.record": frozenset({A, T}),
     # Review quality: census coverage and override counts (aggregates, no case-level data).
     "quality.view": frozenset({A, T, D, R}),
+    # Calibration: agreement for leaders and the auditor; second reviews and resolutions by
+    # leaders (the assigned leader / the leaders the plan's option names: see the service).
+    "quality.calibration": frozenset({A, T, R}),
+    "quality.calibrate": frozenset({A, T}),
 }
 
 #: Where each role lands after logging in (first endpoint that exists).

@@ -217,7 +217,8 @@ def _case(session: Session, case_id: int) -> CalibrationCase:
 
 
 def _may_review(actor: User | None, case: CalibrationCase) -> bool:
-    return actor is None or actor.id == case.reviewer_id
+    """The assigned leader (and an administrator, who may do what any leader does)."""
+    return actor is None or actor.id == case.reviewer_id or role_of(actor) is Role.ADMIN
 
 
 @dataclass(frozen=True)
