@@ -35,6 +35,7 @@ from tilsyn.cases.snapshots import latest_snapshot
 from tilsyn.extensions import db
 from tilsyn.models_base import utcnow
 from tilsyn.notifications.services import deliver_pending, pending_count
+from tilsyn.quality.calibration import assign_pending
 from tilsyn.reviews.findings import prior_findings_by_caseworker
 from tilsyn.rounds.scheduled import acquire_run_lock, run_due
 from tilsyn.settings import local_today
@@ -63,8 +64,10 @@ def run_due_once(app: Flask, today: date, *, attempts: int = 3) -> list[str]:
                 snapshot = latest_snapshot(session)
                 prior = prior_findings_by_caseworker(session, snapshot.as_of) if snapshot else {}
                 report = run_due(session, today, config=app.config, prior_findings=prior)
+                # Calibration cases of the rounds just drawn (plans with the option).
+                calibration = assign_pending(session)
                 db.session.commit()
-                return report.lines()
+                return report.lines() + calibration
             except (IntegrityError, OperationalError) as exc:
                 db.session.rollback()
                 if attempt == attempts:

@@ -217,3 +217,16 @@ def test_the_first_reviewer_may_not_calibrate_the_case(session, site) -> None:
     session.flush()
     with pytest.raises(CalibrationError, match="selv gennemgået"):
         _second(session, s, case, admin, "ja", "2")
+
+
+def test_assign_pending_after_the_scheduler_draws(session, site) -> None:
+    from tilsyn.quality.calibration import assign_pending
+
+    s = site
+    assert assign_pending(session) == []  # no option
+    save_setting(
+        session, None, s.plan, active=True, cases_per_team=1, leader_ids=[s.leder.id, s.leder2.id]
+    )
+    (line,) = assign_pending(session)
+    assert "2 sager til anden gennemgang" in line
+    assert assign_pending(session) == []  # once per round

@@ -48,7 +48,7 @@ from tilsyn.quality.models import (
 )
 from tilsyn.reviews.models import CaseReview, ReviewAnswer, ReviewStatus
 from tilsyn.reviews.recording import applicable_points, find_review, review_form_items, round_label
-from tilsyn.rounds.models import Round, SupervisionPlan
+from tilsyn.rounds.models import Round, RoundStatus, SupervisionPlan
 from tilsyn.sampling.models import Draw, DrawItem
 from tilsyn.stats.agreement import Agreement, cohen_kappa, gwet_ac1, percent_agreement
 
@@ -59,6 +59,7 @@ __all__ = [
     "Pair",
     "SecondPage",
     "agreement",
+    "assign_pending",
     "assign_round",
     "pairs",
     "resolve",
@@ -204,6 +205,28 @@ def assign_round(session: Session, actor: User | None, rnd: Round) -> list[Calib
         {"cases": [c.draw_item_id for c in chosen], "reviewers": [c.reviewer_id for c in chosen]},
     )
     return chosen
+
+
+def assign_pending(session: Session, actor: User | None = None) -> list[str]:
+    """:func:`assign_round` for every drawn or in-review round of a plan with an active option
+    that has no calibration cases yet (run by the scheduler after its draws). Report lines."""
+    have = select(CalibrationCase.round_id).distinct()
+    rounds = session.scalars(
+        select(Round)
+        .join(CalibrationSetting, CalibrationSetting.plan_id == Round.plan_id)
+        .where(
+            CalibrationSetting.active.is_(True),
+            Round.draw_id.is_not(None),
+            Round.status.in_((RoundStatus.DRAWN, RoundStatus.IN_REVIEW)),
+            Round.id.not_in(have),
+        )
+        .order_by(Round.id)
+    ).all()
+    lines = []
+    for rnd in rounds:
+        chosen = assign_round(session, actor, rnd)
+        lines.append(f"Kalibrering: {round_label(rnd)}: {len(chosen)} sager til anden gennemgang")
+    return lines
 
 
 # ------------------------------------------------------------------------- second reviews
