@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -79,28 +77,26 @@ def edit(point_id: int | None) -> str | Response:
         scale = db.session.get(Scale, form.scale_id.data)
         if theme is None or scale is None:
             abort(400)
-        saved: list[Any] = []
-        if attempt(
-            lambda: saved.append(
-                save_control_point(
-                    db.session,
-                    current_user,
-                    point=point,
-                    code=form.code.data or "",
-                    theme=theme,
-                    scale=scale,
-                    question=form.question.data or "",
-                    help_text=form.help_text.data or "",
-                    legal_reference=form.legal_reference.data,
-                    schemes=list(form.schemes.data or []),
-                    active=form.active.data,
-                    comparable=form.comparable.data,
-                    change_note=form.change_note.data or "",
-                )
-            )
-        ):
-            flash(_("Kontrolpunktet er gemt."), "success")
-            return redirect(url_for("catalogue.view", point_id=saved[0].id))
+        done = attempt(
+            lambda: save_control_point(
+                db.session,
+                current_user,
+                point=point,
+                code=form.code.data or "",
+                theme=theme,
+                scale=scale,
+                question=form.question.data or "",
+                help_text=form.help_text.data or "",
+                legal_reference=form.legal_reference.data,
+                schemes=list(form.schemes.data or []),
+                active=form.active.data,
+                comparable=form.comparable.data,
+                change_note=form.change_note.data or "",
+            ),
+            success=_("Kontrolpunktet er gemt."),
+        )
+        if done:
+            return redirect(url_for("catalogue.view", point_id=done.value.id))
     return render_template("catalogue/edit.html", form=form, point=point)
 
 
@@ -202,20 +198,17 @@ def scale_edit(scale_id: int | None) -> str | Response:
             )
             for entry in form.options
         ]
-        saved: list[Any] = []
         if attempt(
-            lambda: saved.append(
-                save_scale(
-                    db.session,
-                    current_user,
-                    scale=scale,
-                    code=form.code.data or "",
-                    name=form.name.data or "",
-                    options=options,
-                )
-            )
+            lambda: save_scale(
+                db.session,
+                current_user,
+                scale=scale,
+                code=form.code.data or "",
+                name=form.name.data or "",
+                options=options,
+            ),
+            success=lambda saved: _("Svarskalaen %(name)s er gemt.", name=saved.name),
         ):
-            flash(_("Svarskalaen %(name)s er gemt.", name=saved[0].name), "success")
             return redirect(url_for("catalogue.index", _anchor="h-scales"))
     return render_template(
         "catalogue/scale_edit.html",

@@ -20,7 +20,7 @@ from tilsyn.permissions import can_manage_plan, requires
 from tilsyn.reviews.estimates import theme_weakness
 from tilsyn.reviews.progress import round_progress, totals
 from tilsyn.rounds.forms import DrawForm, NewRoundForm, ThemesForm
-from tilsyn.rounds.models import STATUSES, TRANSITIONS, Round, SupervisionPlan
+from tilsyn.rounds.models import STATUSES, TRANSITIONS, SupervisionPlan
 from tilsyn.rounds.periods import period_by_label, period_containing
 from tilsyn.rounds.rounds import creatable_periods, create_round_by_hand, round_for
 from tilsyn.rounds.themes import ThemeSuggestions, suggest_rotating_themes
@@ -69,12 +69,9 @@ def new_round(plan_id: int) -> str | Response:
             flash(_("«%(label)s» er ikke en periode for denne plan.", label=label), "danger")
         else:
             existed = round_for(db.session, plan, period.label) is not None
-            created: list[Round] = []
-            if attempt(
-                lambda: created.append(
-                    create_round_by_hand(
-                        db.session, current_user, plan, period, ids if ids else None, day
-                    )
+            created = attempt(
+                lambda: create_round_by_hand(
+                    db.session, current_user, plan, period, ids if ids else None, day
                 ),
                 success=_("Runden er oprettet."),
                 # Another process (typically the scheduler) created the same round between our
@@ -86,8 +83,9 @@ def new_round(plan_id: int) -> str | Response:
                     period=period.label,
                 ),
                 conflict_category="warning",
-            ):
-                return redirect(url_for("round_pages.round_page", round_id=created[0].id))
+            )
+            if created:
+                return redirect(url_for("round_pages.round_page", round_id=created.value.id))
             existing = None if existed else round_for(db.session, plan, period.label)
             if existing is not None:
                 return redirect(url_for("round_pages.round_page", round_id=existing.id))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -11,7 +11,7 @@ from tilsyn.cases.models import Case, Snapshot
 from tilsyn.cases.snapshots import latest_snapshot
 from tilsyn.extensions import db
 from tilsyn.permissions import requires
-from tilsyn.risk.case_risk import CaseRisk, case_risk
+from tilsyn.risk.case_risk import case_risk
 from tilsyn.risk.effect import RiskEffect, effect_on_snapshot, factor_texts
 from tilsyn.risk.forms import ApproveForm, VersionForm, factors_from_form, form_data
 from tilsyn.risk.models import RiskModelVersion
@@ -74,11 +74,11 @@ def assessment() -> str:
 @bp.route("/standardmodel", methods=["POST"])
 @requires("risk.approve")
 def init_default() -> Response:
-    made: list[RiskModelVersion] = []
-    if not attempt(lambda: made.append(ensure_default_model(db.session, current_user))):
-        return redirect(url_for("risk.versions"))
-    flash(_("Standardmodellen er taget i brug som version %(n)s.", n=made[0].number), "success")
-    return redirect(url_for("risk.assessment"))
+    made = attempt(
+        lambda: ensure_default_model(db.session, current_user),
+        success=lambda v: _("Standardmodellen er taget i brug som version %(n)s.", n=v.number),
+    )
+    return redirect(url_for("risk.assessment" if made else "risk.versions"))
 
 
 @bp.route("/versioner")
@@ -110,22 +110,24 @@ def edit(version_id: int) -> str | Response:
         form.factors.append_entry({"when": [{}]})
     elif form.validate_on_submit():
         factors, problems = factors_from_form(form)
-        saved: list[RiskModelVersion] = []
-        if not problems and attempt(
-            lambda: saved.append(
-                save_edit(
+        saved = (
+            attempt(
+                lambda: save_edit(
                     db.session,
                     current_user,
                     base,
                     factors,
                     form.name.data or "",
                     form.description.data or "",
-                )
-            ),
-            on_error=lambda exc: problems.extend(getattr(exc, "problems", None) or [str(exc)]),
-        ):
-            flash(_("Kladden (version %(n)s) er gemt.", n=saved[0].number), "success")
-            return redirect(url_for("risk.version", version_id=saved[0].id))
+                ),
+                success=lambda v: _("Kladden (version %(n)s) er gemt.", n=v.number),
+                on_error=lambda exc: problems.extend(getattr(exc, "problems", None) or [str(exc)]),
+            )
+            if not problems
+            else None
+        )
+        if saved:
+            return redirect(url_for("risk.version", version_id=saved.value.id))
     return render_template("risk/edit.html", form=form, base=base, problems=problems)
 
 
@@ -153,15 +155,14 @@ def case_risk_page(case_id: int) -> str:
         abort(404)
     snapshot = db.session.get(Snapshot, case.snapshot_id)
     prior = prior_findings_at(db.session, snapshot.as_of) if snapshot is not None else {}
-    results: list[CaseRisk] = []
     messages: list[str] = []
-    attempt(
-        lambda: results.append(case_risk(db.session, current_user, case, prior_findings=prior)),
+    found = attempt(
+        lambda: case_risk(db.session, current_user, case, prior_findings=prior),
         on_error=lambda exc: messages.append(str(exc)),
     )
     return render_template(
         "risk/case_risk.html",
-        result=results[0] if results else None,
+        result=found.value if found else None,
         message=messages[0] if messages else None,
         case=case,
     )

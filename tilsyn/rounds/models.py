@@ -87,7 +87,7 @@ class SupervisionPlan(db.Model):  # type: ignore[name-defined]
     #: None = the whole organisation.
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), default=None, index=True)
     cadence: Mapped[str] = mapped_column(String(20), default=Cadence.QUARTERLY.value)
-    # Sampling design (see tilsyn.sampling.services.DesignParams).
+    # Sampling design (see tilsyn.sampling.design.DesignParams).
     per_caseworker: Mapped[int] = mapped_column(default=2)
     new_caseworker: Mapped[int] = mapped_column(default=4)
     new_months: Mapped[int] = mapped_column(default=6)

@@ -34,7 +34,6 @@ from tilsyn.rounds.periods import Cadence
 from tilsyn.rounds.plans import PlanInput, list_plans, save_plan
 from tilsyn.rounds.rounds import draw_round, transition
 from tilsyn.rounds.themes import set_round_themes
-from tilsyn.sampling.models import Draw
 from tilsyn.settings import local_today
 from tilsyn.web import attempt
 
@@ -159,21 +158,18 @@ def draw(round_id: int) -> Response:
         return redirect(url_for(ROUND_PAGE, round_id=rnd.id))
     snapshot = latest_snapshot(db.session)
     prior = prior_findings_at(db.session, snapshot.as_of) if snapshot is not None else {}
-    drawn: list[Draw] = []
     reason = form.reason.data or ""
-    if attempt(
-        lambda: drawn.append(
-            draw_round(
-                db.session,
-                current_user,
-                rnd,
-                reason=reason,
-                snapshot=snapshot,
-                prior_findings=prior,
-            )
-        )
-    ):
-        flash(_("Stikprøven er trukket: %(n)d sager.", n=drawn[0].sample_size), "success")
+    attempt(
+        lambda: draw_round(
+            db.session,
+            current_user,
+            rnd,
+            reason=reason,
+            snapshot=snapshot,
+            prior_findings=prior,
+        ),
+        success=lambda draw: _("Stikprøven er trukket: %(n)d sager.", n=draw.sample_size),
+    )
     return redirect(url_for(ROUND_PAGE, round_id=rnd.id))
 
 

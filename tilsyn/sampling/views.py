@@ -54,24 +54,22 @@ def new() -> str | BaseResponse:
         if snapshot is None:
             abort(400)
         prior = prior_findings_at(db.session, snapshot.as_of)
-        drawn: list[Draw] = []
-        if attempt(
-            lambda: drawn.append(
-                draw_sample(
-                    db.session,
-                    current_user,
-                    snapshot,
-                    form.params(),
-                    prior_findings=prior,
-                    seed=form.seed_value(),
-                    unit_ids=leader_units,
-                    purpose=DrawPurpose.AD_HOC,
-                    note=form.note.data or "",
-                )
-            )
-        ):
-            flash(_("Stikprøven er trukket: %(n)s sager.", n=drawn[0].sample_size), "success")
-            return redirect(url_for("sampling.detail", draw_id=drawn[0].id))
+        drawn = attempt(
+            lambda: draw_sample(
+                db.session,
+                current_user,
+                snapshot,
+                form.params(),
+                prior_findings=prior,
+                seed=form.seed_value(),
+                unit_ids=leader_units,
+                purpose=DrawPurpose.AD_HOC,
+                note=form.note.data or "",
+            ),
+            success=lambda draw: _("Stikprøven er trukket: %(n)s sager.", n=draw.sample_size),
+        )
+        if drawn:
+            return redirect(url_for("sampling.detail", draw_id=drawn.value.id))
     return render_template("sampling/new.html", form=form, leader_units=leader_units)
 
 
