@@ -380,6 +380,17 @@ class Pair:
     def agree(self) -> bool:
         return self.first_option_id == self.second_option_id
 
+    def _label(self, option_id: int) -> str:
+        return next((o.label for o in self.control_point.scale.options if o.id == option_id), "—")
+
+    @property
+    def first_label(self) -> str:
+        return self._label(self.first_option_id)
+
+    @property
+    def second_label(self) -> str:
+        return self._label(self.second_option_id)
+
 
 def pairs(session: Session, round_ids: Iterable[int]) -> list[Pair]:
     """The answer pairs of the calibration cases whose two reviews are both completed."""

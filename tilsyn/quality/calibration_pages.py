@@ -102,6 +102,8 @@ class RoundPage:
     disagreements: list[Pair]
     may_assign: bool
     may_resolve: bool
+    #: Ids of the calibration cases the actor reviews (the assigned leader).
+    reviewable: frozenset[int]
 
 
 def calibration_round(session: Session, actor: User | None, round_id: int) -> RoundPage:
@@ -146,4 +148,7 @@ def calibration_round(session: Session, actor: User | None, round_id: int) -> Ro
             and can_manage_plan(actor, rnd.plan)
         ),
         may_resolve=may_resolve(session, actor, rnd),
+        reviewable=frozenset(
+            c.id for c in cases if actor is not None and c.reviewer_id == actor.id
+        ),
     )
