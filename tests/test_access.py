@@ -99,6 +99,13 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "feedback.plan_settings": LEADERS,
     "feedback.overview": frozenset({"admin", "teamleder", "direktoer", "revisor"}),
     "feedback.register": frozenset({"admin", "revisor"}),
+    "quality.method_check": frozenset({"admin", "teamleder", "direktoer", "revisor"}),
+    "quality.calibration": frozenset({"admin", "teamleder", "revisor"}),
+    "quality.calibration_round_page": frozenset({"admin", "teamleder", "revisor"}),
+    "quality.calibration_setting": LEADERS,
+    "quality.calibration_assign": LEADERS,
+    "quality.calibration_resolve": LEADERS,
+    "quality.second_review": LEADERS,
 }
 
 USERNAME = {
@@ -185,6 +192,17 @@ def seed(session: Session, org: factories.Org) -> Seeded:
         assert value is not None, model
         return int(value)
 
+    # A calibration case: the sampled case above, second review by the team leader.
+    from tilsyn.quality.models import CalibrationCase
+
+    calibration = CalibrationCase(
+        round_id=rnd.id,
+        draw_item_id=item.id,
+        unit_id=org.unit_a.id,
+        reviewer_id=org.users["leder"].id,
+    )
+    session.add(calibration)
+    session.flush()
     session.commit()
     return Seeded(
         ids={
@@ -202,6 +220,7 @@ def seed(session: Session, org: factories.Org) -> Seeded:
             "version_id": approved.id,
             "case_id": case_of(org.cw_a1.id),
             **feedback_ids,
+            "calibration_id": calibration.id,
         },
         per_endpoint={
             # Only a draft can be edited or approved.

@@ -51,6 +51,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("sampling",),
     ("rounds",),
     ("reviews",),
+    ("quality",),
     ("feedback",),
     ("results",),
     # The top: start pages and navigation, the demo, the command line, the model registry, the

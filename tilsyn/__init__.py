@@ -24,6 +24,7 @@ BLUEPRINTS: tuple[str, ...] = (
     "tilsyn.sampling.views",
     "tilsyn.reviews.views",
     "tilsyn.reviews.round_pages",
+    "tilsyn.quality.views",
     "tilsyn.feedback.views",
 )
 

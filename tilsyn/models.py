@@ -14,6 +14,12 @@ from tilsyn.feedback.models import (
 )
 from tilsyn.notifications.models import OutboxMessage
 from tilsyn.org.models import Caseworker, Unit
+from tilsyn.quality.models import (
+    CalibrationAnswer,
+    CalibrationCase,
+    CalibrationResolution,
+    CalibrationSetting,
+)
 from tilsyn.reviews.models import CaseReview, ReviewAnswer
 from tilsyn.risk.models import RiskModelVersion
 from tilsyn.rounds.models import (
@@ -28,6 +34,10 @@ from tilsyn.sampling.models import Draw, DrawItem
 
 __all__ = [
     "AuditEvent",
+    "CalibrationAnswer",
+    "CalibrationCase",
+    "CalibrationResolution",
+    "CalibrationSetting",
     "Case",
     "CaseReview",
     "Caseworker",

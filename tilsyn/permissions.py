@@ -86,6 +86,12 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "feedback.manage": frozenset({A, T}),
     "feedback.overview": frozenset({A, T, D, R}),
     "feedback.register": frozenset({A, R}),
+    # Review quality: census coverage and override counts (aggregates, no case-level data).
+    "quality.view": frozenset({A, T, D, R}),
+    # Calibration: agreement for leaders and the auditor; second reviews and resolutions by
+    # leaders (the assigned leader / the leaders the plan's option names: see the service).
+    "quality.calibration": frozenset({A, T, R}),
+    "quality.calibrate": frozenset({A, T}),
 }
 
 #: Where each role lands after logging in (first endpoint that exists).

@@ -45,6 +45,7 @@ from tilsyn.feedback.jobs import reminders_once
 from tilsyn.feedback.loop import followup_allowance, open_action_counts
 from tilsyn.models_base import utcnow
 from tilsyn.notifications.services import deliver_pending, pending_count
+from tilsyn.quality.calibration import assign_pending
 from tilsyn.reviews.findings import prior_findings_by_caseworker
 from tilsyn.rounds.models import SupervisionPlan
 from tilsyn.rounds.scheduled import acquire_run_lock, run_due
@@ -83,8 +84,10 @@ def run_due_once(app: Flask, today: date, *, attempts: int = 3) -> list[str]:
                     open_actions=open_actions,
                     extra_cases=extra,
                 )
+                # Calibration cases of the rounds just drawn (plans with the option).
+                calibration = assign_pending(session)
                 db.session.commit()
-                return report.lines()
+                return report.lines() + calibration
             except (IntegrityError, OperationalError) as exc:
                 db.session.rollback()
                 if attempt == attempts:

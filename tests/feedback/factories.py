@@ -53,7 +53,16 @@ def setup_round(session: Session, org: Org, *, emails: bool = True) -> Setup:
                     "Intern bemærkning" if item is items[0] else "",
                 )
         done.append(
-            reviews.save_review(session, admin, rnd.id, item.id, data, "Samlet: god sag", True)
+            reviews.save_review(
+                session,
+                admin,
+                rnd.id,
+                item.id,
+                data,
+                "Samlet: god sag",
+                True,
+                {cp.id: "Sagen viser andet end udtrækket" for cp in asked},
+            )
         )
     if emails:
         org.users["sagsbehandler"].email = "aaa@test.example"

@@ -41,7 +41,8 @@ def _first_round_with_open_action(session, org):
         cp.id: (next(o.id for o in cp.scale.options if o.outcome == "not_in_order"), "")
         for cp in points
     }
-    review = recording.save_review(session, admin, rnd.id, item.id, answers, "", True)
+    reasons = {cp.id: "Sagen viser andet end udtrækket" for cp in points}
+    review = recording.save_review(session, admin, rnd.id, item.id, answers, "", True, reasons)
     action = actions.create_action(
         session,
         org.users["leder"],

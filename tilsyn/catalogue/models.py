@@ -128,6 +128,9 @@ class ControlPoint(db.Model):  # type: ignore[name-defined]
         ForeignKey("control_points.id"), default=None
     )
     change_note: Mapped[str] = mapped_column(Text, default="")
+    #: A data rule that answers the point from the case export (``tilsyn.risk.data_answers``):
+    #: a list of ``{"when": [conditions], "answer": option code}`` clauses; None = no rule.
+    data_rule: Mapped[list[Any] | None] = mapped_column(JSON, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by_name: Mapped[str] = mapped_column(String(80), default="system")
 

@@ -94,6 +94,7 @@ def load_starter_catalogue(
                     help_text=cdef.help_text,
                     legal_reference=cdef.legal_reference,
                     schemes=list(cdef.schemes),
+                    data_rule=cdef.data_rule,
                     scale=scales[cdef.scale_code],
                     theme=theme,
                     active=True,
@@ -299,6 +300,9 @@ def save_control_point(
         code=point.code,
         version=point.version + 1,
         comparable_to=point if comparable else None,
+        # The data rule answers with the scale's option codes: it follows the point to a new
+        # version on the same scale and is dropped with a change of scale.
+        data_rule=point.data_rule if scale.id == point.scale_id else None,
         change_note=note,
         **content,
     )

@@ -24,6 +24,8 @@ NAV: tuple[tuple[str, object, str], ...] = (
     ("feedback.register", _l("Feedbackregister"), "feedback.register"),
     ("rounds.plans", _l("Tilsynsplaner"), "plans.view"),
     ("catalogue.index", _l("Kontrolpunkter"), "catalogue.view"),
+    ("quality.method_check", _l("Metodekontrol"), "quality.view"),
+    ("quality.calibration", _l("Kalibrering"), "quality.calibration"),
     ("audit.index", _l("Revisionslog"), "audit.view"),
     ("admin.index", _l("Administration"), "admin.manage"),
 )

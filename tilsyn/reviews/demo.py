@@ -19,6 +19,14 @@ control point's base rate (on the logit scale):
   the matching control point more likely to be in order;
 * **trend:** a mild improvement of :data:`TREND_PER_QUARTER` per quarter.
 
+**Data-answered control points** (those with a data rule, :mod:`tilsyn.reviews.prefill`) are
+answered from the export: the leader confirms the prefilled answer, except in
+:data:`OVERRIDE_SHARE` of the cases, where the other outcome is chosen with one of
+:data:`OVERRIDE_REASONS`. Their rates are therefore the export's (a registered job goal in about
+46 %, a CV on Jobnet in about 68 %, …), and the census beside the estimate agrees with the
+sample up to sampling error (the *Metodekontrol* page). Where the rule gives no answer (a
+missing field), the answer is drawn as for any other point.
+
 "Not applicable" is used where the control point allows it and the case plausibly does not
 qualify (e.g. a case under 12 months for "6 conversations in 12 months"); control points for
 other schemes are not asked at all, as in the review form. The current round (under review)
@@ -42,8 +50,18 @@ from tilsyn.auth.models import User
 from tilsyn.cases.models import Case, Snapshot
 from tilsyn.catalogue.models import ControlPoint, Outcome, ScaleOption
 from tilsyn.reviews.models import CaseReview, ReviewAnswer, ReviewStatus
+from tilsyn.risk import data_answers
+from tilsyn.risk.population import load_population
 from tilsyn.rounds.models import Round, RoundControlPoint, RoundStatus, SupervisionPlan
-from tilsyn.sampling.models import DrawItem
+from tilsyn.sampling.models import Draw, DrawItem
+
+#: Share of prefilled (data-answered) answers the demo leader overrides, and the reasons given.
+OVERRIDE_SHARE = 0.02
+OVERRIDE_REASONS = (
+    "Sagsudtrækket er ikke opdateret; sagen siger noget andet.",
+    "Oplysningen i sagen er nyere end udtrækket.",
+    "Registreringen opfylder ikke kravet ved gennemlæsning af sagen.",
+)
 
 #: Share in order at population level (before the effects below), per control point code.
 BASE_RATES: dict[str, float] = {
@@ -138,6 +156,9 @@ class _Point:
     code: str
     schemes: tuple[str, ...]
     options: dict[str, list[tuple[int, float | None]]]  # outcome -> [(option id, score)]
+    #: option code -> (option id, outcome, score)
+    by_code: dict[str, tuple[int, str, float | None]]
+    rule: data_answers.DataRule | None
 
     def applies_to(self, scheme: str) -> bool:
         return not self.schemes or scheme in self.schemes
@@ -201,20 +222,57 @@ def _load_points(session: Session, round_ids: list[int]) -> dict[int, list[_Poin
     options: dict[int, dict[str, list[tuple[int, float | None]]]] = defaultdict(
         lambda: defaultdict(list)
     )
+    by_code: dict[int, dict[str, tuple[int, str, float | None]]] = defaultdict(dict)
     for opt in session.scalars(
         select(ScaleOption)
         .where(ScaleOption.scale_id.in_(scale_ids))
         .order_by(ScaleOption.scale_id, ScaleOption.position)
     ):
         options[opt.scale_id][opt.outcome].append((opt.id, opt.score))
+        by_code[opt.scale_id][opt.code] = (opt.id, opt.outcome, opt.score)
     out: dict[int, list[_Point]] = defaultdict(list)
     for r in rows:
         cp = r.control_point
+        rule = data_answers.parse_stored(cp.data_rule)
+        if rule is not None and data_answers.validate_rule(rule, by_code[cp.scale_id]):
+            rule = None
         out[r.round_id].append(
-            _Point(cp.id, cp.code, tuple(cp.schemes or ()), dict(options[cp.scale_id]))
+            _Point(
+                cp.id,
+                cp.code,
+                tuple(cp.schemes or ()),
+                dict(options[cp.scale_id]),
+                by_code[cp.scale_id],
+                rule,
+            )
         )
     for points in out.values():
         points.sort(key=lambda p: p.code)
+    return out
+
+
+def _rule_answers(
+    session: Session, rounds: list[Round], points: dict[int, list[_Point]]
+) -> dict[tuple[int, int], str]:
+    """{(control point id, case id): option code} the data rules give on the draws' snapshots."""
+    snapshot_ids = set(
+        session.scalars(
+            select(Draw.snapshot_id).where(Draw.id.in_([r.draw_id for r in rounds if r.draw_id]))
+        )
+    )
+    ruled = {p.id: p for ps in points.values() for p in ps if p.rule is not None}
+    out: dict[tuple[int, int], str] = {}
+    for snapshot_id in sorted(snapshot_ids):
+        snapshot = session.get(Snapshot, snapshot_id)
+        assert snapshot is not None
+        population = load_population(session, snapshot, prior_findings={})
+        case_ids = population.case_ids.tolist()
+        for cp_id, p in ruled.items():
+            assert p.rule is not None
+            codes = data_answers.evaluate(p.rule, population.attributes).tolist()
+            for case_id, code in zip(case_ids, codes, strict=True):
+                if code is not None:
+                    out[(cp_id, int(case_id))] = str(code)
     return out
 
 
@@ -232,6 +290,26 @@ def _moment(rng: np.random.Generator, rnd: Round, today: date) -> datetime:
     span = max((last - rnd.period_start).days, 0)
     day = rnd.period_start + timedelta(days=int(rng.integers(span + 1)))
     return datetime.combine(day, time(8)) + timedelta(minutes=int(rng.integers(8 * 60)))
+
+
+def _data_answer(rng: np.random.Generator, p: _Point, prefill: str) -> dict[str, Any]:
+    """The answer to a data-answered point: the prefilled one, now and then overridden."""
+    prefill_id, outcome, score = p.by_code[prefill]
+    option_id, reason = prefill_id, ""
+    flip = {Outcome.IN_ORDER: Outcome.NOT_IN_ORDER, Outcome.NOT_IN_ORDER: Outcome.IN_ORDER}
+    if outcome in flip and p.options.get(flip[Outcome(outcome)]) and rng.random() < OVERRIDE_SHARE:
+        outcome = flip[Outcome(outcome)]
+        option_id, score = _choose(rng, p.options[outcome])
+        reason = OVERRIDE_REASONS[int(rng.integers(len(OVERRIDE_REASONS)))]
+    return {
+        "control_point_id": p.id,
+        "option_id": option_id,
+        "outcome": outcome,
+        "score": score,
+        "note": "",
+        "prefill_option_id": prefill_id,
+        "override_reason": reason,
+    }
 
 
 def add_demo_reviews(session: Session, actor: User, rng: np.random.Generator, today: date) -> None:
@@ -273,6 +351,7 @@ def add_demo_reviews(session: Session, actor: User, rng: np.random.Generator, to
         .where(Case.id.in_(case_ids))
     ):
         facts[case_id] = _CaseFacts((as_of - start).days, goal, cv, conversations)
+    rule_answers = _rule_answers(session, list(rounds), points)
     caseworker_ids = sorted({it.caseworker_id for items in items_by_draw.values() for it in items})
     caseworker_effect = dict(
         zip(caseworker_ids, rng.normal(0.0, CASEWORKER_EFFECT_SD, len(caseworker_ids)), strict=True)
@@ -322,6 +401,10 @@ def add_demo_reviews(session: Session, actor: User, rng: np.random.Generator, to
                 applicable = applicable[: max(1, len(applicable) // 2)]
             answers = []
             for p in applicable:
+                prefill = rule_answers.get((p.id, it.case_id))
+                if prefill is not None:
+                    answers.append(_data_answer(rng, p, prefill))
+                    continue
                 if _not_applicable(rng, p, case_facts, extended):
                     option_id, score = _choose(rng, p.options[Outcome.NOT_APPLICABLE])
                     outcome = Outcome.NOT_APPLICABLE
@@ -337,6 +420,8 @@ def add_demo_reviews(session: Session, actor: User, rng: np.random.Generator, to
                         "outcome": outcome,
                         "score": score,
                         "note": "",
+                        "prefill_option_id": None,
+                        "override_reason": "",
                     }
                 )
             finished = started + timedelta(minutes=20 + int(rng.integers(70)))

@@ -42,6 +42,16 @@ def note_field(point: ControlPoint) -> str:
     return f"note_{point.id}"
 
 
+def reason_field(point: ControlPoint) -> str:
+    """The override reason of a data-answered control point."""
+    return f"reason_{point.id}"
+
+
+def parse_reasons(data: Mapping[str, str], points: Sequence[ControlPoint]) -> dict[int, str]:
+    """The override reasons posted for ``points`` (checked by the service)."""
+    return {p.id: data.get(reason_field(p)) or "" for p in points if reason_field(p) in data}
+
+
 def parse_answers(
     data: Mapping[str, str], points: Sequence[ControlPoint]
 ) -> tuple[dict[int, tuple[int | None, str]], list[str]]:

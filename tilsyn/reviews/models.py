@@ -119,10 +119,31 @@ class ReviewAnswer(db.Model):  # type: ignore[name-defined]
     #: The option's score when the answer was given (1–3 scales), else None.
     score: Mapped[float | None] = mapped_column(default=None)
     note: Mapped[str] = mapped_column(Text, default="")
+    #: The option the control point's data rule gave from the snapshot (the prefilled answer),
+    #: None when the point has no rule or the rule gave no answer for the case.
+    prefill_option_id: Mapped[int | None] = mapped_column(
+        ForeignKey("scale_options.id"), default=None
+    )
+    #: Why the leader chose another answer than the prefilled one (required then).
+    override_reason: Mapped[str] = mapped_column(Text, default="")
 
     review: Mapped[CaseReview] = relationship(back_populates="answers")
     control_point: Mapped[ControlPoint] = relationship()
-    option: Mapped[ScaleOption | None] = relationship()
+    option: Mapped[ScaleOption | None] = relationship(foreign_keys=[option_id])
+    prefill_option: Mapped[ScaleOption | None] = relationship(foreign_keys=[prefill_option_id])
+
+    @property
+    def prefilled(self) -> bool:
+        return self.prefill_option_id is not None
+
+    @property
+    def overridden(self) -> bool:
+        """A prefilled answer the leader changed (with a reason)."""
+        return (
+            self.prefill_option_id is not None
+            and self.option_id is not None
+            and self.option_id != self.prefill_option_id
+        )
 
     @property
     def outcome_label(self) -> str:

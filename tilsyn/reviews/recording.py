@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -31,6 +31,7 @@ from tilsyn.permissions import (
 from tilsyn.reviews.conflicts import check_version, stale_after_flush
 from tilsyn.reviews.errors import ReviewAccessError, ReviewError
 from tilsyn.reviews.models import NOT_STARTED_LABEL, CaseReview, ReviewAnswer, ReviewStatus
+from tilsyn.reviews.prefill import Prefill, case_prefills, override_problems
 from tilsyn.rounds.models import Round, RoundControlPoint, RoundStatus, RoundTheme
 from tilsyn.sampling.models import DrawItem
 
@@ -177,6 +178,8 @@ class ReviewPage:
     values: dict[int, AnswerValue]
     answers: dict[int, ReviewAnswer]
     editable: bool
+    #: Answers prefilled from the case export, by control point id (data-answered points).
+    prefills: dict[int, Prefill] = field(default_factory=dict)
 
     @property
     def status_label(self) -> str:
@@ -212,6 +215,14 @@ def open_review(
     answers = {a.control_point_id: a for a in review.answers} if review is not None else {}
     values = {cp_id: AnswerValue(a.option_id, a.note) for cp_id, a in answers.items()}
     editable = _editable(actor, rnd, item, review)
+    groups = review_form_items(session, rnd, item)
+    prefills = case_prefills(session, item, applicable_points(groups))
+    if editable:
+        # An unanswered data-answered point starts at the export's answer (to confirm or change).
+        for cp_id, prefill in prefills.items():
+            current = values.get(cp_id)
+            if current is None or current.option_id is None:
+                values[cp_id] = AnswerValue(prefill.option_id, current.note if current else "")
     audit.record(
         session,
         actor,
@@ -222,9 +233,7 @@ def open_review(
         f"{round_label(rnd)}",
         {"round_id": rnd.id, "draw_item_id": item.id, "case_ref": item.case_ref},
     )
-    return ReviewPage(
-        rnd, item, review, review_form_items(session, rnd, item), values, answers, editable
-    )
+    return ReviewPage(rnd, item, review, groups, values, answers, editable, prefills)
 
 
 # --------------------------------------------------------------------------------------------
@@ -281,6 +290,7 @@ def save_review(
     answers: Mapping[int, tuple[int | None, str]],
     overall_note: str,
     complete: bool,
+    reasons: Mapping[int, str] | None = None,
     *,
     expected_version: int | None = None,
 ) -> CaseReview:
@@ -296,6 +306,10 @@ def save_review(
     point must apply to the case in this round, and completing needs an option for every
     applicable control point. Everything is checked before anything is written; a refusal
     raises :class:`ReviewError` listing every problem. Flushes, never commits.
+
+    Data-answered control points (:mod:`tilsyn.reviews.prefill`): each answer records the
+    option the export gave (``prefill_option_id``); ``reasons`` maps control point id to the
+    reason for choosing another option, required to complete a review that overrides one.
     """
     rnd, item, review = _review_to_write(
         session,
@@ -357,6 +371,17 @@ def save_review(
                     codes=", ".join(missing),
                 )
             )
+    prefills = case_prefills(session, item, points)
+    reason_of = {cp_id: (text or "").strip() for cp_id, text in (reasons or {}).items()}
+    problems.extend(
+        override_problems(
+            points,
+            prefills,
+            {cp_id: o.id if o is not None else None for cp_id, (o, _t) in clean.items()},
+            reason_of,
+            complete=complete,
+        )
+    )
     if problems:
         raise ReviewError(problems)
 
@@ -387,6 +412,9 @@ def save_review(
         answer.outcome = option.outcome if option is not None else None
         answer.score = option.score if option is not None else None
         answer.note = text
+        prefill = prefills.get(cp_id)
+        answer.prefill_option_id = prefill.option_id if prefill is not None else None
+        answer.override_reason = reason_of.get(cp_id, "") if answer.overridden else ""
     review.overall_note = overall
     review.updated_at = now
     if complete:
@@ -413,6 +441,8 @@ def save_review(
             "status": review.status,
             "answered": answered,
             "applicable": len(points),
+            "prefilled": sum(1 for a in review.answers if a.prefilled),
+            "overridden": sum(1 for a in review.answers if a.overridden),
         },
     )
     return review

@@ -14,7 +14,15 @@ from werkzeug.wrappers import Response
 from tilsyn.extensions import db
 from tilsyn.permissions import can_open_round_reviews, can_record_reviews, requires
 from tilsyn.reviews.errors import ReviewAccessError, ReviewError
-from tilsyn.reviews.forms import ReopenForm, ReviewForm, answer_field, note_field, parse_answers
+from tilsyn.reviews.forms import (
+    ReopenForm,
+    ReviewForm,
+    answer_field,
+    note_field,
+    parse_answers,
+    parse_reasons,
+    reason_field,
+)
 from tilsyn.reviews.hooks import review_hints_at
 from tilsyn.reviews.models import OUTCOMES
 from tilsyn.reviews.progress import review_rounds, totals
@@ -119,9 +127,11 @@ def edit(round_id: int, item_id: int) -> str | Response:
     problems: list[str] = []
     stale: list[int | None] = []
     posted: dict[int, tuple[int | None, str]] | None = None
+    reasons: dict[int, str] = {}
     if request.method == "POST":
         points = applicable_points(review_form_items(db.session, rnd, item))
         posted, problems = parse_answers(request.form, points)
+        reasons = parse_reasons(request.form, points)
         if not form.validate_on_submit():
             problems = _form_problems(form) + problems
         if not problems:
@@ -136,6 +146,7 @@ def edit(round_id: int, item_id: int) -> str | Response:
                     posted or {},
                     form.overall_note.data or "",
                     complete,
+                    reasons,
                     expected_version=int(version) if version.isdigit() else None,
                 ),
                 on_error=lambda exc: _refused(exc, problems, stale),
@@ -168,6 +179,7 @@ def edit(round_id: int, item_id: int) -> str | Response:
         }
     else:
         values = page.values
+        reasons = {cp_id: a.override_reason for cp_id, a in page.answers.items()}
         if page.review is not None:
             form.overall_note.data = page.review.overall_note
     return render_template(
@@ -178,6 +190,8 @@ def edit(round_id: int, item_id: int) -> str | Response:
         problems=problems,
         answer_field=answer_field,
         note_field=note_field,
+        reason_field=reason_field,
+        reasons=reasons,
         note_max=NOTE_MAX,
         schemes=SCHEMES,
         hints=review_hints_at(db.session, rnd.id, item.caseworker_id),
