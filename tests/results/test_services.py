@@ -12,10 +12,10 @@ from sqlalchemy import select
 
 from tests.reviews.factories import Unit, catalogue, items_of, make_draw, make_plan, make_round
 from tests.sampling.factories import make_population
-from tilsyn.reviews.models import COMPLETED, DRAFT, CaseReview, ReviewAnswer
 from tilsyn.results import services
 from tilsyn.results.data import previous_period, shift_period, valid_period, year_earlier
 from tilsyn.results.estimates import CONTROL_POINT, THEME, Options
+from tilsyn.reviews.models import COMPLETED, DRAFT, CaseReview, ReviewAnswer
 from tilsyn.risk import services as risk
 from tilsyn.sampling import services as sampling
 from tilsyn.sampling.models import DrawItem
@@ -119,7 +119,7 @@ def test_period_design_non_response_and_units(session, org, period):
     assert theme.estimate.estimate == pytest.approx(want.estimate, abs=1e-14)
     assert theme.estimate.std_error == pytest.approx(want.std_error, abs=1e-14)
     # fixed order: organisation first, then units by name; theme before its points
-    assert [r.unit for r in rows][0] is None
+    assert rows[0].unit is None
     assert [r.unit for r in rows if r.unit] == sorted(r.unit for r in rows if r.unit)
 
 
