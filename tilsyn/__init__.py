@@ -23,6 +23,7 @@ BLUEPRINTS: tuple[str, ...] = (
     "tilsyn.risk.views",
     "tilsyn.sampling.views",
     "tilsyn.reviews.views",
+    "tilsyn.results.views",
 )
 
 

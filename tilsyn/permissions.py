@@ -76,6 +76,10 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # Case reviews (findings per sampled case): case-level, scoped by caseworker.
     "reviews.view": frozenset({A, T}),
     "reviews.record": frozenset({A, T}),
+    # Results over periods: aggregates (a teamleder: the organisation and their own units).
+    "results.view": frozenset({A, T, D, R}),
+    # The answers behind the results, with case references, in the Excel export.
+    "results.answers": frozenset({A, T}),
 }
 
 #: Where each role lands after logging in (first endpoint that exists).

@@ -22,6 +22,7 @@ NAV: tuple[tuple[str, object, str], ...] = (
     ("core.leader_home", _l("Mine teams"), "leader.home"),
     ("core.my_cases", _l("Mine sager"), "own.view"),
     ("core.director_home", _l("Overblik"), "org.overview"),
+    ("results.index", _l("Resultater"), "results.view"),
     ("cases.snapshots", _l("Sagsudtræk"), "snapshots.view"),
     ("risk.assessment", _l("Risikovurdering"), "risk.view"),
     ("sampling.draws", _l("Stikprøver"), "sampling.view"),
