@@ -79,6 +79,9 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "reviews.edit": LEADERS,
     "reviews.view": LEADERS,
     "reviews.reopen": LEADERS,
+    "results.index": frozenset({"admin", "teamleder", "direktoer", "revisor"}),
+    "results.export_excel": frozenset({"admin", "teamleder", "direktoer", "revisor"}),
+    "results.report": frozenset({"admin", "teamleder", "direktoer", "revisor"}),
 }
 
 USERNAME = {
@@ -102,7 +105,12 @@ ALLOWED_STATUS: dict[str, int] = {
 }
 
 #: Non-id URL values.
-SAMPLE_ARGS = {"filename": "tilsyn.css", "lang": "da", "token": "ukendt-upload"}
+SAMPLE_ARGS = {
+    "filename": "tilsyn.css",
+    "lang": "da",
+    "token": "ukendt-upload",
+    "period": "2026-K4",
+}
 
 
 @dataclass
