@@ -109,8 +109,17 @@ def test_excel_export(as_user) -> None:
     wb = load_workbook(io.BytesIO(r.data))
     assert wb.sheetnames == ["Resultater", "Metode", "Svar"]
     header = [c.value for c in wb["Resultater"][1]]
-    for col in ("estimate", "std_error", "ci_low", "ci_high", "n", "df", "provisional",
-                "change", "flagged"):
+    for col in (
+        "estimate",
+        "std_error",
+        "ci_low",
+        "ci_high",
+        "n",
+        "df",
+        "provisional",
+        "change",
+        "flagged",
+    ):
         assert col in header
     body = list(wb["Resultater"].iter_rows(min_row=2, values_only=True))
     assert body and {row[0] for row in body} == {"2026-K1", "2026-K2", "2026-K3", "2026-K4"}
@@ -124,3 +133,27 @@ def test_excel_export(as_user) -> None:
     assert "case_ref" in header
     units = {row[header.index("unit")] for row in rows[1:]}
     assert units == {"Sygedagpenge Nord", "Sygedagpenge Syd"}
+
+
+def test_round_page_shows_round_results(as_user, demo_app: Flask) -> None:
+    from sqlalchemy import select
+
+    from tilsyn.extensions import db
+    from tilsyn.org.models import Unit
+    from tilsyn.rounds.models import CLOSED, Round, SupervisionPlan
+
+    with demo_app.app_context():
+        rid = db.session.scalar(
+            select(Round.id)
+            .join(SupervisionPlan, Round.plan_id == SupervisionPlan.id)
+            .join(Unit, SupervisionPlan.unit_id == Unit.id)
+            .where(Round.status == CLOSED, Unit.name == "Sygedagpenge Nord")
+            .order_by(Round.period_start.desc())
+        )
+    for username in ("leder", "direktoer", "revisor"):
+        response = as_user(username).get(f"/tilsyn/runder/{rid}")
+        assert response.status_code == 200, username
+        html = response.get_data(as_text=True)
+        assert "Rundens resultater" in html, username
+        assert "Rå andel i stikprøven (uvægtet)" in html
+        assert "Gns. score (1–3)" in html

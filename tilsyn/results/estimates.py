@@ -94,6 +94,13 @@ class ResultRow:
         return self.estimate.n
 
     @property
+    def raw_share(self) -> float:
+        """Unweighted share of answers in order in the sample (describes the risk-weighted
+        sample, not all cases: show it only labelled as such)."""
+        answered = self.in_order + self.not_in_order
+        return self.in_order / answered if answered else math.nan
+
+    @property
     def missing(self) -> int:
         return self.sampled - self.completed
 

@@ -2,20 +2,55 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from flask import Blueprint, Response, abort, flash, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from tilsyn.extensions import db
 from tilsyn.org.models import Unit
-from tilsyn.permissions import Role, can_see_unit, has_permission, requires, role_of
+from tilsyn.permissions import (
+    Role,
+    can_see_plan,
+    can_see_unit,
+    has_permission,
+    requires,
+    role_of,
+)
 from tilsyn.results import excel, pages
 from tilsyn.results.data import valid_period
+from tilsyn.results.estimates import Options, ResultRow
 from tilsyn.results.report import build_report
-from tilsyn.results.services import Filters, options_from_config, unit_choices
+from tilsyn.results.services import Filters, options_from_config, round_results, unit_choices
 from tilsyn.schemes import SCHEMES
 
 bp = Blueprint("results", __name__)
+
+
+@dataclass
+class RoundResults:
+    rows: list[ResultRow]
+    opts: Options
+
+
+def _round_results(rnd: Any) -> RoundResults | None:
+    """Figures of a round for its page (leader, director, auditor): None when the user may
+    not see results or the round has no draw."""
+    if rnd is None or getattr(rnd, "draw_id", None) is None:
+        return None
+    if not has_permission(current_user, "results.view") or not can_see_plan(current_user, rnd.plan):
+        return None
+    opts = options_from_config()
+    return RoundResults(round_results(db.session, rnd.id, opts), opts)
+
+
+@bp.app_context_processor
+def _round_results_hook() -> dict[str, Any]:
+    """``round_results(rnd)`` for the round page, which lives in a lower package and so
+    cannot call this one; it includes ``results/_round.html``."""
+    return {"round_results": _round_results, "results_label_of": pages.label_of}
 
 
 def _unit_scope() -> list[int] | None:
