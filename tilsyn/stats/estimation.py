@@ -36,6 +36,11 @@ Definitions (BRIEF §5), identical to R's survey package with
 * **Mean interval.** ``ŷ ± t_{1−α/2, df} · SE``; NaN when ``df ≤ 0``.
 * **Empty domain.** Every figure is NaN, ``n = 0``, ``df = 0``.  Nothing raises or
   warns for degenerate data; invalid input raises ``ValueError``.
+* **Ratio** (:func:`estimate_ratio`, a theme over several control points):
+  ``R = Σ w d y / Σ w d x`` with ``z_i = d_i w_i (y_i − R x_i) / Σ w d x`` in the variance
+  above and ``R ± t_{1−α/2, df}·SE`` — R's ``confint(svyratio(~y, ~x, sub), df = degf(sub))``.
+* **Changes** (:func:`compare`) carry the two-sided t p-value; :func:`bh_adjust` is R's
+  ``p.adjust(p, method = "BH")`` for flagging within a family of comparisons.
 """
 
 from __future__ import annotations
