@@ -19,9 +19,17 @@ from flask import current_app, has_app_context
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tilsyn.cases.models import Case
 from tilsyn.catalogue.models import ControlPoint
-from tilsyn.org.models import Unit
-from tilsyn.results.data import load, period_of_round, period_sort_key, rounds_of_periods
+from tilsyn.org.models import Caseworker, Unit
+from tilsyn.results.data import (
+    load,
+    period_of_round,
+    period_sort_key,
+    previous_period,
+    rounds_of_periods,
+    year_earlier,
+)
 from tilsyn.results.estimates import (
     CONTROL_POINT,
     THEME,
@@ -31,8 +39,9 @@ from tilsyn.results.estimates import (
     estimate_period,
     needed_periods,
 )
-from tilsyn.reviews.models import COMPLETED, CaseReview
+from tilsyn.reviews.models import COMPLETED, DRAFT, CaseReview
 from tilsyn.rounds.models import Round
+from tilsyn.sampling.models import DrawItem
 
 _CACHE: OrderedDict[tuple[Any, ...], list[ResultRow]] = OrderedDict()
 _CACHE_SIZE = 512
@@ -109,10 +118,35 @@ def period_rows(
                 while len(_CACHE) > _CACHE_SIZE:
                     _CACHE.popitem(last=False)
         result.update(fresh)
-    # changes are attached to copies: cached rows are shared between requests
-    copies = {p: [replace(r) for r in rows] for p, rows in result.items()}
-    attach_changes(copies, wanted, opts.q)
-    return {p: copies[p] for p in wanted}
+    return {p: _with_changes(p, result, keys, opts) for p in wanted}
+
+
+def _with_changes(
+    period: str,
+    result: dict[str, list[ResultRow]],
+    keys: dict[str, tuple[Any, ...]],
+    opts: Options,
+) -> list[ResultRow]:
+    """The period's rows with their changes, cached by the fingerprints of the period and the
+    two it is compared with (copies: the cached figures are shared between requests)."""
+    prev, year = previous_period(period), year_earlier(period)
+    key = ("changes", keys[period], keys.get(prev or ""), keys.get(year or ""))
+    with _LOCK:
+        hit = _CACHE.get(key)
+        if hit is not None:
+            _CACHE.move_to_end(key)
+            return hit
+    rows = [replace(r) for r in result[period]]
+    compared = {period: rows}
+    for other in (prev, year):
+        if other is not None and other in result:
+            compared[other] = result[other]
+    attach_changes(compared, [period], opts.q)
+    with _LOCK:
+        _CACHE[key] = rows
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return rows
 
 
 def clear_cache() -> None:
@@ -225,13 +259,30 @@ class UnitProgress:
 
 def round_progress_by_unit(session: Session, period: str) -> list[UnitProgress]:
     """Review progress of ``period``'s rounds per unit (counts only, no case-level data)."""
-    data = load(session, rounds_of_periods(session, [period]), [period])
+    ids = rounds_of_periods(session, [period])
+    if not ids:
+        return []
+    unit = func.coalesce(DrawItem.unit_id, Case.unit_id, Caseworker.unit_id)
+    rows = session.execute(
+        select(unit, CaseReview.status, func.count(DrawItem.id))
+        .select_from(Round)
+        .join(DrawItem, DrawItem.draw_id == Round.draw_id)
+        .join(Case, DrawItem.case_id == Case.id)
+        .join(Caseworker, DrawItem.caseworker_id == Caseworker.id)
+        .outerjoin(
+            CaseReview,
+            (CaseReview.round_id == Round.id) & (CaseReview.draw_item_id == DrawItem.id),
+        )
+        .where(Round.id.in_(ids))
+        .group_by(unit, CaseReview.status)
+    ).all()
+    names = {int(i): str(n) for i, n in session.execute(select(Unit.id, Unit.name))}
     acc: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for c in data.cases:
-        name = data.units.get(c.unit_id, "") if c.unit_id is not None else ""
-        acc[name][0] += 1
-        acc[name][1] += c.status == COMPLETED
-        acc[name][2] += c.status == "draft"
+    for unit_id, status, count in rows:
+        name = names.get(int(unit_id), "") if unit_id is not None else ""
+        acc[name][0] += int(count)
+        acc[name][1] += int(count) if status == COMPLETED else 0
+        acc[name][2] += int(count) if status == DRAFT else 0
     return [UnitProgress(u, *v) for u, v in sorted(acc.items())]
 
 
