@@ -177,7 +177,8 @@ def results_page(
         and (unit_ids is None or s.unit_id is None or s.unit_id in unit_ids)
     ]
     dots = [r for r in current if r.level == level and r.code == code]
-    table = filtered(current, filters)
+    # the table: the organisation's figures, and the chosen unit's beside them
+    table = [r for r in filtered(current, filters) if r.unit_id is None or filters.unit_id]
     flagged = [r for r in current if r.change is not None and r.change.flagged]
     flagged += [
         r
