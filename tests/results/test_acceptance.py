@@ -329,3 +329,18 @@ def test_period_filter_and_bad_period(demo_app: Flask) -> None:
     rows = list(csv.DictReader(io.StringIO(res.output), delimiter=";"))
     assert rows and {r["period"] for r in rows} == {"2026-K3"}
     assert "@" not in res.output  # no free text / names beyond initials
+
+
+def test_reviews_export_one_round_to_a_file(demo_app: Flask, tmp_path) -> None:
+    runner = demo_app.test_cli_runner()
+    out = tmp_path / "svar.csv"
+    res = runner.invoke(export_reviews, ["--round", "1", "--output", str(out)])
+    assert res.exit_code == 0, res.output
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8")), delimiter=";"))
+    assert rows and {r["round_id"] for r in rows} == {"1"}
+    assert {r["review_status"] for r in rows} <= {"completed", "draft", "not_started"}
+    assert {r["outcome"] for r in rows} <= {"i_orden", "ikke_i_orden", "ikke_relevant", ""}
+    # full precision: the probability reads back as the same float
+    assert all(float(r["inclusion_probability"]) > 0 for r in rows)
+    res = runner.invoke(export_reviews, ["--round", "999999"])
+    assert res.exit_code == 0 and res.output.count("\n") == 1  # the header only

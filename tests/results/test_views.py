@@ -71,7 +71,7 @@ def test_results_page_series_units_table(as_user) -> None:
 
 def test_results_filters_and_bad_input(as_user) -> None:
     client = as_user("direktoer")
-    r = client.get("/resultater?enhed=abc&fra=2099&ordning=nope&til=K9")
+    r = client.get("/resultater?enhed=" + "9" * 40 + "&fra=2099&ordning=nope&til=K9")
     assert r.status_code == 200
     html = r.get_data(as_text=True)
     assert "findes ikke" in html and "ikke en periode" in html
@@ -99,6 +99,7 @@ def test_report_page(as_user) -> None:
     assert not CASE_REF.search(html)
     assert client.get("/rapport/ikke-en-periode").status_code == 404
     assert client.get("/rapport/2026-K3?enhed=99999").status_code == 404
+    assert client.get("/rapport/2026-K3?enhed=" + "9" * 40).status_code == 404
     assert client.get("/rapport/2026").status_code == 200  # a year collects its quarters
 
 

@@ -67,7 +67,11 @@ def _filters() -> tuple[Filters, str | None, list[str]]:
     unit_id: int | None = None
     raw_unit = args.get("enhed", "").strip()
     if raw_unit:
-        unit = db.session.get(Unit, int(raw_unit)) if raw_unit.isdigit() else None
+        unit = (
+            db.session.get(Unit, int(raw_unit))
+            if raw_unit.isdigit() and len(raw_unit) < 10
+            else None
+        )
         if unit is None or not can_see_unit(current_user, unit):
             problems.append(_("Enheden »%(value)s« findes ikke eller er ikke din.", value=raw_unit))
         else:
@@ -156,7 +160,11 @@ def report(period: str) -> str:
     raw_unit = request.args.get("enhed", "").strip()
     unit_id = None
     if raw_unit:
-        unit = db.session.get(Unit, int(raw_unit)) if raw_unit.isdigit() else None
+        unit = (
+            db.session.get(Unit, int(raw_unit))
+            if raw_unit.isdigit() and len(raw_unit) < 10
+            else None
+        )
         if unit is None:
             abort(404)
         if not can_see_unit(current_user, unit):
