@@ -12,8 +12,7 @@ from tilsyn.core import services
 from tilsyn.extensions import db
 from tilsyn.org.models import Unit
 from tilsyn.permissions import authenticated, can_see_unit, requires, start_endpoint
-from tilsyn.results import pages as results_pages
-from tilsyn.results.services import options_from_config
+from tilsyn.results.views import overview_html
 from tilsyn.schemes import SCHEMES
 
 bp = Blueprint("core", __name__)
@@ -56,11 +55,8 @@ def my_cases() -> str:
 @bp.route("/overblik")
 @requires("org.overview")
 def director_home() -> str:
-    ov = results_pages.overview(db.session, options_from_config())
     return render_template(
         "core/director_home.html",
         overview=services.org_overview(db.session),
-        ov=ov,
-        unit_label=results_pages.unit_label,
-        label_of=results_pages.label_of,
+        results_html=overview_html(),
     )

@@ -8,10 +8,11 @@ the cache and a completed review recomputes only its own period.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import threading
 from collections import OrderedDict, defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -43,7 +44,7 @@ from tilsyn.reviews.models import COMPLETED, DRAFT, CaseReview
 from tilsyn.rounds.models import Round
 from tilsyn.sampling.models import DrawItem
 
-_CACHE: OrderedDict[tuple[Any, ...], list[ResultRow]] = OrderedDict()
+_CACHE: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
 _CACHE_SIZE = 512
 _LOCK = threading.Lock()
 
@@ -147,6 +148,35 @@ def _with_changes(
         while len(_CACHE) > _CACHE_SIZE:
             _CACHE.popitem(last=False)
     return rows
+
+
+def data_version(session: Session) -> str:
+    """A fingerprint of everything the results rest on (rounds, their current draws and
+    reviews, the catalogue, the units): rendered pages are cached under it."""
+    rounds = sorted(fp for _label, fp in _round_fingerprints(session).values())
+    catalogue = tuple(
+        session.execute(select(func.count(ControlPoint.id), func.max(ControlPoint.id))).one()
+    )
+    units = tuple(session.execute(select(func.count(Unit.id), func.max(Unit.id))).one())
+    text = repr((rounds, catalogue, units))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def cached_html(key: tuple[Any, ...], render: Callable[[], str]) -> str:
+    """A rendered fragment from the cache, else ``render()`` stored under ``key`` (which must
+    hold :func:`data_version`, the locale and everything else the fragment depends on)."""
+    full = ("html", *key)
+    with _LOCK:
+        hit = _CACHE.get(full)
+        if hit is not None:
+            _CACHE.move_to_end(full)
+            return str(hit)
+    html = render()
+    with _LOCK:
+        _CACHE[full] = html
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return html
 
 
 def clear_cache() -> None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, render_template, request
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -23,7 +24,14 @@ from tilsyn.results import excel, pages
 from tilsyn.results.data import valid_period
 from tilsyn.results.estimates import Options, ResultRow
 from tilsyn.results.report import build_report
-from tilsyn.results.services import Filters, options_from_config, round_results, unit_choices
+from tilsyn.results.services import (
+    Filters,
+    cached_html,
+    data_version,
+    options_from_config,
+    round_results,
+    unit_choices,
+)
 from tilsyn.schemes import SCHEMES
 
 bp = Blueprint("results", __name__)
@@ -106,17 +114,44 @@ def index() -> str:
         flash(p, "warning")
     opts = options_from_config(filters.scheme)
     scope = _unit_scope()
-    page = pages.results_page(db.session, filters, scope, opts, period)
-    return render_template(
-        "results/index.html",
-        page=page,
-        filters=filters,
-        opts=opts,
-        units=unit_choices(db.session, scope),
-        schemes=SCHEMES,
-        unit_label=pages.unit_label,
-        label_of=pages.label_of,
+    key = (
+        "index",
+        tuple(sorted(request.args.items(multi=True))),
+        tuple(scope) if scope is not None else None,
+        str(get_locale()),
+        data_version(db.session),
     )
+
+    def render() -> str:
+        page = pages.results_page(db.session, filters, scope, opts, period)
+        return render_template(
+            "results/_index_body.html",
+            page=page,
+            filters=filters,
+            opts=opts,
+            units=unit_choices(db.session, scope),
+            schemes=SCHEMES,
+            unit_label=pages.unit_label,
+            label_of=pages.label_of,
+        )
+
+    return render_template("results/index.html", body=cached_html(key, render))
+
+
+def overview_html() -> str | None:
+    """The director's overview of results for ``/overblik`` (rendered once per data version
+    and language); None while there are no results."""
+    key = ("overview", str(get_locale()), data_version(db.session))
+
+    def render() -> str:
+        ov = pages.overview(db.session, options_from_config())
+        if ov.period is None:
+            return ""
+        return render_template(
+            "results/_overview.html", ov=ov, unit_label=pages.unit_label, label_of=pages.label_of
+        )
+
+    return cached_html(key, render) or None
 
 
 @bp.route("/resultater/excel")
