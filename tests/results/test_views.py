@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from flask import Flask
@@ -17,7 +17,7 @@ CASE_REF = re.compile(r"S-\d{4}-\d{6}")
 
 
 @pytest.fixture
-def as_user(demo_app: Flask) -> Iterator[callable]:  # type: ignore[valid-type]
+def as_user(demo_app: Flask) -> Iterator[Callable[[str], FlaskClient]]:
     clients: list[FlaskClient] = []
 
     def login(username: str) -> FlaskClient:
