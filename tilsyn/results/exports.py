@@ -25,6 +25,7 @@ from tilsyn.results.data import (
     rounds_of_periods,
 )
 from tilsyn.results.estimates import Change, Options, ResultRow
+from tilsyn.results.services import period_rows
 from tilsyn.rounds.models import Round
 
 REVIEW_COLUMNS = (
@@ -116,8 +117,6 @@ def compute(
     session: Session, periods: Collection[str], opts: Options
 ) -> dict[str, list[ResultRow]]:
     """Figures with changes for ``periods`` (the same as the pages show)."""
-    from tilsyn.results.services import period_rows
-
     return period_rows(session, periods, opts)
 
 
