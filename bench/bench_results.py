@@ -54,15 +54,16 @@ from tilsyn.auth.models import User
 from tilsyn.auth.services import hash_password
 from tilsyn.cases.models import Case, Snapshot
 from tilsyn.catalogue.models import ControlPoint, ScaleOption
-from tilsyn.catalogue.services import load_starter_catalogue
+from tilsyn.catalogue.points import load_starter_catalogue
 from tilsyn.extensions import db
 from tilsyn.org.models import Caseworker, Unit
-from tilsyn.reviews.models import COMPLETED, DRAFT, CaseReview, ReviewAnswer
-from tilsyn.risk.services import ensure_default_model
-from tilsyn.rounds.models import CLOSED, Round, RoundControlPoint, RoundTheme, SupervisionPlan
+from tilsyn.reviews.models import CaseReview, ReviewAnswer, ReviewStatus
+from tilsyn.risk.versions import ensure_default_model
+from tilsyn.rounds.models import Round, RoundControlPoint, RoundStatus, RoundTheme, SupervisionPlan
 from tilsyn.sampling.models import Draw, DrawItem
 
 PASSWORD = "bench-adgang-1"
+DRAFT, COMPLETED = ReviewStatus.DRAFT, ReviewStatus.COMPLETED
 CLIENTS = 8
 
 
@@ -184,7 +185,7 @@ def build(url: str, args: argparse.Namespace) -> None:
                     period_start=start,
                     period_end=start + timedelta(days=89),
                     draw_id=draw.id,
-                    status=CLOSED,
+                    status=RoundStatus.CLOSED,
                 )
                 s.add(rnd)
                 s.flush()
@@ -246,7 +247,9 @@ def build(url: str, args: argparse.Namespace) -> None:
                             "case_id": c,
                             "caseworker_id": w,
                             "reviewer_name": "bench",
-                            "status": DRAFT if newest and n == 0 else COMPLETED,
+                            "status": ReviewStatus.DRAFT
+                            if newest and n == 0
+                            else ReviewStatus.COMPLETED,
                             "started_at": now,
                             "updated_at": now,
                             "completed_at": None if newest and n == 0 else now,
@@ -402,8 +405,10 @@ def main() -> int:
         with app.app_context():
             db.session.execute(
                 update(CaseReview)
-                .where(CaseReview.status == DRAFT)
-                .values(status=COMPLETED, completed_at=func.now(), updated_at=func.now())
+                .where(CaseReview.status == ReviewStatus.DRAFT)
+                .values(
+                    status=ReviewStatus.COMPLETED, completed_at=func.now(), updated_at=func.now()
+                )
             )
             db.session.commit()
             db.session.remove()

@@ -15,11 +15,11 @@ from tests.sampling.factories import make_population
 from tilsyn.results import services
 from tilsyn.results.data import previous_period, shift_period, valid_period, year_earlier
 from tilsyn.results.estimates import CONTROL_POINT, THEME, Options
-from tilsyn.reviews.models import COMPLETED, DRAFT, CaseReview, ReviewAnswer
-from tilsyn.risk import services as risk
-from tilsyn.sampling import services as sampling
+from tilsyn.reviews.models import CaseReview, ReviewAnswer, ReviewStatus
+from tilsyn.risk import versions as risk
+from tilsyn.sampling import draw as sampling
+from tilsyn.sampling.design import DesignParams
 from tilsyn.sampling.models import DrawItem
-from tilsyn.sampling.services import DesignParams
 from tilsyn.stats.estimation import estimate_proportion, estimate_ratio
 
 
@@ -78,14 +78,20 @@ def period(session, org):
     a = items_of(session, draw_a)
     b = items_of(session, draw_b)
     # AAA: 2 of 3 completed (third missing); AAB: none completed (stratum drops out)
-    _review(session, rnd_a, a[0], COMPLETED, [(p1, "in_order"), (p2, "in_order")])
-    _review(session, rnd_a, a[1], COMPLETED, [(p1, "not_in_order"), (p2, "in_order")])
-    _review(session, rnd_a, a[3], DRAFT, [(p1, "in_order")])
-    _review(session, rnd_b, b[0], COMPLETED, [(p1, "in_order")])
-    _review(session, rnd_b, b[1], COMPLETED, [(p1, "in_order")])
+    _review(session, rnd_a, a[0], ReviewStatus.COMPLETED, [(p1, "in_order"), (p2, "in_order")])
+    _review(session, rnd_a, a[1], ReviewStatus.COMPLETED, [(p1, "not_in_order"), (p2, "in_order")])
+    _review(session, rnd_a, a[3], ReviewStatus.DRAFT, [(p1, "in_order")])
+    _review(session, rnd_b, b[0], ReviewStatus.COMPLETED, [(p1, "in_order")])
+    _review(session, rnd_b, b[1], ReviewStatus.COMPLETED, [(p1, "in_order")])
     draw_old = make_draw(session, org, [Unit(org.cw_b1, "sygedagpenge", 0.5)], tag="c")
     rnd_old = make_round(session, plan_b, draw_old, [p1], label="2026-K2", start=date(2026, 4, 1))
-    _review(session, rnd_old, items_of(session, draw_old)[0], COMPLETED, [(p1, "not_in_order")])
+    _review(
+        session,
+        rnd_old,
+        items_of(session, draw_old)[0],
+        ReviewStatus.COMPLETED,
+        [(p1, "not_in_order")],
+    )
     session.commit()
     services.clear_cache()
     return {"p1": p1, "p2": p2, "a": a, "b": b}
@@ -159,7 +165,7 @@ def test_cache_recomputes_after_a_review(session, org, period):
     )
     a = period["a"]
     review = session.scalar(select(CaseReview).where(CaseReview.draw_item_id == a[3].id))
-    review.status = COMPLETED
+    review.status = ReviewStatus.COMPLETED
     review.updated_at = review.updated_at.replace(year=2030)
     session.commit()
     later = services.period_rows(session, ["2026-K3"], opts)["2026-K3"]
@@ -178,7 +184,8 @@ def test_period_labels():
 def test_draws_record_the_unit(session, org):
     risk.ensure_default_model(session, org.users["admin"])
     population = make_population(session, [(org.cw_a1, 10), (org.cw_b1, 8)])
-    draw = sampling.draw_sample(session, None, population, DesignParams(per_caseworker=2), seed=3)
+    params = DesignParams(per_caseworker=2)
+    draw = sampling.draw_sample(session, None, population, params, seed=3, prior_findings={})
     items = session.scalars(select(DrawItem).where(DrawItem.draw_id == draw.id)).all()
     assert items
     units = {it.caseworker_id: it.unit_id for it in items}

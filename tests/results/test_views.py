@@ -141,14 +141,14 @@ def test_round_page_shows_round_results(as_user, demo_app: Flask) -> None:
 
     from tilsyn.extensions import db
     from tilsyn.org.models import Unit
-    from tilsyn.rounds.models import CLOSED, Round, SupervisionPlan
+    from tilsyn.rounds.models import Round, RoundStatus, SupervisionPlan
 
     with demo_app.app_context():
         rid = db.session.scalar(
             select(Round.id)
             .join(SupervisionPlan, Round.plan_id == SupervisionPlan.id)
             .join(Unit, SupervisionPlan.unit_id == Unit.id)
-            .where(Round.status == CLOSED, Unit.name == "Sygedagpenge Nord")
+            .where(Round.status == RoundStatus.CLOSED, Unit.name == "Sygedagpenge Nord")
             .order_by(Round.period_start.desc())
         )
     for username in ("leder", "direktoer", "revisor"):

@@ -16,9 +16,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tilsyn.cases.models import Case
-from tilsyn.catalogue.models import NOT_APPLICABLE, ControlPoint, ScaleOption, Theme
+from tilsyn.catalogue.models import ControlPoint, Outcome, ScaleOption, Theme
 from tilsyn.org.models import Caseworker, Unit
-from tilsyn.reviews.models import COMPLETED, CaseReview, ReviewAnswer
+from tilsyn.reviews.models import CaseReview, ReviewAnswer, ReviewStatus
 from tilsyn.rounds.models import Round, RoundControlPoint, SupervisionPlan
 from tilsyn.sampling.models import DrawItem
 
@@ -153,8 +153,8 @@ def _scored_scales(session: Session) -> set[int]:
     return {
         s
         for s, opts in by_scale.items()
-        if any(o != NOT_APPLICABLE for o, _ in opts)
-        and all(sc is not None for o, sc in opts if o != NOT_APPLICABLE)
+        if any(o != Outcome.NOT_APPLICABLE for o, _ in opts)
+        and all(sc is not None for o, sc in opts if o != Outcome.NOT_APPLICABLE)
     }
 
 
@@ -287,4 +287,4 @@ def load(
 
 
 def is_completed(case: SampledCase) -> bool:
-    return case.status == COMPLETED
+    return case.status == ReviewStatus.COMPLETED

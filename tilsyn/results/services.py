@@ -40,7 +40,7 @@ from tilsyn.results.estimates import (
     estimate_period,
     needed_periods,
 )
-from tilsyn.reviews.models import COMPLETED, DRAFT, CaseReview
+from tilsyn.reviews.models import CaseReview, ReviewStatus
 from tilsyn.rounds.models import Round
 from tilsyn.sampling.models import DrawItem
 
@@ -311,8 +311,8 @@ def round_progress_by_unit(session: Session, period: str) -> list[UnitProgress]:
     for unit_id, status, count in rows:
         name = names.get(int(unit_id), "") if unit_id is not None else ""
         acc[name][0] += int(count)
-        acc[name][1] += int(count) if status == COMPLETED else 0
-        acc[name][2] += int(count) if status == DRAFT else 0
+        acc[name][1] += int(count) if status == ReviewStatus.COMPLETED else 0
+        acc[name][2] += int(count) if status == ReviewStatus.DRAFT else 0
     return [UnitProgress(u, *v) for u, v in sorted(acc.items())]
 
 
