@@ -12,7 +12,7 @@ history (``--quarters``, ``--teams``, ``--caseworkers``, ``--cases``, ``--points
    per quarter for ``--quarters`` quarters, each drawing ``--cases`` cases per caseworker with
    unequal π; every review completed, answering ``--points`` control points of the starter
    catalogue (defaults: 20 × 10 × 15 × 3 × 30 = 270,000 answers). The newest quarter keeps
-   one review as a draft.
+   one review per round as a draft.
 2. Serve the app with gunicorn (2 workers) and log in 8 clients as the director.
 3. Warm both workers, then for each of ``/overblik``, ``/resultater`` and a trivial endpoint
    (``/konto``) let the 8 clients request it for ``--seconds`` seconds: p50/p95 latency and
