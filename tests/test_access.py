@@ -106,6 +106,9 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "quality.calibration_assign": LEADERS,
     "quality.calibration_resolve": LEADERS,
     "quality.second_review": LEADERS,
+    "results.index": frozenset({"admin", "teamleder", "direktoer", "revisor"}),
+    "results.export_excel": frozenset({"admin", "teamleder", "direktoer", "revisor"}),
+    "results.report": frozenset({"admin", "teamleder", "direktoer", "revisor"}),
 }
 
 USERNAME = {
@@ -129,7 +132,12 @@ ALLOWED_STATUS: dict[str, int] = {
 }
 
 #: Non-id URL values.
-SAMPLE_ARGS = {"filename": "tilsyn.css", "lang": "da", "token": "ukendt-upload"}
+SAMPLE_ARGS = {
+    "filename": "tilsyn.css",
+    "lang": "da",
+    "token": "ukendt-upload",
+    "period": "2026-K4",
+}
 
 
 @dataclass

@@ -26,6 +26,7 @@ BLUEPRINTS: tuple[str, ...] = (
     "tilsyn.reviews.round_pages",
     "tilsyn.quality.views",
     "tilsyn.feedback.views",
+    "tilsyn.results.views",
 )
 
 

@@ -92,6 +92,10 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # leaders (the assigned leader / the leaders the plan's option names: see the service).
     "quality.calibration": frozenset({A, T, R}),
     "quality.calibrate": frozenset({A, T}),
+    # Results over periods: aggregates (a teamleder: the organisation and their own units).
+    "results.view": frozenset({A, T, D, R}),
+    # The answers behind the results, with case references, in the Excel export.
+    "results.answers": frozenset({A, T}),
 }
 
 #: Where each role lands after logging in (first endpoint that exists).

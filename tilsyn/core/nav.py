@@ -14,6 +14,7 @@ NAV: tuple[tuple[str, object, str], ...] = (
     ("feedback.mine", _l("Min feedback"), "feedback.own"),
     ("feedback.my_actions", _l("Mine opfølgningspunkter"), "feedback.own"),
     ("core.director_home", _l("Overblik"), "org.overview"),
+    ("results.index", _l("Resultater"), "results.view"),
     ("cases.snapshots", _l("Sagsudtræk"), "snapshots.view"),
     ("risk.assessment", _l("Risikovurdering"), "risk.view"),
     ("sampling.draws", _l("Stikprøver"), "sampling.view"),

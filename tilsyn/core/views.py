@@ -13,6 +13,7 @@ from tilsyn.extensions import db
 from tilsyn.feedback.pages import open_action_lines, released_case_refs, unread_count
 from tilsyn.org.models import Unit
 from tilsyn.permissions import authenticated, can_see_unit, requires, start_endpoint
+from tilsyn.results.views import overview_html
 from tilsyn.schemes import SCHEMES
 
 bp = Blueprint("core", __name__)
@@ -62,4 +63,8 @@ def my_cases() -> str:
 @bp.route("/overblik")
 @requires("org.overview")
 def director_home() -> str:
-    return render_template("core/director_home.html", overview=services.org_overview(db.session))
+    return render_template(
+        "core/director_home.html",
+        overview=services.org_overview(db.session),
+        results_html=overview_html(),
+    )

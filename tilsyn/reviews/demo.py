@@ -17,7 +17,10 @@ control point's base rate (on the logit scale):
   be in order on several points);
 * **what the export says:** a registered job goal, CV on Jobnet or at least 6 conversations make
   the matching control point more likely to be in order;
-* **trend:** a mild improvement of :data:`TREND_PER_QUARTER` per quarter.
+* **trend:** none by default (:data:`TREND_PER_QUARTER`): most core points are stable;
+* **story** (:data:`STORY`): JOBMAAL-03 (how goals and efforts lead to a job) improves clearly
+  from 2026-K2, after the rotating theme INDSATS in 2026-K1 and its follow-up; SAMLET-02
+  (systematic follow-up) moves a little from 2026-K2, within the statistical uncertainty.
 
 **Data-answered control points** (those with a data rule, :mod:`tilsyn.reviews.prefill`) are
 answered from the export: the leader confirms the prefilled answer, except in
@@ -133,7 +136,12 @@ MIN_AGE_DAYS: dict[str, int] = {
 #: Share of extended sygedagpenge cases among those past 22 weeks (FORL-* otherwise N/A).
 EXTENDED_SHARE = 0.6
 RISK_EFFECT = 0.45
-TREND_PER_QUARTER = 0.06
+TREND_PER_QUARTER = 0.0
+#: Demo story: control point code -> (first period start with the shift, logit shift).
+STORY: dict[str, tuple[date, float]] = {
+    "JOBMAAL-03": (date(2026, 4, 1), 1.5),
+    "SAMLET-02": (date(2026, 4, 1), 0.3),
+}
 CASE_EFFECT_SD = 0.55
 CASEWORKER_EFFECT_SD = 0.30
 #: Among answers in order on a scored scale, the share given the highest score.
@@ -410,6 +418,9 @@ def add_demo_reviews(session: Session, actor: User, rng: np.random.Generator, to
                     outcome = Outcome.NOT_APPLICABLE
                 else:
                     base = _logit(BASE_RATES.get(p.code, DEFAULT_RATE))
+                    story_from, story_shift = STORY.get(p.code, (date.max, 0.0))
+                    if rnd.period_start >= story_from:
+                        base += story_shift
                     chance = _sigmoid(base + shift + _fact_shift(p.code, case_facts))
                     outcome = Outcome.IN_ORDER if rng.random() < chance else Outcome.NOT_IN_ORDER
                     option_id, score = _choose(rng, p.options[outcome])

@@ -180,6 +180,7 @@ def draw_sample(
                 case_id=int(pop.case_ids[i]),
                 case_ref=str(pop.case_refs[i]),
                 caseworker_id=int(pop.caseworker_ids[i]),
+                unit_id=int(pop.unit_ids[i]) if int(pop.unit_ids[i]) >= 0 else None,
                 scheme=str(pop.scheme[i]),
                 stratum=_stratum_label(sel.stratum_keys[int(sel.strata[i])], initials),
                 risk_score=float(sel.scores[i]),

@@ -91,6 +91,9 @@ class DrawItem(db.Model):  # type: ignore[name-defined]
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     case_ref: Mapped[str] = mapped_column(String(64))
     caseworker_id: Mapped[int] = mapped_column(ForeignKey("caseworkers.id"), index=True)
+    #: The case's unit at draw time (the case row's unit, else the caseworker's); results per
+    #: unit use it, so a caseworker's later move does not rewrite earlier figures.
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), default=None)
     scheme: Mapped[str] = mapped_column(String(32))
     stratum: Mapped[str] = mapped_column(String(120))
     risk_score: Mapped[float]
