@@ -66,7 +66,9 @@ def test_labels_are_danish_and_english_only_in_english(app: Flask) -> None:
 def test_audit_page_and_its_filters_in_danish(
     session, org: factories.Org, login_as, client: FlaskClient
 ) -> None:
-    record(session, org.users["admin"], "complete", "case_review", 886, "Gennemgang af sag X afsluttet")
+    record(
+        session, org.users["admin"], "complete", "case_review", 886, "Gennemgang af sag X afsluttet"
+    )
     record(session, org.users["admin"], "view", "round_reviews", 35, "Viste 3 udtrukne sager")
     session.commit()
     login_as("admin")
