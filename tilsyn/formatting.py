@@ -8,6 +8,8 @@ from typing import Any
 from flask_babel import format_date, format_datetime, format_decimal, format_percent
 from flask_babel import gettext as _
 
+from tilsyn.schemes import scheme_label
+
 
 def fmt_date(value: date | datetime | None) -> str:
     if value is None:
@@ -42,4 +44,5 @@ FILTERS: dict[str, Any] = {
     "dknumber": fmt_number,
     "dkpercent": fmt_percent,
     "janej": fmt_bool,
+    "scheme": scheme_label,
 }
