@@ -14,11 +14,13 @@ page with different ids: ``/tilsyn/runder/N``), and on each page
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -49,6 +51,8 @@ AXE_OPTIONS = {
 #: Links that download files or change state; never followed.
 SKIP = re.compile(r"/csv$|\.csv$|fejlrapport|/logout|/sprog/")
 AXE = Axe()
+#: Set TILSYN_A11Y_LOG=path to follow a walk page by page.
+LOG = os.environ.get("TILSYN_A11Y_LOG")
 
 
 @dataclass
@@ -172,6 +176,9 @@ def walk(page: Page, demo: Demo, *, phone: bool) -> Walk:
             continue
         per_pattern[pattern] += 1
         result.pages.append(target)
+        if LOG:
+            with open(LOG, "a", encoding="utf-8") as log:
+                log.write(f"{target}\n")
         assert len(result.pages) <= MAX_PAGES, result.pages
         result.violations += [f"{target}: {v}" for v in serious_violations(page)]
         if overflows(page):
@@ -191,7 +198,7 @@ MUST_REACH = {
     "admin": {"/admin/", "/revisionslog/", "/tilsyn/planer"},
     "leder": {"/mine-teams", "/tilsyn/runder/N", "/tilsyn/planer/N", "/stikproever/N"},
     "sagsbehandler": {"/mine-sager"},
-    "direktoer": {"/overblik", "/risikovurdering/"},
+    "direktoer": {"/overblik", "/risiko/"},
     "revisor": {"/revisionslog/", "/stikproever/N"},
 }
 
@@ -209,3 +216,114 @@ def test_every_reachable_page_passes_axe_and_fits_the_screen(
     assert MUST_REACH[username] <= reached, sorted(reached)
     assert result.violations == [], "\n".join(result.violations)
     assert result.overflow == [], result.overflow
+
+
+def test_caseworker_sees_passed_reassessment_deadlines_on_a_phone(
+    demo: Demo, browser: Browser
+) -> None:
+    page = log_in(browser, demo, "sagsbehandler")
+    try:
+        page.set_viewport_size(PHONE)
+        page.goto(f"{demo.url}/mine-sager")
+        rows = page.locator("table.table-stack tbody tr")
+        passed = page.locator("table.table-stack tbody tr.deadline-passed")
+        # The demo caseworker has cases whose re-assessment deadline has passed, and others.
+        assert 0 < passed.count() < rows.count()
+        assert passed.first.get_by_text("Frist overskredet").is_visible()
+        assert "overskredet frist" in page.locator("main p").first.inner_text()
+        # One card per case: the case reference stays on one line, the deadline is on screen.
+        ref = rows.first.locator(".case-ref")
+        box = ref.bounding_box()
+        assert box is not None and box["height"] < 40
+        deadline = rows.first.locator("td").last.bounding_box()
+        assert deadline is not None and deadline["x"] + deadline["width"] <= PHONE["width"]
+        assert not overflows(page)
+    finally:
+        page.context.close()
+
+
+def test_one_print_stylesheet_with_header_page_numbers_and_bars(
+    demo: Demo, browser: Browser
+) -> None:
+    css = (Path(__file__).resolve().parents[1] / "tilsyn/static/tilsyn.css").read_text("utf-8")
+    assert "counter(page)" in css and "counter(pages)" in css  # page numbers in the margin
+    page = log_in(browser, demo, "direktoer")
+    try:
+        page.goto(f"{demo.url}/risiko/")
+        page.emulate_media(media="print")
+        header = page.locator("header.print-header")
+        assert header.is_visible()
+        assert demo.app.config["ORGANISATION_NAME"] in header.inner_text()
+        assert "Risikovurdering" in header.inner_text()
+        assert page.locator("footer.print-footer").is_visible()
+        assert not page.locator("nav.navbar").is_visible()
+        assert not page.get_by_role("button", name="Udskriv").is_visible()
+        # The bars print (as borders), one per score bin with cases.
+        widths = page.eval_on_selector_all(
+            ".risk-bar", "els => els.map(e => parseFloat(getComputedStyle(e).borderTopWidth))"
+        )
+        assert widths and max(widths) > 5
+        # The rationale column keeps room: far wider than the weight column.
+        rationale = page.locator("table.factors tbody tr").first.locator("td").last
+        weight = page.locator("table.factors tbody tr").first.locator("td").nth(3)
+        r_box, w_box = rationale.bounding_box(), weight.bounding_box()
+        assert r_box is not None and w_box is not None and r_box["width"] > 4 * w_box["width"]
+        # Numbers and percentages never wrap ("%" alone on a line): one line box per cell.
+        lines = page.eval_on_selector_all(
+            "td.num",
+            """els => els.map(e => { const r = document.createRange(); r.selectNodeContents(e);
+                const tops = new Set([...r.getClientRects()].map(b => Math.round(b.top)));
+                return [e.innerText, tops.size]; })""",
+        )
+        assert len(lines) > 10
+        assert [text for text, count in lines if count != 1] == []
+        pdf = page.pdf(format="A4")
+        assert pdf.startswith(b"%PDF-") and len(pdf) > 10_000
+    finally:
+        page.context.close()
+
+
+def _focused(page: Page) -> dict[str, str]:
+    return page.evaluate(
+        """() => { const e = document.activeElement; const s = getComputedStyle(e);
+        return {tag: e.tagName, type: e.type || '', name: e.name || '',
+                text: e.innerText || e.value || '',
+                outline: s.outlineStyle + ' ' + s.outlineWidth}; }"""
+    )
+
+
+def test_review_form_by_keyboard_alone_with_visible_focus(demo: Demo, browser: Browser) -> None:
+    page = log_in(browser, demo, "leder")
+    try:
+        page.goto(f"{demo.url}/gennemgang/")
+        page.locator("main a[href*='/gennemgang/runder/']").first.click()
+        review = page.locator("main a.btn", has_text="Gennemgå").first
+        review.focus()
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        assert "/sager/" in page.url
+        radios = page.locator("main input[type=radio]")
+        groups = len(set(radios.evaluate_all("els => els.map(e => e.name)")))
+        assert groups > 0
+        page.locator("main").focus()
+        answered = 0
+        visited = 0
+        for _ in range(400):
+            page.keyboard.press("Tab")
+            state = _focused(page)
+            if state["tag"] in ("INPUT", "TEXTAREA", "BUTTON", "A", "SELECT"):
+                visited += 1
+                assert state["outline"].split()[0] != "none", state  # focus is visible
+            if state["type"] == "radio":
+                page.keyboard.press("Space")  # the first option of the group: checked
+                answered += 1
+            if state["type"] == "submit" and "Afslut gennemgang" in state["text"]:
+                break
+        else:
+            raise AssertionError("Tab never reached «Afslut gennemgang»")
+        assert answered == groups and visited > groups
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        assert "/sager/" not in page.url or "afsluttet" in page.locator("main").inner_text()
+    finally:
+        page.context.close()
