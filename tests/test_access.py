@@ -57,8 +57,8 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "rounds.calendar": frozenset({"admin", "teamleder", "direktoer", "revisor"}),
     "rounds.plans": frozenset({"admin", "teamleder", "direktoer", "revisor"}),
     "rounds.plan_edit": LEADERS,
-    "rounds.new_round": LEADERS,
-    "rounds.round": frozenset({"admin", "teamleder", "direktoer", "revisor"}),
+    "round_pages.new_round": LEADERS,
+    "round_pages.round_page": frozenset({"admin", "teamleder", "direktoer", "revisor"}),
     "rounds.draw": LEADERS,
     "rounds.themes": LEADERS,
     "rounds.status": LEADERS,
@@ -120,21 +120,21 @@ def seed(session: Session, org: factories.Org) -> Seeded:
     round and its draw (reusing the feature factories)."""
     from tests.rounds.factories import make_plan, make_snapshot, setup_catalogue_and_model
     from tilsyn.catalogue.models import ControlPoint, Scale, Theme
-    from tilsyn.risk import services as risk
-    from tilsyn.rounds import services as rounds
+    from tilsyn.risk.versions import approved_version, create_version
     from tilsyn.rounds.periods import period_containing
+    from tilsyn.rounds.rounds import create_round, draw_round
     from tilsyn.sampling.models import DrawItem
 
     admin = org.users["admin"]
     today = date.today()
     setup_catalogue_and_model(session, org)
-    approved = risk.approved_version(session)
+    approved = approved_version(session)
     assert approved is not None
-    draft = risk.create_version(session, admin, approved, approved.factors, "Kladde til test")
+    draft = create_version(session, admin, approved, approved.factors, "Kladde til test")
     snapshot = make_snapshot(session, org, today - timedelta(days=3))
     plan = make_plan(session, org, starts_on=today)
-    rnd = rounds.create_round(session, admin, plan, period_containing("quarterly", today))
-    draw = rounds.draw_round(session, admin, rnd, snapshot=snapshot, seed=4711)
+    rnd = create_round(session, admin, plan, period_containing("quarterly", today))
+    draw = draw_round(session, admin, rnd, snapshot=snapshot, seed=4711, prior_findings={})
     item = session.scalars(
         select(DrawItem)
         .where(DrawItem.draw_id == draw.id, DrawItem.caseworker_id == org.cw_a1.id)

@@ -23,6 +23,7 @@ BLUEPRINTS: tuple[str, ...] = (
     "tilsyn.risk.views",
     "tilsyn.sampling.views",
     "tilsyn.reviews.views",
+    "tilsyn.reviews.round_pages",
 )
 
 
@@ -68,6 +69,12 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from tilsyn.web import commit_request
 
     app.after_request(commit_request)
+    from tilsyn.reviews.findings import prior_findings_by_caseworker
+    from tilsyn.risk.population import PRIOR_FINDINGS_SOURCE
+
+    # Risk scoring needs each caseworker's prior findings, which live above it (in reviews):
+    # views and commands below reviews read them through this one registered source.
+    app.extensions[PRIOR_FINDINGS_SOURCE] = prior_findings_by_caseworker
     register_error_handlers(app)
     _init_templates(app)
     return app

@@ -8,8 +8,9 @@ from tilsyn.cases.commands import import_command
 from tilsyn.catalogue.commands import catalogue_group
 from tilsyn.demo_commands import demo
 from tilsyn.risk.commands import risk_group
-from tilsyn.rounds.commands import rounds_group, scheduler_command
+from tilsyn.rounds.commands import rounds_group
 from tilsyn.sampling.commands import sample_group
+from tilsyn.scheduler import scheduler_command
 
 COMMANDS: list[click.Command] = [
     demo,

@@ -26,6 +26,12 @@ def fmt_number(value: float | int | None, digits: int = 0) -> str:
     return format_decimal(value, format=pattern)
 
 
+def fmt_decimal(value: float, max_digits: int = 6) -> str:
+    """``value`` with up to ``max_digits`` decimals, trailing zeros dropped, no grouping."""
+    pattern = "0" + ("." + "#" * max_digits if max_digits else "")
+    return format_decimal(value, format=pattern)
+
+
 def fmt_percent(value: float | None, digits: int = 0) -> str:
     if value is None or value != value:  # None or NaN
         return "—"

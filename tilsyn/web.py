@@ -11,7 +11,8 @@ A view calls a service through :func:`attempt`::
                success=_("Runden er afsluttet.")):
         return redirect(...)
 
-:func:`attempt` returns ``True`` when the service succeeded (and flashes ``success``). A
+:func:`attempt` returns a truthy :class:`Attempt` when the service succeeded (and flashes
+``success``, a text or a function of the service's result); ``.value`` is the service's result. A
 :class:`~tilsyn.errors.ServiceError` rolls back what the request had done, flashes its message
 and returns ``False``; a :class:`~tilsyn.errors.ServiceAccessError` answers 403. An
 ``IntegrityError`` (a concurrent request won a race) rolls back and flashes ``conflict``.
@@ -20,7 +21,8 @@ and returns ``False``; a :class:`~tilsyn.errors.ServiceAccessError` answers 403.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar, cast
 
 from flask import abort, flash
 from flask_babel import gettext as _
@@ -29,35 +31,63 @@ from sqlalchemy.exc import IntegrityError
 from tilsyn.errors import ServiceAccessError, ServiceError
 from tilsyn.extensions import db
 
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Attempt(Generic[T]):
+    """What :func:`attempt` gives back: true when the service succeeded, with its result."""
+
+    ok: bool
+    result: Any = None
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    @property
+    def value(self) -> T:
+        """The service's result; only a successful attempt has one."""
+        if not self.ok:
+            raise RuntimeError("the service refused: there is no result")
+        return cast(T, self.result)
+
 
 def attempt(
-    action: Callable[[], Any],
+    action: Callable[[], T],
     *,
-    success: str | None = None,
+    success: str | Callable[[T], str] | None = None,
     conflict: str | None = None,
+    conflict_category: str = "danger",
     flash_errors: bool = True,
-) -> bool:
-    """Run ``action``; on a service error roll back, flash it and return ``False``."""
+    on_error: Callable[[ServiceError], Any] | None = None,
+) -> Attempt[T]:
+    """Run ``action``; on a service error roll back, flash it and return a false result.
+
+    ``on_error`` receives a service error instead of it being flashed (e.g. to list its
+    problems on the page); ``conflict``/``conflict_category`` is the message for a lost race.
+    """
     try:
-        action()
+        value = action()
     except ServiceAccessError:
         db.session.rollback()
         abort(403)
     except ServiceError as exc:
         db.session.rollback()
-        if flash_errors:
+        if on_error is not None:
+            on_error(exc)
+        elif flash_errors:
             flash(str(exc), "danger")
-        return False
+        return Attempt(False)
     except IntegrityError:
         db.session.rollback()
         flash(
             conflict or _("En anden har netop ændret det samme. Indlæs siden igen og prøv igen."),
-            "danger",
+            conflict_category,
         )
-        return False
-    if success:
-        flash(success, "success")
-    return True
+        return Attempt(False)
+    if success is not None:
+        flash(success if isinstance(success, str) else success(value), "success")
+    return Attempt(True, value)
 
 
 def commit_request(response: Any) -> Any:

@@ -13,16 +13,10 @@ from tests.factories import Org
 from tests.sampling.factories import make_snapshot
 from tilsyn.cases.models import Case
 from tilsyn.catalogue.models import ControlPoint
-from tilsyn.catalogue.services import load_starter_catalogue
+from tilsyn.catalogue.points import load_starter_catalogue
 from tilsyn.org.models import Caseworker
-from tilsyn.risk.services import ensure_default_model
-from tilsyn.rounds.models import (
-    DRAWN,
-    Round,
-    RoundControlPoint,
-    RoundTheme,
-    SupervisionPlan,
-)
+from tilsyn.risk.versions import ensure_default_model
+from tilsyn.rounds.models import Round, RoundControlPoint, RoundStatus, RoundTheme, SupervisionPlan
 from tilsyn.sampling.models import Draw, DrawItem
 
 
@@ -128,7 +122,7 @@ def make_round(
     *,
     label: str = "2026-K3",
     start: date = date(2026, 7, 1),
-    status: str = DRAWN,
+    status: str = RoundStatus.DRAWN,
     core_codes: Sequence[str] = ("JOBMAAL", "SAMLET"),
 ) -> Round:
     """A round asking ``points`` (themes from their control points)."""

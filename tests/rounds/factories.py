@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session
 from tests.factories import Org
 from tilsyn.cases.models import Case, Snapshot
 from tilsyn.catalogue.models import Theme
-from tilsyn.catalogue.services import load_starter_catalogue
-from tilsyn.risk.services import ensure_default_model
-from tilsyn.rounds import services
+from tilsyn.catalogue.points import load_starter_catalogue
+from tilsyn.risk.versions import ensure_default_model
 from tilsyn.rounds.models import SupervisionPlan
+from tilsyn.rounds.plans import PlanInput, save_plan
 
 SCHEMES = ("sygedagpenge", "jobafklaring", "fleksjob", "kontanthjaelp")
 
@@ -73,7 +73,7 @@ def make_plan(
     themes = themes_by_code(session)
     core = [t.id for t in themes.values() if t.is_core]
     rot = [t.id for t in sorted(themes.values(), key=lambda t: t.position) if not t.is_core]
-    data = services.PlanInput(
+    data = PlanInput(
         name=name,
         unit_id=org.unit_a.id if unit_id == -1 else unit_id,
         core_theme_ids=core,
@@ -85,4 +85,4 @@ def make_plan(
         starts_on=starts_on,
         **extra,  # type: ignore[arg-type]
     )
-    return services.save_plan(session, org.users["admin"], None, data)
+    return save_plan(session, org.users["admin"], None, data)

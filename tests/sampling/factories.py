@@ -89,7 +89,7 @@ def tamper(session: Session, sql: str, params: dict[str, Any]) -> None:
     """Change stored draw rows behind the application's back, and commit.
 
     On PostgreSQL the immutability triggers are disabled for the statement, as the table's owner
-    (or a superuser) could do; :func:`tilsyn.sampling.services.verify` must still notice.
+    (or a superuser) could do; :func:`tilsyn.sampling.verify.verify` must still notice.
     """
     postgres = session.get_bind().dialect.name == "postgresql"
     tables = ("draws", "draw_items")

@@ -23,6 +23,7 @@ from tilsyn.auth import services
 from tilsyn.auth.forms import ChangePasswordForm, LanguageForm, LoginForm
 from tilsyn.extensions import db
 from tilsyn.permissions import authenticated, public, requires, start_endpoint
+from tilsyn.web import attempt
 
 bp = Blueprint("auth", __name__)
 
@@ -62,7 +63,6 @@ def login() -> str | Response:
                 max_failures_per_ip=current_app.config["LOGIN_MAX_FAILURES_PER_IP"],
             ),
         )
-        db.session.commit()
         if result.user is not None:
             _clear_session_keeping_language()
             login_user(result.user)
@@ -86,18 +86,13 @@ def logout() -> Response:
 @requires("account.use")
 def account() -> str | Response:
     form = ChangePasswordForm()
-    if form.validate_on_submit():
-        try:
-            services.change_password(
-                db.session, current_user, form.old_password.data or "", form.new_password.data or ""
-            )
-        except services.AccountError as exc:
-            db.session.rollback()
-            flash(str(exc), "danger")
-        else:
-            db.session.commit()
-            flash(_("Din adgangskode er skiftet."), "success")
-            return redirect(url_for("auth.account"))
+    if form.validate_on_submit() and attempt(
+        lambda: services.change_password(
+            db.session, current_user, form.old_password.data or "", form.new_password.data or ""
+        ),
+        success=_("Din adgangskode er skiftet."),
+    ):
+        return redirect(url_for("auth.account"))
     return render_template("auth/account.html", form=form, language_form=_language_form())
 
 
@@ -113,18 +108,13 @@ def _language_form() -> LanguageForm:
 def account_language() -> str | Response:
     """Store the user's preferred language (used at every login) and switch to it now."""
     form = _language_form()
-    if form.validate_on_submit():
-        try:
-            services.set_locale(db.session, current_user, form.locale.data or "")
-        except services.AccountError as exc:
-            db.session.rollback()
-            flash(str(exc), "danger")
-        else:
-            db.session.commit()
-            session["lang"] = form.locale.data
-            refresh()  # the confirmation below in the new language
-            flash(_("Dit sprogvalg er gemt."), "success")
-            return redirect(url_for("auth.account"))
+    if form.validate_on_submit() and attempt(
+        lambda: services.set_locale(db.session, current_user, form.locale.data or "")
+    ):
+        session["lang"] = form.locale.data
+        refresh()  # the confirmation below in the new language
+        flash(_("Dit sprogvalg er gemt."), "success")
+        return redirect(url_for("auth.account"))
     return render_template("auth/account.html", form=ChangePasswordForm(), language_form=form)
 
 

@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from flask import current_app, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from tilsyn.permissions import has_permission
-
-
-@dataclass(frozen=True)
-class NavItem:
-    endpoint: str
-    label: str
-    permission: str
-
 
 NAV: tuple[tuple[str, object, str], ...] = (
     ("core.leader_home", _l("Mine teams"), "leader.home"),

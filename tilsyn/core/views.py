@@ -47,7 +47,6 @@ def team(unit_id: int) -> str:
 @requires("own.view")
 def my_cases() -> str:
     snapshot, cases = services.own_cases(db.session, current_user)
-    db.session.commit()  # the audit event of this view
     return render_template("core/my_cases.html", snapshot=snapshot, cases=cases, schemes=SCHEMES)
 
 

@@ -40,9 +40,9 @@ from sqlalchemy.orm import Session, selectinload
 from tilsyn.audit import services as audit
 from tilsyn.auth.models import User
 from tilsyn.cases.models import Case, Snapshot
-from tilsyn.catalogue.models import ControlPoint, ScaleOption
-from tilsyn.reviews.models import COMPLETED, DRAFT, NOT_APPLICABLE, CaseReview, ReviewAnswer
-from tilsyn.rounds.models import CLOSED, IN_REVIEW, Round, RoundControlPoint, SupervisionPlan
+from tilsyn.catalogue.models import ControlPoint, Outcome, ScaleOption
+from tilsyn.reviews.models import CaseReview, ReviewAnswer, ReviewStatus
+from tilsyn.rounds.models import Round, RoundControlPoint, RoundStatus, SupervisionPlan
 from tilsyn.sampling.models import DrawItem
 
 #: Share in order at population level (before the effects below), per control point code.
@@ -165,7 +165,7 @@ def _fact_shift(code: str, facts: _CaseFacts) -> float:
 def _not_applicable(
     rng: np.random.Generator, point: _Point, facts: _CaseFacts, extended: bool
 ) -> bool:
-    if NOT_APPLICABLE not in point.options:
+    if Outcome.NOT_APPLICABLE not in point.options:
         return False
     if point.code.startswith("FORL-"):
         return not extended
@@ -238,7 +238,10 @@ def add_demo_reviews(session: Session, actor: User, rng: np.random.Generator, to
     """Reviews for every sampled case of the closed demo rounds and part of the current ones."""
     rounds = session.scalars(
         select(Round)
-        .where(Round.draw_id.is_not(None), Round.status.in_((CLOSED, IN_REVIEW)))
+        .where(
+            Round.draw_id.is_not(None),
+            Round.status.in_((RoundStatus.CLOSED, RoundStatus.IN_REVIEW)),
+        )
         .options(selectinload(Round.plan).selectinload(SupervisionPlan.unit))
         .order_by(Round.plan_id, Round.period_start)
     ).all()
@@ -291,14 +294,14 @@ def add_demo_reviews(session: Session, actor: User, rng: np.random.Generator, to
         review_rows: list[dict[str, Any]] = []
         planned: list[list[dict[str, Any]]] = []
         for it in items:
-            if rnd.status == CLOSED:
-                status: str | None = COMPLETED
+            if rnd.status == RoundStatus.CLOSED:
+                status: str | None = ReviewStatus.COMPLETED
             else:
                 u = rng.random()
                 status = (
-                    COMPLETED
+                    ReviewStatus.COMPLETED
                     if u < CURRENT_COMPLETED
-                    else DRAFT
+                    else ReviewStatus.DRAFT
                     if u < CURRENT_COMPLETED + CURRENT_DRAFT
                     else None
                 )
@@ -315,17 +318,17 @@ def add_demo_reviews(session: Session, actor: User, rng: np.random.Generator, to
                 - RISK_EFFECT * (it.risk_score - centre)
             )
             applicable = [p for p in points[rnd.id] if p.applies_to(it.scheme)]
-            if status == DRAFT:
+            if status == ReviewStatus.DRAFT:
                 applicable = applicable[: max(1, len(applicable) // 2)]
             answers = []
             for p in applicable:
                 if _not_applicable(rng, p, case_facts, extended):
-                    option_id, score = _choose(rng, p.options[NOT_APPLICABLE])
-                    outcome = NOT_APPLICABLE
+                    option_id, score = _choose(rng, p.options[Outcome.NOT_APPLICABLE])
+                    outcome = Outcome.NOT_APPLICABLE
                 else:
                     base = _logit(BASE_RATES.get(p.code, DEFAULT_RATE))
                     chance = _sigmoid(base + shift + _fact_shift(p.code, case_facts))
-                    outcome = "in_order" if rng.random() < chance else "not_in_order"
+                    outcome = Outcome.IN_ORDER if rng.random() < chance else Outcome.NOT_IN_ORDER
                     option_id, score = _choose(rng, p.options[outcome])
                 answers.append(
                     {
@@ -348,7 +351,7 @@ def add_demo_reviews(session: Session, actor: User, rng: np.random.Generator, to
                     "status": status,
                     "started_at": started,
                     "updated_at": finished,
-                    "completed_at": finished if status == COMPLETED else None,
+                    "completed_at": finished if status == ReviewStatus.COMPLETED else None,
                     "overall_note": "",
                 }
             )
@@ -356,7 +359,7 @@ def add_demo_reviews(session: Session, actor: User, rng: np.random.Generator, to
         all_reviews.extend(review_rows)
         all_answers.extend(planned)
         if review_rows:
-            completed = sum(1 for row in review_rows if row["status"] == COMPLETED)
+            completed = sum(1 for row in review_rows if row["status"] == ReviewStatus.COMPLETED)
             summaries.append((rnd, completed, len(review_rows), sum(len(a) for a in planned)))
 
     # One multi-row INSERT … RETURNING for the reviews and one executemany for the answers

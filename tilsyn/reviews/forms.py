@@ -16,7 +16,7 @@ from wtforms.validators import Length, Optional
 
 from tilsyn.catalogue.models import ControlPoint
 from tilsyn.formutil import FlaskForm
-from tilsyn.reviews.services import NOTE_MAX, OVERALL_NOTE_MAX
+from tilsyn.reviews.recording import NOTE_MAX, OVERALL_NOTE_MAX
 
 
 class ReviewForm(FlaskForm):
@@ -45,7 +45,7 @@ def parse_answers(
 ) -> tuple[dict[int, tuple[int | None, str]], list[str]]:
     """Read the answer and note of every applicable control point from posted form data.
 
-    Returns the answers for :func:`tilsyn.reviews.services.save_review` and the problems found
+    Returns the answers for :func:`tilsyn.reviews.recording.save_review` and the problems found
     (Danish, naming the control point). Whether an option belongs to the scale is checked by
     the service.
     """

@@ -10,30 +10,34 @@ scoping needs no join through the draw.
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from tilsyn.catalogue.models import (
-    IN_ORDER,
-    NOT_APPLICABLE,
-    NOT_IN_ORDER,
-    OUTCOME_LABELS,
-    ControlPoint,
-    ScaleOption,
-)
+from tilsyn.catalogue.models import OUTCOME_LABELS, ControlPoint, Outcome, ScaleOption
 from tilsyn.extensions import db
 from tilsyn.models_base import utcnow
 from tilsyn.org.models import Caseworker
 from tilsyn.sampling.models import DrawItem
 
-DRAFT, COMPLETED = "draft", "completed"
+
+class ReviewStatus(StrEnum):
+    """A review's status (the value is what is stored)."""
+
+    DRAFT = "draft"
+    COMPLETED = "completed"
+
+
 #: Labels are lazy strings (translated when shown); the keys are what is stored.
-REVIEW_STATUSES: dict[str, Any] = {DRAFT: _l("Kladde"), COMPLETED: _l("Afsluttet")}
+REVIEW_STATUSES: dict[str, Any] = {
+    ReviewStatus.DRAFT: _l("Kladde"),
+    ReviewStatus.COMPLETED: _l("Afsluttet"),
+}
 NOT_STARTED_LABEL = _l("Ikke påbegyndt")
-OUTCOMES = (IN_ORDER, NOT_IN_ORDER, NOT_APPLICABLE)
+OUTCOMES = (Outcome.IN_ORDER, Outcome.NOT_IN_ORDER, Outcome.NOT_APPLICABLE)
 
 
 class CaseReview(db.Model):  # type: ignore[name-defined]
@@ -54,7 +58,7 @@ class CaseReview(db.Model):  # type: ignore[name-defined]
     caseworker_id: Mapped[int] = mapped_column(ForeignKey("caseworkers.id"), index=True)
     reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
     reviewer_name: Mapped[str] = mapped_column(String(80))
-    status: Mapped[str] = mapped_column(String(12), default=DRAFT)
+    status: Mapped[str] = mapped_column(String(12), default=ReviewStatus.DRAFT.value)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(default=None)
@@ -72,7 +76,7 @@ class CaseReview(db.Model):  # type: ignore[name-defined]
 
     @property
     def is_completed(self) -> bool:
-        return self.status == COMPLETED
+        return self.status == ReviewStatus.COMPLETED
 
     def __repr__(self) -> str:
         return f"<CaseReview round={self.round_id} item={self.draw_item_id} {self.status}>"

@@ -1,6 +1,6 @@
 """Design-based estimation of shares and means from a stratified πps sample.
 
-Definitions (BRIEF §5), identical to R's survey package with
+Definitions (``docs/statistics.md``), identical to R's survey package with
 
 .. code-block:: r
 

@@ -1,6 +1,6 @@
 """Stratified πps sampling without replacement.
 
-The design (BRIEF §5): within every stratum (caseworker) draw ``min(n_h, N_h)`` cases
+The design (``docs/statistics.md``): within every stratum (caseworker) draw ``min(n_h, N_h)`` cases
 without replacement with first-order inclusion probabilities proportional to a size
 measure ``x = 1 + λ·risk``, capped at 1 (the standard πps capping: units whose π would
 exceed 1 are taken with certainty and π of the rest is recomputed).
@@ -26,8 +26,8 @@ Consequences: the Horvitz–Thompson and Sen–Yates–Grundy variance estimator
 ``π_ij = 0`` is never observed together.  Neither matters here: the point estimators
 (Horvitz–Thompson, Hájek) need only the first-order π, which are exact and positive for
 every unit of a stratum with ``n_h > 0``, and :mod:`tilsyn.stats.estimation` estimates
-variances by stratified with-replacement linearisation, which uses no ``π_ij``.  The BRIEF
-(§5) names systematic πps on a random order as an acceptable design.
+variances by stratified with-replacement linearisation, which uses no ``π_ij``.  The design
+definitions (``docs/statistics.md``) name systematic πps on a random order as acceptable.
 
 Successive weighted draws (``numpy.random.Generator.choice(p=…, replace=False)``) are
 *not* used: they do not give inclusion probabilities proportional to the size.

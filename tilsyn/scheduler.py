@@ -3,7 +3,8 @@
 Never started inside web workers. Two jobs:
 
 * ``run_due`` every hour (at minute 5): creates, themes and draws due rounds and queues
-  reminders (:func:`tilsyn.rounds.services.run_due`);
+  reminders (:func:`tilsyn.rounds.scheduled.run_due`, with the prior findings of
+  :func:`tilsyn.reviews.findings.prior_findings_by_caseworker` for the risk scores);
 * ``deliver`` every minute: sends the outbox
   (:func:`tilsyn.notifications.services.deliver_pending`).
 
@@ -12,21 +13,31 @@ Jobs live in APScheduler's ``apscheduler_jobs`` table (the database's migrations
 jobs; ``coalesce`` plus a long ``misfire_grace_time`` make a late job run once, not many
 times. Two scheduler processes at once are safe: ``run_due`` serialises on a database lock and
 round creation is unique per plan and period.
+
+This module is at the top of the stack (it builds the app and composes rounds with reviews).
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+import signal
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Flask
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from tilsyn import create_app
+from tilsyn.cases.snapshots import latest_snapshot
 from tilsyn.extensions import db
 from tilsyn.models_base import utcnow
+from tilsyn.notifications.services import deliver_pending, pending_count
+from tilsyn.reviews.findings import prior_findings_by_caseworker
+from tilsyn.rounds.scheduled import acquire_run_lock, run_due
+from tilsyn.settings import local_today
 
 log = logging.getLogger(__name__)
 
@@ -38,30 +49,20 @@ MISFIRE_GRACE_SECONDS = 7 * 24 * 3600
 _app: Flask | None = None
 
 
-def local_today(app: Flask) -> date:
-    """Today's date in the installation's time zone (``BABEL_DEFAULT_TIMEZONE``, by default
-    Europe/Copenhagen): the scheduler and the web pages agree on which period is current."""
-    zone = ZoneInfo(str(app.config.get("BABEL_DEFAULT_TIMEZONE", "Europe/Copenhagen")))
-    return utcnow().replace(tzinfo=UTC).astimezone(zone).date()
-
-
-@dataclass
-class OnceResult:
-    lines: list[str] = field(default_factory=list)
-    created: int = 0
-    sent: int = 0
-    failed: int = 0
-
-
 def run_due_once(app: Flask, today: date, *, attempts: int = 3) -> list[str]:
     """Run :func:`run_due` in its own transaction and commit; retried if a concurrent run won
-    a race (IntegrityError) or the database was busy."""
-    from tilsyn.rounds import services
+    a race (IntegrityError) or the database was busy.
 
+    The prior findings for the risk scores are read at the latest snapshot's date once the run
+    lock is taken (the run draws from that snapshot)."""
     for attempt in range(1, attempts + 1):
         with app.app_context():
             try:
-                report = services.run_due(db.session(), today, config=app.config)
+                session = db.session()
+                acquire_run_lock(session)
+                snapshot = latest_snapshot(session)
+                prior = prior_findings_by_caseworker(session, snapshot.as_of) if snapshot else {}
+                report = run_due(session, today, config=app.config, prior_findings=prior)
                 db.session.commit()
                 return report.lines()
             except (IntegrityError, OperationalError) as exc:
@@ -75,14 +76,12 @@ def run_due_once(app: Flask, today: date, *, attempts: int = 3) -> list[str]:
 
 
 def deliver_once(app: Flask, now: datetime | None = None) -> list[str]:
-    from tilsyn.notifications import services as notifications
-
     with app.app_context():
         try:
             session = db.session()
-            report = notifications.deliver_pending(session, now or utcnow(), app.config)
+            report = deliver_pending(session, now or utcnow(), app.config)
             db.session.commit()
-            waiting = notifications.pending_count(session)
+            waiting = pending_count(session)
         finally:
             db.session.remove()
     lines = [f"Mail sendt: {report.sent}, fejlet: {report.failed}, venter: {waiting}"]
@@ -92,7 +91,7 @@ def deliver_once(app: Flask, now: datetime | None = None) -> list[str]:
 
 def run_once(app: Flask, today: date | None = None) -> list[str]:
     """What ``tilsyn scheduler --once`` does: everything due on ``today``, then the outbox."""
-    day = today or local_today(app)
+    day = today or local_today(app.config)
     lines = [f"Kørsel for {day:%Y-%m-%d}"]
     lines += run_due_once(app, day)
     lines += deliver_once(app)
@@ -102,8 +101,6 @@ def run_once(app: Flask, today: date | None = None) -> list[str]:
 def _current_app() -> Flask:
     global _app
     if _app is None:
-        from tilsyn import create_app
-
         _app = create_app()
     return _app
 
@@ -111,7 +108,7 @@ def _current_app() -> Flask:
 def run_due_job() -> None:
     """Scheduler job (referenced by text so it can be stored in the job table)."""
     app = _current_app()
-    today = local_today(app)
+    today = local_today(app.config)
     log.info("Kørsel for %s", f"{today:%Y-%m-%d}")
     for line in run_due_once(app, today):
         log.info(line)
@@ -164,7 +161,7 @@ def build_scheduler(app: Flask, scheduler_class: Any = None) -> Any:
         timezone=ZoneInfo(str(app.config.get("BABEL_DEFAULT_TIMEZONE", "Europe/Copenhagen"))),
     )
     scheduler.add_job(
-        "tilsyn.rounds.scheduler:run_due_job",
+        "tilsyn.scheduler:run_due_job",
         "cron",
         minute=5,
         id=RUN_DUE_JOB_ID,
@@ -172,7 +169,7 @@ def build_scheduler(app: Flask, scheduler_class: Any = None) -> Any:
         replace_existing=True,
     )
     scheduler.add_job(
-        "tilsyn.rounds.scheduler:deliver_job",
+        "tilsyn.scheduler:deliver_job",
         "interval",
         minutes=1,
         id=DELIVER_JOB_ID,
@@ -180,3 +177,49 @@ def build_scheduler(app: Flask, scheduler_class: Any = None) -> Any:
         replace_existing=True,
     )
     return scheduler
+
+
+def _parse_date(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter("brug formatet ÅÅÅÅ-MM-DD") from exc
+
+
+@click.command("scheduler")
+@click.option("--once", is_flag=True, help="Run what is due once, deliver mail, and exit.")
+@click.option(
+    "--now", "now", callback=_parse_date, default=None, help="Pretend today is YYYY-MM-DD."
+)
+@with_appcontext
+def scheduler_command(once: bool, now: date | None) -> None:
+    """The scheduler process (rounds, reminders, mail). Run exactly one per installation is
+    enough; a second one is harmless.
+
+    Logs every job run at INFO to standard error (rounds created, drawn and waiting,
+    reminders, mail delivered); SIGTERM or Ctrl+C stops it cleanly (exit status 0).
+    """
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if once:
+        for line in run_once(app, now):
+            click.echo(line)
+        return
+    if now is not None:
+        raise click.UsageError("--now kan kun bruges sammen med --once.")
+    configure_logging()
+    # Catch up at start: whatever fell due while no scheduler was running is done now, once.
+    for line in run_once(app):
+        click.echo(line)
+    sched = build_scheduler(app)
+    signal.signal(signal.SIGTERM, lambda *_: sched.shutdown(wait=False))
+    click.echo("Planlæggeren kører (stop med Ctrl+C).")
+    log.info("Planlæggeren kører.")
+    try:
+        sched.start()
+    except (KeyboardInterrupt, SystemExit):
+        if sched.running:
+            sched.shutdown(wait=False)
+    log.info("Planlæggeren er stoppet.")
+    click.echo("Planlæggeren er stoppet.")
