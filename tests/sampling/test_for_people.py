@@ -5,15 +5,16 @@ from __future__ import annotations
 import re
 
 from tests.sampling.factories import make_population
-from tilsyn.risk import services as risk
-from tilsyn.sampling import services
+from tilsyn.risk.versions import ensure_default_model
+from tilsyn.sampling.design import DesignParams
+from tilsyn.sampling.draw import draw_sample
 from tilsyn.schemes import SCHEME_NAMES_DA
 
 
 def test_draw_page_shows_scheme_labels(session, org, login_as):
-    risk.ensure_default_model(session, org.users["admin"])
+    ensure_default_model(session, org.users["admin"])
     population = make_population(session, [(org.cw_a1, 12), (org.cw_b1, 10)])
-    draw = services.draw_sample(session, None, population, services.DesignParams(), seed=3)
+    draw = draw_sample(session, None, population, DesignParams(), seed=3, prior_findings={})
     session.commit()
     page = login_as("revisor").get(f"/stikproever/{draw.id}").get_data(as_text=True)
     cells = re.findall(r"<tr><td>[^<]+</td><td>([^<]+)</td>", page)
