@@ -16,7 +16,7 @@ from tilsyn.permissions import can_open_round_reviews, can_record_reviews, requi
 from tilsyn.reviews.errors import ReviewAccessError, ReviewError
 from tilsyn.reviews.forms import ReopenForm, ReviewForm, answer_field, note_field, parse_answers
 from tilsyn.reviews.models import OUTCOMES
-from tilsyn.reviews.progress import review_rounds, totals
+from tilsyn.reviews.progress import next_unreviewed_item, review_rounds, totals
 from tilsyn.reviews.progress import round_cases as round_cases_
 from tilsyn.reviews.recording import (
     EDITABLE_ROUND_STATUSES,
@@ -137,6 +137,11 @@ def edit(round_id: int, item_id: int) -> str | Response:
                     flash(
                         _("Gennemgangen af sag %(ref)s er afsluttet.", ref=item.case_ref), "success"
                     )
+                    following = next_unreviewed_item(db.session, current_user, rnd, item)
+                    if following is not None and form.next_case.data:
+                        return redirect(
+                            url_for("reviews.edit", round_id=rnd.id, item_id=following.id)
+                        )
                     return redirect(url_for("reviews.round_cases", round_id=rnd.id))
                 flash(_("Kladden er gemt."), "success")
                 return redirect(url_for("reviews.edit", round_id=rnd.id, item_id=item.id))
@@ -158,6 +163,7 @@ def edit(round_id: int, item_id: int) -> str | Response:
             form.overall_note.data = page.review.overall_note
     return render_template(
         "reviews/edit.html",
+        next_item=next_unreviewed_item(db.session, current_user, rnd, item),
         page=page,
         form=form,
         values=values,
