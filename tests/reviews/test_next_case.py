@@ -70,3 +70,48 @@ def test_round_list_counts_not_in_order_and_names_the_reviewer(session, site, lo
     assert cells[4].strip() == leader.display_name  # the person, not the username
     untouched = re.search(rf"<tr><td>{s.a2.case_ref}</td>.*?</tr>", listing, flags=re.S).group(0)
     assert re.findall(r"<td[^>]*>(.*?)</td>", untouched, flags=re.S)[3].strip() == "—"
+
+
+def test_closing_with_missing_reviews_asks_first_and_says_what_is_missing(session, site, login_as):
+    from tilsyn.rounds.models import Round, RoundStatus
+
+    s = site
+    client = login_as("admin")
+    _complete(client, s, s.a1)  # one of three done: the round is in review
+    session.expire_all()
+    assert session.get(Round, s.rnd.id).status == RoundStatus.IN_REVIEW
+    page = client.get(f"/tilsyn/runder/{s.rnd.id}").get_data(as_text=True)
+    # «Afslut» is a secondary link to the confirmation while reviews are missing.
+    assert re.search(r'class="btn btn-sm btn-outline-secondary" href="[^"]+/afslut">Afslut', page)
+    assert 'name="confirmed"' not in page
+    assert "2 sager mangler at blive gennemgået" in page
+    # Replacing the draw is on its own page behind a secondary button.
+    assert "/udskift-stikproeve" in page and 'name="reason"' not in page
+    # A close without confirmation is sent to the confirmation page, the round stays open.
+    response = client.post(f"/tilsyn/runder/{s.rnd.id}/status", data={"target": "closed"})
+    assert response.headers["Location"].endswith(f"/tilsyn/runder/{s.rnd.id}/afslut")
+    session.expire_all()
+    assert session.get(Round, s.rnd.id).status == RoundStatus.IN_REVIEW
+    confirm = client.get(f"/tilsyn/runder/{s.rnd.id}/afslut").get_data(as_text=True)
+    assert "2 af 3 udtrukne sager mangler" in confirm
+    assert s.org.cw_a1.initials in confirm and s.org.cw_b1.initials in confirm
+    assert 'class="btn btn-primary" href="/gennemgang/runder/' in confirm  # continue is primary
+    assert "btn-outline-danger" in confirm and "Afslut alligevel" in confirm
+    response = client.post(
+        f"/tilsyn/runder/{s.rnd.id}/status", data={"target": "closed", "confirmed": "1"}
+    )
+    assert response.status_code == 302
+    session.expire_all()
+    assert session.get(Round, s.rnd.id).status == RoundStatus.CLOSED
+
+
+def test_replace_draw_page_asks_for_a_reason(session, site, login_as):
+    s = site
+    client = login_as("admin")
+    page = client.get(f"/tilsyn/runder/{s.rnd.id}/udskift-stikproeve").get_data(as_text=True)
+    assert 'name="reason"' in page and "btn-outline-danger" in page
+    assert f'action="/tilsyn/runder/{s.rnd.id}/traek"' in page
+    assert (
+        login_as("direktoer").get(f"/tilsyn/runder/{s.rnd.id}/udskift-stikproeve").status_code
+        == 403
+    )

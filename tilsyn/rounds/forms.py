@@ -162,3 +162,6 @@ class ThemesForm(FlaskForm):
 
 class StatusForm(FlaskForm):
     target = HiddenField(validators=[DataRequired()])
+    #: Closing a round needs "1" here: sent by the confirmation page (which says what is missing)
+    #: or by the round page's button when every review is complete.
+    confirmed = HiddenField()
