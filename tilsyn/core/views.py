@@ -9,6 +9,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from tilsyn.core import services
+from tilsyn.core.quarter import round_cards
 from tilsyn.extensions import db
 from tilsyn.org.models import Unit
 from tilsyn.permissions import authenticated, can_see_unit, requires, start_endpoint
@@ -26,8 +27,10 @@ def index() -> Response:
 @bp.route("/mine-teams")
 @requires("leader.home")
 def leader_home() -> str:
-    summaries = services.unit_summaries(db.session, current_user, date.today())
-    return render_template("core/leader_home.html", summaries=summaries)
+    today = date.today()
+    summaries = services.unit_summaries(db.session, current_user, today)
+    cards = round_cards(db.session, current_user, today)
+    return render_template("core/leader_home.html", summaries=summaries, cards=cards)
 
 
 @bp.route("/mine-teams/<int:unit_id>")

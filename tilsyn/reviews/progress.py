@@ -209,7 +209,7 @@ def review_rounds(session: Session, actor: User | None) -> list[RoundOverview]:
 
 
 def next_unreviewed_item(
-    session: Session, actor: User | None, rnd: Round, current: DrawItem
+    session: Session, actor: User | None, rnd: Round, current: DrawItem | None = None
 ) -> DrawItem | None:
     """The next sampled case of the round's current draw that has no completed review and that
     the actor may see: the same caseworker's next case first (draw order, wrapping round), then
@@ -222,16 +222,15 @@ def next_unreviewed_item(
     stmt = (
         select(DrawItem)
         .join(Caseworker, DrawItem.caseworker_id == Caseworker.id)
-        .where(
-            DrawItem.draw_id == rnd.draw_id,
-            DrawItem.id != current.id,
-            DrawItem.id.not_in(completed),
-        )
+        .where(DrawItem.draw_id == rnd.draw_id, DrawItem.id.not_in(completed))
         .order_by(Caseworker.initials, DrawItem.order)
     )
     if actor is not None:
         stmt = stmt.where(caseworker_filter(actor))
     items = list(session.scalars(stmt))
+    if current is None:
+        return items[0] if items else None
+    items = [it for it in items if it.id != current.id]
     same = [it for it in items if it.caseworker_id == current.caseworker_id]
     later = [it for it in same if it.order > current.order]
     ordered = later + [it for it in same if it.order <= current.order]
