@@ -327,3 +327,51 @@ def test_review_form_by_keyboard_alone_with_visible_focus(demo: Demo, browser: B
         assert "/sager/" not in page.url or "afsluttet" in page.locator("main").inner_text()
     finally:
         page.context.close()
+
+
+def test_the_leaders_monday(demo: Demo, browser: Browser) -> None:
+    """Log in, see the overdue round, review the next case, close the round only after
+    confirming what is missing."""
+    page = log_in(browser, demo, "leder")
+    try:
+        assert urlsplit(page.url).path == "/mine-teams"
+        card = page.locator("article.card", has_text="Frist overskredet").first
+        assert card.is_visible()
+        assert "dage over fristen" in card.inner_text()
+        round_link = card.locator("h3 a")
+        round_name = round_link.inner_text()
+        round_href = round_link.get_attribute("href")
+        assert round_href is not None
+        # Review the next case straight from the start page.
+        card.get_by_role("link", name="Gennemgå næste sag").click()
+        page.wait_for_load_state()
+        assert "/sager/" in page.url
+        reviewed = page.url
+        names = sorted(
+            set(page.locator("main input[type=radio]").evaluate_all("els => els.map(e => e.name)"))
+        )
+        assert names
+        for name in names:
+            page.locator(f"main input[name='{name}']").first.check()
+        assert page.get_by_label("Gå videre til næste sag", exact=False).is_checked()
+        page.get_by_role("button", name="Afslut gennemgang").click()
+        page.wait_for_load_state()
+        assert "er afsluttet" in page.locator("main").inner_text()
+        assert page.url != reviewed and "/sager/" in page.url  # on to the next case
+        # Close the round: «Afslut» is secondary and asks first, saying what is missing.
+        page.goto(demo.url + round_href)
+        assert round_name.split()[0] in page.locator("h1").inner_text()
+        close = page.get_by_role("link", name="Afslut runden …")
+        assert "btn-outline-secondary" in (close.get_attribute("class") or "")
+        close.click()
+        page.wait_for_load_state()
+        assert urlsplit(page.url).path.endswith("/afslut")
+        text = page.locator("main").inner_text()
+        assert "Gennemgangen er ikke færdig" in text and "mangler" in text
+        assert page.locator("main table tbody tr").count() > 0
+        page.get_by_role("button", name="Afslut alligevel").click()
+        page.wait_for_load_state()
+        assert urlsplit(page.url).path == round_href
+        assert "Afsluttet" in page.locator("main dl").inner_text()
+    finally:
+        page.context.close()
