@@ -1,5 +1,6 @@
 # tilsyn: two commands set everything up.
-#   make run   - install, migrate, load demo data if the database is empty, serve on :5000
+#   make run   - install, migrate, load demo data if the database is empty, then run the web
+#                server (http://$(HOST):$(PORT)) and the scheduler side by side (Procfile, honcho)
 #   make test  - install test extras and services, lint, run the suite on SQLite and PostgreSQL
 
 PYTHON ?= python3
@@ -34,7 +35,7 @@ instance/secret_key:
 run: install instance/secret_key
 	$(BIN)/tilsyn db upgrade
 	$(BIN)/tilsyn demo --if-empty
-	$(BIN)/tilsyn serve --host $(HOST) --port $(PORT)
+	PATH="$(abspath $(BIN)):$$PATH" HOST=$(HOST) PORT=$(PORT) $(BIN)/honcho start -f Procfile
 
 lint: install-test
 	$(BIN)/ruff check tilsyn tests bench

@@ -58,6 +58,8 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "rounds.plans": frozenset({"admin", "teamleder", "direktoer", "revisor"}),
     "rounds.plan_edit": LEADERS,
     "round_pages.new_round": LEADERS,
+    "round_pages.close_round": LEADERS,
+    "round_pages.replace_draw": LEADERS,
     "round_pages.round_page": frozenset({"admin", "teamleder", "direktoer", "revisor"}),
     "rounds.draw": LEADERS,
     "rounds.themes": LEADERS,
@@ -129,6 +131,7 @@ ALLOWED_STATUS: dict[str, int] = {
     "cases.preview": 404,  # the token names a pending upload of one user; none exists here
     "cases.error_report": 404,  # likewise: the kept report of a refused upload
     "rounds.status": 400,  # no target status in the (empty) form
+    "round_pages.close_round": 302,  # the seeded round is drawn, not in review: back to its page
 }
 
 #: Non-id URL values.
@@ -373,9 +376,9 @@ def test_my_cases_lists_only_the_linked_caseworkers_cases(login_as, session, org
     others = set(refs) - own
     assert own and others
     html = login_as("sagsbehandler").get("/mine-sager").get_data(as_text=True)
-    assert all(f"<td>{ref}</td>" in html for ref in own)
+    assert all(f">{ref}</th>" in html for ref in own)
     assert not [ref for ref in others if ref in html]
     # The second caseworker user sees their own (Team B) cases, not the first one's.
     html = login_as("sagsbehandler2").get("/mine-sager").get_data(as_text=True)
     assert not [ref for ref in own if ref in html]
-    assert all(f"<td>{ref}</td>" in html for ref, cw in refs.items() if cw == org.cw_b1.id)
+    assert all(f">{ref}</th>" in html for ref, cw in refs.items() if cw == org.cw_b1.id)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import http.cookiejar
 import os
 import re
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -19,7 +20,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -198,3 +199,157 @@ def test_caseworker_gets_403_on_a_colleagues_case(served: Served) -> None:
     assert "Ingen adgang" in html
     status, _, _ = _get(opener, f"{served.url}/risiko/sag/{own}")
     assert status == 200
+
+
+# --- make run as the whole product: web server and scheduler side by side (Procfile, honcho) ---
+
+ROOT = Path(__file__).resolve().parents[1]
+HONCHO = Path(sys.executable).parent / "honcho"
+
+
+@dataclass
+class Demo:
+    env: dict[str, str]
+    database: Path
+    output: str
+    counts: dict[str, int]
+
+
+def _passwords(output: str) -> dict[str, str]:
+    """username -> password from the demo's printed logins."""
+    return dict(re.findall(r"^  (\w+) / (\S+)  \(", output, flags=re.MULTILINE))
+
+
+@pytest.fixture(scope="module")
+def demo_database(tmp_path_factory: pytest.TempPathFactory) -> Demo:
+    """A migrated database with the demo (random passwords), as the first ``make run`` leaves it."""
+    database = tmp_path_factory.mktemp("product") / "tilsyn.sqlite"
+    env = _environment(database)
+    _tilsyn(env, "db", "upgrade")
+    output = _tilsyn(env, "demo", "--if-empty")
+    assert set(_passwords(output)) == set(ROLE_USERS), output
+    return Demo(env, database, output, _counts(database))
+
+
+def test_make_run_starts_the_procfile_with_honcho() -> None:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    recipe = makefile.split("\nrun:", 1)[1].split("\n\n", 1)[0]
+    assert "demo --if-empty" in recipe
+    assert "honcho start" in recipe and "-f Procfile" in recipe
+    assert "HOST=$(HOST)" in recipe and "PORT=$(PORT)" in recipe
+    procfile = (ROOT / "Procfile").read_text(encoding="utf-8")
+    processes = dict(
+        line.split(":", 1) for line in procfile.splitlines() if line and not line.startswith("#")
+    )
+    assert set(processes) == {"web", "scheduler"}
+    assert "tilsyn serve" in processes["web"] and "$PORT" in processes["web"].replace("{", "")
+    assert "tilsyn scheduler" in processes["scheduler"]
+
+
+def _wait_for(predicate: Callable[[], bool], process: subprocess.Popen[bytes], what: str) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline and process.poll() is None:
+        if predicate():
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"{what} did not happen (honcho exit status {process.poll()})")
+
+
+def _serves(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/login", timeout=5) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def test_honcho_runs_web_and_scheduler_and_ctrl_c_stops_both(demo_database: Demo) -> None:
+    port = _free_port()
+    env = dict(
+        demo_database.env,
+        HOST="127.0.0.1",
+        PORT=str(port),
+        PATH=f"{TILSYN.parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    )
+    log_path = demo_database.database.parent / "honcho.log"
+    with log_path.open("wb") as log:
+        honcho = subprocess.Popen(
+            [str(HONCHO), "start", "-f", str(ROOT / "Procfile")],
+            cwd=demo_database.database.parent,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            _wait_for(lambda: _serves(url), honcho, "the web server answering on PORT")
+            _wait_for(
+                lambda: "Planlæggeren kører" in log_path.read_text("utf-8", "replace"),
+                honcho,
+                "the scheduler starting",
+            )
+            # The scheduler caught up on the demo's overdue rounds: reminders went to the log.
+            text = log_path.read_text("utf-8", "replace")
+            assert re.search(r"scheduler\.1 .*Mail til leder@demo\.tilsyn\.example", text), text
+            pids = {
+                name: int(pid)
+                for name, pid in re.findall(r"(web|scheduler)\.1 started \(pid=(\d+)\)", text)
+            }
+            assert set(pids) == {"web", "scheduler"}, text
+            honcho.send_signal(signal.SIGINT)  # what Ctrl+C sends to the foreground process
+            honcho.wait(timeout=30)
+        finally:
+            if honcho.poll() is None:
+                honcho.kill()
+                honcho.wait(timeout=15)
+    text = log_path.read_text("utf-8", "replace")
+    assert "SIGINT received" in text, text
+    assert "Planlæggeren er stoppet." in text, text
+    assert not _serves(url)
+    for name, pid in pids.items():
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+        assert f"{name}.1 stopped" in text, text
+
+
+def test_second_run_says_how_to_start_over(demo_database: Demo) -> None:
+    output = _tilsyn(demo_database.env, "demo", "--if-empty")
+    assert "allerede brugere" in output
+    assert "tilsyn demo --reset" in output
+
+
+def _counts(database: Path) -> dict[str, int]:
+    with sqlite3.connect(database) as conn:
+        return {
+            table: conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
+            for table in ("users", "cases", "audit_events", "units")
+        }
+
+
+def test_demo_reset_asks_first_then_empties_and_loads_the_demo_with_new_logins(
+    demo_database: Demo,
+) -> None:
+    before = _counts(demo_database.database)
+    old = _passwords(demo_database.output)
+    declined = subprocess.run(
+        [str(TILSYN), "demo", "--reset"],
+        env=demo_database.env,
+        input="n\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert declined.returncode == 1, declined
+    assert "slettes" in declined.stdout and "Afbrudt" in declined.stdout
+    assert _counts(demo_database.database) == before
+    output = _tilsyn(demo_database.env, "demo", "--reset", "--yes")
+    assert "Demokommune oprettet" in output
+    assert "Udvidelser" not in output and "tilsyn.rounds" not in output
+    new = _passwords(output)
+    assert set(new) == set(ROLE_USERS)
+    assert all(new[user] != old[user] for user in ROLE_USERS)
+    # The same demo again, as right after the first build, not on top of the old rows (the
+    # scheduler's rounds and audit events of the runs in between are gone too).
+    assert _counts(demo_database.database) == demo_database.counts
+    assert demo_database.counts["cases"] > 0 and demo_database.counts["users"] == 5

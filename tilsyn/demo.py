@@ -574,8 +574,6 @@ def format_summary(summary: DemoSummary) -> str:
     ]
     for code, count in summary.cases_per_scheme.items():
         lines.append(f"  {SCHEME_NAMES_DA.get(code, code)}: {_dk_int(count)}")
-    if summary.extensions:
-        lines.append("Udvidelser: " + ", ".join(summary.extensions))
     lines.append("Brugere (brugernavn / adgangskode):")
     for user in summary.users:
         label = ROLE_LABELS.get(Role(user.role), user.role)

@@ -8,10 +8,37 @@ from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
-from sqlalchemy import select
+from sqlalchemy import inspect, select, text
 
 from tilsyn.auth.models import User
 from tilsyn.extensions import db
+
+#: Printed by ``make run`` when the database already holds the demo (the logins were printed once).
+RESET_HINT = (
+    "Har du mistet adgangskoderne? `.venv/bin/tilsyn demo --reset` tømmer databasen, "
+    "indlæser demoen igen og udskriver nye logins."
+)
+
+
+def _empty_database() -> None:
+    """Delete every row of every table the application knows (the schema stays as migrated).
+
+    Core statements, not the ORM: the append-only guards of the audit log and the draw records
+    are ORM hooks on SQLite; on PostgreSQL, ``TRUNCATE`` does not fire their row triggers.
+    """
+    import tilsyn.models  # noqa: F401  (every table on the metadata)
+
+    db.session.remove()
+    existing = set(inspect(db.engine).get_table_names())
+    tables = [t for t in reversed(db.metadata.sorted_tables) if t.name in existing]
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            quote = conn.dialect.identifier_preparer.quote
+            names = ", ".join(quote(t.name) for t in tables)
+            conn.execute(text(f"TRUNCATE TABLE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(table.delete())
 
 
 @click.group("demo", invoke_without_command=True)
@@ -33,6 +60,12 @@ from tilsyn.extensions import db
     is_flag=True,
     help="Do nothing (exit 0) when the database already has users; used by `make run`.",
 )
+@click.option(
+    "--reset",
+    is_flag=True,
+    help="Empty the database (every row of every table) and load the demo anew.",
+)
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before --reset empties the database.")
 @click.pass_context
 @with_appcontext
 def demo(
@@ -41,6 +74,8 @@ def demo(
     password: str | None,
     as_of: datetime | None,
     if_empty: bool,
+    reset: bool,
+    yes: bool,
 ) -> None:
     """Fill an empty database with a synthetic demo municipality, its users and cases."""
     if ctx.invoked_subcommand is not None:
@@ -49,8 +84,20 @@ def demo(
     from tilsyn.demo import DemoError, build_demo, format_summary
     from tilsyn.org.services import OrgError
 
-    if if_empty and db.session.scalar(select(User.id).limit(1)) is not None:
+    if reset and if_empty:
+        raise click.UsageError("--reset og --if-empty kan ikke bruges sammen.")
+    if reset:
+        if not yes and not click.confirm(
+            "Alle data i databasen slettes, og demodata indlæses igen med nye adgangskoder. "
+            "Fortsæt?",
+            default=False,
+        ):
+            click.echo("Afbrudt; databasen er uændret.")
+            ctx.exit(1)
+        _empty_database()
+    elif if_empty and db.session.scalar(select(User.id).limit(1)) is not None:
         click.echo("Databasen har allerede brugere; demodata indlæses ikke.")
+        click.echo(RESET_HINT)
         return
     try:
         summary = build_demo(

@@ -11,6 +11,8 @@ from typing import Any
 from flask_babel import format_date, format_datetime, format_decimal, format_percent
 from flask_babel import gettext as _
 
+from tilsyn.schemes import scheme_label
+
 
 def fmt_date(value: date | datetime | None) -> str:
     if value is None:
@@ -72,9 +74,20 @@ def fmt_bool(value: bool | None) -> str:
     return _("Ja") if value else _("Nej")
 
 
+def is_past(value: date | None) -> bool:
+    """True for a date before today (a passed deadline); False for None."""
+    if value is None:
+        return False
+    if isinstance(value, datetime):
+        value = value.date()
+    return value < date.today()
+
+
 FILTERS: dict[str, Any] = {
     "dkdate": fmt_date,
     "dknumber": fmt_number,
     "dkpercent": fmt_percent,
     "janej": fmt_bool,
+    "scheme": scheme_label,
+    "is_past": is_past,
 }

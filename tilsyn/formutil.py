@@ -191,3 +191,26 @@ class Form(wtforms.Form):
 
     class Meta(_SharedRules, wtforms.Form.Meta):
         pass
+
+
+class DanishDecimalField(wtforms.DecimalField):
+    """A decimal number entered and shown with a decimal comma (``1,5``; ``1.5`` is accepted too).
+
+    The value is shown without trailing zeros (``1`` rather than ``1,00``); thousands separators
+    are not accepted (``1.000`` would be ambiguous).
+    """
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return str(self.raw_data[0])
+        if self.data is None:
+            return ""
+        text = format(self.data, "f")
+        if "." in text:
+            text = text.rstrip("0").rstrip(".")
+        return text.replace(".", ",")
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if valuelist:
+            valuelist = [str(v).strip().replace(",", ".", 1) for v in valuelist]
+        super().process_formdata(valuelist)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -341,9 +342,29 @@ def test_operators_and_attributes_have_danish_text() -> None:
         "scheme",
     }
     assert all(text.strip() for text in [*ATTRIBUTES.values(), *OPERATORS.values()])
-    assert condition_text(Condition("weeks_open", ">", 26.0)) == "Sagens varighed (uger) > 26"
+    # Danish sentences with units and decimal commas, no operator symbols or "(dage; tom = …)".
+    assert condition_text(Condition("weeks_open", ">", 26.0)) == "Sagens varighed er over 26 uger"
+    assert condition_text(Condition("days_since_conversation", ">", 90.0)) == (
+        "Tiden siden seneste samtale er over 90 dage"
+    )
+    assert condition_text(Condition("conversations_12m", "==", 0.0)) == (
+        "Antallet af samtaler de seneste 12 måneder er 0"
+    )
+    assert condition_text(Condition("prior_findings", ">=", 0.3)).endswith("er mindst 0,3")
+    assert condition_text(Condition("caseworker_caseload", "<=", 1200.0)) == (
+        "Sagsbehandlerens sagsstamme er højst 1.200 sager"
+    )
+    assert condition_text(Condition("weeks_open", "<", 2.5)) == "Sagens varighed er under 2,5 uger"
+    assert condition_text(Condition("job_goal", "==", 0.0)) == "Jobmål registreret: nej"
+    assert condition_text(Condition("cv_on_jobnet", "!=", 0.0)) == ("Cv tilgængeligt på Jobnet: ja")
+    assert condition_text(Condition("scheme", "!=", "fleksjob")) == "Ordningen er ikke Fleksjob"
     assert "Fleksjob" in condition_text(Condition("scheme", "in", ("fleksjob",)))
-    assert "mangler" in condition_text(Condition("cv_on_jobnet", "missing"))
+    assert "ukendt" in condition_text(Condition("cv_on_jobnet", "missing"))
+    _, default_factors = load_default_model()
+    texts = [condition_text(c) for f in default_factors for c in f.conditions]
+    assert texts
+    for text in texts:
+        assert not re.search(r"[<>=]|\d\.\d|tom =", text), text
 
 
 # ------------------------------------------------------------------------------------------

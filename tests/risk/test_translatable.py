@@ -37,8 +37,8 @@ def msgids(relative: str, method: str = "python") -> set[str]:
                 "Ordning (ordningskode)",
                 "større end eller lig med",
                 "er en af",
-                "%(attribute)s: mangler",
-                "%(attribute)s er en af: %(schemes)s",
+                "%(subject)s er mindst %(value)s",
+                "%(subject)s er en af: %(schemes)s",
             },
         ),
         (
@@ -59,13 +59,13 @@ def test_ui_labels_are_extracted_for_translation(path: str, expected: set[str]) 
 
 def test_every_attribute_and_operator_label_is_translatable() -> None:
     extracted = msgids("tilsyn/risk/rules.py")
-    for label in [*rules.ATTRIBUTES.values(), *rules.OPERATORS.values()]:
+    subjects = [label for pair in rules.SENTENCE_SUBJECTS.values() for label in pair if label]
+    assert set(rules.SENTENCE_SUBJECTS) == set(rules.ATTRIBUTES)
+    for label in [*rules.ATTRIBUTES.values(), *rules.OPERATORS.values(), *subjects]:
         assert str(label) in extracted
     for label in STATUSES.values():
         assert str(label) in msgids("tilsyn/risk/models.py")
     assert RiskModelVersion(status="approved").status_label == "Godkendt"
     assert isinstance(RiskModelVersion(status="approved").status_label, str)
     conditions = [rules.Condition("weeks_open", ">", 26.0), rules.Condition("job_goal", "missing")]
-    assert rules.condition_text(conditions[1]) == (
-        "Jobmål registreret (1 = ja, 0 = nej; tom = ukendt): mangler"
-    )
+    assert rules.condition_text(conditions[1]) == "Jobmål registreret er ukendt (tom i udtrækket)"

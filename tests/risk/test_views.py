@@ -35,7 +35,7 @@ def test_assessment_renders_for_revisor_with_effect_and_history(session, org, lo
     for text in (
         "Sygedagpengesag åben i over 26 uger",  # factor label
         "Hedensted",  # rationale
-        "Sagens varighed (uger) &gt; 26",  # rule in words
+        "Sagens varighed er over 26 uger",  # rule in words (a Danish sentence)
         "02-03-2026",  # approval date
         "Fordeling af risikoscoren",
         "Team A",

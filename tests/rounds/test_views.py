@@ -252,7 +252,10 @@ def test_round_page_shows_review_progress_per_caseworker(session, org, login_as)
     row = row[: row.index("</tr>")]
     cells = [c.split(">")[-1] for c in row.split("</td>")[1:5]]
     assert cells == ["2", "1", "1", "1"]  # sampled, completed, draft, remaining
-    assert "allerede gennemgået eller påbegyndt" in page  # warning before replacing the draw
+    # Replacing the draw is on its own page, which warns about the reviews begun.
+    assert f"/tilsyn/runder/{rnd.id}/udskift-stikproeve" in page
+    replace = login_as("admin").get(f"/tilsyn/runder/{rnd.id}/udskift-stikproeve")
+    assert "allerede gennemgået eller påbegyndt" in replace.get_data(as_text=True)
     # The leader sees only the caseworkers of their own unit; the director sees the counts.
     page = login_as("leder").get(f"/tilsyn/runder/{rnd.id}").get_data(as_text=True)
     assert f"{org.cw_a1.initials} – " in page and f"{org.cw_b1.initials} – " not in page

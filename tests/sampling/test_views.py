@@ -17,6 +17,7 @@ from tilsyn.sampling.commands import sample_group
 from tilsyn.sampling.design import DesignParams
 from tilsyn.sampling.draw import draw_sample
 from tilsyn.sampling.models import Draw
+from tilsyn.schemes import SCHEME_NAMES_DA
 
 
 @pytest.fixture
@@ -94,11 +95,11 @@ def test_verify_button_and_csv_download(session, org, population, login_as):
     assert csv_response.mimetype == "text/csv"
     assert csv_response.mimetype_params["charset"] == "utf-8"
     body = csv_response.get_data(as_text=True)
-    assert body.startswith("\ufeffcase_ref;caseworker;scheme;stratum;risk_score;")
+    assert body.startswith("\ufeffSags-ID;Sagsbehandler;Ordning;Stratum;Risikoscore;")
     assert len(body.strip().splitlines()) == 1 + draw.sample_size
 
 
-def test_cli_export_writes_the_same_bytes_as_the_web_download(app, session, org, population):
+def test_web_csv_is_for_people_and_the_cli_keeps_the_machine_format(app, session, org, population):
     draw = draw_sample(session, None, population, DesignParams(), seed=6, prior_findings={})
     session.commit()
     client = app.test_client()
@@ -106,8 +107,22 @@ def test_cli_export_writes_the_same_bytes_as_the_web_download(app, session, org,
     web = client.get(f"/stikproever/{draw.id}/csv").get_data()
     cli = app.test_cli_runner().invoke(sample_group, ["export", str(draw.id)])
     assert cli.exit_code == 0
-    assert cli.stdout_bytes == web
-    assert web.startswith(b"\xef\xbb\xbfcase_ref;") and web.count(b"\r\n") == 1 + draw.sample_size
+    machine = cli.stdout_bytes
+    assert (
+        machine.startswith(b"\xef\xbb\xbfcase_ref;")
+        and machine.count(b"\r\n") == 1 + draw.sample_size
+    )
+    assert web.startswith(b"\xef\xbb\xbfSags-ID;") and web.count(b"\r\n") == 1 + draw.sample_size
+    people = [line.split(";") for line in web.decode("utf-8-sig").splitlines()[1:]]
+    codes = [line.split(";") for line in machine.decode("utf-8-sig").splitlines()[1:]]
+    assert [row[0] for row in people] == [row[0] for row in codes]
+    by_ref = {it.case_ref: it for it in draw.items}
+    for person_row, code_row in zip(people, codes, strict=True):
+        item = by_ref[person_row[0]]
+        assert person_row[2] == SCHEME_NAMES_DA[item.scheme] and code_row[2] == item.scheme
+        # Rounded with a decimal comma for people; exact in the machine format.
+        assert person_row[5] == f"{item.inclusion_probability:.4f}".replace(".", ",")
+        assert float(code_row[5].replace(",", ".")) == item.inclusion_probability
 
 
 def test_draw_page_shows_numpy_version_and_exclusions(session, org, population, login_as):

@@ -1,8 +1,10 @@
 """Readable (translatable) names for the audit log's action and object-type codes.
 
 The codes are stored as written by the services (``view``, ``case_risk``); the audit page and its
-filter show these labels. A code without a label (a feature added later) is shown readably as
-its words (``import_preview`` -> "Import preview") rather than raw.
+filter show these labels. ``tests/test_audit_labels.py`` reads every ``record(...)`` call in
+``tilsyn/`` and fails on a code without a label here, so a feature's new code gets its Danish
+label (and English translation) with it. Should one slip through anyway, it is shown as its words
+(``import_preview`` -> "Import preview") rather than raw.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ from flask_babel import lazy_gettext as _l
 
 ACTION_LABELS: dict[str, LazyString] = {
     "approve": _l("Godkendt"),
+    "complete": _l("Afsluttet"),
     "create": _l("Oprettet"),
     "demo": _l("Demodata indlæst"),
     "draw": _l("Stikprøve trukket"),
     "export": _l("Eksporteret"),
     "import": _l("Sagsudtræk indlæst"),
     "import_aborted": _l("Import afbrudt"),
+    "import_error_report": _l("Fejlrapport hentet"),
     "import_preview": _l("Import forhåndsvist"),
     "import_refused": _l("Import afvist"),
     "load": _l("Indlæst"),
@@ -26,6 +30,7 @@ ACTION_LABELS: dict[str, LazyString] = {
     "login_blocked": _l("Login afvist (spærret)"),
     "login_failed": _l("Mislykket login"),
     "password_change": _l("Adgangskode skiftet"),
+    "reopen": _l("Genåbnet"),
     "replace_draw": _l("Stikprøve trukket igen"),
     "sessions_ended": _l("Sessioner afsluttet"),
     "status": _l("Status ændret"),
@@ -37,6 +42,7 @@ ACTION_LABELS: dict[str, LazyString] = {
 
 OBJECT_TYPE_LABELS: dict[str, LazyString] = {
     "address": _l("Klientadresse"),
+    "case_review": _l("Sagsgennemgang"),
     "case_risk": _l("Risikofaktorer for sag"),
     "caseworker": _l("Sagsbehandler"),
     "catalogue": _l("Kontrolpunktskatalog"),
@@ -46,6 +52,8 @@ OBJECT_TYPE_LABELS: dict[str, LazyString] = {
     "plan": _l("Tilsynsplan"),
     "risk_model_version": _l("Risikomodelversion"),
     "round": _l("Tilsynsrunde"),
+    "round_reviews": _l("Rundens gennemgange"),
+    "scale": _l("Svarskala"),
     "snapshot": _l("Sagsudtræk"),
     "system": _l("System"),
     "theme": _l("Tema"),

@@ -9,8 +9,10 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from tilsyn.core import services
+from tilsyn.core.quarter import round_cards
 from tilsyn.extensions import db
 from tilsyn.feedback.pages import open_action_lines, released_case_refs, unread_count
+from tilsyn.formatting import is_past
 from tilsyn.org.models import Unit
 from tilsyn.permissions import authenticated, can_see_unit, requires, start_endpoint
 from tilsyn.results.views import overview_html
@@ -28,8 +30,10 @@ def index() -> Response:
 @bp.route("/mine-teams")
 @requires("leader.home")
 def leader_home() -> str:
-    summaries = services.unit_summaries(db.session, current_user, date.today())
-    return render_template("core/leader_home.html", summaries=summaries)
+    today = date.today()
+    summaries = services.unit_summaries(db.session, current_user, today)
+    cards = round_cards(db.session, current_user, today)
+    return render_template("core/leader_home.html", summaries=summaries, cards=cards)
 
 
 @bp.route("/mine-teams/<int:unit_id>")
@@ -57,6 +61,7 @@ def my_cases() -> str:
         unread_feedback=unread_count(db.session, current_user),
         feedback_refs=released_case_refs(db.session, current_user),
         open_actions=open_action_lines(db.session, current_user, date.today()),
+        overdue=sum(1 for c in cases if is_past(c.reassessment_due)),
     )
 
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from wtforms import HiddenField, SubmitField, TextAreaField
+from wtforms import BooleanField, HiddenField, SubmitField, TextAreaField
 from wtforms.validators import Length, Optional, Regexp
 
 from tilsyn.catalogue.models import ControlPoint
@@ -25,6 +25,9 @@ class ReviewForm(FlaskForm):
     overall_note = TextAreaField(
         _l("Samlet bemærkning til sagen"),
         validators=[Optional(), Length(max=OVERALL_NOTE_MAX)],
+    )
+    next_case = BooleanField(
+        _l("Gå videre til næste sag, når gennemgangen er afsluttet"), default=True
     )
     save = SubmitField(_l("Gem kladde"))
     complete = SubmitField(_l("Afslut gennemgang"))

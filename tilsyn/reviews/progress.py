@@ -11,13 +11,14 @@ from sqlalchemy.orm import Session, selectinload
 
 from tilsyn.audit import services as audit
 from tilsyn.auth.models import User
+from tilsyn.catalogue.models import Outcome
 from tilsyn.org.models import Caseworker
 from tilsyn.permissions import (
     can_open_round_reviews,
     caseworker_filter,
     round_caseworker_filter,
 )
-from tilsyn.reviews.models import NOT_STARTED_LABEL, CaseReview, ReviewStatus
+from tilsyn.reviews.models import NOT_STARTED_LABEL, CaseReview, ReviewAnswer, ReviewStatus
 from tilsyn.reviews.recording import round_label
 from tilsyn.rounds.models import (
     Round,
@@ -112,6 +113,10 @@ def round_progress(session: Session, rnd: Round, actor: User | None = None) -> l
 class CaseLine:
     item: DrawItem
     review: CaseReview | None
+    #: Answers «ikke i orden» in the review so far.
+    not_in_order: int = 0
+    #: The reviewer's name (the person, not the username); "" without a review.
+    reviewer: str = ""
 
     @property
     def status(self) -> str:
@@ -153,11 +158,18 @@ def round_cases(session: Session, actor: User | None, rnd: Round) -> list[Casewo
         )
     }
     progress = {p.caseworker.id: p for p in round_progress(session, rnd, actor)}
+    findings = not_in_order_counts(session, (r.id for r in reviews.values()))
+    names = person_names(session, (r.reviewer_id for r in reviews.values()))
     groups: list[CaseworkerCases] = []
     for it in items:
         if not groups or groups[-1].progress.caseworker.id != it.caseworker_id:
             groups.append(CaseworkerCases(progress[it.caseworker_id]))
-        groups[-1].lines.append(CaseLine(it, reviews.get(it.id)))
+        review = reviews.get(it.id)
+        line = CaseLine(it, review)
+        if review is not None:
+            reviewer = names.get(review.reviewer_id or -1, review.reviewer_name)
+            line = CaseLine(it, review, findings.get(review.id, 0), reviewer)
+        groups[-1].lines.append(line)
     audit.record(
         session,
         actor,
@@ -194,3 +206,57 @@ def review_rounds(session: Session, actor: User | None) -> list[RoundOverview]:
         t = totals(round_progress(session, rnd, actor))
         out.append(RoundOverview(rnd, t.sampled, t.completed, t.draft))
     return out
+
+
+def next_unreviewed_item(
+    session: Session, actor: User | None, rnd: Round, current: DrawItem | None = None
+) -> DrawItem | None:
+    """The next sampled case of the round's current draw that has no completed review and that
+    the actor may see: the same caseworker's next case first (draw order, wrapping round), then
+    the other caseworkers' in initials order. None when every other case is reviewed."""
+    if rnd.draw_id is None:
+        return None
+    completed = select(CaseReview.draw_item_id).where(
+        CaseReview.round_id == rnd.id, CaseReview.status == ReviewStatus.COMPLETED
+    )
+    stmt = (
+        select(DrawItem)
+        .join(Caseworker, DrawItem.caseworker_id == Caseworker.id)
+        .where(DrawItem.draw_id == rnd.draw_id, DrawItem.id.not_in(completed))
+        .order_by(Caseworker.initials, DrawItem.order)
+    )
+    if actor is not None:
+        stmt = stmt.where(caseworker_filter(actor))
+    items = list(session.scalars(stmt))
+    if current is None:
+        return items[0] if items else None
+    items = [it for it in items if it.id != current.id]
+    same = [it for it in items if it.caseworker_id == current.caseworker_id]
+    later = [it for it in same if it.order > current.order]
+    ordered = later + [it for it in same if it.order <= current.order]
+    ordered += [it for it in items if it.caseworker_id != current.caseworker_id]
+    return ordered[0] if ordered else None
+
+
+def not_in_order_counts(session: Session, review_ids: Iterable[int]) -> dict[int, int]:
+    """{review id: number of answers «ikke i orden»} for the given reviews (0 left out)."""
+    ids = list(review_ids)
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(ReviewAnswer.review_id, func.count(ReviewAnswer.id))
+        .where(ReviewAnswer.review_id.in_(ids), ReviewAnswer.outcome == Outcome.NOT_IN_ORDER)
+        .group_by(ReviewAnswer.review_id)
+    ).all()
+    return {int(review_id): int(n) for review_id, n in rows}
+
+
+def person_names(session: Session, user_ids: Iterable[int | None]) -> dict[int, str]:
+    """{user id: the person's name} (display name, else username) for reviewers and others."""
+    ids = {i for i in user_ids if i is not None}
+    if not ids:
+        return {}
+    return {
+        u.id: (u.display_name or u.username)
+        for u in session.scalars(select(User).where(User.id.in_(ids)))
+    }

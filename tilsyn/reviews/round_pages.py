@@ -21,7 +21,7 @@ from tilsyn.reviews.estimates import theme_weakness
 from tilsyn.reviews.hooks import round_feedback_at
 from tilsyn.reviews.progress import round_progress, totals
 from tilsyn.rounds.forms import DrawForm, NewRoundForm, ThemesForm
-from tilsyn.rounds.models import STATUSES, TRANSITIONS, SupervisionPlan
+from tilsyn.rounds.models import STATUSES, TRANSITIONS, Round, RoundStatus, SupervisionPlan
 from tilsyn.rounds.periods import period_by_label, period_containing
 from tilsyn.rounds.rounds import creatable_periods, create_round_by_hand, round_for
 from tilsyn.rounds.themes import ThemeSuggestions, suggest_rotating_themes
@@ -129,4 +129,44 @@ def round_page(round_id: int) -> str:
         transitions=[(t, STATUSES[t]) for t in TRANSITIONS.get(rnd.status, ())],
         suggestions=_suggestions(rnd.plan, rnd.period_start),
         feedback=feedback,
+    )
+
+
+def _managed_round_or_403(round_id: int) -> Round:
+    rnd = round_or_404(round_id)
+    if not can_manage_plan(current_user, rnd.plan):
+        abort(403)
+    return rnd
+
+
+@bp.route("/runder/<int:round_id>/afslut")
+@requires("rounds.manage")
+def close_round(round_id: int) -> str | Response:
+    """Confirm closing a round: what is still missing, per caseworker (drafts, not started)."""
+    rnd = _managed_round_or_403(round_id)
+    if RoundStatus.CLOSED not in TRANSITIONS.get(rnd.status, ()):
+        flash(_("Runden kan ikke afsluttes i sin nuværende status."), "warning")
+        return redirect(url_for("round_pages.round_page", round_id=rnd.id))
+    progress = round_progress(db.session, rnd, current_user)
+    return render_template(
+        "rounds/close.html",
+        rnd=rnd,
+        missing=[p for p in progress if p.remaining],
+        progress_totals=totals(progress),
+    )
+
+
+@bp.route("/runder/<int:round_id>/udskift-stikproeve")
+@requires("rounds.manage")
+def replace_draw(round_id: int) -> str | Response:
+    """Replacing the draw, on its own page: rare, and irreversible in effect."""
+    rnd = _managed_round_or_403(round_id)
+    if rnd.status == RoundStatus.CLOSED or rnd.draw_id is None:
+        return redirect(url_for("round_pages.round_page", round_id=rnd.id))
+    progress = round_progress(db.session, rnd, current_user)
+    return render_template(
+        "rounds/replace_draw.html",
+        rnd=rnd,
+        progress_totals=totals(progress),
+        draw_form=DrawForm(),
     )

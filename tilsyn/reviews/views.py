@@ -25,7 +25,7 @@ from tilsyn.reviews.forms import (
 )
 from tilsyn.reviews.hooks import review_hints_at
 from tilsyn.reviews.models import OUTCOMES
-from tilsyn.reviews.progress import review_rounds, totals
+from tilsyn.reviews.progress import next_unreviewed_item, review_rounds, totals
 from tilsyn.reviews.progress import round_cases as round_cases_
 from tilsyn.reviews.recording import (
     EDITABLE_ROUND_STATUSES,
@@ -158,6 +158,11 @@ def edit(round_id: int, item_id: int) -> str | Response:
                     flash(
                         _("Gennemgangen af sag %(ref)s er afsluttet.", ref=item.case_ref), "success"
                     )
+                    following = next_unreviewed_item(db.session, current_user, rnd, item)
+                    if following is not None and form.next_case.data:
+                        return redirect(
+                            url_for("reviews.edit", round_id=rnd.id, item_id=following.id)
+                        )
                     return redirect(url_for("reviews.round_cases", round_id=rnd.id))
                 flash(_("Kladden er gemt."), "success")
                 return redirect(url_for("reviews.edit", round_id=rnd.id, item_id=item.id))
@@ -184,6 +189,7 @@ def edit(round_id: int, item_id: int) -> str | Response:
             form.overall_note.data = page.review.overall_note
     return render_template(
         "reviews/edit.html",
+        next_item=next_unreviewed_item(db.session, current_user, rnd, item),
         page=page,
         form=form,
         values=values,

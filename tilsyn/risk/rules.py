@@ -375,24 +375,73 @@ def score(factors: Sequence[Factor], attributes: Mapping[str, Any]) -> ScoreResu
 # --------------------------------------------------------------------------------------------
 
 
+#: The subject of a condition written as a sentence, and the unit of its values (None: a count
+#: or a share without unit). Lazy like :data:`ATTRIBUTES`.
+SENTENCE_SUBJECTS: dict[str, tuple[LazyString, LazyString | None]] = {
+    "weeks_open": (_l("Sagens varighed"), _l("uger")),
+    "days_since_conversation": (_l("Tiden siden seneste samtale"), _l("dage")),
+    "conversations_12m": (_l("Antallet af samtaler de seneste 12 måneder"), None),
+    "days_to_reassessment": (_l("Tiden til revurderingsfristen"), _l("dage")),
+    "caseworker_changes_12m": (_l("Antallet af sagsbehandlerskift de seneste 12 måneder"), None),
+    "job_goal": (_l("Jobmål registreret"), None),
+    "cv_on_jobnet": (_l("Cv tilgængeligt på Jobnet"), None),
+    "caseworker_tenure_months": (_l("Sagsbehandlerens anciennitet"), _l("måneder")),
+    "caseworker_caseload": (_l("Sagsbehandlerens sagsstamme"), _l("sager")),
+    "prior_findings": (
+        _l("Andelen af svar »ikke i orden« på sagsbehandlerens sager i seneste afsluttede runde"),
+        None,
+    ),
+    "scheme": (_l("Ordningen"), None),
+}
+
+#: Yes/no attributes (1 = ja, 0 = nej): ``== 1`` reads "Jobmål registreret: ja".
+_YES_NO_ATTRIBUTES = frozenset({"job_goal", "cv_on_jobnet"})
+
+
+def _number_text(value: float) -> str:
+    """A number with a decimal comma in Danish (``0,3``, ``1.200``), as many decimals as it has."""
+    from babel.numbers import format_decimal as babel_decimal
+    from flask import has_app_context
+    from flask_babel import format_decimal
+
+    if has_app_context():
+        return str(format_decimal(value, format="#,##0.######"))
+    return str(babel_decimal(value, format="#,##0.######", locale="da_DK"))
+
+
 def condition_text(c: Condition) -> str:
-    """A short rendering of a condition in the current UI language (Danish outside a request),
-    e.g. ``Sagens varighed (uger) > 26``."""
-    name = str(ATTRIBUTES.get(c.attribute, c.attribute))
+    """A condition as a sentence in the current UI language (Danish outside a request), e.g.
+    ``Sagens varighed er over 26 uger`` or ``Andelen … er mindst 0,3``."""
+    subject_lazy, unit_lazy = SENTENCE_SUBJECTS.get(c.attribute, (None, None))
+    subject = str(subject_lazy) if subject_lazy is not None else c.attribute
     if c.operator == "missing":
-        return _("%(attribute)s: mangler", attribute=name)
+        return _("%(subject)s er ukendt (tom i udtrækket)", subject=subject)
     if c.operator == "in" and isinstance(c.value, tuple | list):
         return _(
-            "%(attribute)s er en af: %(schemes)s",
-            attribute=name,
+            "%(subject)s er en af: %(schemes)s",
+            subject=subject,
             schemes=", ".join(scheme_label(s) for s in c.value),
         )
-    value = c.value
-    if _is_number(value) and float(value).is_integer():  # type: ignore[arg-type]
-        value = int(value)  # type: ignore[arg-type]
-    elif isinstance(value, str):
-        value = scheme_label(value)
-    return f"{name} {c.operator} {value}"
+    if isinstance(c.value, str):
+        value = scheme_label(c.value)
+    elif c.attribute in _YES_NO_ATTRIBUTES and c.operator in ("==", "!=") and c.value in (0, 1):
+        answer = _("ja") if (c.value == 1) == (c.operator == "==") else _("nej")
+        return _("%(subject)s: %(answer)s", subject=subject, answer=answer)
+    elif _is_number(c.value):
+        value = _number_text(float(c.value))  # type: ignore[arg-type]
+        if unit_lazy is not None:
+            value = _("%(number)s %(unit)s", number=value, unit=str(unit_lazy))
+    else:
+        value = str(c.value)
+    patterns = {
+        ">": _("%(subject)s er over %(value)s", subject=subject, value=value),
+        ">=": _("%(subject)s er mindst %(value)s", subject=subject, value=value),
+        "<": _("%(subject)s er under %(value)s", subject=subject, value=value),
+        "<=": _("%(subject)s er højst %(value)s", subject=subject, value=value),
+        "==": _("%(subject)s er %(value)s", subject=subject, value=value),
+        "!=": _("%(subject)s er ikke %(value)s", subject=subject, value=value),
+    }
+    return patterns.get(c.operator, f"{subject} {c.operator} {value}")
 
 
 def _value_to_json(v: Value) -> Any:

@@ -8,7 +8,6 @@ from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     DateField,
-    DecimalField,
     HiddenField,
     IntegerField,
     SelectField,
@@ -27,7 +26,7 @@ from wtforms.validators import (
 )
 
 from tilsyn.catalogue.models import Theme
-from tilsyn.formutil import FlaskForm, choices, scheme_choices
+from tilsyn.formutil import DanishDecimalField, FlaskForm, choices, scheme_choices
 from tilsyn.rounds.models import CADENCES, ROTATION_MODES
 
 NOT_USED = ""
@@ -42,27 +41,45 @@ class PlanForm(FlaskForm):
         _l("Første periode (dato i perioden; tom = den aktuelle)"), validators=[Optional()]
     )
     per_caseworker = IntegerField(
-        _l("Sager pr. sagsbehandler pr. runde"),
+        _l("Sager pr. sagsbehandler"),
+        description=_l("Hvor mange sager der udtrækkes hos hver sagsbehandler i hver runde."),
         default=2,
         validators=[InputRequired(), NumberRange(1, 50)],
     )
     new_caseworker = IntegerField(
-        _l("Sager pr. ny sagsbehandler"),
+        _l("Ekstra sager til nye medarbejdere"),
+        description=_l(
+            "Antal sager pr. runde hos en ny sagsbehandler i stedet for det almindelige antal."
+        ),
         default=4,
         validators=[InputRequired(), NumberRange(1, 50)],
     )
     new_months = IntegerField(
-        _l("Ny i (måneder)"), default=6, validators=[InputRequired(), NumberRange(0, 60)]
+        _l("Ny medarbejder i (måneder)"),
+        description=_l("En sagsbehandler er ny i så mange måneder efter sin startdato."),
+        default=6,
+        validators=[InputRequired(), NumberRange(0, 60)],
     )
-    lam = DecimalField(
-        _l("Risikovægtning λ (0 = simpel tilfældig udvælgelse)"),
+    lam = DanishDecimalField(
+        _l("Risikovægtning"),
+        description=_l(
+            "0 = alle sager har samme chance; 1 = en sag med risikoscore 1 har dobbelt så stor "
+            "chance som en sag med 0. Decimaltal med komma, fx 0,5."
+        ),
         default=1,
-        places=2,
+        places=None,
         validators=[InputRequired(), NumberRange(0, 20)],
     )
-    by_scheme = BooleanField(_l("Fordel også på ordning"))
+    by_scheme = BooleanField(
+        _l("Fordel også på ordning"),
+        description=_l("Udtræk sagerne for hver ordning for sig hos hver sagsbehandler."),
+    )
     exclude_recent_rounds = IntegerField(
-        _l("Udeluk sager udtrukket i de seneste r runder (r)"),
+        _l("Spring sager over fra de seneste runder"),
+        description=_l(
+            "Sager, der blev udtrukket i så mange af planens seneste runder, udtrækkes ikke "
+            "igen (0 = ingen springes over)."
+        ),
         default=1,
         validators=[InputRequired(), NumberRange(0, 12)],
     )
@@ -154,3 +171,6 @@ class ThemesForm(FlaskForm):
 
 class StatusForm(FlaskForm):
     target = HiddenField(validators=[DataRequired()])
+    #: Closing a round needs "1" here: sent by the confirmation page (which says what is missing)
+    #: or by the round page's button when every review is complete.
+    confirmed = HiddenField()

@@ -29,7 +29,14 @@ from tilsyn.permissions import (
 from tilsyn.risk.population import open_actions_at, prior_findings_at
 from tilsyn.rounds.calendar import plan_calendars
 from tilsyn.rounds.forms import CORE, DrawForm, StatusForm, ThemesForm, plan_form
-from tilsyn.rounds.models import STATUSES, WHOLE_ORGANISATION, RotationMode, Round, SupervisionPlan
+from tilsyn.rounds.models import (
+    STATUSES,
+    WHOLE_ORGANISATION,
+    RotationMode,
+    Round,
+    RoundStatus,
+    SupervisionPlan,
+)
 from tilsyn.rounds.periods import Cadence
 from tilsyn.rounds.plans import PlanInput, list_plans, save_plan
 from tilsyn.rounds.rounds import draw_round, followup_allowance_at, transition
@@ -204,6 +211,9 @@ def status(round_id: int) -> Response:
     form = StatusForm()
     if not form.validate_on_submit():
         abort(400)
+    if form.target.data == RoundStatus.CLOSED and form.confirmed.data != "1":
+        # Closing asks first, on a page that says what is still missing.
+        return redirect(url_for("round_pages.close_round", round_id=rnd.id))
     if attempt(lambda: transition(db.session, current_user, rnd, form.target.data or "")):
         flash(_("Status er ændret til «%(s)s».", s=rnd.status_label), "success")
     return redirect(url_for(ROUND_PAGE, round_id=rnd.id))

@@ -119,8 +119,9 @@ def verify(draw_id: int) -> None:
 @click.argument("draw_id", type=int)
 @with_appcontext
 def export(draw_id: int) -> None:
-    """Write DRAW_ID's sample as CSV to standard output: the same bytes as the web download
-    (UTF-8 with BOM, ;-separated, decimal comma)."""
+    """Write DRAW_ID's sample as CSV to standard output in the machine format: codes and full
+    precision (UTF-8 with BOM, ;-separated, decimal comma). The web download is the same sample
+    for people: Danish headings, scheme names, rounded numbers."""
 
     record = _draw_or_fail(draw_id)
     body = export_csv(db.session, None, record)

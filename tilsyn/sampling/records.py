@@ -17,6 +17,7 @@ from tilsyn.permissions import draw_item_filter
 from tilsyn.sampling.design import _initials
 from tilsyn.sampling.models import Draw, DrawItem
 from tilsyn.sampling.verify import numpy_facts
+from tilsyn.schemes import SCHEME_NAMES_DA
 
 # Reading draws (row-scoped, audited)
 # --------------------------------------------------------------------------------------------
@@ -145,37 +146,68 @@ def draw_view(session: Session, actor: User | None, draw: Draw) -> DrawView:
     )
 
 
+#: Columns of the machine format (``tilsyn sample export``): codes, full precision.
 CSV_COLUMNS = ("case_ref", "caseworker", "scheme", "stratum", "risk_score", "inclusion_probability")
+#: Columns of the file for people (the web download): Danish headings.
+CSV_COLUMNS_DA = (
+    "Sags-ID",
+    "Sagsbehandler",
+    "Ordning",
+    "Stratum",
+    "Risikoscore",
+    "Inklusionssandsynlighed",
+)
+
+
+def _rounded(x: float, digits: int) -> str:
+    """Rounded to ``digits`` decimals with a Danish decimal comma (``0,1235``)."""
+    return f"{float(x):.{digits}f}".replace(".", ",")
 
 
 #: Media type of :func:`export_csv`'s bytes.
 CSV_MIMETYPE = tabular.CSV_MIMETYPE
 
 
-def export_csv(session: Session, actor: User | None, draw: Draw) -> bytes:
-    """The sample as a CSV file for Danish Excel, audited; the web download and
-    ``tilsyn sample export`` both write exactly these bytes.
+def export_csv(
+    session: Session, actor: User | None, draw: Draw, *, for_people: bool = False
+) -> bytes:
+    """The sample as a CSV file for Danish Excel, audited.
 
     UTF-8 with a byte-order mark (so Excel reads æøå), ``;`` separator, decimal comma, CRLF line
-    ends. Columns: case_ref, caseworker, scheme, stratum, risk_score, inclusion_probability (full
-    precision, so the numbers round-trip to the record exactly). Rows are the cases the actor
-    may see, in caseworker order.
+    ends; rows are the cases the actor may see, in caseworker order. Two formats:
+
+    - machine (``tilsyn sample export``): columns case_ref, caseworker, scheme (code), stratum,
+      risk_score, inclusion_probability at full precision, so the numbers round-trip to the
+      record exactly;
+    - ``for_people`` (the web download): Danish headings (:data:`CSV_COLUMNS_DA`), scheme names,
+      the risk score to 2 and the inclusion probability to 4 decimals.
     """
     items = visible_items(session, actor, draw)
-    data = tabular.csv_bytes(
-        CSV_COLUMNS,
-        (
-            [
-                it.case_ref,
-                it.caseworker.initials,
-                it.scheme,
-                it.stratum,
-                float(it.risk_score),
-                float(it.inclusion_probability),
-            ]
-            for it in items
-        ),
-    )
+    rows: list[list[tabular.Cell]] = []
+    for it in items:
+        if for_people:
+            rows.append(
+                [
+                    it.case_ref,
+                    it.caseworker.initials,
+                    SCHEME_NAMES_DA.get(it.scheme, it.scheme),
+                    it.stratum,
+                    _rounded(it.risk_score, 2),
+                    _rounded(it.inclusion_probability, 4),
+                ]
+            )
+        else:
+            rows.append(
+                [
+                    it.case_ref,
+                    it.caseworker.initials,
+                    it.scheme,
+                    it.stratum,
+                    float(it.risk_score),
+                    float(it.inclusion_probability),
+                ]
+            )
+    data = tabular.csv_bytes(CSV_COLUMNS_DA if for_people else CSV_COLUMNS, rows)
     audit.record(
         session,
         actor,

@@ -111,7 +111,7 @@ def verify(draw_id: int) -> BaseResponse:
 @requires("sampling.view")
 def export(draw_id: int) -> Response:
     draw = _draw_or_404(draw_id)
-    body = export_csv(db.session, current_user, draw)
+    body = export_csv(db.session, current_user, draw, for_people=True)
     return Response(
         body,
         content_type=CSV_MIMETYPE,
