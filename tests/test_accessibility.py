@@ -49,7 +49,7 @@ AXE_OPTIONS = {
     "resultTypes": ["violations"],
 }
 #: Links that download files or change state; never followed.
-SKIP = re.compile(r"/csv$|\.csv$|fejlrapport|/logout|/sprog/")
+SKIP = re.compile(r"/csv$|\.csv$|/excel$|\.xlsx$|fejlrapport|/logout|/sprog/")
 AXE = Axe()
 #: Set TILSYN_A11Y_LOG=path to follow a walk page by page.
 LOG = os.environ.get("TILSYN_A11Y_LOG")

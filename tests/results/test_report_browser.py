@@ -56,7 +56,7 @@ def test_report_prints_to_pdf(report_server: str, tmp_path) -> None:
             assert charts.first.locator("title").count() == 1
             page.emulate_media(media="print")
             assert page.locator("nav.navbar").is_hidden()  # the print CSS applies
-            assert page.locator(".print-header").is_visible()
+            assert page.locator(".report-running-header").is_visible()
             pdf = page.pdf(format="A4", print_background=True, prefer_css_page_size=True)
             (tmp_path / "rapport.pdf").write_bytes(pdf)
             assert pdf.startswith(b"%PDF")

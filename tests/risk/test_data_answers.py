@@ -171,8 +171,8 @@ def test_bad_shapes(data: object) -> None:
 def test_in_words() -> None:
     lines = rule_lines(parse_rule(CONVERSATIONS), OPTIONS)
     assert len(lines) == 4
-    assert lines[0] == "Hvis Sagens varighed (uger) < 52: »Ikke relevant«"
-    assert "Antal samtaler de seneste 12 måneder" in lines[1] and lines[1].endswith("»Ja«")
+    assert lines[0] == "Hvis Sagens varighed er under 52 uger: »Ikke relevant«"
+    assert "Antallet af samtaler de seneste 12 måneder" in lines[1] and lines[1].endswith("»Ja«")
     assert "intet forudfyldt svar" in lines[-1]
 
 

@@ -391,6 +391,7 @@ SENTENCE_SUBJECTS: dict[str, tuple[LazyString, LazyString | None]] = {
         _l("Andelen af svar »ikke i orden« på sagsbehandlerens sager i seneste afsluttede runde"),
         None,
     ),
+    "open_followup_actions": (_l("Antallet af åbne opfølgningspunkter på sagsbehandleren"), None),
     "scheme": (_l("Ordningen"), None),
 }
 
