@@ -285,7 +285,7 @@ def test_results_json_equals_recomputation_from_answers_export(demo_app: Flask) 
     want_changes = changes(want)
     assert len(got) == len(want) > 1000
     seen = set()
-    flagged = provisional = with_change = 0
+    flagged = provisional = with_change = with_census = 0
     for g in got:
         key = (g["period"], g["unit"], g["level"], g["code"])
         assert key not in seen
@@ -300,6 +300,11 @@ def test_results_json_equals_recomputation_from_answers_export(demo_app: Flask) 
         _close(g["ci_low"], f.low, what)
         _close(g["ci_high"], f.high, what)
         provisional += g["provisional"]
+        census = g["census_share"]
+        assert census is None or 0.0 <= census <= 1.0, what
+        if g["level"] == "theme":
+            assert census is None, what
+        with_census += census is not None
         wc = want_changes.get(key)
         if wc is None:
             assert g["change"] is None, what
@@ -312,6 +317,7 @@ def test_results_json_equals_recomputation_from_answers_export(demo_app: Flask) 
         assert gc["flagged"] == wc["flagged"], what
         flagged += gc["flagged"]
     assert with_change > 300
+    assert with_census > 0  # the demo's data-answered control points have a census share
     assert provisional > 0  # the current quarter is still being reviewed
     assert flagged > 0  # the demo story has a real change
 

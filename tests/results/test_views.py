@@ -49,6 +49,16 @@ def test_director_overview_has_trends_and_no_case_refs(as_user) -> None:
     assert "Fremdrift i 2026-K4" in html
     assert not CASE_REF.search(html)
     _no_inline_script(html)
+    # follow-up actions per team: counts only, equal to the feedback package's figures
+    assert "Opfølgningshandlinger pr. team" in html
+    table = html[html.index('id="ov-followup"') :]
+    cells = re.findall(
+        r'<tr><th scope="row">([^<]+)</th><td class="num">(\d+)</td>'
+        r'<td class="num">(\d+)</td><td class="num">(\d+)</td></tr>',
+        table,
+    )
+    assert cells and sum(int(c[1]) for c in cells) > 0  # the demo has open actions
+    assert {c[0] for c in cells} >= {"Sygedagpenge Nord", "Sygedagpenge Syd"}
 
 
 def test_results_page_series_units_table(as_user) -> None:
@@ -59,6 +69,7 @@ def test_results_page_series_units_table(as_user) -> None:
     assert html.count('role="img"') == 2  # the series and the units chart
     assert "<title" in html and "<desc" in html
     assert "Tallene bag grafen" in html and "Tabelvisning" in html
+    assert "Optælling i hele sagsstammen" in html
     assert "markeret ændring" in html
     assert not CASE_REF.search(html)
     _no_inline_script(html)
@@ -97,6 +108,12 @@ def test_report_page(as_user) -> None:
         assert text in html
     assert 'role="img"' in html
     assert not CASE_REF.search(html)
+    # the follow-up status replaces the placeholder; data-answered points show the census
+    assert "når opfølgning er taget i brug" not in html
+    followup = html[html.index('id="r-followup"') : html.index('id="r-method"')]
+    assert "followup-table" in followup and "Sygedagpenge Nord" in followup
+    assert "Optælling i hele sagsstammen" in html
+    assert re.search(r'<span class="census-share"[^>]*>\d+\s%</span>', html)
     assert client.get("/rapport/ikke-en-periode").status_code == 404
     assert client.get("/rapport/2026-K3?enhed=99999").status_code == 404
     assert client.get("/rapport/2026-K3?enhed=" + "9" * 40).status_code == 404
@@ -158,3 +175,5 @@ def test_round_page_shows_round_results(as_user, demo_app: Flask) -> None:
         assert "Rundens resultater" in html, username
         assert "Rå andel i stikprøven (uvægtet)" in html
         assert "Gns. score (1–3)" in html
+        assert "Optælling i hele sagsstammen" in html
+        assert re.search(r'<span class="census-share"[^>]*>\d+\s%</span>', html), username

@@ -15,7 +15,7 @@ from tilsyn.feedback.pages import open_action_lines, released_case_refs, unread_
 from tilsyn.formatting import is_past
 from tilsyn.org.models import Unit
 from tilsyn.permissions import authenticated, can_see_unit, requires, start_endpoint
-from tilsyn.results.views import overview_html
+from tilsyn.results.views import followup_html, overview_html
 from tilsyn.schemes import SCHEMES
 
 bp = Blueprint("core", __name__)
@@ -72,4 +72,5 @@ def director_home() -> str:
         "core/director_home.html",
         overview=services.org_overview(db.session),
         results_html=overview_html(),
+        followup_html=followup_html(),
     )

@@ -53,6 +53,7 @@ __all__ = [
     "method_check",
     "population_mask",
     "round_census",
+    "round_census_cells",
     "round_data_points",
 ]
 
@@ -269,6 +270,49 @@ def round_census(
                 overridden=overridden,
             )
         )
+    return out
+
+
+#: {(unit id, scheme): (cases in order, cases the rule answers)}
+CensusCells = dict[tuple[int, str], tuple[int, int]]
+
+
+def round_census_cells(
+    session: Session, rnd: Round, *, _cache: _PopulationCache | None = None
+) -> dict[int, CensusCells]:
+    """The census of each data-answered control point version of the round (by its id), split
+    by the case's unit (the unit recorded with a draw: the case's, else its caseworker's) and
+    scheme, so that callers can sum it over the domain of any unit or scheme filter.
+
+    Rounds without a draw, or without data-answered control points, give an empty dict.
+    """
+    if rnd.draw_id is None:
+        return {}
+    points = round_data_points(session, rnd)
+    if not points:
+        return {}
+    draw = session.get(Draw, rnd.draw_id)
+    assert draw is not None
+    cache = _cache if _cache is not None else _PopulationCache(session)
+    population, _index = cache.get(draw.snapshot_id)
+    frame = population_mask(population, draw.params)
+    scheme = population.scheme.astype(str)
+    out: dict[int, CensusCells] = {}
+    for p in points:
+        outcome = p.outcomes(data_answers.evaluate(p.rule, population.attributes))
+        applies = np.array([p.applies_to(s) for s in scheme.tolist()], dtype=np.bool_)
+        census = frame & applies & np.isin(outcome.astype(str), _ANSWERED)
+        good = outcome == Outcome.IN_ORDER.value
+        cells: CensusCells = {}
+        for u, s, ok in zip(
+            population.unit_ids[census].tolist(),
+            scheme[census].tolist(),
+            good[census].tolist(),
+            strict=True,
+        ):
+            in_order, answered = cells.get((int(u), str(s)), (0, 0))
+            cells[(int(u), str(s))] = (in_order + int(bool(ok)), answered + 1)
+        out[p.id] = cells
     return out
 
 

@@ -88,6 +88,9 @@ class ResultRow:
     few: bool
     change: Change | None = None
     change_year: Change | None = None
+    #: Exact share in order over every case of the rounds' populations in the row's domain,
+    #: for data-answered control points (None where no rule applies or it answers no case).
+    census_share: float | None = None
 
     @property
     def n(self) -> int:

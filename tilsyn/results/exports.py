@@ -157,6 +157,7 @@ def row_dict(r: ResultRow) -> dict[str, Any]:
         "df": e.df,
         "provisional": r.provisional,
         "change": change_dict(r.change),
+        "census_share": None if r.census_share is None else _float(r.census_share),
     }
 
 

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tilsyn.feedback.figures import TeamCounts
 from tilsyn.results.data import is_completed, load, period_sort_key, rounds_of_periods
 from tilsyn.results.estimates import CONTROL_POINT, THEME, Options, ResultRow
 from tilsyn.results.excel import method_lines
 from tilsyn.results.pages import series_svg
+from tilsyn.results.quality_links import RoundAgreement, calibration_lines, followup_counts
 from tilsyn.results.services import Filters, last_periods, period_rows, series_for
 from tilsyn.risk.models import RiskModelVersion
 from tilsyn.rounds.models import Round
@@ -47,6 +49,8 @@ class Report:
     risk_versions: list[int]
     generated_by: str
     generated_at: datetime
+    followup: list[TeamCounts] = field(default_factory=list)
+    calibration: list[RoundAgreement] = field(default_factory=list)
 
     @property
     def sampled(self) -> int:
@@ -58,10 +62,16 @@ class Report:
 
 
 def build_report(
-    session: Session, period: str, unit_id: int | None, opts: Options, actor: Any
+    session: Session,
+    period: str,
+    unit_id: int | None,
+    opts: Options,
+    actor: Any,
+    today: date | None = None,
 ) -> Report:
-    """Reviewed rounds, results per theme with charts over the last periods, flagged changes
-    and the method. Only aggregates: no case-level data."""
+    """Reviewed rounds, results per theme with charts over the last periods, flagged changes,
+    follow-up actions per team (counts), calibration agreement per round and the method. Only
+    aggregates: no case-level data."""
     round_ids = rounds_of_periods(session, [period])
     data = load(session, round_ids, [period])
     unit = data.units.get(unit_id) if unit_id is not None else None
@@ -128,6 +138,10 @@ def build_report(
         risk_versions=versions,
         generated_by=str(getattr(actor, "display_name", None) or getattr(actor, "username", "")),
         generated_at=datetime.now(),
+        followup=followup_counts(
+            session, actor, round_ids, today or date.today(), unit=unit if unit_id else None
+        ),
+        calibration=calibration_lines(session, round_ids),
     )
 
 

@@ -40,6 +40,7 @@ from tilsyn.results.estimates import (
     estimate_period,
     needed_periods,
 )
+from tilsyn.results.quality_links import attach_census
 from tilsyn.reviews.models import CaseReview, ReviewStatus
 from tilsyn.rounds.models import Round
 from tilsyn.sampling.models import DrawItem
@@ -113,6 +114,8 @@ def period_rows(
         ids = [rid for p in missing for rid in round_ids.get(p, [])]
         data = load(session, ids, set(missing) | need)
         fresh = {p: estimate_period(data, p, opts) for p in missing}
+        for p, rows in fresh.items():
+            attach_census(session, rows, round_ids.get(p, []), data, opts.scheme)
         with _LOCK:
             for p, rows in fresh.items():
                 _CACHE[keys[p]] = rows
@@ -322,7 +325,9 @@ def round_results(session: Session, round_id: int, opts: Options) -> list[Result
     if rnd is None or rnd.draw_id is None:
         return []
     data = load(session, [round_id])
-    return [r for r in estimate_period(data, rnd.period_label, opts) if r.unit_id is None]
+    rows = [r for r in estimate_period(data, rnd.period_label, opts) if r.unit_id is None]
+    attach_census(session, rows, [round_id], data, opts.scheme)
+    return rows
 
 
 def unit_choices(session: Session, unit_ids: Collection[int] | None = None) -> list[Unit]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, render_template, request
@@ -21,13 +22,15 @@ from tilsyn.permissions import (
     role_of,
 )
 from tilsyn.results import excel, pages
-from tilsyn.results.data import valid_period
+from tilsyn.results.data import rounds_of_periods, valid_period
 from tilsyn.results.estimates import Options, ResultRow
+from tilsyn.results.quality_links import followup_counts
 from tilsyn.results.report import build_report
 from tilsyn.results.services import (
     Filters,
     cached_html,
     data_version,
+    last_periods,
     options_from_config,
     round_results,
     unit_choices,
@@ -152,6 +155,22 @@ def overview_html() -> str | None:
         )
 
     return cached_html(key, render) or None
+
+
+def followup_html(today: date | None = None) -> str | None:
+    """Follow-up actions per team for ``/overblik`` (counts only: open, overdue today, closed
+    in the newest period); not cached, since actions change without touching the results.
+    None while there is no period with rounds."""
+    periods = last_periods(db.session, 1)
+    if not periods:
+        return None
+    period = periods[-1]
+    rows = followup_counts(
+        db.session, current_user, rounds_of_periods(db.session, [period]), today or date.today()
+    )
+    if not rows:
+        return None
+    return render_template("results/_followup.html", rows=rows, period=period)
 
 
 @bp.route("/resultater/excel")
