@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from tilsyn.audit import services as audit
@@ -86,18 +86,8 @@ def recent_failures(session: Session, username: str, window_minutes: int) -> int
             LoginAttempt.username == username, LoginAttempt.success.is_(True)
         )
     )
-    stmt = (
-        select(func.count())
-        .select_from(LoginAttempt)
-        .where(
-            LoginAttempt.username == username,
-            LoginAttempt.success.is_(False),
-            LoginAttempt.at >= since,
-        )
-    )
-    if last_success is not None:
-        stmt = stmt.where(LoginAttempt.id > last_success)
-    return int(session.scalar(stmt) or 0)
+    after = () if last_success is None else (LoginAttempt.id > last_success,)
+    return _count_failures(session, since, LoginAttempt.username == username, *after)
 
 
 def recent_failures_from(session: Session, remote_addr: str, window_minutes: int) -> int:
@@ -106,18 +96,17 @@ def recent_failures_from(session: Session, remote_addr: str, window_minutes: int
     Not reset by a success: one valid account must not let a password sprayer start over.
     """
     since = utcnow() - timedelta(minutes=window_minutes)
-    return int(
-        session.scalar(
-            select(func.count())
-            .select_from(LoginAttempt)
-            .where(
-                LoginAttempt.remote_addr == remote_addr,
-                LoginAttempt.success.is_(False),
-                LoginAttempt.at >= since,
-            )
-        )
-        or 0
+    return _count_failures(session, since, LoginAttempt.remote_addr == remote_addr)
+
+
+def _count_failures(session: Session, since: datetime, *where: ColumnElement[bool]) -> int:
+    """Failed logins at or after ``since`` that also meet ``where``."""
+    stmt = (
+        select(func.count())
+        .select_from(LoginAttempt)
+        .where(*where, LoginAttempt.success.is_(False), LoginAttempt.at >= since)
     )
+    return int(session.scalar(stmt) or 0)
 
 
 def _refuse(
