@@ -149,44 +149,33 @@ def authenticate(
     username = username.strip().lower()
     user = session.scalar(select(User).where(User.username == username))
     where = remote_addr or "ukendt adresse"
+    blocked: tuple[str, str, str] | None = None
     if recent_failures(session, username, limits.window_minutes) >= limits.max_failures:
-        _refuse(
-            session,
-            username,
-            user,
-            remote_addr,
-            "login_blocked",
+        blocked = (
+            "username",
             f"Login som {username} afvist (brugernavnet er spærret) fra {where}",
-            {"reason": "username"},
-        )
-        return LoginResult(
-            None,
             _(
                 "For mange mislykkede forsøg. Prøv igen om %(minutes)d minutter.",
                 minutes=limits.window_minutes,
             ),
         )
-    if (
+    elif (
         remote_addr is not None
         and recent_failures_from(session, remote_addr, limits.window_minutes)
         >= limits.max_failures_per_ip
     ):
-        _refuse(
-            session,
-            username,
-            user,
-            remote_addr,
-            "login_blocked",
+        blocked = (
+            "address",
             f"Login som {username} afvist (adressen {where} er spærret)",
-            {"reason": "address"},
-        )
-        return LoginResult(
-            None,
             _(
                 "For mange mislykkede forsøg fra din adresse. Prøv igen om %(minutes)d minutter.",
                 minutes=limits.window_minutes,
             ),
         )
+    if blocked is not None:
+        reason, text, message = blocked
+        _refuse(session, username, user, remote_addr, "login_blocked", text, {"reason": reason})
+        return LoginResult(None, message)
     ok = verify_password(user.password_hash if user else _DUMMY_HASH, password)
     if ok and user is not None and user.active:
         session.add(LoginAttempt(username=username, success=True, remote_addr=remote_addr))
