@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from tilsyn.audit import services as audit
@@ -86,18 +86,8 @@ def recent_failures(session: Session, username: str, window_minutes: int) -> int
             LoginAttempt.username == username, LoginAttempt.success.is_(True)
         )
     )
-    stmt = (
-        select(func.count())
-        .select_from(LoginAttempt)
-        .where(
-            LoginAttempt.username == username,
-            LoginAttempt.success.is_(False),
-            LoginAttempt.at >= since,
-        )
-    )
-    if last_success is not None:
-        stmt = stmt.where(LoginAttempt.id > last_success)
-    return int(session.scalar(stmt) or 0)
+    after = () if last_success is None else (LoginAttempt.id > last_success,)
+    return _count_failures(session, since, LoginAttempt.username == username, *after)
 
 
 def recent_failures_from(session: Session, remote_addr: str, window_minutes: int) -> int:
@@ -106,18 +96,17 @@ def recent_failures_from(session: Session, remote_addr: str, window_minutes: int
     Not reset by a success: one valid account must not let a password sprayer start over.
     """
     since = utcnow() - timedelta(minutes=window_minutes)
-    return int(
-        session.scalar(
-            select(func.count())
-            .select_from(LoginAttempt)
-            .where(
-                LoginAttempt.remote_addr == remote_addr,
-                LoginAttempt.success.is_(False),
-                LoginAttempt.at >= since,
-            )
-        )
-        or 0
+    return _count_failures(session, since, LoginAttempt.remote_addr == remote_addr)
+
+
+def _count_failures(session: Session, since: datetime, *where: ColumnElement[bool]) -> int:
+    """Failed logins at or after ``since`` that also meet ``where``."""
+    stmt = (
+        select(func.count())
+        .select_from(LoginAttempt)
+        .where(*where, LoginAttempt.success.is_(False), LoginAttempt.at >= since)
     )
+    return int(session.scalar(stmt) or 0)
 
 
 def _refuse(
@@ -160,44 +149,33 @@ def authenticate(
     username = username.strip().lower()
     user = session.scalar(select(User).where(User.username == username))
     where = remote_addr or "ukendt adresse"
+    blocked: tuple[str, str, str] | None = None
     if recent_failures(session, username, limits.window_minutes) >= limits.max_failures:
-        _refuse(
-            session,
-            username,
-            user,
-            remote_addr,
-            "login_blocked",
+        blocked = (
+            "username",
             f"Login som {username} afvist (brugernavnet er spærret) fra {where}",
-            {"reason": "username"},
-        )
-        return LoginResult(
-            None,
             _(
                 "For mange mislykkede forsøg. Prøv igen om %(minutes)d minutter.",
                 minutes=limits.window_minutes,
             ),
         )
-    if (
+    elif (
         remote_addr is not None
         and recent_failures_from(session, remote_addr, limits.window_minutes)
         >= limits.max_failures_per_ip
     ):
-        _refuse(
-            session,
-            username,
-            user,
-            remote_addr,
-            "login_blocked",
+        blocked = (
+            "address",
             f"Login som {username} afvist (adressen {where} er spærret)",
-            {"reason": "address"},
-        )
-        return LoginResult(
-            None,
             _(
                 "For mange mislykkede forsøg fra din adresse. Prøv igen om %(minutes)d minutter.",
                 minutes=limits.window_minutes,
             ),
         )
+    if blocked is not None:
+        reason, text, message = blocked
+        _refuse(session, username, user, remote_addr, "login_blocked", text, {"reason": reason})
+        return LoginResult(None, message)
     ok = verify_password(user.password_hash if user else _DUMMY_HASH, password)
     if ok and user is not None and user.active:
         session.add(LoginAttempt(username=username, success=True, remote_addr=remote_addr))

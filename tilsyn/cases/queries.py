@@ -61,6 +61,19 @@ class SnapshotDetail:
     caseload_mean: float
 
 
+def scheme_counts(session: Session, snapshot_id: int) -> list[tuple[str, int]]:
+    """(scheme label, number of cases) in a snapshot, largest first."""
+    return [
+        (scheme_label(code), int(n))
+        for code, n in session.execute(
+            select(Case.scheme, func.count(Case.id))
+            .where(Case.snapshot_id == snapshot_id)
+            .group_by(Case.scheme)
+            .order_by(func.count(Case.id).desc(), Case.scheme)
+        )
+    ]
+
+
 def snapshot_detail(session: Session, snapshot_id: int) -> SnapshotDetail | None:
     """Counts per team, scheme and caseworker in one snapshot (no case-level rows)."""
     snapshot = session.get(Snapshot, snapshot_id)
@@ -77,15 +90,7 @@ def snapshot_detail(session: Session, snapshot_id: int) -> SnapshotDetail | None
             .order_by(Unit.name)
         )
     ]
-    per_scheme = [
-        (scheme_label(code), int(n))
-        for code, n in session.execute(
-            select(Case.scheme, func.count(Case.id))
-            .where(Case.snapshot_id == snapshot.id)
-            .group_by(Case.scheme)
-            .order_by(func.count(Case.id).desc(), Case.scheme)
-        )
-    ]
+    per_scheme = scheme_counts(session, snapshot.id)
     per_caseworker = [
         CaseloadRow(initials, name, unit or "—", int(n))
         for initials, name, unit, n in session.execute(

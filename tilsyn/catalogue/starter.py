@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, cast
+from typing import Any, Literal, Protocol, TypeVar, cast
 
 from tilsyn.schemes import SCHEMES
 from tilsyn.settings import load_toml
@@ -39,6 +39,22 @@ OUTCOMES: tuple[Outcome, ...] = ("in_order", "not_in_order", "not_applicable")
 _STARTER_RESOURCE = "starter.toml"
 
 
+class _Coded(Protocol):
+    @property
+    def code(self) -> str: ...
+
+
+_C = TypeVar("_C", bound=_Coded)
+
+
+def _by_code(items: Iterable[_C], code: str, missing: str) -> _C:
+    """The item with ``code``; KeyError with the message ``missing`` if there is none."""
+    for item in items:
+        if item.code == code:
+            return item
+    raise KeyError(missing)
+
+
 @dataclass(frozen=True)
 class OptionDef:
     """One answer option of a scale."""
@@ -59,10 +75,7 @@ class ScaleDef:
 
     def option(self, code: str) -> OptionDef:
         """Return the option with ``code``; raise KeyError if there is none."""
-        for opt in self.options:
-            if opt.code == code:
-                return opt
-        raise KeyError(f"scale {self.code!r} has no option {code!r}")
+        return _by_code(self.options, code, f"scale {self.code!r} has no option {code!r}")
 
     def outcome(self, code: str) -> Outcome:
         """Return the outcome (in_order / not_in_order / not_applicable) of option ``code``."""
@@ -124,22 +137,13 @@ class Catalogue:
         return tuple(cp for t in self.core_themes for cp in t.control_points)
 
     def scale(self, code: str) -> ScaleDef:
-        for s in self.scales:
-            if s.code == code:
-                return s
-        raise KeyError(f"no scale {code!r}")
+        return _by_code(self.scales, code, f"no scale {code!r}")
 
     def theme(self, code: str) -> ThemeDef:
-        for t in self.themes:
-            if t.code == code:
-                return t
-        raise KeyError(f"no theme {code!r}")
+        return _by_code(self.themes, code, f"no theme {code!r}")
 
     def control_point(self, code: str) -> ControlPointDef:
-        for cp in self.control_points:
-            if cp.code == code:
-                return cp
-        raise KeyError(f"no control point {code!r}")
+        return _by_code(self.control_points, code, f"no control point {code!r}")
 
 
 # --------------------------------------------------------------------------------------------

@@ -43,9 +43,7 @@ def index() -> str:
 @bp.route("/<int:point_id>")
 @requires("catalogue.view")
 def view(point_id: int) -> str:
-    point = db.session.get(ControlPoint, point_id)
-    if point is None:
-        abort(404)
+    point = db.get_or_404(ControlPoint, point_id)
     history = versions(db.session, point.code)
     return render_template(
         "catalogue/view.html",

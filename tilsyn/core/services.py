@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 from tilsyn.audit import services as audit
 from tilsyn.auth.models import User
 from tilsyn.cases.models import Case, Snapshot
+from tilsyn.cases.queries import scheme_counts
 from tilsyn.cases.snapshots import latest_snapshot
 from tilsyn.org.models import Caseworker, Unit
 from tilsyn.permissions import caseworker_filter, unit_filter
-from tilsyn.schemes import scheme_label
 
 NEW_CASEWORKER_DAYS = 183
 
@@ -122,15 +122,7 @@ def org_overview(session: Session) -> OrgOverview:
             .order_by(Unit.name)
         ).all()
         per_unit = [(name, int(cw), int(n)) for name, cw, n in rows]
-        per_scheme = [
-            (scheme_label(code), int(n))
-            for code, n in session.execute(
-                select(Case.scheme, func.count(Case.id))
-                .where(Case.snapshot_id == snapshot.id)
-                .group_by(Case.scheme)
-                .order_by(func.count(Case.id).desc())
-            ).all()
-        ]
+        per_scheme = scheme_counts(session, snapshot.id)
         total = sum(n for _, _, n in per_unit)
     return OrgOverview(snapshot, per_unit, per_scheme, total)
 

@@ -40,9 +40,7 @@ def leader_home() -> str:
 @requires("leader.home")
 def team(unit_id: int) -> str:
     """One unit's caseworkers and caseloads: the leader's own units (all units for admin)."""
-    unit = db.session.get(Unit, unit_id)
-    if unit is None:
-        abort(404)
+    unit = db.get_or_404(Unit, unit_id)
     if not can_see_unit(current_user, unit):
         abort(403)
     overview = services.team_overview(db.session, unit, date.today())

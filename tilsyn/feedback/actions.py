@@ -114,6 +114,13 @@ def get_action(session: Session, action_id: int) -> FollowUpAction:
     return action
 
 
+def _managed_action(session: Session, actor: User | None, action_id: int) -> FollowUpAction:
+    """The action, if ``actor`` may manage its caseworker (else ``FeedbackAccessError``)."""
+    action = get_action(session, action_id)
+    require_manage(actor, action.caseworker)
+    return action
+
+
 def can_mark_done(session: Session, actor: User | None, action: FollowUpAction) -> bool:
     """The owner marks an action done: the caseworker for their own (while active); the leaders
     for leader-owned actions and for those of a deactivated caseworker."""
@@ -198,8 +205,7 @@ def mark_done(
 
 
 def approve(session: Session, actor: User | None, action_id: int, today: date) -> FollowUpAction:
-    action = get_action(session, action_id)
-    require_manage(actor, action.caseworker)
+    action = _managed_action(session, actor, action_id)
     return _transition(
         session,
         actor,
@@ -217,8 +223,7 @@ def approve(session: Session, actor: User | None, action_id: int, today: date) -
 
 def reopen(session: Session, actor: User | None, action_id: int, note: str) -> FollowUpAction:
     """The leader sends a done action back to open, saying why."""
-    action = get_action(session, action_id)
-    require_manage(actor, action.caseworker)
+    action = _managed_action(session, actor, action_id)
     text = require_text(note, _("Begrundelsen"), DESCRIPTION_MAX)
     return _transition(
         session,
@@ -234,8 +239,7 @@ def reopen(session: Session, actor: User | None, action_id: int, note: str) -> F
 def cancel(
     session: Session, actor: User | None, action_id: int, reason: str, today: date
 ) -> FollowUpAction:
-    action = get_action(session, action_id)
-    require_manage(actor, action.caseworker)
+    action = _managed_action(session, actor, action_id)
     text = require_text(reason, _("Begrundelsen"), DESCRIPTION_MAX)
     return _transition(
         session,

@@ -147,28 +147,19 @@ def add_demo_feedback(session: Session, actor: User, rng: np.random.Generator, t
                     )
                     comments += 1
                 findings = [a for a in review.answers if a.outcome == Outcome.NOT_IN_ORDER]
+                targets: list[tuple[int, str | None]] = []
                 if mine and not is_current:
-                    for finding in findings:
-                        status = _status(rng, True, n_actions)
-                        if status is None:
-                            break
-                        _add_action(
-                            session,
-                            review,
-                            finding.control_point_id,
-                            status,
-                            release_day,
-                            today,
-                            leader,
-                            rng,
-                        )
-                        n_actions[status] += 1
+                    targets = [(f.control_point_id, None) for f in findings]
                 elif latest_closed and findings and rng.random() < 0.35:
-                    status = _status(rng, False, n_actions) or "open"
+                    targets = [(findings[0].control_point_id, "open")]
+                for control_point_id, fallback in targets:
+                    status = _status(rng, fallback is None, n_actions) or fallback
+                    if status is None:
+                        break
                     _add_action(
                         session,
                         review,
-                        findings[0].control_point_id,
+                        control_point_id,
                         status,
                         release_day,
                         today,

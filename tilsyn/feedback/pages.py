@@ -163,6 +163,23 @@ def _points(review: CaseReview, internal: set[int]) -> list[FeedbackPoint]:
     ]
 
 
+def _record_view(
+    session: Session, actor: User, release_id: int | None, review: CaseReview, rnd: Round
+) -> str:
+    """Audit a view of one review's feedback; returns the case reference shown."""
+    case_ref = review.draw_item.case_ref
+    audit.record(
+        session,
+        actor,
+        "view",
+        "feedback",
+        release_id,
+        f"Viste feedback på sag {case_ref} ({review.caseworker.initials}) i {round_label(rnd)}",
+        {"round_id": rnd.id, "review_id": review.id, "case_ref": case_ref},
+    )
+    return case_ref
+
+
 def feedback_detail(session: Session, actor: User, release_id: int) -> FeedbackDetail:
     """One released review as its caseworker sees it (opening it marks it read); audited."""
     rel = own_release(session, actor, release_id)
@@ -172,16 +189,7 @@ def feedback_detail(session: Session, actor: User, release_id: int) -> FeedbackD
     assert rnd is not None
     inv = involvement(session, rnd)
     review = rel.review
-    case_ref = review.draw_item.case_ref
-    audit.record(
-        session,
-        actor,
-        "view",
-        "feedback",
-        rel.id,
-        f"Viste feedback på sag {case_ref} ({review.caseworker.initials}) i {round_label(rnd)}",
-        {"round_id": rnd.id, "review_id": review.id, "case_ref": case_ref},
-    )
+    case_ref = _record_view(session, actor, rel.id, review, rnd)
     session.flush()
     actions = list(
         session.scalars(
@@ -448,15 +456,8 @@ def review_feedback(session: Session, actor: User, review_id: int) -> ReviewFeed
     answers = sorted(
         review.answers, key=lambda a: (a.control_point.theme.position, a.control_point.code)
     )
-    case_ref = review.draw_item.case_ref
-    audit.record(
-        session,
-        actor,
-        "view",
-        "feedback",
-        release.id if release is not None else None,
-        f"Viste feedback på sag {case_ref} ({review.caseworker.initials}) i {round_label(rnd)}",
-        {"round_id": rnd.id, "review_id": review.id, "case_ref": case_ref},
+    case_ref = _record_view(
+        session, actor, release.id if release is not None else None, review, rnd
     )
     return ReviewFeedback(
         review=review,

@@ -168,9 +168,7 @@ def _back(default: str) -> Response:
 
 
 def _round(round_id: int) -> Round:
-    rnd = db.session.get(Round, round_id)
-    if rnd is None:
-        abort(404)
+    rnd = db.get_or_404(Round, round_id)
     if not can_see_plan(current_user, rnd.plan):
         abort(403)
     return rnd
@@ -243,9 +241,7 @@ def review_page(review_id: int) -> str:
 def release_review(review_id: int) -> Response:
     from tilsyn.reviews.models import CaseReview
 
-    review = db.session.get(CaseReview, review_id)
-    if review is None:
-        abort(404)
+    review = db.get_or_404(CaseReview, review_id)
     if not ReleaseForm().validate_on_submit():
         _expired()
     else:
@@ -371,9 +367,7 @@ def action_cancel(action_id: int) -> Response:
 @bp.route("/feedback/planer/<int:plan_id>", methods=["GET", "POST"])
 @requires("plans.edit")
 def plan_settings(plan_id: int) -> str | Response:
-    plan = db.session.get(SupervisionPlan, plan_id)
-    if plan is None:
-        abort(404)
+    plan = db.get_or_404(SupervisionPlan, plan_id)
     if not can_manage_plan(current_user, plan):
         abort(403)
     form = PlanSettingsForm()

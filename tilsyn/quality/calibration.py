@@ -35,7 +35,7 @@ from tilsyn.audit import services as audit
 from tilsyn.auth.models import User
 from tilsyn.catalogue.models import ControlPoint, Scale, Theme
 from tilsyn.errors import ServiceAccessError, ServiceError
-from tilsyn.models_base import utcnow
+from tilsyn.models_base import sync_children, utcnow
 from tilsyn.org.models import Caseworker
 from tilsyn.permissions import Role, can_manage_plan, can_see_plan, role_of
 from tilsyn.quality.models import (
@@ -336,15 +336,16 @@ def save_second_review(
             )
     if problems:
         raise CalibrationError(" ".join(problems))
-    existing = {a.control_point_id: a for a in case.answers}
-    for cp_id, stale in existing.items():
-        if cp_id not in clean:
-            case.answers.remove(stale)
+    answer_of = sync_children(
+        case.answers,
+        clean,
+        lambda a: a.control_point_id,
+        lambda cp_id: CalibrationAnswer(
+            control_point_id=cp_id, option_id=clean[cp_id][0], outcome=clean[cp_id][1]
+        ),
+    )
     for cp_id, (option_id, outcome) in clean.items():
-        answer = existing.get(cp_id)
-        if answer is None:
-            answer = CalibrationAnswer(control_point_id=cp_id, option_id=option_id, outcome=outcome)
-            case.answers.append(answer)
+        answer = answer_of[cp_id]
         answer.option_id = option_id
         answer.outcome = outcome
     case.status = SecondStatus.COMPLETED if complete else SecondStatus.DRAFT

@@ -66,9 +66,7 @@ def calibration() -> str:
 @bp.route("/kalibrering/planer/<int:plan_id>", methods=["POST"])
 @requires("quality.calibrate")
 def calibration_setting(plan_id: int) -> Response:
-    plan = db.session.get(SupervisionPlan, plan_id)
-    if plan is None:
-        abort(404)
+    plan = db.get_or_404(SupervisionPlan, plan_id)
     form = SettingForm(prefix=f"plan{plan.id}")
     form.leaders.choices = leader_select(leader_choices(db.session))
     if form.validate_on_submit():

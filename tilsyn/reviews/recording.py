@@ -23,7 +23,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from tilsyn.audit import services as audit
 from tilsyn.auth.models import User
 from tilsyn.catalogue.models import ControlPoint, Scale, ScaleOption, Theme
-from tilsyn.models_base import utcnow
+from tilsyn.models_base import sync_children, utcnow
 from tilsyn.permissions import (
     can_record_reviews,
     can_view_reviews,
@@ -399,15 +399,14 @@ def save_review(
         session.add(review)
     review.reviewer_id = actor.id if actor is not None else None
     review.reviewer_name = audit.actor_name(actor)
-    existing = {a.control_point_id: a for a in review.answers}
-    for cp_id, stale in existing.items():
-        if cp_id not in clean:
-            review.answers.remove(stale)
+    answer_of = sync_children(
+        review.answers,
+        clean,
+        lambda a: a.control_point_id,
+        lambda cp_id: ReviewAnswer(control_point_id=cp_id),
+    )
     for cp_id, (option, text) in clean.items():
-        answer = existing.get(cp_id)
-        if answer is None:
-            answer = ReviewAnswer(control_point_id=cp_id)
-            review.answers.append(answer)
+        answer = answer_of[cp_id]
         answer.option_id = option.id if option is not None else None
         answer.outcome = option.outcome if option is not None else None
         answer.score = option.score if option is not None else None

@@ -49,9 +49,7 @@ bp = Blueprint("reviews", __name__, url_prefix="/gennemgang")
 
 
 def _visible_round(round_id: int) -> Round:
-    rnd = db.session.get(Round, round_id)
-    if rnd is None:
-        abort(404)
+    rnd = db.get_or_404(Round, round_id)
     if not can_open_round_reviews(current_user, rnd):
         abort(403)
     return rnd

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -27,13 +27,6 @@ from tilsyn.risk.versions import (
 from tilsyn.web import attempt
 
 bp = Blueprint("risk", __name__, url_prefix="/risiko")
-
-
-def _version_or_404(version_id: int) -> RiskModelVersion:
-    version = db.session.get(RiskModelVersion, version_id)
-    if version is None:
-        abort(404)
-    return version
 
 
 def _factor_rows(version: RiskModelVersion) -> list[dict[str, object]]:
@@ -91,7 +84,7 @@ def versions() -> str:
 @bp.route("/versioner/<int:version_id>")
 @requires("risk.view")
 def version(version_id: int) -> str:
-    v = _version_or_404(version_id)
+    v = db.get_or_404(RiskModelVersion, version_id)
     return render_template(
         "risk/version.html", version=v, factors=_factor_rows(v), effect=_effect(v)
     )
@@ -101,7 +94,7 @@ def version(version_id: int) -> str:
 @requires("risk.edit")
 def edit(version_id: int) -> str | Response:
     """Edit a draft in place, or start a new draft from any other version."""
-    base = _version_or_404(version_id)
+    base = db.get_or_404(RiskModelVersion, version_id)
     if request.method == "GET":
         form = VersionForm(data=form_data(base.name, base.description, base.factors))
     else:
@@ -135,7 +128,7 @@ def edit(version_id: int) -> str | Response:
 @bp.route("/versioner/<int:version_id>/godkend", methods=["GET", "POST"])
 @requires("risk.approve")
 def approve(version_id: int) -> str | Response:
-    v = _version_or_404(version_id)
+    v = db.get_or_404(RiskModelVersion, version_id)
     form = ApproveForm()
     if form.validate_on_submit() and attempt(
         lambda: approve_version_(
@@ -151,9 +144,7 @@ def approve(version_id: int) -> str | Response:
 @requires("cases.view")
 def case_risk_page(case_id: int) -> str:
     """Which risk factors fire for one case (row-scoped, audited)."""
-    case = db.session.get(Case, case_id)
-    if case is None:
-        abort(404)
+    case = db.get_or_404(Case, case_id)
     snapshot = db.session.get(Snapshot, case.snapshot_id)
     prior = prior_findings_at(db.session, snapshot.as_of) if snapshot is not None else {}
     open_actions = open_actions_at(db.session, snapshot.as_of) if snapshot is not None else None

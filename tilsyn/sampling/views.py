@@ -29,13 +29,6 @@ from tilsyn.web import attempt
 bp = Blueprint("sampling", __name__, url_prefix="/stikproever")
 
 
-def _draw_or_404(draw_id: int) -> Draw:
-    draw = db.session.get(Draw, draw_id)
-    if draw is None:
-        abort(404)
-    return draw
-
-
 @bp.route("/")
 @requires("sampling.view")
 def draws() -> str:
@@ -78,7 +71,7 @@ def new() -> str | BaseResponse:
 @bp.route("/<int:draw_id>")
 @requires("sampling.view")
 def detail(draw_id: int) -> str:
-    draw = _draw_or_404(draw_id)
+    draw = db.get_or_404(Draw, draw_id)
     view = draw_view(db.session, current_user, draw)
     return render_template("sampling/detail.html", view=view, draw=draw)
 
@@ -87,7 +80,7 @@ def detail(draw_id: int) -> str:
 @requires("sampling.view")
 def verify(draw_id: int) -> BaseResponse:
     """Replay the draw from its record and report whether it is identical."""
-    draw = _draw_or_404(draw_id)
+    draw = db.get_or_404(Draw, draw_id)
     result = verify_draw(db.session, draw)
     record_verification(db.session, current_user, draw, result)
     if result.ok:
@@ -110,7 +103,7 @@ def verify(draw_id: int) -> BaseResponse:
 @bp.route("/<int:draw_id>/csv")
 @requires("sampling.view")
 def export(draw_id: int) -> Response:
-    draw = _draw_or_404(draw_id)
+    draw = db.get_or_404(Draw, draw_id)
     body = export_csv(db.session, current_user, draw, for_people=True)
     return Response(
         body,

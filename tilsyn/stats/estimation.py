@@ -322,6 +322,15 @@ def estimate_proportion(
     return Estimate(p, se, low, high, lin.n, lin.df, lev)
 
 
+def _t_interval(lin: _Linearised, lev: float) -> Estimate:
+    """The estimate ± t_{1−α/2, df}·SE (a NaN interval when ``df ≤ 0``)."""
+    se = math.sqrt(lin.variance)
+    if lin.df <= 0:
+        return Estimate(lin.estimate, se, NAN, NAN, lin.n, lin.df, lev)
+    half = _t_quantile(1.0 - (1.0 - lev) / 2, lin.df) * se
+    return Estimate(lin.estimate, se, lin.estimate - half, lin.estimate + half, lin.n, lin.df, lev)
+
+
 def estimate_mean(
     y: npt.ArrayLike,
     pi: npt.ArrayLike,
@@ -360,11 +369,7 @@ def estimate_mean(
     lin = _linearise(y, pi, strata, domain, proportion=False)
     if lin.n == 0:
         return Estimate(NAN, NAN, NAN, NAN, 0, 0, lev)
-    se = math.sqrt(lin.variance)
-    if lin.df <= 0:
-        return Estimate(lin.estimate, se, NAN, NAN, lin.n, lin.df, lev)
-    half = _t_quantile(1.0 - (1.0 - lev) / 2, lin.df) * se
-    return Estimate(lin.estimate, se, lin.estimate - half, lin.estimate + half, lin.n, lin.df, lev)
+    return _t_interval(lin, lev)
 
 
 def estimate_ratio(
@@ -414,11 +419,7 @@ def estimate_ratio(
     lin = _linearise(y, pi, strata, domain, proportion=False, x=x)
     if lin.n == 0 or not math.isfinite(lin.estimate):
         return Estimate(NAN, NAN, NAN, NAN, lin.n, lin.df, lev)
-    se = math.sqrt(lin.variance)
-    if lin.df <= 0:
-        return Estimate(lin.estimate, se, NAN, NAN, lin.n, lin.df, lev)
-    half = _t_quantile(1.0 - (1.0 - lev) / 2, lin.df) * se
-    return Estimate(lin.estimate, se, lin.estimate - half, lin.estimate + half, lin.n, lin.df, lev)
+    return _t_interval(lin, lev)
 
 
 def bh_adjust(p_values: npt.ArrayLike) -> FloatArray:
