@@ -131,7 +131,6 @@ ALLOWED_STATUS: dict[str, int] = {
     "cases.preview": 404,  # the token names a pending upload of one user; none exists here
     "cases.error_report": 404,  # likewise: the kept report of a refused upload
     "rounds.status": 400,  # no target status in the (empty) form
-    "round_pages.close_round": 302,  # the seeded round is drawn, not in review: back to its page
 }
 
 #: Non-id URL values.
