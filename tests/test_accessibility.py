@@ -230,7 +230,7 @@ def test_caseworker_sees_passed_reassessment_deadlines_on_a_phone(
         # The demo caseworker has cases whose re-assessment deadline has passed, and others.
         assert 0 < passed.count() < rows.count()
         assert passed.first.get_by_text("Frist overskredet").is_visible()
-        assert "overskredet frist" in page.locator("main p").first.inner_text()
+        assert "overskredet frist" in page.locator("main p.text-muted").first.inner_text()
         # One card per case: the case reference stays on one line, the deadline is on screen.
         ref = rows.first.locator(".case-ref")
         box = ref.bounding_box()

@@ -55,12 +55,28 @@ def unit_selects(html: str) -> dict[str, str]:
     return out
 
 
+def single_selects_with_labels(html: str) -> list[str]:
+    """The ids of the page's selects; fails on a multi-select (Ctrl-click) or a select
+    without its own label."""
+    tags = re.findall(r"<select[^>]*>", html)
+    assert tags
+    ids = []
+    for tag in tags:
+        assert "multiple" not in tag, tag
+        found = re.search(r'\sid="([^"]+)"', tag)
+        assert found, tag
+        assert f'for="{found.group(1)}"' in html, tag
+        ids.append(found.group(1))
+    return ids
+
+
 def test_upload_form_offers_mappings_and_today(login_as, uploads):
     client = login_as("admin")
     html = client.get("/sagsudtraek/import").get_data(as_text=True)
     assert 'value="standard" selected' in html or 'selected value="standard"' in html
     assert 'value="fasit"' in html
     assert 'type="file"' in html and 'name="as_of"' in html
+    assert single_selects_with_labels(html) == ["mapping"]
 
 
 def test_sample_through_the_ui(login_as, session, uploads, sample_export):
@@ -77,6 +93,7 @@ def test_sample_through_the_ui(login_as, session, uploads, sample_export):
     assert "Ukendte sagsbehandlere (45)" in html
     selects = unit_selects(html)
     assert len(selects) == 45
+    assert len(single_selects_with_labels(html)) == 45  # one single select per caseworker
     assert all(value.startswith("n:") for value in selects.values())  # file teams, new units
 
     response = client.post(f"/sagsudtraek/import/{token}", data=selects)
@@ -122,7 +139,13 @@ def test_unknown_caseworker_needs_a_unit_or_abort(login_as, session, uploads):
     before = counts(session)
     response = client.post(f"/sagsudtraek/import/{token}", data={"unit_0": ""})
     assert response.status_code == 200
-    assert "Vælg en enhed til sagsbehandleren" in response.get_data(as_text=True)
+    html = response.get_data(as_text=True)
+    assert "Vælg en enhed til sagsbehandleren" in html
+    assert single_selects_with_labels(html) == ["unit_0"]
+    select_tag = re.search(r'<select[^>]*name="unit_0"[^>]*>', html).group(0)
+    assert 'aria-describedby="unit_0-error"' in select_tag and 'aria-invalid="true"' in select_tag
+    error = re.search(r'id="unit_0-error">([^<]*)<', html)
+    assert error and "Vælg en enhed til sagsbehandleren" in error.group(1)
     assert counts(session) == before
     unit_b = session.scalar(select(Unit).where(Unit.name == "Team B"))
     response = client.post(f"/sagsudtraek/import/{token}", data={"unit_0": f"u:{unit_b.id}"})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from types import SimpleNamespace
 
 import pytest
@@ -131,6 +132,39 @@ def test_unreadable_or_foreign_options_give_danish_messages(session, site, login
     assert "JOBMAAL-01: svaret hører ikke til kontrolpunktets svarskala" in page
     assert review_of(session, s.b1) is None
     assert session.get(Round, s.rnd.id).status == RoundStatus.DRAWN
+
+
+def _fieldset(page, cp):
+    """The HTML of the control point's fieldset."""
+    start = page.rindex("<fieldset", 0, page.index(f'name="cp_{cp.id}"'))
+    return page[start : page.index("</fieldset>", start)]
+
+
+def test_form_errors_are_tied_to_each_control_points_field(session, site, login_as):
+    s = site
+    client = login_as("admin")
+    j, sa = s.cps["JOBMAAL-01"], s.cps["SAMLET-01"]
+    u = urls(s, s.b1)
+    page = client.post(
+        u["edit"], data=form(s, jobmaal="ja", complete="Afslut gennemgang")
+    ).get_data(as_text=True)
+    assert "Mangler svar: SAMLET-01." in page  # still listed on top
+    missing = _fieldset(page, sa)
+    assert re.search(rf'<fieldset[^>]*aria-describedby="[^"]*\bfejl-{sa.id}\b', missing)
+    error = re.search(rf'<p [^>]*id="fejl-{sa.id}">([^<]*)</p>', missing)
+    assert error and "Vælg et svar" in error.group(1)
+    radios = re.findall(rf'<input [^>]*name="cp_{sa.id}"[^>]*>', missing)
+    assert radios and all(
+        f'aria-describedby="fejl-{sa.id}"' in r and 'aria-invalid="true"' in r for r in radios
+    )
+    assert "fejl-" not in _fieldset(page, j) and "aria-invalid" not in _fieldset(page, j)
+
+    page = client.post(u["edit"], data=form(s, **{f"cp_{j.id}": "abc"})).get_data(as_text=True)
+    error = re.search(rf'<p [^>]*id="fejl-{j.id}">([^<]*)</p>', _fieldset(page, j))
+    assert error and "svaret kan ikke læses" in error.group(1)
+    assert "fejl-" not in _fieldset(page, sa)  # a draft needs no answer
+    page = client.get(u["edit"]).get_data(as_text=True)
+    assert "fejl-" not in page and "aria-invalid" not in page
 
 
 def test_leader_of_another_unit_is_refused(session, site, login_as):

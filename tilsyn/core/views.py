@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, abort, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from tilsyn.core import services
-from tilsyn.core.quarter import round_cards
+from tilsyn.core.quarter import round_cards, unit_rounds
 from tilsyn.extensions import db
-from tilsyn.feedback.pages import open_action_lines, released_case_refs, unread_count
+from tilsyn.feedback.attention import ack_threshold, pending_notices, unacknowledged
+from tilsyn.feedback.pages import (
+    ActionFilter,
+    leader_actions,
+    open_action_lines,
+    released_case_refs,
+    unread_count,
+)
 from tilsyn.formatting import is_past
 from tilsyn.org.models import Unit
 from tilsyn.permissions import authenticated, can_see_unit, requires, start_endpoint
@@ -33,7 +40,16 @@ def leader_home() -> str:
     today = date.today()
     summaries = services.unit_summaries(db.session, current_user, today)
     cards = round_cards(db.session, current_user, today)
-    return render_template("core/leader_home.html", summaries=summaries, cards=cards)
+    threshold = ack_threshold(current_app.config)
+    return render_template(
+        "core/leader_home.html",
+        summaries=summaries,
+        cards=cards,
+        actions=leader_actions(db.session, current_user, ActionFilter(status="open"), today),
+        waiting=unacknowledged(db.session, current_user, today, threshold),
+        ack_days=threshold,
+        notices=pending_notices(db.session, current_user),
+    )
 
 
 @bp.route("/mine-teams/<int:unit_id>")
@@ -44,7 +60,8 @@ def team(unit_id: int) -> str:
     if not can_see_unit(current_user, unit):
         abort(403)
     overview = services.team_overview(db.session, unit, date.today())
-    return render_template("core/team.html", overview=overview)
+    rounds = unit_rounds(db.session, current_user, unit)
+    return render_template("core/team.html", overview=overview, rounds=rounds)
 
 
 @bp.route("/mine-sager")

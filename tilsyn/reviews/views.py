@@ -87,6 +87,29 @@ def _form_problems(form: ReviewForm) -> list[str]:
     return problems
 
 
+def _point_errors(
+    problems: list[str],
+    page: ReviewPage,
+    posted: dict[int, tuple[int | None, str]] | None,
+    completing: bool,
+) -> dict[int, list[str]]:
+    """The problems that concern each control point, shown next to its answer: those naming
+    its code, and a missing answer when completing was refused."""
+    out: dict[int, list[str]] = {}
+    if not problems:
+        return out
+    for group in page.groups:
+        for form_item in group.items:
+            cp = form_item.control_point
+            prefix = f"{cp.code}: "
+            errors = [p.removeprefix(prefix) for p in problems if p.startswith(prefix)]
+            if completing and posted is not None and posted.get(cp.id, (None, ""))[0] is None:
+                errors.append(_("Vælg et svar; det kræves for at afslutte gennemgangen."))
+            if errors:
+                out[cp.id] = errors
+    return out
+
+
 def _refused(exc: Exception, problems: list[str], stale: list[int | None]) -> None:
     """Collect a refused save's problems (and, for a stale form, the stored version)."""
     problems.extend(getattr(exc, "problems", [str(exc)]))
@@ -192,6 +215,7 @@ def edit(round_id: int, item_id: int) -> str | Response:
         form=form,
         values=values,
         problems=problems,
+        point_errors=_point_errors(problems, page, posted, bool(form.complete.data)),
         answer_field=answer_field,
         note_field=note_field,
         reason_field=reason_field,
