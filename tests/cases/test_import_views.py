@@ -76,6 +76,7 @@ def test_sample_through_the_ui(login_as, session, uploads, sample_export):
     assert "Ukendte sagsbehandlere (45)" in html
     selects = unit_selects(html)
     assert len(selects) == 45
+    assert selects.values()
     assert all(value.startswith("n:") for value in selects.values())  # file teams, new units
 
     response = client.post(f"/sagsudtraek/import/{token}", data=selects)

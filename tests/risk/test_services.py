@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from tests.sampling.factories import AS_OF, make_population, make_snapshot
+from tests.factories import AS_OF, make_population, make_snapshot
 from tilsyn.audit.models import AuditEvent
 from tilsyn.risk import rules, services
 from tilsyn.risk.models import APPROVED, DRAFT, SUPERSEDED, ApprovedRiskModelIsFrozen

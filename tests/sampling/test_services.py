@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from sqlalchemy import select, text
 
-from tests.sampling.factories import AS_OF, make_population, make_snapshot, tamper
+from tests.factories import AS_OF, make_population, make_snapshot, tamper
 from tilsyn.audit.models import AuditEvent
 from tilsyn.risk import services as risk
 from tilsyn.sampling import services

@@ -219,6 +219,7 @@ def test_randomised_systematic_exact_design(sizes: list[float], n: int) -> None:
     pi = inclusion_probabilities(sizes, n)
     dist = _oracle_design(pi.tolist())
     assert sum(dist.values()) == 1
+    assert dist
     assert all(len(s) == n for s in dist)  # fixed sample size, no duplicates possible
     big_n = len(sizes)
     first = [sum((p for s, p in dist.items() if i in s), Fraction(0)) for i in range(big_n)]
@@ -278,7 +279,15 @@ def test_equal_sizes_give_positive_second_order_probabilities(big_n: int) -> Non
             assert _second_order(dist, i, j) > 0, (n, i, j)
 
 
-@pytest.mark.parametrize(("sizes", "n"), [([1.3, 2.7, 0.4, 5.1, 2.2], 2), ([3, 1, 1, 1], 2)])
+@pytest.mark.parametrize(
+    ("sizes", "n"),
+    [
+        ([1.3, 2.7, 0.4, 5.1, 2.2], 2),
+        ([3, 1, 1, 1], 2),
+        ([1, 3, 6], 1),  # one draw, unequal sizes: π = (.1, .3, .6)
+        ([10, 1, 3, 6], 2),  # one certainty unit and one systematic draw
+    ],
+)
 def test_draws_follow_exact_joint_distribution(sizes: list[float], n: int) -> None:
     """The implementation's samples follow the enumerated design (chi-square test)."""
     pi = inclusion_probabilities(sizes, n)
@@ -374,6 +383,64 @@ def test_accepts_sequences_and_tuple_labels() -> None:
 def test_empty_population() -> None:
     sel, pi = draw_stratified([], [], {}, np.random.default_rng(0))
     assert sel.shape == (0,) and pi.shape == (0,)
+    assert sel.dtype == np.int64 and pi.dtype == np.float64
+
+
+def test_empty_draw_consumes_no_randomness() -> None:
+    """Replay promise: a draw takes random numbers for its units and strata only, so an empty
+    population leaves the generator where it was and the next draw is unaffected."""
+    rng = np.random.default_rng(42)
+    before = rng.bit_generator.state
+    draw_stratified([], [], {"a": 3}, rng)
+    assert rng.bit_generator.state == before
+    strata, size, n_by = _population()
+    after_empty = draw_stratified(strata, size, n_by, rng)[0]
+    fresh = draw_stratified(strata, size, n_by, np.random.default_rng(42))[0]
+    np.testing.assert_array_equal(after_empty, fresh)
+
+
+def test_one_draw_strata_in_one_call() -> None:
+    """Several one-draw strata with unequal sizes in one call: every stratum gets exactly one
+    unit and each unit's selection frequency is its π (simulation)."""
+    strata = np.array([0, 0, 0, 1, 1, 2, 2, 2, 2])
+    size = np.array([1.0, 3.0, 6.0, 1.0, 4.0, 2.0, 2.0, 5.0, 1.0])
+    n_by = {0: 1, 1: 1, 2: 1}
+    rng = np.random.default_rng(8)
+    reps = 6000
+    hits = np.zeros(size.shape[0])
+    pi = inclusion_probabilities(size[:3], 1)
+    np.testing.assert_allclose(pi, [0.1, 0.3, 0.6], atol=1e-15)
+    for _ in range(reps):
+        sel, pi_all = draw_stratified(strata, size, n_by, rng)
+        assert np.bincount(strata[sel], minlength=3).tolist() == [1, 1, 1]
+        hits[sel] += 1
+    expected = np.concatenate([size[:3] / 10, size[3:5] / 5, size[5:] / 10])
+    np.testing.assert_allclose(pi_all, expected, atol=1e-15)
+    tol = 4.5 * np.sqrt(expected * (1 - expected) / reps)
+    assert np.all(np.abs(hits / reps - expected) <= tol)
+
+
+def test_knife_edge_certainty_units_get_exactly_one() -> None:
+    """A π that is exactly 1 in exact arithmetic but computes a hair below it (2·0.3/0.6 in
+    floating point) is a certainty unit: π exactly 1 and always drawn."""
+    sizes = [0.3, 0.1, 0.2]
+    assert 2 / (0.3 + 0.1 + 0.2) * 0.3 < 1.0  # the round-off this guards against
+    pi = inclusion_probabilities(sizes, 2)
+    assert pi[0] == 1.0
+    np.testing.assert_allclose(pi[1:], [1 / 3, 2 / 3], rtol=0, atol=1e-15)
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        sel, pi_d = draw_stratified([0, 0, 0], sizes, {0: 2}, rng)
+        assert pi_d[0] == 1.0 and len(sel) == 2 and sel[0] == 0
+
+
+def test_nearly_certain_units_are_not_rounded_up() -> None:
+    """A π clearly below 1 (1 − 10⁻⁶) keeps its value: only round-off is absorbed."""
+    pi = inclusion_probabilities([999_999.0, 1.0], 1)
+    assert pi[0] == pytest.approx(1 - 1e-6, abs=1e-15) and pi[0] < 1.0
+    assert pi[1] == pytest.approx(1e-6, abs=1e-15)
+    pi = inclusion_probabilities([1.0, 1.0, 1e9 - 1.0], 1)
+    assert 1.0 - 1e-8 < pi[2] < 1.0 - 1e-10
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,235 @@
+"""Who may see and do what, role by role, written by hand from the roles table in the README.
+
+These tests speak of behaviour (a role holds a permission; a user may or may not see a
+caseworker's cases, a unit, a round's review pages), not of how ``tilsyn.permissions`` is built,
+so they hold when its functions change shape. Route by route access is in ``tests/test_access.py``.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from flask import Flask
+from flask_login import login_user
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tests.factories import Org, make_plan_row, make_round, make_user
+from tilsyn import permissions
+from tilsyn.org.models import Caseworker, Unit
+from tilsyn.permissions import can
+
+ROLES = ("admin", "leder", "sagsbehandler", "direktoer", "revisor")
+LEADERS = {"admin", "leder"}
+ORG_WIDE = {"admin", "direktoer", "revisor"}
+
+#: permission -> the users (of the ``org`` fixture) holding it, by hand from the README's roles.
+HOLDERS: dict[str, set[str]] = {
+    "account.use": set(ROLES),
+    "admin.manage": {"admin"},
+    "audit.view": {"admin", "revisor"},
+    "org.overview": {"admin", "direktoer"},
+    "leader.home": LEADERS,
+    "own.view": {"sagsbehandler"},
+    "snapshots.view": LEADERS | {"direktoer", "revisor"},
+    "cases.import": LEADERS,
+    # case-level rows: never the director or the auditor
+    "cases.view": LEADERS | {"sagsbehandler"},
+    "risk.view": LEADERS | {"direktoer", "revisor"},
+    "risk.edit": LEADERS,
+    "risk.approve": LEADERS,
+    "sampling.view": LEADERS | {"revisor"},
+    "sampling.draw": LEADERS,
+    "catalogue.view": set(ROLES),
+    "catalogue.edit": LEADERS,
+    "plans.view": LEADERS | {"direktoer", "revisor"},
+    "plans.edit": LEADERS,
+    "rounds.view": LEADERS | {"direktoer", "revisor"},
+    "rounds.manage": LEADERS,
+    "reviews.view": LEADERS,
+    "reviews.record": LEADERS,
+}
+
+
+def test_every_permission_is_held_by_exactly_the_expected_roles(org: Org) -> None:
+    assert set(HOLDERS) == set(permissions.PERMISSIONS)
+    for permission, holders in HOLDERS.items():
+        got = {name for name in ROLES if can(permission, user=org.users[name])}
+        assert got == holders, permission
+    assert not can("no.such.permission", user=org.users["admin"])
+
+
+def test_directors_and_auditors_see_no_case_level_rows(org: Org) -> None:
+    for name in ("direktoer", "revisor"):
+        user = org.users[name]
+        for permission in ("cases.view", "reviews.view", "reviews.record", "own.view"):
+            assert not can(permission, user=user), (name, permission)
+        for cw in (org.cw_a1, org.cw_b1):
+            assert not permissions.can_see_caseworker(user, cw)
+            assert not can("cases.view", cw, user=user)
+            assert not permissions.can_view_reviews(user, cw)
+            assert not permissions.can_record_reviews(user, cw)
+
+
+def _caseworkers(org: Org) -> dict[str, Caseworker]:
+    return {cw.initials: cw for cw in (org.cw_a1, org.cw_a2, org.cw_b1, org.cw_b2)}
+
+
+#: user -> initials of the caseworkers whose cases they may see
+CASE_SCOPE = {
+    "admin": {"AAA", "AAB", "BBA", "BBB"},
+    "leder": {"AAA", "AAB"},
+    "sagsbehandler": {"AAA"},
+    "sagsbehandler2": {"BBA"},
+    "direktoer": set(),
+    "revisor": set(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASE_SCOPE))
+def test_case_level_data_is_scoped_by_caseworker(session: Session, org: Org, name: str) -> None:
+    user = org.users[name]
+    cws = _caseworkers(org)
+    seen = {i for i, cw in cws.items() if permissions.can_see_caseworker(user, cw)}
+    assert seen == CASE_SCOPE[name]
+    assert {i for i, cw in cws.items() if can("cases.view", cw, user=user)} == CASE_SCOPE[name]
+    # the SQL form lists the same caseworkers
+    listed = set(
+        session.scalars(select(Caseworker.initials).where(permissions.caseworker_filter(user)))
+    )
+    assert listed == CASE_SCOPE[name]
+    # reviews: the leaders only, within the same scope
+    reviewable = {i for i, cw in cws.items() if permissions.can_record_reviews(user, cw)}
+    readable = {i for i, cw in cws.items() if permissions.can_view_reviews(user, cw)}
+    expected = CASE_SCOPE[name] if name in LEADERS else set()
+    assert reviewable == readable == expected
+    assert {i for i, cw in cws.items() if can("reviews.record", cw, user=user)} == expected
+
+
+#: user -> units whose pages and aggregates they may see; and the units they may manage
+UNIT_SCOPE = {
+    "admin": ({"Team A", "Team B"}, {"Team A", "Team B"}),
+    "leder": ({"Team A"}, {"Team A"}),
+    "sagsbehandler": (set(), set()),
+    "direktoer": ({"Team A", "Team B"}, set()),
+    "revisor": ({"Team A", "Team B"}, set()),
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNIT_SCOPE))
+def test_units_are_scoped(session: Session, org: Org, name: str) -> None:
+    user = org.users[name]
+    units = (org.unit_a, org.unit_b)
+    visible, managed = UNIT_SCOPE[name]
+    assert {u.name for u in units if permissions.can_see_unit(user, u)} == visible
+    assert {u.name for u in units if can("leader.home", u, user=user)} == managed
+    assert set(session.scalars(select(Unit.name).where(permissions.unit_filter(user)))) == managed
+    expected_overview = visible if name in {"admin", "direktoer"} else set()
+    assert {u.name for u in units if can("org.overview", u, user=user)} == expected_overview
+
+
+def test_a_leader_without_units_and_an_unlinked_caseworker_see_nothing(
+    session: Session, org: Org
+) -> None:
+    lonely_leader = make_user(session, "tomleder", "teamleder")
+    unlinked = make_user(session, "loes", "sagsbehandler")
+    for user in (lonely_leader, unlinked):
+        assert not any(
+            permissions.can_see_caseworker(user, cw) for cw in _caseworkers(org).values()
+        )
+        assert (
+            session.scalars(select(Caseworker).where(permissions.caseworker_filter(user))).all()
+            == []
+        )
+        assert session.scalars(select(Unit).where(permissions.unit_filter(user))).all() == []
+        assert not permissions.can_see_unit(user, org.unit_a)
+
+
+def test_unknown_roles_and_anonymous_users_hold_nothing(org: Org) -> None:
+    strangers = [
+        SimpleNamespace(is_authenticated=True, role="superuser", unit_ids={org.unit_a.id}),
+        SimpleNamespace(is_authenticated=False, role="admin", unit_ids=set()),
+    ]
+    for user in strangers:
+        assert permissions.role_of(user) is None
+        assert not any(can(p, user=user) for p in HOLDERS)
+        assert not permissions.can_see_caseworker(user, org.cw_a1)
+        assert not permissions.can_see_unit(user, org.unit_a)
+
+
+def test_can_asks_about_the_logged_in_user_by_default(app: Flask, org: Org) -> None:
+    with app.test_request_context():
+        assert not can("account.use")  # nobody logged in
+        login_user(org.users["leder"])
+        assert can("risk.edit") and not can("admin.manage")
+        assert can("cases.view", org.cw_a1) and not can("cases.view", org.cw_b1)
+        assert can("leader.home", org.unit_a) and not can("leader.home", org.unit_b)
+
+
+def _round_of(session: Session, unit_id: int | None):
+    plan = make_plan_row(session, f"Plan {unit_id}", unit_id)
+    return make_round(session, plan, None, [])
+
+
+def test_only_leaders_open_the_review_pages_of_their_rounds(session: Session, org: Org) -> None:
+    own, foreign, whole = (_round_of(session, u) for u in (org.unit_a.id, org.unit_b.id, None))
+    opens = {
+        name: {
+            label
+            for label, rnd in (("own", own), ("foreign", foreign), ("whole", whole))
+            if permissions.can_open_round_reviews(org.users[name], rnd)
+        }
+        for name in ROLES
+    }
+    assert opens == {
+        "admin": {"own", "foreign", "whole"},
+        "leder": {"own", "whole"},
+        "sagsbehandler": set(),
+        "direktoer": set(),  # they may see the round, not its review pages
+        "revisor": set(),
+    }
+    assert permissions.can_open_round_reviews(None, foreign)  # the system
+
+
+def test_round_progress_counts_cover_the_right_caseworkers(session: Session, org: Org) -> None:
+    def counted(user: object) -> set[str]:
+        condition = permissions.round_caseworker_filter(user)
+        return set(session.scalars(select(Caseworker.initials).where(condition)))
+
+    everyone = CASE_SCOPE["admin"]
+    assert counted(org.users["leder"]) == {"AAA", "AAB"}
+    for name in ("admin", "direktoer", "revisor"):
+        assert counted(org.users[name]) == everyone
+    assert counted(None) == everyone
+
+
+def test_draw_records_are_scoped(session: Session, org: Org) -> None:
+    def listed(user: object) -> set[str]:
+        condition = permissions.draw_item_filter(user)
+        return set(session.scalars(select(Caseworker.initials).where(condition)))
+
+    everyone = CASE_SCOPE["admin"]
+    assert listed(org.users["revisor"]) == listed(org.users["admin"]) == listed(None) == everyone
+    assert listed(org.users["leder"]) == {"AAA", "AAB"}
+    assert listed(org.users["direktoer"]) == set()
+    assert permissions.draw_unit_scope(None) is None
+    assert permissions.draw_unit_scope(org.users["admin"]) is None
+    assert permissions.draw_unit_scope(org.users["leder"]) == [org.unit_a.id]
+    assert permissions.draw_unit_scope(org.users["direktoer"]) == []
+
+
+def test_only_leaders_plan(org: Org) -> None:
+    plan_a = SimpleNamespace(unit_id=org.unit_a.id)
+    for name in ("sagsbehandler", "direktoer", "revisor"):
+        user = org.users[name]
+        assert not permissions.can_plan_for_unit(user, org.unit_a.id)
+        assert not permissions.can_manage_plan(user, None)
+        assert not permissions.can_manage_plan(user, plan_a)
+        assert not permissions.can_plan_org_wide(user)
+    leader = org.users["leder"]
+    assert permissions.can_manage_plan(leader, None)  # a new plan for one of their units
+    assert permissions.can_manage_plan(leader, plan_a)
+    assert not permissions.can_plan_for_unit(leader, None)
+    assert permissions.can_plan_for_unit(None, None) and permissions.can_manage_plan(None, plan_a)
+    assert permissions.can_see_plan(None, plan_a)
