@@ -15,7 +15,7 @@ from flask_login import login_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.factories import Org, make_plan_row, make_round, make_user
+from tests.factories import PASSWORD, Org, make_plan_row, make_round, make_user
 from tilsyn import permissions
 from tilsyn.org.models import Caseworker, Unit
 from tilsyn.permissions import can
@@ -233,3 +233,33 @@ def test_only_leaders_plan(org: Org) -> None:
     assert not permissions.can_plan_for_unit(leader, None)
     assert permissions.can_plan_for_unit(None, None) and permissions.can_manage_plan(None, plan_a)
     assert permissions.can_see_plan(None, plan_a)
+
+
+#: Where each role lands after logging in, and the role's name on screen (README, roles table).
+LANDING = {
+    "admin": ("/admin", "Administrator"),
+    "leder": ("/mine-teams", "Teamleder"),
+    "sagsbehandler": ("/mine-sager", "Sagsbehandler"),
+    "direktoer": ("/overblik", "Direktør"),
+    "revisor": ("/risiko", "Revisor"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LANDING))
+def test_each_role_lands_on_its_start_page_under_its_name(client, org: Org, name: str) -> None:
+    path, label = LANDING[name]
+    response = client.post("/login", data={"username": name, "password": PASSWORD})
+    assert response.status_code == 302
+    assert response.headers["Location"].rstrip("/").endswith(path)
+    assert f"({label})" in client.get("/konto").get_data(as_text=True)
+
+
+def test_anonymous_users_start_at_the_login_page(app: Flask) -> None:
+    with app.test_request_context():
+        anonymous = SimpleNamespace(is_authenticated=False, role="admin")
+        assert permissions.start_endpoint(anonymous) == "auth.login"
+
+
+def test_a_route_cannot_require_an_unknown_permission() -> None:
+    with pytest.raises(KeyError, match=r"Unknown permission .no\.such."):
+        permissions.requires("no.such")

@@ -83,6 +83,12 @@ def test_integer_codes_give_same_result(case: dict[str, Any]) -> None:
     assert shifted.std_error == pytest.approx(by_label.std_error, abs=1e-15)
 
 
+def test_stratum_codes_are_compact_in_label_order() -> None:
+    assert stratum_codes([7, 5, 7, 9]).tolist() == [1, 0, 1, 2]
+    assert stratum_codes(["b", "a", "b"]).tolist() == [1, 0, 1]
+    assert stratum_codes([("x", 2), ("x", 1)]).tolist() == [1, 0]
+
+
 def test_tuple_labels_are_accepted_like_draw_stratified() -> None:
     """(caseworker, scheme) labels, as draw_stratified takes them, give the same estimate."""
     rng = np.random.default_rng(11)
@@ -206,16 +212,20 @@ def test_against_loop_oracle(data: st.DataObject, n: int) -> None:
 
 
 def test_empty_domain_and_no_df() -> None:
-    e = estimate_proportion([1, 0], [0.5, 0.5], [0, 1], [False, False])
-    assert e.n == 0 and e.df == 0
+    e = estimate_proportion([1, 0], [0.5, 0.5], [0, 1], [False, False], level=0.9)
+    assert e.n == 0 and e.df == 0 and e.level == 0.9
     assert all(math.isnan(v) for v in (e.estimate, e.std_error, e.ci_low, e.ci_high))
     # every domain unit in its own stratum: df = 0, SE exists, interval not estimable
     e = estimate_proportion([1, 0, 1, 1], [0.5] * 4, [0, 0, 1, 1], [True, False, False, True])
     assert e.df == 0 and e.estimate == 1.0
-    e = estimate_proportion([1, 0, 1, 0], [0.5] * 4, [0, 0, 1, 1], [True, False, False, True])
+    e = estimate_proportion(
+        [1, 0, 1, 0], [0.5] * 4, [0, 0, 1, 1], [True, False, False, True], level=0.8
+    )
     assert e.df == 0 and e.std_error > 0 and math.isnan(e.ci_low) and math.isnan(e.ci_high)
-    m = estimate_mean([1, 0, 3, 1], [0.5] * 4, [0, 0, 1, 1], [True, False, True, False])
-    assert m.df == 0 and math.isnan(m.ci_low)
+    assert (e.estimate, e.n, e.level) == (0.5, 2, 0.8)
+    m = estimate_mean([1, 0, 3, 1], [0.5] * 4, [0, 0, 1, 1], [True, False, True, False], 0.8)
+    assert m.df == 0 and math.isnan(m.ci_low) and math.isnan(m.ci_high)
+    assert (m.estimate, m.n, m.level) == (2.0, 2, 0.8) and m.std_error > 0
     m = estimate_mean([2.0], [0.5], [0], None)
     assert m.estimate == 2.0 and m.std_error == 0 and math.isnan(m.ci_high)
 
@@ -231,22 +241,31 @@ def test_nan_allowed_outside_domain_only() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"y": [0, 2]}, r"\[0, 1\]"),
-        ({"pi": [0.5, 0.0]}, "pi"),
-        ({"pi": [0.5, 1.5]}, "pi"),
-        ({"pi": [0.5]}, "pi"),
-        ({"strata": [0]}, "strata"),
-        ({"domain": [True]}, "domain"),
-        ({"domain": [2, 0]}, "boolean"),
-        ({"level": 1.0}, "level"),
-        ({"y": [[0, 1]]}, "one-dimensional"),
+        ({"y": [0, 2]}, r"^y must lie in \[0, 1\] for a proportion$"),
+        (
+            {"y": [0.0, None]},
+            r"^y must be finite for every unit in the domain \(exclude NaN answers\)$",
+        ),
+        ({"pi": [0.5, 0.0]}, r"^pi must lie in \(0, 1\]$"),
+        ({"pi": [0.5, 1.5]}, r"^pi must lie in \(0, 1\]$"),
+        ({"pi": [0.5, None]}, r"^pi must lie in \(0, 1\]$"),
+        ({"pi": [0.5]}, r"^pi must have shape \(2,\), got \(1,\)$"),
+        ({"strata": [0]}, r"^strata must hold 2 labels, got 1$"),
+        ({"domain": [True]}, r"^domain must have shape \(2,\), got \(1,\)$"),
+        ({"domain": [2, 0]}, r"^domain must be a boolean mask$"),
+        ({"level": 1.0}, r"^level must lie strictly between 0 and 1, got 1.0$"),
+        ({"y": [[0, 1]]}, r"^y must be one-dimensional, got shape \(1, 2\)$"),
     ],
 )
 def test_invalid_input(kwargs: dict[str, Any], match: str) -> None:
+    """Invalid input raises ValueError saying what is wrong (the whole message is checked)."""
     args: dict[str, Any] = {"y": [0, 1], "pi": [0.5, 0.5], "strata": [0, 0]}
     args.update(kwargs)
     with pytest.raises(ValueError, match=match):
         estimate_proportion(**args)
+    if "y" not in kwargs or kwargs["y"] != [0, 2]:
+        with pytest.raises(ValueError, match=match):
+            estimate_mean(**args)
 
 
 # -------------------------------------------------------------------------- compare
@@ -367,9 +386,9 @@ def test_compare_two_exact_means_is_a_point_interval() -> None:
     assert d.diff == 1.0 and d.std_error == 0.0
     assert d.df == 4.0
     assert d.ci_low == d.ci_high == 1.0
-    assert d.significant
+    assert d.significant is True
     same = compare(a, a)
-    assert same.diff == 0.0 and not same.significant
+    assert same.diff == 0.0 and same.significant is False
 
 
 def test_compare_needs_positive_df_on_both_sides() -> None:
@@ -379,10 +398,20 @@ def test_compare_needs_positive_df_on_both_sides() -> None:
         d = compare(left, right)
         assert math.isnan(d.std_error) and math.isnan(d.df) and math.isnan(d.ci_low)
         assert math.isnan(d.ci_high) and not d.significant
-    inf = compare(_est(0.5, float("inf"), 5), ok)
-    assert math.isnan(inf.ci_low) and not inf.significant
+        assert d.diff == 0.0 and d.significant is False  # the difference itself is known
+    for left, right in ((_est(0.5, float("inf"), 5), ok), (ok, _est(0.6, float("inf"), 5))):
+        d = compare(left, right)
+        assert math.isnan(d.std_error) and math.isnan(d.df) and math.isnan(d.ci_low)
+        assert d.significant is False
     nan = compare(_est(float("nan"), 0.05, 5), ok)
-    assert math.isnan(nan.ci_low) and not nan.significant
+    assert math.isnan(nan.std_error) and math.isnan(nan.ci_low) and nan.significant is False
+
+
+def test_compare_equal_variances_unequal_df_uses_welch() -> None:
+    a, b = _est(0.5, 0.05, 4), _est(0.6, 0.05, 20)
+    d = compare(a, b)
+    assert d.df == pytest.approx(4 / (1 / 4 + 1 / 20), rel=1e-12)  # not 4 + 20
+    assert d.significant is False
 
 
 def test_compare_level_sets_the_interval() -> None:
