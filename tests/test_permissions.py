@@ -263,3 +263,35 @@ def test_anonymous_users_start_at_the_login_page(app: Flask) -> None:
 def test_a_route_cannot_require_an_unknown_permission() -> None:
     with pytest.raises(KeyError, match=r"Unknown permission .no\.such."):
         permissions.requires("no.such")
+
+
+def test_every_request_is_checked_against_the_routes_rule(make_app, org: Org) -> None:
+    """Anonymous users are sent to the login page (and back afterwards), a role without the
+    permission is refused, and a route that declares no rule is refused to everyone."""
+    app = make_app()
+
+    @app.route("/udeklareret")
+    def undeclared() -> str:
+        return "hemmeligt"
+
+    @app.route("/kun-admin")
+    @permissions.requires("admin.manage")
+    def admin_only() -> str:
+        return "admin"
+
+    client = app.test_client()
+    response = client.get("/konto")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/login?next=/konto")
+    response = client.get("/konto?fane=sprog")
+    assert response.headers["Location"].endswith("/login?next=/konto?fane%3Dsprog")
+    assert client.get("/login").status_code == 200
+    client.post("/login", data={"username": "sagsbehandler", "password": PASSWORD})
+    assert client.get("/konto").status_code == 200
+    assert client.get("/kun-admin").status_code == 403
+    assert client.get("/udeklareret").status_code == 403
+    client.post("/logout")
+    client.post("/login", data={"username": "admin", "password": PASSWORD})
+    assert client.get("/kun-admin").get_data(as_text=True) == "admin"
+    assert client.get("/udeklareret").status_code == 403
+    assert client.get("/findes-ikke").status_code == 404

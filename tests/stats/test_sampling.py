@@ -126,20 +126,33 @@ def test_inclusion_probabilities_hand_worked(
 @pytest.mark.parametrize(
     ("sizes", "n", "match"),
     [
-        ([1, 0, 1], 1, "positive"),
-        ([1, -1, 1], 1, "positive"),
-        ([1, float("nan")], 1, "positive"),
-        ([1, float("inf")], 1, "positive"),
-        ([[1, 2]], 1, "one-dimensional"),
-        ([1, 2], 3, "exceeds"),
-        ([1, 2], -1, "non-negative"),
-        ([1, 2], 1.5, "integer"),
-        (["a", "b"], 1, "positive"),
+        ([1, 0, 1], 1, r"^size must contain only positive, finite numbers$"),
+        ([1, -1, 1], 1, r"^size must contain only positive, finite numbers$"),
+        ([1, float("nan")], 1, r"^size must contain only positive, finite numbers$"),
+        ([1, float("inf")], 1, r"^size must contain only positive, finite numbers$"),
+        ([[1, 2]], 1, r"^size must be one-dimensional, got shape \(1, 2\)$"),
+        ([1, 2], 3, r"^n = 3 exceeds the number of units \(2\)$"),
+        ([1, 2], -1, r"^n must be a non-negative integer, got -1$"),
+        ([1, 2], 1.5, r"^n must be a non-negative integer, got 1.5$"),
+        ([1, 2], True, r"^n must be a non-negative integer, got True$"),
+        ([1, 2], "1", r"^n must be a non-negative integer, got '1'$"),
+        (["a", "b"], 1, r"^size must be an array of positive finite numbers$"),
+        ([1, {}], 1, r"^size must be an array of positive finite numbers$"),
     ],
 )
 def test_inclusion_probabilities_rejects_bad_input(sizes: object, n: object, match: str) -> None:
+    """Bad input raises ValueError saying what is wrong (the whole message is checked)."""
     with pytest.raises(ValueError, match=match):
         inclusion_probabilities(sizes, n)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("n", [2, np.int64(2), np.uint8(2), 2.0, np.float64(2.0)])
+def test_sample_sizes_may_be_any_integer_valued_number(n: object) -> None:
+    expected = [0.4, 0.4, 1.0, 0.2]
+    np.testing.assert_allclose(inclusion_probabilities([2, 2, 9, 1], n), expected, atol=1e-15)
+    sel, pi = draw_stratified(["a"] * 4, [2, 2, 9, 1], {"a": n}, np.random.default_rng(0))
+    np.testing.assert_allclose(pi, expected, atol=1e-15)
+    assert len(sel) == 2 and 2 in sel.tolist()
 
 
 size_lists = st.lists(
@@ -337,6 +350,7 @@ def test_pi_returned_matches_independent_capping() -> None:
         )
 
 
+@pytest.mark.slow
 def test_simulation_inclusion_frequencies() -> None:
     strata, size, n_by = _population()
     rng = np.random.default_rng(12345)
@@ -406,7 +420,7 @@ def test_one_draw_strata_in_one_call() -> None:
     size = np.array([1.0, 3.0, 6.0, 1.0, 4.0, 2.0, 2.0, 5.0, 1.0])
     n_by = {0: 1, 1: 1, 2: 1}
     rng = np.random.default_rng(8)
-    reps = 6000
+    reps = 2000
     hits = np.zeros(size.shape[0])
     pi = inclusion_probabilities(size[:3], 1)
     np.testing.assert_allclose(pi, [0.1, 0.3, 0.6], atol=1e-15)
@@ -446,11 +460,27 @@ def test_nearly_certain_units_are_not_rounded_up() -> None:
 @pytest.mark.parametrize(
     ("strata", "size", "n_by", "match"),
     [
-        ([1, 2], [1.0], {1: 1}, "same length"),
-        ([1, 2], [1.0, 0.0], {1: 1}, "positive"),
-        ([1, 2], [1.0, 1.0], {1: -1}, "non-negative"),
-        ([1, 2], [1.0, 1.0], {1: 0.5}, "integer"),
-        ([1, 2], [1.0, 1.0], [(1, 1)], "mapping"),
+        ([1, 2], [1.0], {1: 1}, r"^strata and size must have the same length \(2 != 1\)$"),
+        ([1, 2], [1.0, 0.0], {1: 1}, r"^size must contain only positive, finite numbers$"),
+        ([1, 2], [1.0, 1.0], {1: -1}, r"^n for stratum 1 must be a non-negative integer, got -1$"),
+        (
+            [1, 2],
+            [1.0, 1.0],
+            {1: 0.5},
+            r"^n for stratum 1 must be a non-negative integer, got 0.5$",
+        ),
+        (
+            ["a"],
+            [1.0],
+            {"a": True},
+            r"^n for stratum 'a' must be a non-negative integer, got True$",
+        ),
+        (
+            [1, 2],
+            [1.0, 1.0],
+            [(1, 1)],
+            r"^n_by_stratum must be a mapping from stratum label to sample size$",
+        ),
     ],
 )
 def test_draw_rejects_bad_input(strata: object, size: object, n_by: object, match: str) -> None:
@@ -492,6 +522,7 @@ def test_draw_properties(labels: list[int], data: st.DataObject, seed: int, equa
             np.testing.assert_allclose(pi[mask], want / mask.sum(), rtol=1e-12)
 
 
+@pytest.mark.slow
 def test_naive_successive_weighted_draws_do_not_give_pi() -> None:
     """Why numpy's ``choice(p=…, replace=False)`` is not acceptable.
 
