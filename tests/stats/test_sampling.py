@@ -292,34 +292,6 @@ def test_equal_sizes_give_positive_second_order_probabilities(big_n: int) -> Non
             assert _second_order(dist, i, j) > 0, (n, i, j)
 
 
-@pytest.mark.parametrize(
-    ("sizes", "n"),
-    [
-        ([1.3, 2.7, 0.4, 5.1, 2.2], 2),
-        ([3, 1, 1, 1], 2),
-        ([1, 3, 6], 1),  # one draw, unequal sizes: π = (.1, .3, .6)
-        ([10, 1, 3, 6], 2),  # one certainty unit and one systematic draw
-    ],
-)
-def test_draws_follow_exact_joint_distribution(sizes: list[float], n: int) -> None:
-    """The implementation's samples follow the enumerated design (chi-square test)."""
-    pi = inclusion_probabilities(sizes, n)
-    dist = _oracle_design(pi.tolist())
-    rng = np.random.default_rng(20240611)
-    reps = 4000
-    strata = np.zeros(len(sizes), dtype=np.int64)
-    counts: Counter[frozenset[int]] = Counter()
-    for _ in range(reps):
-        sel, _pi = draw_stratified(strata, sizes, {0: n}, rng)
-        counts[frozenset(sel.tolist())] += 1
-    assert set(counts) <= set(dist)
-    keys = sorted(dist, key=sorted)
-    observed = np.array([counts[k] for k in keys], dtype=float)
-    expected = np.array([float(dist[k]) * reps for k in keys])
-    chi2 = float(((observed - expected) ** 2 / expected).sum())
-    assert chi2 < sps.chi2.ppf(0.9999, len(keys) - 1)
-
-
 # --------------------------------------------------------------------- draw_stratified
 
 
@@ -386,6 +358,28 @@ def test_reproducible_and_seed_dependent() -> None:
     np.testing.assert_array_equal(a[1], c[1])  # π does not depend on the draw
 
 
+def test_recorded_draws_replay_identically() -> None:
+    """The replay contract: a draw recorded under ``ALGORITHM_VERSION = "1"`` is verified by
+    drawing again from its seed, so the same inputs and seed must give these very samples in
+    every later release (written down from version 1). A change to the selection (order keys,
+    starts, layout) must come with a new ``ALGORITHM_VERSION``, not break old records."""
+    assert ALGORITHM_VERSION == "1"
+    rng0 = np.random.default_rng(1)
+    strata = rng0.integers(0, 12, 200)
+    size = 1 + 3 * rng0.random(200)
+    n_by = {h: (3 if h % 3 else 1) for h in range(12)}
+    sel, _pi = draw_stratified(strata, size, n_by, np.random.Generator(np.random.PCG64(20261202)))
+    assert sel.tolist() == [
+        *(4, 7, 20, 26, 32, 35, 44, 47, 50, 53, 62, 69, 88, 92, 108, 113, 125, 133),
+        *(137, 149, 153, 163, 164, 166, 167, 176, 191, 193),
+    ]
+    labels = [("ann", "syg"), ("ann", "flex"), ("bo", "syg")] * 4
+    n_cells = {("ann", "syg"): 2, ("ann", "flex"): 1, ("bo", "syg"): 3}
+    sizes = list(range(1, 13))
+    sel, _pi = draw_stratified(labels, sizes, n_cells, np.random.Generator(np.random.PCG64(7)))
+    assert sel.tolist() == [5, 6, 8, 9, 10, 11]
+
+
 def test_accepts_sequences_and_tuple_labels() -> None:
     strata = [("ann", "A"), ("ann", "B"), ("ann", "A"), ("bo", "A"), ("ann", "A")]
     sel, pi = draw_stratified(strata, [1, 1, 1, 1, 1], {("ann", "A"): 2}, np.random.default_rng(0))
@@ -411,27 +405,6 @@ def test_empty_draw_consumes_no_randomness() -> None:
     after_empty = draw_stratified(strata, size, n_by, rng)[0]
     fresh = draw_stratified(strata, size, n_by, np.random.default_rng(42))[0]
     np.testing.assert_array_equal(after_empty, fresh)
-
-
-def test_one_draw_strata_in_one_call() -> None:
-    """Several one-draw strata with unequal sizes in one call: every stratum gets exactly one
-    unit and each unit's selection frequency is its π (simulation)."""
-    strata = np.array([0, 0, 0, 1, 1, 2, 2, 2, 2])
-    size = np.array([1.0, 3.0, 6.0, 1.0, 4.0, 2.0, 2.0, 5.0, 1.0])
-    n_by = {0: 1, 1: 1, 2: 1}
-    rng = np.random.default_rng(8)
-    reps = 2000
-    hits = np.zeros(size.shape[0])
-    pi = inclusion_probabilities(size[:3], 1)
-    np.testing.assert_allclose(pi, [0.1, 0.3, 0.6], atol=1e-15)
-    for _ in range(reps):
-        sel, pi_all = draw_stratified(strata, size, n_by, rng)
-        assert np.bincount(strata[sel], minlength=3).tolist() == [1, 1, 1]
-        hits[sel] += 1
-    expected = np.concatenate([size[:3] / 10, size[3:5] / 5, size[5:] / 10])
-    np.testing.assert_allclose(pi_all, expected, atol=1e-15)
-    tol = 4.5 * np.sqrt(expected * (1 - expected) / reps)
-    assert np.all(np.abs(hits / reps - expected) <= tol)
 
 
 def test_knife_edge_certainty_units_get_exactly_one() -> None:
@@ -561,3 +534,55 @@ def test_large_draw_is_exact() -> None:
     np.testing.assert_array_equal(per, want)
     np.testing.assert_allclose(np.bincount(strata, weights=pi, minlength=n_strata), want)
     assert np.all(np.diff(sel) > 0)
+
+
+# ------------------------------------ simulations against the exact design (slowest last)
+
+
+@pytest.mark.parametrize(
+    ("sizes", "n"),
+    [
+        ([1.3, 2.7, 0.4, 5.1, 2.2], 2),
+        ([3, 1, 1, 1], 2),
+        ([1, 3, 6], 1),  # one draw, unequal sizes: π = (.1, .3, .6)
+        ([10, 1, 3, 6], 2),  # one certainty unit and one systematic draw
+    ],
+)
+def test_draws_follow_exact_joint_distribution(sizes: list[float], n: int) -> None:
+    """The implementation's samples follow the enumerated design (chi-square test)."""
+    pi = inclusion_probabilities(sizes, n)
+    dist = _oracle_design(pi.tolist())
+    rng = np.random.default_rng(20240611)
+    reps = 4000
+    strata = np.zeros(len(sizes), dtype=np.int64)
+    counts: Counter[frozenset[int]] = Counter()
+    for _ in range(reps):
+        sel, _pi = draw_stratified(strata, sizes, {0: n}, rng)
+        counts[frozenset(sel.tolist())] += 1
+    assert set(counts) <= set(dist)
+    keys = sorted(dist, key=sorted)
+    observed = np.array([counts[k] for k in keys], dtype=float)
+    expected = np.array([float(dist[k]) * reps for k in keys])
+    chi2 = float(((observed - expected) ** 2 / expected).sum())
+    assert chi2 < sps.chi2.ppf(0.9999, len(keys) - 1)
+
+
+def test_one_draw_strata_in_one_call() -> None:
+    """Several one-draw strata with unequal sizes in one call: every stratum gets exactly one
+    unit and each unit's selection frequency is its π (simulation)."""
+    strata = np.array([0, 0, 0, 1, 1, 2, 2, 2, 2])
+    size = np.array([1.0, 3.0, 6.0, 1.0, 4.0, 2.0, 2.0, 5.0, 1.0])
+    n_by = {0: 1, 1: 1, 2: 1}
+    rng = np.random.default_rng(8)
+    reps = 2000
+    hits = np.zeros(size.shape[0])
+    pi = inclusion_probabilities(size[:3], 1)
+    np.testing.assert_allclose(pi, [0.1, 0.3, 0.6], atol=1e-15)
+    for _ in range(reps):
+        sel, pi_all = draw_stratified(strata, size, n_by, rng)
+        assert np.bincount(strata[sel], minlength=3).tolist() == [1, 1, 1]
+        hits[sel] += 1
+    expected = np.concatenate([size[:3] / 10, size[3:5] / 5, size[5:] / 10])
+    np.testing.assert_allclose(pi_all, expected, atol=1e-15)
+    tol = 4.5 * np.sqrt(expected * (1 - expected) / reps)
+    assert np.all(np.abs(hits / reps - expected) <= tol)
