@@ -279,7 +279,19 @@ def test_every_request_is_checked_against_the_routes_rule(make_app, org: Org) ->
     def admin_only() -> str:
         return "admin"
 
+    @app.route("/aaben")
+    @permissions.public
+    def open_page() -> str:
+        return "for alle"
+
+    @app.route("/indlogget")
+    @permissions.authenticated
+    def logged_in_page() -> str:
+        return "for indloggede"
+
     client = app.test_client()
+    assert client.get("/aaben").get_data(as_text=True) == "for alle"
+    assert client.get("/indlogget").headers["Location"].endswith("/login?next=/indlogget")
     response = client.get("/konto")
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/login?next=/konto")
@@ -288,6 +300,8 @@ def test_every_request_is_checked_against_the_routes_rule(make_app, org: Org) ->
     assert client.get("/login").status_code == 200
     client.post("/login", data={"username": "sagsbehandler", "password": PASSWORD})
     assert client.get("/konto").status_code == 200
+    assert client.get("/indlogget").get_data(as_text=True) == "for indloggede"
+    assert client.get("/aaben").get_data(as_text=True) == "for alle"
     assert client.get("/kun-admin").status_code == 403
     assert client.get("/udeklareret").status_code == 403
     client.post("/logout")
