@@ -7,6 +7,7 @@ so they hold when its functions change shape. Route by route access is in ``test
 
 from __future__ import annotations
 
+import logging
 from types import SimpleNamespace
 
 import pytest
@@ -146,6 +147,16 @@ def test_a_leader_without_units_and_an_unlinked_caseworker_see_nothing(
         assert not permissions.can_see_unit(user, org.unit_a)
 
 
+def test_a_caseworker_link_gives_case_rows_only_to_caseworkers(session: Session, org: Org) -> None:
+    """Case-level rows follow the role: a director or auditor account that happens to be linked
+    to a caseworker still sees no cases."""
+    for role, cw in (("direktoer", org.cw_a2), ("revisor", org.cw_b2)):
+        user = make_user(session, f"{role}-linked", role, caseworker=cw)
+        assert not permissions.can_see_caseworker(user, cw)
+        listed = session.scalars(select(Caseworker).where(permissions.caseworker_filter(user)))
+        assert listed.all() == []
+
+
 def test_unknown_roles_and_anonymous_users_hold_nothing(org: Org) -> None:
     strangers = [
         SimpleNamespace(is_authenticated=True, role="superuser", unit_ids={org.unit_a.id}),
@@ -190,6 +201,13 @@ def test_only_leaders_open_the_review_pages_of_their_rounds(session: Session, or
         "revisor": set(),
     }
     assert permissions.can_open_round_reviews(None, foreign)  # the system
+
+
+def test_the_system_may_record_and_read_every_review(org: Org) -> None:
+    """The scheduler and the CLI act without a user (``None``)."""
+    for cw in _caseworkers(org).values():
+        assert permissions.can_record_reviews(None, cw)
+        assert permissions.can_view_reviews(None, cw)
 
 
 def test_round_progress_counts_cover_the_right_caseworkers(session: Session, org: Org) -> None:
@@ -265,7 +283,9 @@ def test_a_route_cannot_require_an_unknown_permission() -> None:
         permissions.requires("no.such")
 
 
-def test_every_request_is_checked_against_the_routes_rule(make_app, org: Org) -> None:
+def test_every_request_is_checked_against_the_routes_rule(
+    make_app, org: Org, caplog: pytest.LogCaptureFixture
+) -> None:
     """Anonymous users are sent to the login page (and back afterwards), a role without the
     permission is refused, and a route that declares no rule is refused to everyone."""
     app = make_app()
@@ -303,7 +323,11 @@ def test_every_request_is_checked_against_the_routes_rule(make_app, org: Org) ->
     assert client.get("/indlogget").get_data(as_text=True) == "for indloggede"
     assert client.get("/aaben").get_data(as_text=True) == "for alle"
     assert client.get("/kun-admin").status_code == 403
-    assert client.get("/udeklareret").status_code == 403
+    with caplog.at_level(logging.ERROR):
+        assert client.get("/udeklareret").status_code == 403
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR] == [
+        "Route undeclared has no declared access rule"
+    ]
     client.post("/logout")
     client.post("/login", data={"username": "admin", "password": PASSWORD})
     assert client.get("/kun-admin").get_data(as_text=True) == "admin"
