@@ -161,6 +161,7 @@ def test_unknown_roles_and_anonymous_users_hold_nothing(org: Org) -> None:
     strangers = [
         SimpleNamespace(is_authenticated=True, role="superuser", unit_ids={org.unit_a.id}),
         SimpleNamespace(is_authenticated=False, role="admin", unit_ids=set()),
+        SimpleNamespace(role="admin", unit_ids=set()),  # not a login at all
     ]
     for user in strangers:
         assert permissions.role_of(user) is None
@@ -276,6 +277,15 @@ def test_anonymous_users_start_at_the_login_page(app: Flask) -> None:
     with app.test_request_context():
         anonymous = SimpleNamespace(is_authenticated=False, role="admin")
         assert permissions.start_endpoint(anonymous) == "auth.login"
+
+
+def test_without_its_start_page_a_role_lands_on_its_account(org: Org) -> None:
+    """An installation without a role's start page (e.g. the feature switched off) sends the
+    user to the account page instead of a missing one."""
+    users = [SimpleNamespace(is_authenticated=True, role=org.users[n].role) for n in ROLES]
+    with Flask("bare").app_context():
+        for user in users:
+            assert permissions.start_endpoint(user) == "auth.account"
 
 
 def test_a_route_cannot_require_an_unknown_permission() -> None:
