@@ -64,7 +64,7 @@ translations: install
 # and the permission rules; not part of `make test` (CPU-heavy: one module at a time, one worker).
 # Prints each module's score; goals: >= 95 % for tilsyn/stats/{estimation,sampling}.py, >= 90 %
 # for tilsyn/permissions.py. The survivors left on purpose are listed, with reasons, in
-# docs/statistics.md, appendix A. One module: `make mutation MODULES=sampling`.
+# docs/statistics.md, appendix B. One module: `make mutation MODULES=sampling`.
 MODULES ?= estimation sampling permissions
 mutation: install-test
 	$(BIN)/python tests/infra/mutation.py $(MODULES)

@@ -4,7 +4,7 @@ Each module is mutated on its own, with only the tests that speak for it (``TILS
 read by ``tests/conftest.py``) and one worker (``--max-children 1``: the machine is shared).
 mutmut's own settings are in ``pyproject.toml`` (``[tool.mutmut]``). Prints every module's score,
 ``killed / mutants`` (timeouts count as killed, mutants no test reaches as survivors), and its
-survivors; the survivors left on purpose are explained in docs/statistics.md, appendix A.
+survivors; the survivors left on purpose are explained in docs/statistics.md, appendix B.
 
 Usage: ``python tests/infra/mutation.py [estimation|sampling|permissions ...]``
 """
