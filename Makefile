@@ -49,6 +49,7 @@ test: install-test lint
 bench: install-test
 	$(BIN)/python bench/bench_stats.py
 	$(BIN)/python bench/bench_import.py
+	bash tests/infra/with-postgres.sh $(BIN)/python bench/bench_load.py --seconds 60
 
 # Extract the msgids (config/babel.cfg limits extraction to tilsyn/**.py and templates/**.html),
 # merge them into every catalogue under tilsyn/translations and compile the .mo files (committed).

@@ -4,8 +4,9 @@ Run with ``make bench`` (or ``.venv/bin/python bench/bench_import.py [--rows N] 
 
 1. Generate an export with the same columns as ``sagsudtraek-eksempel.csv`` (UTF-8 with BOM,
    ``;``, ``dd-mm-yyyy``, decimal comma) in a temporary directory.
-2. Import it into a fresh SQLite *file* database through ``tilsyn.cases.services.import_file``
-   (the same call the CLI and the web make; caseworkers and units are created), committing once.
+2. Import it into a fresh SQLite *file* database through
+   ``tilsyn.cases.importing.pipeline.import_file`` (the same call the CLI and the web make;
+   caseworkers and units are created), committing once.
 3. Copy the ``cases`` table's schema (same columns, constraints and indexes) to ``cases_bare`` in
    the same database and insert the very same rows with one DBAPI ``executemany`` in one
    transaction. The ratio import / bare is the price of reading, parsing, validating, mapping
@@ -43,7 +44,8 @@ os.environ.setdefault("TILSYN_ENV", "bench")
 from sqlalchemy import text
 
 from tilsyn import create_app
-from tilsyn.cases import services
+from tilsyn.cases.importing import pipeline, setup
+from tilsyn.cases.importing import result as import_result
 from tilsyn.extensions import db
 
 HEADER = [
@@ -132,10 +134,10 @@ def fresh_app(directory: Path, name: str):  # type: ignore[no-untyped-def]
     return app
 
 
-def run_import(app, path: Path) -> services.ImportResult:  # type: ignore[no-untyped-def]
+def run_import(app, path: Path) -> import_result.ImportResult:  # type: ignore[no-untyped-def]
     with app.app_context():
-        mapping = services.load_mapping(None, app.config["MAPPINGS_DIR"])
-        result = services.import_file(
+        mapping = setup.import_mapping(None, app.config["MAPPINGS_DIR"])
+        result = pipeline.import_file(
             db.session,
             None,
             path,
@@ -144,6 +146,7 @@ def run_import(app, path: Path) -> services.ImportResult:  # type: ignore[no-unt
             filename=path.name,
             create_caseworkers=True,
             imported_by_name="bench",
+            today=AS_OF,
         )
         if not result.ok:
             db.session.rollback()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,8 @@ os.environ["TILSYN_ENV"] = "testing"
 
 from tests import factories
 from tilsyn import create_app
+from tilsyn.demo_export import DemoExport, write_export
 from tilsyn.extensions import db as _db
-from tilsyn.settings import ROOT
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -29,8 +30,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-#: The realistic case-system export beside the project (``../shared`` in CI).
-SAMPLE_EXPORT = ROOT.parent / "shared" / "data" / "sagsudtraek-eksempel.csv"
+#: Seed and as-of date of the example export the import tests read (``tilsyn demo export``).
+SAMPLE_SEED = 2026
+SAMPLE_AS_OF = date(2026, 9, 30)
 
 
 def _keep_mutation_selection(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -68,14 +70,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(scope="session")
-def sample_export() -> Path:
-    """The example export; missing it fails the run under CI and skips elsewhere."""
-    if not SAMPLE_EXPORT.is_file():
-        message = f"example export not found at {SAMPLE_EXPORT}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return SAMPLE_EXPORT
+def sample_export_info(tmp_path_factory: pytest.TempPathFactory) -> DemoExport:
+    """A realistic case-system export made by the demo generator (``tilsyn demo export``)."""
+    path = tmp_path_factory.mktemp("export") / "sagsudtraek-eksempel.csv"
+    return write_export(path, seed=SAMPLE_SEED, as_of=SAMPLE_AS_OF)
+
+
+@pytest.fixture(scope="session")
+def sample_export(sample_export_info: DemoExport) -> Path:
+    """The path of the example export (see :func:`sample_export_info`)."""
+    return sample_export_info.path
 
 
 @pytest.fixture(scope="session")

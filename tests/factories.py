@@ -18,18 +18,12 @@ from tilsyn.auth.models import User
 from tilsyn.auth.services import hash_password
 from tilsyn.cases.models import Case, Snapshot
 from tilsyn.catalogue.models import ControlPoint, Theme
-from tilsyn.catalogue.services import load_starter_catalogue
+from tilsyn.catalogue.points import load_starter_catalogue
 from tilsyn.extensions import db
 from tilsyn.org.models import Caseworker, Unit
-from tilsyn.risk.services import ensure_default_model
-from tilsyn.rounds import services as round_services
-from tilsyn.rounds.models import (
-    DRAWN,
-    Round,
-    RoundControlPoint,
-    RoundTheme,
-    SupervisionPlan,
-)
+from tilsyn.risk.versions import ensure_default_model
+from tilsyn.rounds.models import Round, RoundControlPoint, RoundStatus, RoundTheme, SupervisionPlan
+from tilsyn.rounds.plans import PlanInput, save_plan
 from tilsyn.sampling.models import Draw, DrawItem
 
 PASSWORD = "testpassword"
@@ -227,7 +221,7 @@ def tamper(session: Session, sql: str, params: dict[str, Any]) -> None:
     """Change stored draw rows behind the application's back, and commit.
 
     On PostgreSQL the immutability triggers are disabled for the statement, as the table's owner
-    (or a superuser) could do; :func:`tilsyn.sampling.services.verify` must still notice.
+    (or a superuser) could do; :func:`tilsyn.sampling.verify.verify` must still notice.
     """
     postgres = session.get_bind().dialect.name == "postgresql"
     tables = ("draws", "draw_items")
@@ -302,7 +296,7 @@ def make_plan(
     themes = themes_by_code(session)
     core = [t.id for t in themes.values() if t.is_core]
     rot = [t.id for t in sorted(themes.values(), key=lambda t: t.position) if not t.is_core]
-    data = round_services.PlanInput(
+    data = PlanInput(
         name=name,
         unit_id=org.unit_a.id if unit_id == -1 else unit_id,
         core_theme_ids=core,
@@ -314,7 +308,7 @@ def make_plan(
         starts_on=starts_on,
         **extra,  # type: ignore[arg-type]
     )
-    return round_services.save_plan(session, org.users["admin"], None, data)
+    return save_plan(session, org.users["admin"], None, data)
 
 
 # ---------------------------------------------- hand-made draws, plan rows and rounds
@@ -423,7 +417,7 @@ def make_round(
     *,
     label: str = "2026-K3",
     start: date = date(2026, 7, 1),
-    status: str = DRAWN,
+    status: str = RoundStatus.DRAWN,
     core_codes: Sequence[str] = ("JOBMAAL", "SAMLET"),
 ) -> Round:
     """A round asking ``points`` (themes from their control points)."""

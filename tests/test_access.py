@@ -44,10 +44,10 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "audit.index": frozenset({"admin", "revisor"}),
     "cases.snapshots": frozenset({"admin", "teamleder", "direktoer", "revisor"}),
     "cases.snapshot": frozenset({"admin", "teamleder", "direktoer", "revisor"}),
-    "cases.upload": frozenset({"admin", "teamleder"}),
-    "cases.preview": frozenset({"admin", "teamleder"}),
-    "cases.abort_import": frozenset({"admin", "teamleder"}),
-    "cases.error_report": frozenset({"admin", "teamleder"}),
+    "cases.upload": frozenset({"admin"}),
+    "cases.preview": frozenset({"admin"}),
+    "cases.abort_import": frozenset({"admin"}),
+    "cases.error_report": frozenset({"admin"}),
     "catalogue.index": ALL,
     "catalogue.view": ALL,
     "catalogue.edit": LEADERS,
@@ -57,8 +57,8 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "rounds.calendar": frozenset({"admin", "teamleder", "direktoer", "revisor"}),
     "rounds.plans": frozenset({"admin", "teamleder", "direktoer", "revisor"}),
     "rounds.plan_edit": LEADERS,
-    "rounds.new_round": LEADERS,
-    "rounds.round": frozenset({"admin", "teamleder", "direktoer", "revisor"}),
+    "round_pages.new_round": LEADERS,
+    "round_pages.round_page": frozenset({"admin", "teamleder", "direktoer", "revisor"}),
     "rounds.draw": LEADERS,
     "rounds.themes": LEADERS,
     "rounds.status": LEADERS,
@@ -79,6 +79,36 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "reviews.edit": LEADERS,
     "reviews.view": LEADERS,
     "reviews.reopen": LEADERS,
+    # Feedback and follow-up actions (tilsyn.feedback).
+    "feedback.mine": frozenset({"sagsbehandler"}),
+    "feedback.mine_detail": frozenset({"sagsbehandler"}),
+    "feedback.acknowledge": frozenset({"sagsbehandler"}),
+    "feedback.comment": frozenset({"admin", "teamleder", "sagsbehandler"}),
+    "feedback.my_actions": frozenset({"sagsbehandler"}),
+    "feedback.action_done": frozenset({"admin", "teamleder", "sagsbehandler"}),
+    "feedback.preference": ALL,
+    "feedback.round_page": LEADERS,
+    "feedback.release_round": LEADERS,
+    "feedback.review_page": LEADERS,
+    "feedback.release_review": LEADERS,
+    "feedback.create_action": LEADERS,
+    "feedback.actions_list": LEADERS,
+    "feedback.action_approve": LEADERS,
+    "feedback.action_reopen": LEADERS,
+    "feedback.action_cancel": LEADERS,
+    "feedback.plan_settings": LEADERS,
+    "feedback.overview": frozenset({"admin", "teamleder", "direktoer", "revisor"}),
+    "feedback.register": frozenset({"admin", "revisor"}),
+    "quality.method_check": frozenset({"admin", "teamleder", "direktoer", "revisor"}),
+    "quality.calibration": frozenset({"admin", "teamleder", "revisor"}),
+    "quality.calibration_round_page": frozenset({"admin", "teamleder", "revisor"}),
+    "quality.calibration_setting": LEADERS,
+    "quality.calibration_assign": LEADERS,
+    "quality.calibration_resolve": LEADERS,
+    "quality.second_review": LEADERS,
+    "results.index": frozenset({"admin", "teamleder", "direktoer", "revisor"}),
+    "results.export_excel": frozenset({"admin", "teamleder", "direktoer", "revisor"}),
+    "results.report": frozenset({"admin", "teamleder", "direktoer", "revisor"}),
 }
 
 USERNAME = {
@@ -102,7 +132,12 @@ ALLOWED_STATUS: dict[str, int] = {
 }
 
 #: Non-id URL values.
-SAMPLE_ARGS = {"filename": "tilsyn.css", "lang": "da", "token": "ukendt-upload"}
+SAMPLE_ARGS = {
+    "filename": "tilsyn.css",
+    "lang": "da",
+    "token": "ukendt-upload",
+    "period": "2026-K4",
+}
 
 
 @dataclass
@@ -120,27 +155,36 @@ def seed(session: Session, org: factories.Org) -> Seeded:
     round and its draw (reusing the feature factories)."""
     from tests.factories import make_org_snapshot, make_plan, setup_catalogue_and_model
     from tilsyn.catalogue.models import ControlPoint, Scale, Theme
-    from tilsyn.risk import services as risk
-    from tilsyn.rounds import services as rounds
+    from tilsyn.risk.versions import approved_version, create_version
     from tilsyn.rounds.periods import period_containing
+    from tilsyn.rounds.rounds import create_round, draw_round
     from tilsyn.sampling.models import DrawItem
 
     admin = org.users["admin"]
     today = date.today()
     setup_catalogue_and_model(session, org)
-    approved = risk.approved_version(session)
+    approved = approved_version(session)
     assert approved is not None
-    draft = risk.create_version(session, admin, approved, approved.factors, "Kladde til test")
+    draft = create_version(session, admin, approved, approved.factors, "Kladde til test")
     snapshot = make_org_snapshot(session, org, today - timedelta(days=3))
     plan = make_plan(session, org, starts_on=today)
-    rnd = rounds.create_round(session, admin, plan, period_containing("quarterly", today))
-    draw = rounds.draw_round(session, admin, rnd, snapshot=snapshot, seed=4711)
+    rnd = create_round(session, admin, plan, period_containing("quarterly", today))
+    draw = draw_round(session, admin, rnd, snapshot=snapshot, seed=4711, prior_findings={})
     item = session.scalars(
         select(DrawItem)
         .where(DrawItem.draw_id == draw.id, DrawItem.caseworker_id == org.cw_a1.id)
         .order_by(DrawItem.id)
     ).first()
     assert item is not None
+
+    # The caseworker's second sampled case gets a completed, released review (the first stays
+    # open for the review form).
+    reviewed = session.scalars(
+        select(DrawItem)
+        .where(DrawItem.draw_id == draw.id, DrawItem.caseworker_id == org.cw_a1.id)
+        .order_by(DrawItem.id)
+    ).all()[1]
+    feedback_ids = _seed_feedback(session, org, rnd, reviewed)
 
     def case_of(caseworker_id: int) -> int:
         case_id = session.scalar(
@@ -156,6 +200,17 @@ def seed(session: Session, org: factories.Org) -> Seeded:
         assert value is not None, model
         return int(value)
 
+    # A calibration case: the sampled case above, second review by the team leader.
+    from tilsyn.quality.models import CalibrationCase
+
+    calibration = CalibrationCase(
+        round_id=rnd.id,
+        draw_item_id=item.id,
+        unit_id=org.unit_a.id,
+        reviewer_id=org.users["leder"].id,
+    )
+    session.add(calibration)
+    session.flush()
     session.commit()
     return Seeded(
         ids={
@@ -172,6 +227,8 @@ def seed(session: Session, org: factories.Org) -> Seeded:
             "item_id": item.id,
             "version_id": approved.id,
             "case_id": case_of(org.cw_a1.id),
+            **feedback_ids,
+            "calibration_id": calibration.id,
         },
         per_endpoint={
             # Only a draft can be edited or approved.
@@ -181,6 +238,37 @@ def seed(session: Session, org: factories.Org) -> Seeded:
         own_case_id=case_of(org.cw_a1.id),
         other_case_id=case_of(org.cw_b1.id),
     )
+
+
+def _seed_feedback(session: Session, org: factories.Org, rnd: Any, item: Any) -> dict[str, int]:
+    """A completed review of the Team A caseworker's case, released, with a follow-up action
+    from its first finding (every answer "not in order")."""
+    from tilsyn.feedback import actions, release
+    from tilsyn.reviews import recording as reviews
+
+    admin = org.users["admin"]
+    points = reviews.applicable_points(reviews.review_form_items(session, rnd, item))
+    answers = {
+        cp.id: (next(o.id for o in cp.scale.options if o.outcome == "not_in_order"), "")
+        for cp in points
+    }
+    review = reviews.save_review(session, admin, rnd.id, item.id, answers, "", True)
+    release.release(session, admin, rnd.id, review_ids=[review.id])
+    action = actions.create_action(
+        session,
+        admin,
+        review.id,
+        description="Ret sagen",
+        owner="caseworker",
+        due_date=date.today() + timedelta(days=14),
+        today=date.today(),
+        control_point_id=points[0].id,
+    )
+    from tilsyn.feedback.models import FeedbackRelease
+
+    rel = session.scalar(select(FeedbackRelease).where(FeedbackRelease.review_id == review.id))
+    assert rel is not None
+    return {"release_id": rel.id, "review_id": review.id, "action_id": action.id}
 
 
 @pytest.fixture

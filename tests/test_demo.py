@@ -457,3 +457,27 @@ def test_as_of_must_be_a_date(app: Flask, session: Session) -> None:
     result = app.test_cli_runner().invoke(demo_command, ["--as-of", "31-03-2025"])
     assert result.exit_code == 2
     assert session.scalar(select(func.count()).select_from(Unit)) == 0
+
+
+def test_demo_export_writes_the_demo_cases_as_a_case_system_export(
+    app: Flask, session: Session, tmp_path: Path
+) -> None:
+    out = tmp_path / "udtraek.csv"
+    args = ["export", "--output", str(out), "--seed", str(SEED), "--as-of", TODAY.isoformat()]
+    result = app.test_cli_runner().invoke(demo_command, args)
+    assert result.exit_code == 0, result.output
+    assert "3000 sager, 45 sagsbehandlere, 5 teams" in result.output
+    data = out.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbfSags-ID;Sagsbehandler;")
+    lines = data.decode("utf-8-sig").splitlines()
+    assert len(lines) == 3001
+    # Danish conventions: dd-mm-yyyy dates, Ja/Nej, decimal comma.
+    cells = lines[1].split(";")
+    assert len(cells) == 13 and cells[5].count("-") == 2 and len(cells[5]) == 10
+    assert {c for line in lines[1:] for c in line.split(";")[10:12]} == {"Ja", "Nej"}
+    # The export holds the very cases the demo database gets with the same seed and date.
+    built = build_demo(session, seed=SEED, password=DEMO_PASSWORD, today=TODAY)
+    refs = set(session.scalars(select(Case.case_ref).where(Case.snapshot_id == built.snapshot_id)))
+    assert refs == {line.split(";")[0] for line in lines[1:]}
+    # Nothing was written by the export itself (the database only holds the demo built above).
+    assert session.scalar(select(func.count()).select_from(Snapshot)) == 1

@@ -312,3 +312,20 @@ def test_team_page_lists_caseworkers_with_caseloads(login_as, session, org):
     html = login_as("leder").get(f"/mine-teams/{org.unit_a.id}").get_data(as_text=True)
     assert "AAA" in html and "AAB" in html and "BBA" not in html
     assert "3 åbne sager i alt" in html
+
+
+def test_tabular_csv_neutralises_formulas_but_keeps_numbers() -> None:
+    from datetime import date as _date
+
+    from tilsyn import tabular
+
+    rows = [
+        ["=1+1", "@SUM(1)", "+45", "-3", "\tx", "\rx", '=HYPERLINK("http://x")'],
+        [-3, -2.5, 0, True, None, _date(2026, 1, 2), "Anne"],
+    ]
+    text = tabular.csv_bytes(["-Kolonne", "B", "C", "D", "E", "F", "G"], rows).decode("utf-8")
+    lines = text.split("\r\n")
+    assert text.startswith("\ufeff'-Kolonne;B;")
+    assert lines[1].split(";")[:4] == ["'=1+1", "'@SUM(1)", "'+45", "'-3"]
+    assert lines[1].count("'") == 7  # every formula-like text cell, including tab and CR
+    assert lines[2] == "-3;-2,5;0;Ja;;02-01-2026;Anne"

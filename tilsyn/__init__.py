@@ -23,6 +23,10 @@ BLUEPRINTS: tuple[str, ...] = (
     "tilsyn.risk.views",
     "tilsyn.sampling.views",
     "tilsyn.reviews.views",
+    "tilsyn.reviews.round_pages",
+    "tilsyn.quality.views",
+    "tilsyn.feedback.views",
+    "tilsyn.results.views",
 )
 
 
@@ -55,6 +59,10 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     babel.init_app(app, locale_selector=_select_locale)
     _init_login(app)
 
+    from tilsyn.web import BoundedIntConverter
+
+    # Before any route is added: every <int:...> is bounded to what the database can hold.
+    app.url_map.converters["int"] = BoundedIntConverter
     for module_name in BLUEPRINTS:
         app.register_blueprint(importlib.import_module(module_name).bp)
 
@@ -65,10 +73,28 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         if name == "static" or name.startswith("bootstrap."):
             app.view_functions[name] = public(_plain_view(view))
     app.before_request(enforce_access)
-    from tilsyn.web import commit_request
+    from tilsyn.web import commit_request, register_database_errors
 
     app.after_request(commit_request)
+    from tilsyn.reviews.findings import prior_findings_by_caseworker
+    from tilsyn.risk.population import OPEN_ACTIONS_SOURCE, PRIOR_FINDINGS_SOURCE
+
+    # Risk scoring needs each caseworker's prior findings, which live above it (in reviews):
+    # views and commands below reviews read them through this one registered source.
+    app.extensions[PRIOR_FINDINGS_SOURCE] = prior_findings_by_caseworker
+    from tilsyn.feedback.loop import followup_allowance, open_action_counts, review_hints
+    from tilsyn.feedback.pages import round_summary
+    from tilsyn.reviews.hooks import REVIEW_HINTS_SOURCE, ROUND_FEEDBACK_SOURCE
+    from tilsyn.rounds.rounds import FOLLOWUP_ALLOWANCE_SOURCE
+
+    # Feedback sits above rounds and reviews: the follow-up allowance of a plan's draw, the
+    # review form's hints and the round page's feedback summary reach them as plain data.
+    app.extensions[FOLLOWUP_ALLOWANCE_SOURCE] = followup_allowance
+    app.extensions[OPEN_ACTIONS_SOURCE] = open_action_counts
+    app.extensions[REVIEW_HINTS_SOURCE] = review_hints
+    app.extensions[ROUND_FEEDBACK_SOURCE] = round_summary
     register_error_handlers(app)
+    register_database_errors(app)
     _init_templates(app)
     return app
 
@@ -89,8 +115,13 @@ def _select_locale() -> str:
     lang = session.get("lang")
     if lang in ("da", "en"):
         return str(lang)
-    if current_user and getattr(current_user, "locale", None):
-        return str(current_user.locale)
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        if current_user and getattr(current_user, "locale", None):
+            return str(current_user.locale)
+    except SQLAlchemyError:  # the database is unreachable: the error page is Danish
+        return "da"
     return "da"
 
 
@@ -110,8 +141,30 @@ def _init_login(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
-        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-        return user if user is not None and user.active else None
+        from datetime import UTC, datetime
+
+        from flask import flash
+
+        from tilsyn.auth import sessions
+
+        known = user_id.isdigit() and len(user_id) < 19
+        user = db.session.get(User, int(user_id)) if known else None
+        if user is None or not user.active:
+            sessions.forget(session)
+            return None
+        ended = sessions.check(
+            session,
+            user.session_version,
+            datetime.now(UTC),
+            idle_minutes=float(app.config["SESSION_IDLE_MINUTES"]),
+            max_hours=float(app.config["SESSION_MAX_HOURS"]),
+        )
+        if ended is not None:
+            sessions.forget(session)
+            if ended != sessions.REVOKED:
+                flash(str(_l("Din session er udløbet; log ind igen.")), "info")
+            return None
+        return user
 
 
 def _init_templates(app: Flask) -> None:
@@ -119,10 +172,12 @@ def _init_templates(app: Flask) -> None:
 
     from tilsyn import formatting
     from tilsyn.core.nav import nav_items
+    from tilsyn.formutil import error_list
     from tilsyn.permissions import ROLE_LABELS, Role, can
 
     app.jinja_env.globals.update(
         can=can,
+        form_error_list=error_list,
         nav_items=nav_items,
         role_labels={role.value: label for role, label in ROLE_LABELS.items()},
         get_locale=get_locale,

@@ -7,9 +7,11 @@ import click
 from tilsyn.cases.commands import import_command
 from tilsyn.catalogue.commands import catalogue_group
 from tilsyn.demo_commands import demo
+from tilsyn.results.commands import results_group, reviews_group
 from tilsyn.risk.commands import risk_group
-from tilsyn.rounds.commands import rounds_group, scheduler_command
+from tilsyn.rounds.commands import rounds_group
 from tilsyn.sampling.commands import sample_group
+from tilsyn.scheduler import scheduler_command
 
 COMMANDS: list[click.Command] = [
     demo,
@@ -19,4 +21,6 @@ COMMANDS: list[click.Command] = [
     scheduler_command,
     risk_group,
     sample_group,
+    reviews_group,
+    results_group,
 ]

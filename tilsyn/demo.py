@@ -9,13 +9,13 @@ and extension data. Only the generated passwords are random (:mod:`secrets`) unl
 given. Teams differ in size as in the example export; every demo user has an e-mail address at
 ``demo.tilsyn.example`` so notifications reach someone.
 
-The case attributes follow the distributions of the example export in ``shared/data``
-(``sagsudtraek-eksempel.csv``): scheme mix per team, case age roughly exponential with a median
-of about seven months, conversations in the last 12 months growing with case age (about one every
-two months), re-assessment deadlines (22, 52 and 78 weeks, then every 26 weeks) only for
-sygedagpenge, jobafklaringsforløb and ledighedsydelse (so about 30 % have none), caseworker
-changes mostly 0, job goal registered in about 46 % and CV on Jobnet in about 69 % of cases with
-a small per-caseworker effect, weekly hours only for fleksjob.
+The case attributes follow the distributions of a real case-system example export (3,003 open
+cases, 45 caseworkers, 5 teams): scheme mix per team, case age roughly exponential with a median of
+about seven months, conversations in the last 12 months growing with case age (about one every two
+months), re-assessment deadlines (22, 52 and 78 weeks, then every 26 weeks) only for sygedagpenge,
+jobafklaringsforløb and ledighedsydelse (so about 30 % have none), caseworker changes mostly 0, job
+goal registered in about 46 % and CV on Jobnet in about 69 % of cases with a small per-caseworker
+effect, weekly hours only for fleksjob.
 
 Extensions
 ----------
@@ -72,6 +72,7 @@ DemoExtension = Callable[[Session, User, np.random.Generator, date], None]
 DEMO_EXTENSIONS: list[str] = [
     "tilsyn.rounds.demo:add_demo_rounds",
     "tilsyn.reviews.demo:add_demo_reviews",
+    "tilsyn.feedback.demo:add_demo_feedback",
 ]
 
 DEMO_SOURCE_FILENAME = "demo (syntetisk)"
@@ -288,7 +289,7 @@ def _caseloads(rng: np.random.Generator, new: np.ndarray, teams: list[str]) -> n
     return loads
 
 
-def _plan_caseworkers(rng: np.random.Generator, today: date) -> list[_CaseworkerPlan]:
+def plan_caseworkers(rng: np.random.Generator, today: date) -> list[_CaseworkerPlan]:
     count = CASEWORKERS_PER_TEAM * len(TEAMS)
     names = _draw_names(rng, count)
     teams = [team.name for team in TEAMS for _ in range(CASEWORKERS_PER_TEAM)]
@@ -335,7 +336,7 @@ def _reassessment_due(rng: np.random.Generator, start: date, age: int) -> date:
     return start + timedelta(days=milestones[upcoming])
 
 
-def _plan_cases(
+def plan_cases(
     rng: np.random.Generator, plans: list[_CaseworkerPlan], today: date
 ) -> list[dict[str, Any]]:
     """The case rows, keyed by caseworker initials and team name (no database ids)."""
@@ -440,14 +441,14 @@ def build_demo(
     rng = base_rng(seed)
 
     units = {team.name: save_unit(session, None, team.name) for team in TEAMS}
-    plans = _plan_caseworkers(rng, today)
+    plans = plan_caseworkers(rng, today)
     caseworkers: dict[str, Caseworker] = {}
     for plan in plans:
         caseworkers[plan.initials] = save_caseworker(
             session, None, plan.initials, plan.name, units[plan.team], plan.employment_start
         )
 
-    rows = _plan_cases(rng, plans, today)
+    rows = plan_cases(rng, plans, today)
     digest = canonical_digest(rows)
     snapshot = Snapshot(
         as_of=today,

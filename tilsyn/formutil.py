@@ -9,7 +9,9 @@ valid date value.") come from ``tilsyn/translations/da/LC_MESSAGES/wtforms.mo`` 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from datetime import date
 from functools import cache
 from typing import Any
 
@@ -18,8 +20,11 @@ import wtforms
 from babel import support
 from flask import has_request_context
 from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from wtforms.fields import DateField, FieldList, FileField, FormField, PasswordField
 from wtforms.fields.choices import SelectChoice
 from wtforms.i18n import messages_path
+from wtforms.validators import ValidationError
 
 from tilsyn.schemes import SCHEMES
 from tilsyn.settings import ROOT
@@ -66,18 +71,123 @@ class WTFormsTranslations:
 
 translations = WTFormsTranslations()
 
+# --- The rules every form field gets (bound by the base classes' Meta) ----------------------
+
+#: Control characters refused in any text input: NUL, DEL and the other C0/C1 codes except
+#: tab, line feed and carriage return (the same set the import refuses).
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+CONTROL_MESSAGE = _l("Teksten indeholder ugyldige kontroltegn (fx NUL); fjern dem og prøv igen.")
+
+#: The range of every date a form accepts (inclusive). Dates outside it are typing errors
+#: (0001-01-01, 9999-12-31) and would overflow period arithmetic.
+DATE_MIN = date(1900, 1, 1)
+DATE_MAX = date(2199, 12, 31)
+
+
+def has_control_characters(text: str) -> bool:
+    """Whether ``text`` holds a character :data:`CONTROL_CHARACTERS` refuses."""
+    return not text.isprintable() and CONTROL_CHARACTERS.search(text) is not None
+
+
+def _strings(data: object) -> list[str]:
+    if isinstance(data, str):
+        return [data]
+    if isinstance(data, list | tuple):
+        return [item for item in data if isinstance(item, str)]
+    return []
+
+
+class NoControlCharacters:
+    """Refuse control characters in a field's submitted text (every field but passwords and
+    files gets this rule from the base forms' ``Meta``). Checks the raw submitted values too,
+    so a select whose value is not one of its choices is covered."""
+
+    def __call__(self, form: Any, field: Any) -> None:
+        values = [*_strings(field.data), *_strings(getattr(field, "raw_data", None))]
+        if any(has_control_characters(value) for value in values):
+            raise ValidationError(str(CONTROL_MESSAGE))
+
+
+class DateInRange:
+    """Refuse a date outside :data:`DATE_MIN` … :data:`DATE_MAX` with a Danish message."""
+
+    def __init__(self, low: date = DATE_MIN, high: date = DATE_MAX) -> None:
+        self.low, self.high = low, high
+
+    def __call__(self, form: Any, field: Any) -> None:
+        value = field.data
+        if isinstance(value, date) and not self.low <= value <= self.high:
+            raise ValidationError(
+                str(
+                    _l(
+                        "Datoen skal ligge mellem %(low)s og %(high)s.",
+                        low=self.low.strftime("%d-%m-%Y"),
+                        high=self.high.strftime("%d-%m-%Y"),
+                    )
+                )
+            )
+
+
+def _add_rules(field: Any) -> Any:
+    """Give a bound field the rules shared by every form (a new list: the class's validator
+    list is shared by all instances)."""
+    extra: list[Any] = []
+    if isinstance(field, DateField):
+        extra.append(DateInRange())
+    if not isinstance(field, PasswordField | FileField):
+        extra.append(NoControlCharacters())
+    if extra:
+        field.validators = [*field.validators, *extra]
+    return field
+
+
+def error_list(form: Any) -> list[tuple[str, str]]:
+    """Every error of ``form`` as ``(where, message)`` pairs, for the summary above a form.
+
+    ``where`` is the field's (translated) label; for a row of a list of sub-forms it names the
+    row and the column ("Svarmuligheder, række 2, Svarmulighed"), never a raw Python structure.
+    The CSRF token's error has no label.
+    """
+    found: list[tuple[str, str]] = []
+
+    def walk(field: Any, where: str) -> None:
+        if isinstance(field, FieldList):
+            for number, entry in enumerate(field.entries, 1):
+                walk(entry, str(_l("%(list)s, række %(n)d", list=where, n=number)))
+            found.extend((where, error) for error in field.errors if isinstance(error, str))
+        elif isinstance(field, FormField):
+            for sub in field.form:
+                walk(sub, f"{where}, {sub.label.text}")
+        else:
+            found.extend((where, str(error)) for error in field.errors)
+
+    for field in form:
+        where = "" if field.type == "CSRFTokenField" else str(field.label.text)
+        walk(field, where)
+    found.extend(("", str(error)) for error in getattr(form, "form_errors", ()))
+    return found
+
+
+class _SharedRules:
+    """Meta mixin: UI-language messages and the shared field rules for every form."""
+
+    def get_translations(self, form: Any) -> WTFormsTranslations:
+        return translations
+
+    def bind_field(self, form: Any, unbound_field: Any, options: dict[str, Any]) -> Any:
+        return _add_rules(super().bind_field(form, unbound_field, options))  # type: ignore[misc]
+
 
 class FlaskForm(flask_wtf.FlaskForm):
-    """Flask-WTF form (CSRF, request data) whose built-in messages follow the UI language."""
+    """Flask-WTF form (CSRF, request data) whose built-in messages follow the UI language, and
+    whose fields refuse control characters and dates outside the sane range."""
 
-    class Meta(flask_wtf.FlaskForm.Meta):
-        def get_translations(self, form: Any) -> WTFormsTranslations:
-            return translations
+    class Meta(_SharedRules, flask_wtf.FlaskForm.Meta):
+        pass
 
 
 class Form(wtforms.Form):
-    """Plain WTForms form (sub-forms in a ``FormField``) with the same messages."""
+    """Plain WTForms form (sub-forms in a ``FormField``) with the same messages and rules."""
 
-    class Meta(wtforms.Form.Meta):
-        def get_translations(self, form: Any) -> WTFormsTranslations:
-            return translations
+    class Meta(_SharedRules, wtforms.Form.Meta):
+        pass

@@ -18,7 +18,8 @@ from flask import abort, current_app, redirect, request, url_for
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import ColumnElement, false, true
+from sqlalchemy import ColumnElement, false, or_, true
+from sqlalchemy.orm import InstrumentedAttribute
 
 from tilsyn.org.models import Caseworker, Unit
 
@@ -59,7 +60,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "own.view": frozenset({S}),
     # Snapshots: metadata and aggregate counts.
     "snapshots.view": frozenset({A, T, D, R}),
-    "cases.import": frozenset({A, T}),
+    # Imports replace the organisation's population: administrators only (docs/import.md).
+    "cases.import": frozenset({A}),
     # Case-level data (case references, attributes, risk factors): scoped by caseworker.
     "cases.view": frozenset({A, T, S}),
     "risk.view": frozenset({A, T, D, R}),
@@ -76,6 +78,24 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # Case reviews (findings per sampled case): case-level, scoped by caseworker.
     "reviews.view": frozenset({A, T}),
     "reviews.record": frozenset({A, T}),
+    # Feedback and follow-up actions (tilsyn.feedback): own rows for caseworkers, own units for
+    # leaders, counts per team for directors, dates and statuses without free text for auditors.
+    "feedback.own": frozenset({S}),
+    "feedback.comment": frozenset({A, T, S}),
+    "actions.done": frozenset({A, T, S}),
+    "feedback.manage": frozenset({A, T}),
+    "feedback.overview": frozenset({A, T, D, R}),
+    "feedback.register": frozenset({A, R}),
+    # Review quality: census coverage and override counts (aggregates, no case-level data).
+    "quality.view": frozenset({A, T, D, R}),
+    # Calibration: agreement for leaders and the auditor; second reviews and resolutions by
+    # leaders (the assigned leader / the leaders the plan's option names: see the service).
+    "quality.calibration": frozenset({A, T, R}),
+    "quality.calibrate": frozenset({A, T}),
+    # Results over periods: aggregates (a teamleder: the organisation and their own units).
+    "results.view": frozenset({A, T, D, R}),
+    # The answers behind the results, with case references, in the Excel export.
+    "results.answers": frozenset({A, T}),
 }
 
 #: Where each role lands after logging in (first endpoint that exists).
@@ -164,28 +184,31 @@ def can_see_unit(user: Any, unit: Unit) -> bool:
     return False
 
 
-def caseworker_filter(user: User) -> ColumnElement[bool]:
-    """SQL condition on :class:`Caseworker` for the caseworkers whose cases ``user`` may see."""
+def _leader_scope(user: User, unit_id: InstrumentedAttribute[int]) -> ColumnElement[bool] | None:
+    """All rows for an admin, the rows of their units (``unit_id``) for a teamleder, else None."""
     role = role_of(user)
     if role is Role.ADMIN:
         return true()
     if role is Role.TEAMLEDER:
         ids = sorted(user.unit_ids)
-        return Caseworker.unit_id.in_(ids) if ids else false()
-    if role is Role.SAGSBEHANDLER and user.caseworker_id is not None:
+        return unit_id.in_(ids) if ids else false()
+    return None
+
+
+def caseworker_filter(user: User) -> ColumnElement[bool]:
+    """SQL condition on :class:`Caseworker` for the caseworkers whose cases ``user`` may see."""
+    scope = _leader_scope(user, Caseworker.unit_id)
+    if scope is not None:
+        return scope
+    if role_of(user) is Role.SAGSBEHANDLER and user.caseworker_id is not None:
         return Caseworker.id == user.caseworker_id
     return false()
 
 
 def unit_filter(user: User) -> ColumnElement[bool]:
     """SQL condition on :class:`Unit` for the units ``user`` may manage (leader scope)."""
-    role = role_of(user)
-    if role is Role.ADMIN:
-        return true()
-    if role is Role.TEAMLEDER:
-        ids = sorted(user.unit_ids)
-        return Unit.id.in_(ids) if ids else false()
-    return false()
+    scope = _leader_scope(user, Unit.id)
+    return scope if scope is not None else false()
 
 
 def can(permission: str, obj: object | None = None, user: Any = None) -> bool:
@@ -237,22 +260,21 @@ def enforce_access() -> Response | None:
 # ``unit_id`` is None. ``user`` None is the system (scheduler, CLI): it sees and manages all.
 
 
-def visible_plans_filter(user: Any) -> ColumnElement[bool]:
-    """SQL condition on ``SupervisionPlan``: the plans (and their rounds) ``user`` may see.
+def visible_plans_filter(
+    user: Any, plan_unit_id: InstrumentedAttribute[int | None]
+) -> ColumnElement[bool]:
+    """SQL condition on a plan's unit column (``plan_unit_id``, e.g.
+    ``SupervisionPlan.unit_id``): the plans (and their rounds) ``user`` may see.
 
     Admin, direktør and revisor see every plan; a teamleder the plans of their own units and
-    the organisation-wide plans; other roles none.
+    the organisation-wide plans (unit None); other roles none.
     """
-    from sqlalchemy import or_
-
-    from tilsyn.rounds.models import SupervisionPlan
-
     if user is None:
         return true()
     role = role_of(user)
     if role is Role.TEAMLEDER:
         ids = sorted(user.unit_ids)
-        return or_(SupervisionPlan.unit_id.is_(None), SupervisionPlan.unit_id.in_(ids))
+        return or_(plan_unit_id.is_(None), plan_unit_id.in_(ids))
     if role in (Role.ADMIN, Role.DIREKTOER, Role.REVISOR):
         return true()
     return false()
@@ -293,14 +315,9 @@ def can_open_round_reviews(user: Any, rnd: Any) -> bool:
 def can_manage_plan(user: Any, plan: Any | None) -> bool:
     """Admins manage every plan; a teamleder the plans of their own units (``plan`` None: a new
     plan, which the teamleder may make for one of their units)."""
-    if user is None:
-        return True
-    role = role_of(user)
-    if role is Role.ADMIN:
-        return True
-    if role is Role.TEAMLEDER:
-        return plan is None or (plan.unit_id is not None and plan.unit_id in user.unit_ids)
-    return False
+    if plan is None:
+        return user is None or role_of(user) in (Role.ADMIN, Role.TEAMLEDER)
+    return can_plan_for_unit(user, plan.unit_id)
 
 
 def can_plan_for_unit(user: Any, unit_id: int | None) -> bool:

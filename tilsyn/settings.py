@@ -12,13 +12,24 @@ import os
 import secrets
 import tomllib
 from collections.abc import Mapping
+from datetime import UTC, date
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
+
+from tilsyn.models_base import utcnow
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = ROOT / "config"
 ENV_PREFIX = "TILSYN_"
+
+
+def local_today(config: Mapping[str, Any]) -> date:
+    """Today's date in the installation's time zone (``BABEL_DEFAULT_TIMEZONE``, by default
+    Europe/Copenhagen): the scheduler and the web pages agree on which period is current."""
+    zone = ZoneInfo(str(config.get("BABEL_DEFAULT_TIMEZONE", "Europe/Copenhagen")))
+    return utcnow().replace(tzinfo=UTC).astimezone(zone).date()
 
 
 class ConfigurationError(RuntimeError):

@@ -1,7 +1,6 @@
 """Helpers for the case-import tests: the example export and writers for CSV/XLSX variants.
 
-The example export lives next to the repository (``../shared/data``), as in the import-service
-tests; tests that need it are skipped with a clear reason when it is not there.
+The example export is written by the demo generator (``sample_export`` in tests/conftest.py).
 """
 
 from __future__ import annotations

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from tests.cases.test_import_service import HEADER, counts, csv_bytes, good_rows, mapping
-from tilsyn.cases import parsing, services
+from tilsyn.cases.importing import cpr, pipeline
+from tilsyn.cases.importing import result as import_result
 from tilsyn.cases.models import Case
 
 SETTINGS = settings(
@@ -128,12 +129,12 @@ files = st.one_of(
 
 def check_import(
     app, session, content: bytes, suffix: str, create: bool, batch_size: int = 5000
-) -> services.ImportResult:
+) -> import_result.ImportResult:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"fil{suffix}"
         path.write_bytes(content)
         before = counts(session)
-        result = services.import_file(
+        result = pipeline.import_file(
             session,
             None,
             path,
@@ -142,6 +143,7 @@ def check_import(
             filename=path.name,
             create_caseworkers=create,
             batch_size=batch_size,
+            max_as_of_age_days=app.config["IMPORT_MAX_AS_OF_AGE_DAYS"],
         )
         if result.ok:
             session.commit()
@@ -155,7 +157,7 @@ def check_import(
                     Case.snapshot_id == result.snapshot.id
                 )
             ).all()
-            assert not any(parsing.looks_like_cpr(str(v)) for r in stored for v in r if v)
+            assert not any(cpr.looks_like_cpr(str(v)) for r in stored for v in r if v)
         else:
             session.rollback()
             assert counts(session) == before
@@ -232,7 +234,7 @@ def test_analysis_never_raises_or_writes(app, session, org, content):
         path = Path(tmp) / "fil.csv"
         path.write_bytes(content)
         before = counts(session)
-        result = services.analyse_file(session, path, mapping(app), filename=path.name)
+        result = pipeline.analyse_file(session, path, mapping(app), filename=path.name)
         assert result.snapshot is None
         assert counts(session) == before
-        assert len(result.preview) <= services.PREVIEW_ROWS
+        assert len(result.preview) <= import_result.PREVIEW_ROWS

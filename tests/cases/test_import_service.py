@@ -12,8 +12,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests.cases.conftest import STANDARD_HEADER
+from tilsyn import tabular
 from tilsyn.audit.models import AuditEvent
-from tilsyn.cases import services
+from tilsyn.cases import queries, uploads
+from tilsyn.cases.importing import pipeline, setup
+from tilsyn.cases.importing import result as import_result
 from tilsyn.cases.models import Case, Snapshot, SnapshotIsImmutable
 from tilsyn.org.models import Caseworker, Unit
 
@@ -77,14 +80,15 @@ def counts(session: Session) -> tuple[int, int, int, int]:
 
 
 def mapping(app, name: str | None = None):  # type: ignore[no-untyped-def]
-    return services.load_mapping(name, app.config["MAPPINGS_DIR"])
+    return setup.import_mapping(name, app.config["MAPPINGS_DIR"])
 
 
-def run_import(app, session: Session, path: Path, **kwargs) -> services.ImportResult:  # type: ignore[no-untyped-def]
+def run_import(app, session: Session, path: Path, **kwargs) -> import_result.ImportResult:  # type: ignore[no-untyped-def]
     """Import as the view and CLI do: commit on success, roll back on refusal."""
     kwargs.setdefault("as_of", date(2026, 10, 1))
     kwargs.setdefault("filename", path.name)
-    result = services.import_file(
+    kwargs.setdefault("max_as_of_age_days", app.config["IMPORT_MAX_AS_OF_AGE_DAYS"])
+    result = pipeline.import_file(
         session, None, path, mapping(app, kwargs.pop("mapping_name", None)), **kwargs
     )
     if result.ok:
@@ -128,15 +132,15 @@ def sample(sample_export: Path) -> Path:
 def test_sample_with_create_caseworkers(app, session, sample):
     result = run_import(app, session, sample, create_caseworkers=True)
     assert result.ok, result.errors[:3]
-    assert (result.rows, result.caseworkers, result.teams) == (3003, 45, 5)
+    assert (result.rows, result.caseworkers, result.teams) == (3000, 45, 5)
     snap = session.get(Snapshot, result.snapshot.id)
-    assert snap.row_count == 3003
+    assert snap.row_count == 3000
     assert snap.source_filename == "sagsudtraek-eksempel.csv"
     assert snap.mapping_name == "standard"
     assert snap.as_of == date(2026, 10, 1)
-    assert len(snap.sha256) == 64 and snap.sha256 == services.file_sha256(sample)
+    assert len(snap.sha256) == 64 and snap.sha256 == import_result.file_sha256(sample)
     assert snap.imported_by_name == "system"
-    assert counts(session) == (1, 3003, 45, 5)
+    assert counts(session) == (1, 3000, 45, 5)
     units = set(session.scalars(select(Unit.name)))
     assert "Sygedagpenge Nord" in units and "Fleksjob" in units
     # Every caseworker was placed in the unit named in the file's Team column.
@@ -148,7 +152,7 @@ def test_sample_with_create_caseworkers(app, session, sample):
     )
     assert mismatched == 0
     event = session.scalar(select(AuditEvent).where(AuditEvent.action == "import"))
-    assert event is not None and event.details["rows"] == 3003
+    assert event is not None and event.details["rows"] == 3000
     assert event.details["sha256"] == snap.sha256
 
 
@@ -158,7 +162,7 @@ def test_unknown_caseworkers_refuse_and_are_listed(app, session, sample):
     assert not result.ok
     unknown_errors = [e for e in result.errors if "findes ikke i tilsyn" in e.reason]
     assert len(unknown_errors) == 45
-    assert {e.column for e in unknown_errors} == {"Sagsbehandler"}
+    assert {e.column_name for e in unknown_errors} == {"Sagsbehandler"}
     assert unknown_errors
     assert all(e.row >= 2 for e in unknown_errors)
     assert counts(session) == before
@@ -193,7 +197,7 @@ def test_every_bad_row_is_reported_and_nothing_stored(app, session, org, tmp_pat
     assert {3, 5, 6, 8} <= rows_reported
     assert result.errors
     assert all(e.reason for e in result.errors)
-    columns = {(e.row, e.column) for e in result.errors}
+    columns = {(e.row, e.column_name) for e in result.errors}
     assert (3, "Sagsstart") in columns and (5, "Samtaler seneste 12 mdr") in columns
     assert (8, "Sags-ID") in columns
     assert counts(session) == before
@@ -219,7 +223,7 @@ def test_cpr_file_refused_without_echo(app, session, org, tmp_path):
     result = run_import(app, session, path)
     assert not result.ok
     cpr = [e for e in result.errors if "CPR" in e.reason.upper()]
-    assert cpr and cpr[0].row == 4 and cpr[0].column
+    assert cpr and cpr[0].row == 4 and cpr[0].column_name
     text = repr(result.errors) + repr(result.error_dicts())
     assert "010203-1234" not in text and "0102031234" not in text
     assert counts(session) == before
@@ -231,7 +235,7 @@ def test_refusal_is_audited_with_error_count(app, session, org, tmp_path):
     path = tmp_path / "bad.csv"
     path.write_bytes(csv_bytes(rows))
     result = run_import(app, session, path)
-    services.record_refused_import(session, None, result)
+    pipeline.record_refused_import(session, None, result)
     session.commit()
     event = session.scalar(select(AuditEvent).where(AuditEvent.action == "import_refused"))
     assert event is not None and event.details["errors"] == len(result.errors) >= 1
@@ -324,7 +328,7 @@ def test_unit_choices_place_new_caseworkers(app, session, org, tmp_path):
     rows[2][1], rows[2][3] = "NYC", ""
     path = tmp_path / "new.csv"
     path.write_bytes(csv_bytes(rows))
-    analysis = services.analyse_file(session, path, mapping(app), filename="new.csv")
+    analysis = pipeline.analyse_file(session, path, mapping(app), filename="new.csv")
     assert analysis.ok
     assert [u.initials for u in analysis.unknown_caseworkers] == ["NYA", "NYB", "NYC"]
     assert analysis.unknown_caseworkers[0].team == "Team Ny"
@@ -351,7 +355,7 @@ def test_create_caseworkers_without_team_column_uses_unknown_unit(app, session, 
     path.write_bytes(csv_bytes(rows, header=header))
     result = run_import(app, session, path, create_caseworkers=True)
     assert result.ok, result.errors
-    assert set(session.scalars(select(Unit.name))) == {services.UNKNOWN_UNIT_NAME}
+    assert set(session.scalars(select(Unit.name))) == {import_result.UNKNOWN_UNIT_NAME}
     assert result.teams == 1
 
 
@@ -372,14 +376,14 @@ def test_missing_required_column_is_reported(app, session, org, tmp_path):
     path.write_bytes(csv_bytes(rows, header=header))
     result = run_import(app, session, path)
     assert not result.ok
-    assert any("Sagsstart" in (e.column or "") + e.reason for e in result.errors)
+    assert any("Sagsstart" in (e.column_name or "") + e.reason for e in result.errors)
 
 
 def test_snapshot_detail_counts(app, session, org, tmp_path):
     path = tmp_path / "ok.csv"
     path.write_bytes(csv_bytes(good_rows(8)))
     result = run_import(app, session, path)
-    detail = services.snapshot_detail(session, result.snapshot.id)
+    detail = queries.snapshot_detail(session, result.snapshot.id)
     assert detail is not None and detail.total == 8
     assert detail.per_team == [("Team A", 2, 4), ("Team B", 2, 4)]
     assert sum(n for _, n in detail.per_scheme) == 8
@@ -390,25 +394,25 @@ def test_snapshot_detail_counts(app, session, org, tmp_path):
         ("BBB", 2),
     ]
     assert (detail.caseload_min, detail.caseload_median, detail.caseload_max) == (2, 2.0, 2)
-    rows = services.list_snapshots(session)
+    rows = queries.list_snapshots(session)
     assert [(r.caseworkers, r.teams) for r in rows] == [(4, 2)]
 
 
 def test_uploads_are_private_and_removable(tmp_path):
-    upload = services.store_upload(
+    upload = uploads.store_upload(
         tmp_path,
         io.BytesIO(b"data"),
         filename="C:\\Users\\x\\udtraek.csv",
         mapping_name="standard",
-        as_of=date(2026, 1, 1),
+        as_of=date(2026, 10, 1),
         user_id=7,
     )
     assert upload.filename == "udtraek.csv"
-    assert services.load_upload(tmp_path, upload.token, 7) is not None
-    assert services.load_upload(tmp_path, upload.token, 8) is None
-    assert services.load_upload(tmp_path, "../../etc", 7) is None
-    services.discard_upload(tmp_path, upload.token)
-    assert services.load_upload(tmp_path, upload.token, 7) is None
+    assert uploads.load_upload(tmp_path, upload.token, 7) is not None
+    assert uploads.load_upload(tmp_path, upload.token, 8) is None
+    assert uploads.load_upload(tmp_path, "../../etc", 7) is None
+    uploads.discard_upload(tmp_path, upload.token)
+    assert uploads.load_upload(tmp_path, upload.token, 7) is None
     assert not (tmp_path / upload.token).exists()
 
 
@@ -427,13 +431,13 @@ def test_duplicates_in_an_otherwise_valid_file_are_found_in_the_database(
     before = counts(session)
     result = run_import(app, session, path, batch_size=4)
     assert not result.ok
-    assert [(e.row, e.column, e.reason, e.value) for e in result.errors] == [
+    assert [(e.row, e.column_name, e.reason, e.value) for e in result.errors] == [
         (9, "Sags-ID", "Sags-ID findes allerede i række 3", "S-0002"),
         (12, "Sags-ID", "Sags-ID findes allerede i række 3", "S-0002"),
         (13, "Sags-ID", "Sags-ID findes allerede i række 6", "S-0005"),
     ]
     assert counts(session) == before
-    analysis = services.analyse_file(session, path, mapping(app), filename="dup.csv")
+    analysis = pipeline.analyse_file(session, path, mapping(app), filename="dup.csv")
     assert [e.row for e in analysis.errors] == [9, 12, 13]
 
 
@@ -444,7 +448,7 @@ def test_duplicates_are_reported_alongside_other_errors(app, session, org, tmp_p
     path = tmp_path / "both.csv"
     path.write_bytes(csv_bytes(rows))
     result = run_import(app, session, path, batch_size=2)
-    assert [(e.row, e.column) for e in result.errors] == [(3, "Sagsstart"), (7, "Sags-ID")]
+    assert [(e.row, e.column_name) for e in result.errors] == [(3, "Sagsstart"), (7, "Sags-ID")]
     assert result.errors[1].reason == "Sags-ID findes allerede i række 3"
 
 
@@ -461,34 +465,44 @@ def test_cases_keep_their_file_row(app, session, org, tmp_path):
     assert stored == {"S-0001": 4, "S-0002": 5, "S-0003": 6}
 
 
-def test_more_than_ten_thousand_errors_are_all_kept(app, session, org, tmp_path):
-    rows = [row(ref=f"S-{i:05d}", scheme="Ukendt") for i in range(12_000)]
+def test_errors_beyond_the_cap_are_counted_and_summarised(app, session, org, tmp_path):
+    rows = [row(ref=f"S-{i:05d}", scheme="Ukendt") for i in range(1_200)]
     path = tmp_path / "many.csv"
     path.write_bytes(csv_bytes(rows))
-    result = run_import(app, session, path)
-    assert result.error_count == len(result.errors) == 12_000
-    assert result.errors_omitted == 0
-    assert result.errors[-1].row == 12_001
-    assert len(result.error_dicts()) == 12_000
+    result = run_import(app, session, path, max_errors=500)
+    assert result.error_count == 1_200 and len(result.errors) == 500
+    assert result.errors_omitted == 700
+    assert result.errors[-1].row == 501
+    dicts = result.error_dicts()
+    assert len(dicts) == 501 and dicts[-1]["reason"] == "Yderligere 700 fejl er ikke vist"
+    # The default cap (IMPORT_MAX_ERRORS) keeps ten thousand.
+    assert import_result.MAX_ERRORS == app.config["IMPORT_MAX_ERRORS"] == 10_000
 
 
-def test_cpr_like_file_names_are_scrubbed(app, session, org, tmp_path):
-    assert services.clean_filename("C:\\borgere\\borger 010190-1234.csv") == (
+def test_cpr_like_file_names_are_scrubbed_and_refused(app, session, org, tmp_path):
+    assert import_result.clean_filename("C:\\borgere\\borger 010190-1234.csv") == (
         "borger [cpr fjernet].csv"
     )
-    assert services.clean_filename("udtraek 2026-10-01 nr 12345678901.csv") == (
+    assert import_result.clean_filename("udtraek 2026-10-01 nr 12345678901.csv") == (
         "udtraek 2026-10-01 nr 12345678901.csv"
     )
-    path = tmp_path / "borger 0101901234.csv"
-    path.write_bytes(csv_bytes(good_rows(2)))
-    result = run_import(app, session, path)
-    assert result.ok
-    snapshot = session.get(Snapshot, result.snapshot.id)
-    assert snapshot.source_filename == "borger [cpr fjernet].csv"
+    before = counts(session)
+    for name in ("borger 0101901234.csv", "010190-1234.csv", "0101901234.xlsx"):
+        path = tmp_path / name
+        path.write_bytes(csv_bytes(good_rows(2)))  # the content is fine: the name refuses it
+        for result in (
+            run_import(app, session, path),
+            pipeline.analyse_file(session, path, mapping(app), filename=name),
+        ):
+            assert not result.ok and result.cpr_found and result.snapshot is None
+            assert [(e.row, e.code) for e in result.errors] == [(0, "cpr_filename")]
+            assert "010190" not in result.filename and "0101901234" not in result.filename
+        session.rollback()
+    assert counts(session) == before
     bad = tmp_path / "borger 010190-1234.csv"
     bad.write_bytes(csv_bytes([row(start="x")]))
     refused = run_import(app, session, bad)
-    services.record_refused_import(session, None, refused)
+    pipeline.record_refused_import(session, None, refused)
     session.commit()
     summaries = " ".join(session.scalars(select(AuditEvent.summary)))
     details = repr(list(session.scalars(select(AuditEvent.details))))
@@ -502,7 +516,7 @@ def test_same_file_is_noticed_but_allowed(app, session, org, tmp_path):
     path.write_bytes(csv_bytes(good_rows(3)))
     first = run_import(app, session, path)
     assert first.same_file == []
-    analysis = services.analyse_file(session, path, mapping(app), filename="ok.csv")
+    analysis = pipeline.analyse_file(session, path, mapping(app), filename="ok.csv")
     assert [s.id for s in analysis.same_file] == [first.snapshot.id]
     second = run_import(app, session, path)
     assert second.ok and [s.id for s in second.same_file] == [first.snapshot.id]
@@ -516,15 +530,18 @@ def test_unknown_caseworkers_count_as_errors_when_the_analysis_refuses(app, sess
     rows[2][5] = "x"
     path = tmp_path / "mixed.csv"
     path.write_bytes(csv_bytes(rows))
-    analysis = services.analyse_file(session, path, mapping(app), filename="mixed.csv")
+    analysis = pipeline.analyse_file(session, path, mapping(app), filename="mixed.csv")
     result = run_import(app, session, path)
     assert analysis.error_count == result.error_count == 2
-    assert [(e.row, e.column) for e in analysis.errors] == [(2, "Sagsbehandler"), (4, "Sagsstart")]
+    assert [(e.row, e.column_name) for e in analysis.errors] == [
+        (2, "Sagsbehandler"),
+        (4, "Sagsstart"),
+    ]
     assert [u.initials for u in analysis.unknown_caseworkers] == ["NYX"]
     # While the file is otherwise valid, unknown caseworkers are for the user to place.
     rows[2][5] = "01-02-2026"
     path.write_bytes(csv_bytes(rows))
-    assert services.analyse_file(session, path, mapping(app), filename="mixed.csv").ok
+    assert pipeline.analyse_file(session, path, mapping(app), filename="mixed.csv").ok
 
 
 def test_caseload_median_with_uneven_loads(app, session, org, tmp_path):
@@ -535,13 +552,13 @@ def test_caseload_median_with_uneven_loads(app, session, org, tmp_path):
     path = tmp_path / "loads.csv"
     path.write_bytes(csv_bytes(rows))
     result = run_import(app, session, path)
-    detail = services.snapshot_detail(session, result.snapshot.id)
+    detail = queries.snapshot_detail(session, result.snapshot.id)
     assert (detail.caseload_min, detail.caseload_median, detail.caseload_max) == (1, 4.5, 10)
     assert detail.caseload_mean == 5.0
     rows += [row(ref=f"X-{i}", cw="NYA", team="Team Ny") for i in range(3)]
     path.write_bytes(csv_bytes(rows))
     result = run_import(app, session, path, create_caseworkers=True)
-    detail = services.snapshot_detail(session, result.snapshot.id)
+    detail = queries.snapshot_detail(session, result.snapshot.id)
     assert detail.caseload_median == 3.0  # 1, 2, 3, 7, 10
 
 
@@ -549,25 +566,25 @@ def test_stale_uploads_are_removed_on_every_analysis(app, session, org, tmp_path
     import os
     import time
 
-    old = services.store_upload(
+    old = uploads.store_upload(
         tmp_path,
         io.BytesIO(csv_bytes(good_rows(2))),
         filename="gammel.csv",
         mapping_name="standard",
-        as_of=date(2026, 1, 1),
+        as_of=date(2026, 10, 1),
         user_id=7,
     )
-    fresh = services.store_upload(
+    fresh = uploads.store_upload(
         tmp_path,
         io.BytesIO(csv_bytes(good_rows(2))),
         filename="ny.csv",
         mapping_name="standard",
-        as_of=date(2026, 1, 1),
+        as_of=date(2026, 10, 1),
         user_id=7,
     )
-    stale = time.time() - services.UPLOAD_MAX_AGE_SECONDS - 60
+    stale = time.time() - uploads.UPLOAD_MAX_AGE_SECONDS - 60
     os.utime(old.path.parent, (stale, stale))
-    services.analyse_upload(session, tmp_path, fresh, mapping(app))
+    uploads.analyse_upload(session, tmp_path, fresh, mapping(app), **setup.read_options(app.config))
     assert not old.path.parent.exists()
     assert fresh.path.is_file()
 
@@ -576,25 +593,28 @@ def test_a_refused_upload_keeps_only_its_report(app, session, org, tmp_path):
     rows = good_rows(3)
     rows[1][2] = "Borger 010203-1234"
     rows[2][5] = "32-13-2026"
-    upload = services.store_upload(
+    upload = uploads.store_upload(
         tmp_path,
         io.BytesIO(csv_bytes(rows)),
         filename="cpr.csv",
         mapping_name="standard",
-        as_of=date(2026, 1, 1),
+        as_of=date(2026, 10, 1),
         user_id=7,
     )
-    result = services.analyse_upload(session, tmp_path, upload, mapping(app))
+    result = uploads.analyse_upload(
+        session, tmp_path, upload, mapping(app), **setup.read_options(app.config)
+    )
     assert not result.ok and result.cpr_found
     assert not upload.path.exists()
-    pending = services.load_upload(tmp_path, upload.token, 7)
+    pending = uploads.load_upload(tmp_path, upload.token, 7)
     assert pending is not None and pending.refused
-    report = services.stored_report(pending)
-    assert [(e.row, e.column) for e in report.errors] == [
+    report = uploads.stored_report(pending)
+    assert [(e.row, e.column_name) for e in report.errors] == [
         (3, "Sagsbehandler navn"),
         (4, "Sagsstart"),
     ]
-    text = "".join(services.error_report_csv(pending))
+    with app.test_request_context():
+        text = tabular.csv_bytes(*uploads.error_report(pending)).decode("utf-8")
     assert text.startswith("\ufeffRække;Kolonne;Værdi;Fejl\r\n")
     assert "32-13-2026" in text and "CPR" in text
     stored = "".join(p.read_text(encoding="utf-8") for p in upload.path.parent.iterdir())

@@ -9,19 +9,17 @@ from pathlib import Path
 import pytest
 
 from tests.cases.conftest import Table
+from tilsyn.cases.fields import CANONICAL_FIELDS, OPTIONAL_FIELDS, REQUIRED_FIELDS
+from tilsyn.cases.importing.parser import parse_all
 from tilsyn.cases.mapping import (
-    CANONICAL_FIELDS,
     DEFAULT_DIRECTORY,
     DEFAULT_MAPPING,
-    OPTIONAL_FIELDS,
-    REQUIRED_FIELDS,
     ColumnMapping,
     MappingError,
     available_mappings,
     load_mapping,
     normalize_header,
 )
-from tilsyn.cases.parsing import parse_all
 
 FASIT_HEADERS = {
     "Sags-ID": "Sagsnummer",

@@ -1,4 +1,5 @@
-"""Import errors are kept in Danish and shown in the UI language (tilsyn.cases.messages)."""
+"""Import errors are codes with parameters: recorded in Danish, shown in the reader's language
+(tilsyn.cases.importing.errors)."""
 
 from __future__ import annotations
 
@@ -9,97 +10,101 @@ import pytest
 from flask import Flask
 from flask_babel import force_locale
 
-from tilsyn.cases import messages, parsing
+from tilsyn.cases.importing.errors import CATALOGUE, RowError, Text, field_label, text
 
-NUMERIC = {"num", "row", "n", "expected", "found", "column", "cases"}
-
-
-def _templates() -> dict[str, str]:
-    """Every Danish reason template the parser and the import service make."""
-    found = {
-        f"parsing.{name}": value
-        for name, value in vars(parsing).items()
-        if name.startswith("MSG_") and isinstance(value, str)
-    }
-    found |= {
-        f"messages.{name}": value
-        for name, value in vars(messages).items()
-        if name.startswith("MSG_") and isinstance(value, str)
-    }
-    return found
+NUMERIC = {"num", "row", "n", "expected", "found", "column", "low", "high", "max"}
 
 
-def _fill(template: str) -> tuple[str, list[str]]:
-    """``template`` with sample values, and the values a translation must keep."""
-    values: dict[str, str] = {}
-    for _text, name, _spec, _conv in string.Formatter().parse(template):
+def _params(code: str) -> dict[str, object]:
+    """Sample values for every placeholder of a code's message."""
+    values: dict[str, object] = {}
+    for _literal, name, _spec, _conv in string.Formatter().parse(
+        re.sub(r"%\((\w+)\)s", r"{\1}", CATALOGUE[code])
+    ):
         if name is None:
             continue
         if name in NUMERIC:
-            values[name] = str(7 + len(values))
+            values[name] = 7 + len(values)
         elif name == "sheet":
-            values[name] = "Ark 2 «Data»"
+            values[name] = text("sheet_label", num=2, title="Data")
         elif name == "label":
-            values[name] = "Sags-ID"
+            values[name] = field_label("start_date")
         else:
             values[name] = f"Værdi{len(values)}"
-    return template.format(**values), [v for k, v in values.items() if k not in {"sheet", "label"}]
+    return values
 
 
-TEMPLATES = _templates()
+#: Words that English writes as Danish does.
+SAME_IN_ENGLISH = {"field.team"}
+CODES = sorted(code for code in CATALOGUE if not code.endswith(".plural"))
 
 
-def test_every_template_is_found() -> None:
-    # Guards the discovery above against silently finding nothing.
-    assert "parsing.MSG_CPR" in TEMPLATES
-    assert "messages.MSG_UNKNOWN_CASEWORKERS" in TEMPLATES
-    assert len(TEMPLATES) >= 30
+def test_the_catalogue_is_complete() -> None:
+    # Guards the parametrisation below against silently finding nothing.
+    assert {"cpr", "unknown_caseworker", "too_many_rows", "cpr_filename", "field.case_ref"} <= set(
+        CODES
+    )
+    assert len(CODES) >= 45
 
 
-@pytest.mark.parametrize("name", sorted(TEMPLATES))
-def test_every_reason_is_translated_with_its_values(app: Flask, name: str) -> None:
-    danish, kept = _fill(TEMPLATES[name])
+@pytest.mark.parametrize("code", CODES)
+def test_every_code_renders_in_both_languages(app: Flask, code: str) -> None:
+    message = Text(code, _params(code))
+    kept = [str(v) for v in message.params.values() if not isinstance(v, Text)]
+    danish = message.danish()
     with app.test_request_context(), force_locale("en"):
-        english = messages.translate_reason(danish)
-    assert english != danish, f"{name} has no English translation: {danish!r}"
+        english = message.shown()
+    with app.test_request_context(), force_locale("da"):
+        assert message.shown() == danish
+    assert "%(" not in danish and "%(" not in english
+    if code not in SAME_IN_ENGLISH:
+        assert english != danish, f"{code} has no English translation: {danish!r}"
     assert not re.search(r"[æøåÆØÅ]", english.replace("Værdi", "")), english
     for value in kept:
-        assert value in english, (name, value, english)
-
-
-@pytest.mark.parametrize("name", sorted(TEMPLATES))
-def test_danish_reasons_stay_as_they_are(app: Flask, name: str) -> None:
-    danish, _kept = _fill(TEMPLATES[name])
-    with app.test_request_context(), force_locale("da"):
-        assert messages.translate_reason(danish) == danish
+        assert value in danish and value in english, (code, value, english)
 
 
 def test_unknown_caseworker_uses_the_plural_form(app: Flask) -> None:
+    one = text("unknown_caseworker", initials="ABC", num=1)
+    many = text("unknown_caseworker", initials="ABC", num=3)
+    assert "(1 sag i filen)" in one.danish() and "(3 sager i filen)" in many.danish()
     with app.test_request_context(), force_locale("en"):
-        one = messages.translate_reason(messages.unknown_caseworker_reason("ABC", 1))
-        many = messages.translate_reason(messages.unknown_caseworker_reason("ABC", 3))
-    assert "ABC" in one and "1 case " in one
-    assert "ABC" in many and "3 cases " in many
+        assert "ABC" in one.shown() and "1 case " in one.shown()
+        assert "ABC" in many.shown() and "3 cases " in many.shown()
 
 
 def test_columns_named_by_tilsyn_are_translated_headers_from_the_file_are_not(app: Flask) -> None:
-    sheet = parsing.SHEET_LABEL.format(num=2, title="Ark med data")
+    sheet = text("sheet_label", num=2, title="Ark med data")
+    named = RowError(3, text("sheet_column", sheet=sheet, column=3), "cpr")
+    from_file = RowError(3, "Sagsbehandler", "required")
+    assert named.column_name == "Ark 2 «Ark med data», kolonne 3"
     with app.test_request_context(), force_locale("en"):
-        assert messages.translate_column(parsing.COLUMN_NUMBER.format(num=4)) == "Column 4"
-        other = messages.translate_column(parsing.SHEET_COLUMN.format(sheet=sheet, column=3))
+        other = named.shown().column
         assert other is not None
         assert "Sheet 2" in other and "Ark med data" in other and "column 3" in other.lower()
         # A header taken from the file is the user's own text.
-        assert messages.translate_column("Sagsbehandler") == "Sagsbehandler"
-        assert messages.translate_column(None) is None
-        # Text from elsewhere is shown as it is, never dropped.
-        assert messages.translate_reason("Noget helt andet") == "Noget helt andet"
+        assert from_file.shown().column == "Sagsbehandler"
+        assert RowError(0, None, "empty").shown().column is None
+        # A message made elsewhere (a service error) is shown as it is, never dropped.
+        assert RowError(0, None, "text", {"text": "Noget helt andet"}).shown().reason == (
+            "Noget helt andet"
+        )
 
 
-def test_translated_error_keeps_row_and_value(app: Flask) -> None:
-    error = parsing.RowError(5, parsing.COLUMN_NUMBER.format(num=2), parsing.MSG_INT, "tre")
+def test_shown_error_keeps_row_and_value_and_round_trips_through_json(app: Flask) -> None:
+    error = RowError(5, text("column_number", num=2), "int", {}, "tre")
+    assert RowError.from_json(error.to_json()) == error
+    nested = RowError(
+        1, "Sagsstart", "missing_column", {"header": "X", "label": field_label("start_date")}
+    )
+    assert RowError.from_json(nested.to_json()) == nested
     with app.test_request_context(), force_locale("en"):
-        shown = messages.translate_error(error)
+        shown = error.shown()
     assert (shown.row, shown.value) == (5, "tre")
-    assert shown.reason != parsing.MSG_INT
+    assert shown.reason != error.reason == "Ikke et helt tal"
     assert shown.column == "Column 2"
+
+
+def test_unknown_codes_are_refused() -> None:
+    with pytest.raises(KeyError):
+        Text("no_such_code")

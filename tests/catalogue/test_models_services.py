@@ -6,19 +6,27 @@ import pytest
 from sqlalchemy import func, select
 
 from tilsyn.audit.models import AuditEvent
-from tilsyn.catalogue import services
 from tilsyn.catalogue.models import ControlPoint, Scale, ScaleOption, Theme
+from tilsyn.catalogue.points import (
+    CatalogueError,
+    comparable_lineage,
+    current_points,
+    load_starter_catalogue,
+    save_control_point,
+    versions,
+)
+from tilsyn.catalogue.scales import OptionInput, save_scale, scale_usage
 from tilsyn.catalogue.starter import load_starter
 
 
 def test_starter_load_is_complete_and_idempotent(session, org):
     starter = load_starter()
-    report = services.load_starter_catalogue(session, org.users["admin"])
+    report = load_starter_catalogue(session, org.users["admin"])
     session.commit()
     assert report.themes == len(starter.themes) >= 8
     assert report.control_points == len(starter.control_points) >= 25
     assert report.scales == len(starter.scales)
-    again = services.load_starter_catalogue(session, None)
+    again = load_starter_catalogue(session, None)
     session.commit()
     assert again.nothing_new
     assert session.scalar(select(func.count(ControlPoint.id))) == len(starter.control_points)
@@ -48,10 +56,10 @@ def _point(session, code=None):
 
 
 def test_edit_creates_new_version_and_keeps_the_old(session, org):
-    services.load_starter_catalogue(session, None)
+    load_starter_catalogue(session, None)
     point = _point(session)
     old_question = point.question
-    new = services.save_control_point(
+    new = save_control_point(
         session,
         org.users["leder"],
         point=point,
@@ -69,10 +77,10 @@ def test_edit_creates_new_version_and_keeps_the_old(session, org):
     assert new.id != point.id and new.code == point.code and new.version == 2
     assert new.active and not point.active and point.question == old_question
     assert new.comparable_to_id == point.id
-    assert [v.version for v in services.versions(session, point.code)] == [2, 1]
-    assert services.comparable_lineage(new) == [new, point]
+    assert [v.version for v in versions(session, point.code)] == [2, 1]
+    assert comparable_lineage(new) == [new, point]
     # A break in the series: not comparable.
-    newer = services.save_control_point(
+    newer = save_control_point(
         session,
         None,
         point=new,
@@ -84,10 +92,10 @@ def test_edit_creates_new_version_and_keeps_the_old(session, org):
         change_note="Nyt indhold",
     )
     assert newer.version == 3 and newer.comparable_to_id is None
-    assert services.comparable_lineage(newer) == [newer]
+    assert comparable_lineage(newer) == [newer]
     # Only the newest version can be changed.
-    with pytest.raises(services.CatalogueError):
-        services.save_control_point(
+    with pytest.raises(CatalogueError):
+        save_control_point(
             session,
             None,
             point=point,
@@ -100,7 +108,7 @@ def test_edit_creates_new_version_and_keeps_the_old(session, org):
 
 
 def test_unchanged_content_only_toggles_active_and_requires_note_for_change(session, org):
-    services.load_starter_catalogue(session, None)
+    load_starter_catalogue(session, None)
     point = _point(session)
     kwargs = dict(
         point=point,
@@ -112,24 +120,24 @@ def test_unchanged_content_only_toggles_active_and_requires_note_for_change(sess
         legal_reference=point.legal_reference,
         schemes=point.schemes,
     )
-    same = services.save_control_point(session, None, active=False, **kwargs)
+    same = save_control_point(session, None, active=False, **kwargs)
     assert same is point and point.active is False and point.version == 1
-    with pytest.raises(services.CatalogueError, match="Beskriv"):
-        services.save_control_point(session, None, **{**kwargs, "question": "Andet"})
+    with pytest.raises(CatalogueError, match="Beskriv"):
+        save_control_point(session, None, **{**kwargs, "question": "Andet"})
 
 
 def test_new_point_validation(session, org):
-    services.load_starter_catalogue(session, None)
+    load_starter_catalogue(session, None)
     theme = session.scalars(select(Theme)).first()
     scale = session.scalars(select(Scale)).first()
     existing = _point(session).code
     for code, message in (("Ugyldig kode!", "Koden"), (existing, "allerede")):
-        with pytest.raises(services.CatalogueError, match=message):
-            services.save_control_point(
+        with pytest.raises(CatalogueError, match=message):
+            save_control_point(
                 session, None, point=None, code=code, theme=theme, scale=scale, question="Q?"
             )
-    with pytest.raises(services.CatalogueError, match="ordning"):
-        services.save_control_point(
+    with pytest.raises(CatalogueError, match="ordning"):
+        save_control_point(
             session,
             None,
             point=None,
@@ -139,7 +147,7 @@ def test_new_point_validation(session, org):
             question="Q?",
             schemes=["findes_ikke"],
         )
-    created = services.save_control_point(
+    created = save_control_point(
         session,
         None,
         point=None,
@@ -153,23 +161,23 @@ def test_new_point_validation(session, org):
 
 
 def test_current_points_filters_by_theme_and_scheme(session, org):
-    services.load_starter_catalogue(session, None)
-    all_points = services.current_points(session)
+    load_starter_catalogue(session, None)
+    all_points = current_points(session)
     limited = [p for p in all_points if p.schemes]
     assert limited, "starter has scheme-specific points"
     scheme = limited[0].schemes[0]
     other = next(s for s in ("fleksjob", "sygedagpenge", "kontanthjaelp") if s != scheme)
-    chosen = services.current_points(session, schemes=[other])
+    chosen = current_points(session, schemes=[other])
     assert chosen
     assert all(not p.schemes or other in p.schemes for p in chosen)
     assert limited[0] not in chosen or other in limited[0].schemes
     theme = limited[0].theme
-    assert {p.theme_id for p in services.current_points(session, [theme.id])} == {theme.id}
+    assert {p.theme_id for p in current_points(session, [theme.id])} == {theme.id}
     assert session.scalar(select(func.count(ScaleOption.id))) > 0
 
 
 def test_a_new_scale_cannot_be_declared_comparable(session, org):
-    services.load_starter_catalogue(session, None)
+    load_starter_catalogue(session, None)
     point = session.scalar(select(ControlPoint).where(ControlPoint.code == "JOBMAAL-01"))
     other = session.scalar(select(Scale).where(Scale.code == "ja_nej_ir"))
     assert other.id != point.scale_id
@@ -183,15 +191,15 @@ def test_a_new_scale_cannot_be_declared_comparable(session, org):
         schemes=point.schemes,
         change_note="Ny skala",
     )
-    with pytest.raises(services.CatalogueError, match="ny svarskala"):
-        services.save_control_point(session, None, scale=other, comparable=True, **kwargs)
-    assert point.active and len(services.versions(session, point.code)) == 1
-    new = services.save_control_point(session, None, scale=other, comparable=False, **kwargs)
+    with pytest.raises(CatalogueError, match="ny svarskala"):
+        save_control_point(session, None, scale=other, comparable=True, **kwargs)
+    assert point.active and len(versions(session, point.code)) == 1
+    new = save_control_point(session, None, scale=other, comparable=False, **kwargs)
     assert new.version == 2 and new.comparable_to_id is None
 
 
 def _opts(*rows):
-    return [services.OptionInput(*row) for row in rows]
+    return [OptionInput(*row) for row in rows]
 
 
 def test_scale_editor_validates_options(session, org):
@@ -203,7 +211,7 @@ def test_scale_editor_validates_options(session, org):
         ("ir", "Ikke relevant", "not_applicable", ""),
         ("", "", "in_order", ""),  # a blank row is ignored
     )
-    scale = services.save_scale(
+    scale = save_scale(
         session, admin, scale=None, code="Kvalitet_1_3", name=" Kvalitet  1–3 ", options=good
     )
     session.commit()
@@ -252,50 +260,50 @@ def test_scale_editor_validates_options(session, org):
         (_opts(("Ja!", "Ja", "in_order", ""), ("nej", "Nej", "not_in_order", "")), "koden"),
     ]
     for options, message in bad:
-        with pytest.raises(services.CatalogueError, match=message):
-            services.save_scale(session, admin, scale=None, code="x", name="X", options=options)
-    with pytest.raises(services.CatalogueError, match="allerede brugt"):
-        services.save_scale(session, admin, scale=None, code="kvalitet_1_3", name="X", options=good)
+        with pytest.raises(CatalogueError, match=message):
+            save_scale(session, admin, scale=None, code="x", name="X", options=options)
+    with pytest.raises(CatalogueError, match="allerede brugt"):
+        save_scale(session, admin, scale=None, code="kvalitet_1_3", name="X", options=good)
     session.rollback()
     assert session.scalar(select(func.count(Scale.id))) == 1
 
 
 def test_a_used_scale_keeps_its_meaning(session, org):
-    services.load_starter_catalogue(session, None)
+    load_starter_catalogue(session, None)
     admin = org.users["admin"]
     scale = session.scalar(select(Scale).where(Scale.code == "grad"))
-    used = services.scale_usage(session, scale)
+    used = scale_usage(session, scale)
     assert used > 0
-    current = [services.OptionInput(o.code, o.label, o.outcome, o.score) for o in scale.options]
+    current = [OptionInput(o.code, o.label, o.outcome, o.score) for o in scale.options]
     # Rewording is allowed (same codes, outcomes and scores).
-    reworded = [services.OptionInput(o.code, o.label + "!", o.outcome, o.score) for o in current]
-    services.save_scale(session, admin, scale=scale, code="", name="Grad (ny)", options=reworded)
+    reworded = [OptionInput(o.code, o.label + "!", o.outcome, o.score) for o in current]
+    save_scale(session, admin, scale=scale, code="", name="Grad (ny)", options=reworded)
     session.commit()
     assert scale.name == "Grad (ny)" and scale.options[0].label.endswith("!")
     option_ids = [o.id for o in scale.options]
     flipped = ["not_in_order" if o.code == "middel" else o.outcome for o in current]
     changes = [
         [
-            services.OptionInput(o.code, o.label, o.outcome, 5.0 if i == 0 else o.score)
+            OptionInput(o.code, o.label, o.outcome, 5.0 if i == 0 else o.score)
             for i, o in enumerate(current)
         ],
         [
-            services.OptionInput(o.code, o.label, outcome, o.score)
+            OptionInput(o.code, o.label, outcome, o.score)
             for o, outcome in zip(current, flipped, strict=True)
         ],
         [current[0], current[2]],
-        [*current, services.OptionInput("ir", "Ikke relevant", "not_applicable", None)],
+        [*current, OptionInput("ir", "Ikke relevant", "not_applicable", None)],
         list(reversed(current)),
     ]
     for options in changes:
-        with pytest.raises(services.CatalogueError, match="bruges af"):
-            services.save_scale(session, admin, scale=scale, code="", name="G", options=options)
+        with pytest.raises(CatalogueError, match="bruges af"):
+            save_scale(session, admin, scale=scale, code="", name="G", options=options)
         session.rollback()
     session.expire_all()
     assert [o.id for o in scale.options] == option_ids
     assert [(o.outcome, o.score) for o in scale.options] == [(o.outcome, o.score) for o in current]
     # An unused scale may change meaning freely (options matched by code keep their rows).
-    free = services.save_scale(
+    free = save_scale(
         session,
         admin,
         scale=None,
@@ -304,7 +312,7 @@ def test_a_used_scale_keeps_its_meaning(session, org):
         options=_opts(("ja", "Ja", "in_order", ""), ("nej", "Nej", "not_in_order", "")),
     )
     yes_id = free.options[0].id
-    services.save_scale(
+    save_scale(
         session,
         admin,
         scale=free,

@@ -6,8 +6,9 @@ import re
 
 from sqlalchemy import select
 
-from tilsyn.catalogue import services
 from tilsyn.catalogue.models import ControlPoint, Scale
+from tilsyn.catalogue.points import load_starter_catalogue
+from tilsyn.catalogue.points import versions as versions_
 
 
 def _first_point(session):
@@ -17,7 +18,7 @@ def _first_point(session):
 
 
 def test_browser_shows_themes_and_points_to_every_role(session, login_as):
-    services.load_starter_catalogue(session, None)
+    load_starter_catalogue(session, None)
     session.commit()
     point = _first_point(session)
     for user in ("sagsbehandler", "revisor", "leder"):
@@ -54,7 +55,7 @@ def test_load_button_and_edit_makes_comparable_version(session, login_as):
     )
     assert response.status_code == 302
     session.expire_all()
-    versions = services.versions(session, point.code)
+    versions = versions_(session, point.code)
     assert [v.version for v in versions] == [2, 1]
     assert versions[0].comparable_to_id == point.id
     page = client.get(response.headers["Location"]).get_data(as_text=True)
@@ -62,11 +63,11 @@ def test_load_button_and_edit_makes_comparable_version(session, login_as):
 
 
 def test_bad_input_is_refused_without_storing(session, login_as):
-    services.load_starter_catalogue(session, None)
+    load_starter_catalogue(session, None)
     session.commit()
     point = _first_point(session)
     client = login_as("admin")
-    before = len(services.versions(session, point.code))
+    before = len(versions_(session, point.code))
     response = client.post(
         f"/kontrolpunkter/{point.id}/rediger",
         data={
@@ -80,7 +81,7 @@ def test_bad_input_is_refused_without_storing(session, login_as):
     assert response.status_code == 200
     assert "Beskriv ændringen" in response.get_data(as_text=True)
     session.expire_all()
-    assert len(services.versions(session, point.code)) == before
+    assert len(versions_(session, point.code)) == before
     response = client.post(
         "/kontrolpunkter/ny",
         data={
@@ -94,7 +95,7 @@ def test_bad_input_is_refused_without_storing(session, login_as):
 
 
 def test_comparable_is_not_ticked_by_default_when_editing(session, login_as):
-    services.load_starter_catalogue(session, None)
+    load_starter_catalogue(session, None)
     session.commit()
     point = _first_point(session)
     page = login_as("leder").get(f"/kontrolpunkter/{point.id}/rediger").get_data(as_text=True)
@@ -103,7 +104,7 @@ def test_comparable_is_not_ticked_by_default_when_editing(session, login_as):
 
 
 def test_scale_editor_creates_a_scored_scale_and_the_browser_shows_scores(session, login_as):
-    services.load_starter_catalogue(session, None)
+    load_starter_catalogue(session, None)
     session.commit()
     assert login_as("revisor").get("/kontrolpunkter/skalaer/ny").status_code == 403
     client = login_as("leder")

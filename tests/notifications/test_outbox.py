@@ -113,7 +113,7 @@ def test_log_backend_marks_messages_sent(session, caplog):
 
 
 def test_scheduler_once_delivers_the_outbox(app, session):
-    from tilsyn.rounds import scheduler
+    from tilsyn import scheduler
 
     port = _free_port()
     services.enqueue(session, "leder@example.org", "Emne", "Tekst")

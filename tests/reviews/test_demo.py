@@ -12,12 +12,13 @@ from statistics import mean
 from sqlalchemy import delete, select
 
 from tilsyn.auth.models import User
-from tilsyn.catalogue.models import ControlPoint, ScaleOption
+from tilsyn.catalogue.models import ControlPoint, Outcome, ScaleOption
 from tilsyn.demo import build_demo, extension_rng
-from tilsyn.reviews import services
 from tilsyn.reviews.demo import add_demo_reviews
-from tilsyn.reviews.models import COMPLETED, DRAFT, NOT_APPLICABLE, CaseReview, ReviewAnswer
-from tilsyn.rounds.models import CLOSED, IN_REVIEW, Round, RoundControlPoint, SupervisionPlan
+from tilsyn.reviews.estimates import point_estimates
+from tilsyn.reviews.models import CaseReview, ReviewAnswer, ReviewStatus
+from tilsyn.reviews.progress import round_progress, totals
+from tilsyn.rounds.models import Round, RoundControlPoint, RoundStatus, SupervisionPlan
 from tilsyn.sampling.models import DrawItem
 
 SEED = 2026
@@ -50,8 +51,8 @@ def test_demo_findings(session):
     build_demo(session, seed=SEED, password="demo-adgang-1", today=TODAY)
     session.commit()
     rounds = session.scalars(select(Round).order_by(Round.plan_id, Round.period_start)).all()
-    closed = [r for r in rounds if r.status == CLOSED]
-    current = [r for r in rounds if r.status == IN_REVIEW]
+    closed = [r for r in rounds if r.status == RoundStatus.CLOSED]
+    current = [r for r in rounds if r.status == RoundStatus.IN_REVIEW]
     assert len(closed) == 40 and len(current) == 5
 
     # Closed rounds: every sampled case has a completed review answering every point asked.
@@ -73,20 +74,24 @@ def test_demo_findings(session):
         assert set(reviews) == {it.id for it in items}
         for it in items:
             review = reviews[it.id]
-            assert review.status == COMPLETED
+            assert review.status == ReviewStatus.COMPLETED
             expected = {cp for cp in asked[rnd.id] if not schemes[cp] or it.scheme in schemes[cp]}
             assert answered[review.id] == expected
     # The current rounds are partly reviewed, with some drafts.
-    progress = [services.totals(services.round_progress(session, r)) for r in current]
+    progress = [totals(round_progress(session, r)) for r in current]
     assert progress
     assert all(0 < p.completed < p.sampled for p in progress)
     assert sum(p.draft for p in progress) > 0
     outcomes = set(session.scalars(select(ReviewAnswer.outcome).distinct()))
-    assert outcomes == {"in_order", "not_in_order", NOT_APPLICABLE}
-    assert session.scalar(select(CaseReview.id).where(CaseReview.status == DRAFT)) is not None
+    assert outcomes == {"in_order", "not_in_order", Outcome.NOT_APPLICABLE}
+    assert (
+        session.scalar(select(CaseReview.id).where(CaseReview.status == ReviewStatus.DRAFT))
+        is not None
+    )
 
-    # Plausible rates (BRIEF §2), averaged over the closed rounds' design-weighted estimates.
-    estimates = services.point_estimates(session, [r.id for r in closed])
+    # Plausible rates (the audit figures in tilsyn/reviews/demo.py), averaged over the closed
+    # rounds' design-weighted estimates.
+    estimates = point_estimates(session, [r.id for r in closed])
     by_code = defaultdict(list)
     for e in estimates:
         by_code[e.code].append(e)

@@ -16,9 +16,10 @@ import pytest
 
 from tests.factories import SampledCase, catalogue, items_of, make_draw, make_plan_row, make_round
 from tests.factories import option_id as opt
-from tilsyn.catalogue.services import save_control_point
-from tilsyn.reviews import services
-from tilsyn.rounds.models import CLOSED, IN_REVIEW
+from tilsyn.catalogue.points import save_control_point
+from tilsyn.reviews.estimates import point_estimates, theme_weakness
+from tilsyn.reviews.recording import save_review
+from tilsyn.rounds.models import RoundStatus
 
 
 def oracle(units: list[tuple[str, F, int | None]]) -> tuple[F, F]:
@@ -42,7 +43,7 @@ def oracle(units: list[tuple[str, F, int | None]]) -> tuple[F, F]:
 
 
 def review(session, actor, rnd, item, answers, complete=True):
-    return services.save_review(session, actor, rnd.id, item.id, answers, "", complete)
+    return save_review(session, actor, rnd.id, item.id, answers, "", complete)
 
 
 @pytest.fixture
@@ -81,7 +82,7 @@ def answer_rettid(session, org, cps, rnd, items, *, last_complete: bool = True):
 def test_share_matches_hand_computed_hajek_with_full_strata(session, org, rettid):
     cps, rnd, items = rettid
     answer_rettid(session, org, cps, rnd, items)
-    [e] = services.point_estimates(session, [rnd.id])
+    [e] = point_estimates(session, [rnd.id])
     # By hand: domain weights 2, 4, 5, 3; in order 2 + 3 -> 5/14.
     assert e.share.estimate == pytest.approx(5 / 14, abs=1e-12)
     share, variance = oracle(
@@ -109,7 +110,7 @@ def test_share_matches_hand_computed_hajek_with_full_strata(session, org, rettid
 def test_unreviewed_cases_are_non_response_and_make_the_estimate_provisional(session, org, rettid):
     cps, rnd, items = rettid
     answer_rettid(session, org, cps, rnd, items, last_complete=False)  # the last one: a draft
-    [e] = services.point_estimates(session, [rnd.id])
+    [e] = point_estimates(session, [rnd.id])
     assert e.provisional and (e.sampled, e.completed) == (6, 5)
     # The completed reviews are the sample: S2 keeps one unit (a lonely stratum).
     share, variance = oracle(
@@ -143,7 +144,7 @@ def test_scheme_domain_keeps_the_full_sample_in_the_strata(session, org):
     for item, code in zip(items_of(session, draw), ("ja", "ja", "nej", "nej", "ja"), strict=True):
         review(session, org.users["admin"], rnd, item, {j.id: (opt(j, code), "")})
     session.commit()
-    [e] = services.point_estimates(session, [rnd.id], schemes=["sygedagpenge"])
+    [e] = point_estimates(session, [rnd.id], schemes=["sygedagpenge"])
     share, variance = oracle(
         [
             ("S1", F(1, 2), 1),
@@ -157,7 +158,7 @@ def test_scheme_domain_keeps_the_full_sample_in_the_strata(session, org):
     assert e.share.estimate == pytest.approx(float(share), abs=1e-12)
     assert e.share.std_error == pytest.approx(math.sqrt(variance), rel=1e-12)
     assert e.answered == 3
-    [unit_b] = services.point_estimates(session, [rnd.id], unit_ids=[org.unit_b.id])
+    [unit_b] = point_estimates(session, [rnd.id], unit_ids=[org.unit_b.id])
     assert unit_b.answered == 0 and math.isnan(unit_b.share.estimate)
 
 
@@ -176,7 +177,7 @@ def test_scored_scale_gives_weighted_share_and_mean(session, org):
     for item, code in zip(items_of(session, draw), ("3", "1", "2"), strict=True):
         review(session, org.users["admin"], rnd, item, {sa.id: (opt(sa, code), "")})
     session.commit()
-    [e] = services.point_estimates(session, [rnd.id])
+    [e] = point_estimates(session, [rnd.id])
     # Weights 2, 4, 1 and scores 3, 1, 2: mean (6 + 4 + 2) / 7; in order (2 or 3): 3/7.
     assert e.mean is not None and e.mean.estimate == pytest.approx(12 / 7, abs=1e-12)
     assert e.share.estimate == pytest.approx(3 / 7, abs=1e-12)
@@ -230,7 +231,7 @@ def test_comparable_versions_form_one_series_and_a_break_starts_a_new_one(sessio
         review(session, admin, rnd, second, answers[1])
         rounds.append(rnd)
     session.commit()
-    estimates = {e.round_id: e for e in services.point_estimates(session, [r.id for r in rounds])}
+    estimates = {e.round_id: e for e in point_estimates(session, [r.id for r in rounds])}
     assert [estimates[r.id].series_id for r in rounds] == [v1.id, v1.id, v3.id, v1.id]
     assert estimates[rounds[1].id].version == 2 and estimates[rounds[2].id].version == 3
     pooled = estimates[rounds[3].id]
@@ -264,19 +265,19 @@ def test_theme_weakness_uses_latest_closed_rounds_that_asked_the_theme(session, 
     run(
         "2026-K1",
         date(2026, 1, 1),
-        CLOSED,
+        RoundStatus.CLOSED,
         [{"JOBMAAL-01": jm, "SAMLET-01": sl} for jm, sl in k1],
         "a",
     )
-    run("2026-K2", date(2026, 4, 1), CLOSED,
+    run("2026-K2", date(2026, 4, 1), RoundStatus.CLOSED,
         [{"JOBMAAL-01": "ja"}, {"JOBMAAL-01": "ja"}, {"JOBMAAL-01": "nej"}], "b")  # fmt: skip
-    run("2026-K3", date(2026, 7, 1), IN_REVIEW,
+    run("2026-K3", date(2026, 7, 1), RoundStatus.IN_REVIEW,
         [{"JOBMAAL-01": "nej"}, {"JOBMAAL-01": "nej"}], "c")  # fmt: skip
     session.commit()
     jobmaal, samlet = j.theme_id, sa.theme_id
-    latest = services.theme_weakness(session, plan.id, 1)
+    latest = theme_weakness(session, plan.id, 1)
     # JOBMAAL: the last closed round asking it is 2026-K2 (2/3); SAMLET only in 2026-K1 (3/4).
     assert latest == pytest.approx({jobmaal: 2 / 3, samlet: 3 / 4})
-    two = services.theme_weakness(session, plan.id, 2)
+    two = theme_weakness(session, plan.id, 2)
     assert two == pytest.approx({jobmaal: 1 / 2, samlet: 3 / 4})
-    assert services.theme_weakness(session, plan.id + 1000, 1) == {}
+    assert theme_weakness(session, plan.id + 1000, 1) == {}

@@ -18,8 +18,8 @@ from tests.factories import (
 )
 from tests.factories import option_id as opt
 from tilsyn.audit.models import AuditEvent
-from tilsyn.reviews.models import COMPLETED, DRAFT, CaseReview
-from tilsyn.rounds.models import DRAWN, IN_REVIEW, Round
+from tilsyn.reviews.models import CaseReview, ReviewStatus
+from tilsyn.rounds.models import Round, RoundStatus
 
 
 @pytest.fixture
@@ -82,8 +82,8 @@ def test_leader_reviews_a_case_draft_then_complete(session, site, login_as):
     response = client.post(u["edit"], data=form(s, jobmaal="nej", **{j_note: "<b>Mangler</b>"}))
     assert response.status_code == 302 and response.headers["Location"].endswith(u["edit"])
     review = review_of(session, s.a1)
-    assert review.status == DRAFT and review.reviewer_name == "leder"
-    assert session.get(Round, s.rnd.id).status == IN_REVIEW
+    assert review.status == ReviewStatus.DRAFT and review.reviewer_name == "leder"
+    assert session.get(Round, s.rnd.id).status == RoundStatus.IN_REVIEW
     page = client.get(u["edit"]).get_data(as_text=True)
     assert "&lt;b&gt;Mangler&lt;/b&gt;" in page and "<b>Mangler" not in page  # escaped
     assert f'value="{opt(j, "nej")}" checked' in page
@@ -97,13 +97,13 @@ def test_leader_reviews_a_case_draft_then_complete(session, site, login_as):
     assert "Mangler svar: SAMLET-01." in page and "Gennemgangen er ikke gemt" in page
     assert f'value="{opt(j, "ja")}" checked' in page and "Kort</textarea>" in page
     review = review_of(session, s.a1)
-    assert review.status == DRAFT and review.answers[0].outcome == "not_in_order"
+    assert review.status == ReviewStatus.DRAFT and review.answers[0].outcome == "not_in_order"
 
     response = client.post(
         u["edit"], data=form(s, jobmaal="ja", samlet="2", complete="Afslut gennemgang")
     )
     assert response.status_code == 302 and response.headers["Location"].endswith(u["list"])
-    assert review_of(session, s.a1).status == COMPLETED
+    assert review_of(session, s.a1).status == ReviewStatus.COMPLETED
     listing = client.get(u["list"]).get_data(as_text=True)
     assert "1 af 2 sager afsluttet · kladder: 0 · mangler at blive afsluttet: 1" in listing
     overview = client.get("/gennemgang/").get_data(as_text=True)
@@ -115,7 +115,7 @@ def test_leader_reviews_a_case_draft_then_complete(session, site, login_as):
     assert "I orden" in view and "Genåbn gennemgangen" in view
     response = client.post(u["reopen"])
     assert response.status_code == 302 and response.headers["Location"].endswith(u["edit"])
-    assert review_of(session, s.a1).status == DRAFT
+    assert review_of(session, s.a1).status == ReviewStatus.DRAFT
 
 
 def test_unreadable_or_foreign_options_give_danish_messages(session, site, login_as):
@@ -130,7 +130,7 @@ def test_unreadable_or_foreign_options_give_danish_messages(session, site, login
     )
     assert "JOBMAAL-01: svaret hører ikke til kontrolpunktets svarskala" in page
     assert review_of(session, s.b1) is None
-    assert session.get(Round, s.rnd.id).status == DRAWN
+    assert session.get(Round, s.rnd.id).status == RoundStatus.DRAWN
 
 
 def test_leader_of_another_unit_is_refused(session, site, login_as):

@@ -17,14 +17,11 @@ from tests.factories import (
     make_snapshot,
 )
 from tests.factories import option_id as opt
-from tilsyn.reviews import services as reviews
-from tilsyn.risk.services import (
-    ensure_default_model,
-    load_population,
-    prior_findings_by_caseworker,
-    score_population,
-)
-from tilsyn.rounds.models import CLOSED
+from tilsyn.reviews.findings import prior_findings_by_caseworker
+from tilsyn.reviews.recording import save_review
+from tilsyn.risk.population import load_population, score_population
+from tilsyn.risk.versions import ensure_default_model
+from tilsyn.rounds.models import RoundStatus
 
 
 def _reviewed_round(session, org, plan, jobmaal, answers, *, label, start, tag, complete=True):
@@ -34,7 +31,7 @@ def _reviewed_round(session, org, plan, jobmaal, answers, *, label, start, tag, 
     )
     rnd = make_round(session, plan, draw, [jobmaal], label=label, start=start)
     for item, (_cw, code) in zip(items_of(session, draw), answers, strict=True):
-        reviews.save_review(
+        save_review(
             session,
             org.users["admin"],
             rnd.id,
@@ -43,7 +40,7 @@ def _reviewed_round(session, org, plan, jobmaal, answers, *, label, start, tag, 
             "",
             complete,
         )
-    rnd.status = CLOSED
+    rnd.status = RoundStatus.CLOSED
     session.flush()
     return rnd
 
@@ -102,7 +99,9 @@ def test_population_carries_prior_findings_and_the_default_factor_fires(session,
         sha="d" * 64,
     )
     session.commit()
-    population = load_population(session, snapshot)
+    population = load_population(
+        session, snapshot, prior_findings=prior_findings_by_caseworker(session, snapshot.as_of)
+    )
     by_caseworker = dict(
         zip(
             population.caseworker_ids.tolist(),

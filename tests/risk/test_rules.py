@@ -337,6 +337,7 @@ def test_operators_and_attributes_have_danish_text() -> None:
         "caseworker_tenure_months",
         "caseworker_caseload",
         "prior_findings",
+        "open_followup_actions",
         "scheme",
     }
     assert all(text.strip() for text in [*ATTRIBUTES.values(), *OPERATORS.values()])

@@ -11,8 +11,20 @@ from sqlalchemy import select
 
 from tests.factories import AS_OF, make_population, make_snapshot
 from tilsyn.audit.models import AuditEvent
-from tilsyn.risk import rules, services
-from tilsyn.risk.models import APPROVED, DRAFT, SUPERSEDED, ApprovedRiskModelIsFrozen
+from tilsyn.risk import rules
+from tilsyn.risk.case_risk import CaseAccessDenied, case_risk
+from tilsyn.risk.effect import effect_on_snapshot
+from tilsyn.risk.models import ApprovedRiskModelIsFrozen, RiskModelStatus
+from tilsyn.risk.population import load_population, score_snapshot
+from tilsyn.risk.versions import (
+    RiskError,
+    approve,
+    approved_version,
+    create_version,
+    ensure_default_model,
+    list_versions,
+    save_edit,
+)
 
 
 def _factor(**overrides):
@@ -31,31 +43,31 @@ def _factor(**overrides):
 
 def test_default_model_is_created_once_and_approved_in_the_actors_name(session, org):
     admin = org.users["admin"]
-    v1 = services.ensure_default_model(session, admin, today=date(2026, 1, 5))
-    assert (v1.number, v1.status, v1.approved_on) == (1, APPROVED, date(2026, 1, 5))
+    v1 = ensure_default_model(session, admin, today=date(2026, 1, 5))
+    assert (v1.number, v1.status, v1.approved_on) == (1, RiskModelStatus.APPROVED, date(2026, 1, 5))
     assert "admin" in v1.approved_by_name and v1.approved_by_id == admin.id
     assert "Standardmodellen" in v1.approval_note
     _name, default_factors = rules.load_default_model()
     assert [f["code"] for f in v1.factors] == [f.code for f in default_factors]
-    assert services.ensure_default_model(session, admin) is v1
-    assert services.approved_version(session) is v1
-    assert len(services.list_versions(session)) == 1
+    assert ensure_default_model(session, admin) is v1
+    assert approved_version(session) is v1
+    assert len(list_versions(session)) == 1
 
 
 def test_editing_makes_a_draft_and_approval_supersedes(session, org):
     admin, leder = org.users["admin"], org.users["leder"]
-    v1 = services.ensure_default_model(session, admin)
+    v1 = ensure_default_model(session, admin)
     factors = [*v1.factors[:3], _factor()]
-    v2 = services.save_edit(session, leder, v1, factors, "Kommunens model", "Egen")
-    assert (v2.number, v2.status, v2.based_on_id) == (2, DRAFT, v1.id)
-    assert services.approved_version(session) is v1  # drafts are not used
+    v2 = save_edit(session, leder, v1, factors, "Kommunens model", "Egen")
+    assert (v2.number, v2.status, v2.based_on_id) == (2, RiskModelStatus.DRAFT, v1.id)
+    assert approved_version(session) is v1  # drafts are not used
     # Editing the draft again changes it in place.
-    same = services.save_edit(session, leder, v2, factors[:2], "Kommunens model 2", "")
+    same = save_edit(session, leder, v2, factors[:2], "Kommunens model 2", "")
     assert same is v2 and len(v2.factors) == 2
-    services.approve(session, leder, v2, date(2026, 2, 1), "Gennemgået på teammøde")
-    assert v2.status == APPROVED and v1.status == SUPERSEDED
+    approve(session, leder, v2, date(2026, 2, 1), "Gennemgået på teammøde")
+    assert v2.status == RiskModelStatus.APPROVED and v1.status == RiskModelStatus.SUPERSEDED
     assert v2.approved_by_name == "Leder (leder)" and v2.approved_on == date(2026, 2, 1)
-    assert services.approved_version(session) is v2
+    assert approved_version(session) is v2
     actions = session.scalars(
         select(AuditEvent.action).where(AuditEvent.object_type == "risk_model_version")
     ).all()
@@ -63,7 +75,7 @@ def test_editing_makes_a_draft_and_approval_supersedes(session, org):
 
 
 def test_approved_version_content_is_frozen(session, org):
-    v1 = services.ensure_default_model(session, org.users["admin"])
+    v1 = ensure_default_model(session, org.users["admin"])
     session.commit()
     v1.factors = [_factor()]
     with pytest.raises(ApprovedRiskModelIsFrozen):
@@ -85,23 +97,23 @@ def test_approved_version_content_is_frozen(session, org):
 def test_invalid_factors_are_refused_in_danish_and_nothing_is_stored(
     session, org, factors, fragment
 ):
-    with pytest.raises(services.RiskError) as info:
-        services.create_version(session, org.users["admin"], None, factors, "Model")
+    with pytest.raises(RiskError) as info:
+        create_version(session, org.users["admin"], None, factors, "Model")
     assert any(fragment in p for p in info.value.problems)
-    assert services.list_versions(session) == []
+    assert list_versions(session) == []
 
 
 def test_only_leaders_approve_drafts_on_past_dates(session, org):
-    v = services.create_version(session, org.users["admin"], None, [_factor()], "Model")
-    with pytest.raises(services.RiskError, match="teamleder eller administrator"):
-        services.approve(session, org.users["revisor"], v, date(2026, 1, 1))
-    with pytest.raises(services.RiskError, match="fremtiden"):
-        services.approve(session, org.users["admin"], v, date(2026, 1, 2), today=date(2026, 1, 1))
-    with pytest.raises(services.RiskError, match="datoen"):
-        services.approve(session, org.users["admin"], v, None)
-    services.approve(session, org.users["admin"], v, date(2026, 1, 1))
-    with pytest.raises(services.RiskError, match="ikke en kladde"):
-        services.approve(session, org.users["admin"], v, date(2026, 1, 1))
+    v = create_version(session, org.users["admin"], None, [_factor()], "Model")
+    with pytest.raises(RiskError, match="teamleder eller administrator"):
+        approve(session, org.users["revisor"], v, date(2026, 1, 1))
+    with pytest.raises(RiskError, match="fremtiden"):
+        approve(session, org.users["admin"], v, date(2026, 1, 2), today=date(2026, 1, 1))
+    with pytest.raises(RiskError, match="datoen"):
+        approve(session, org.users["admin"], v, None)
+    approve(session, org.users["admin"], v, date(2026, 1, 1))
+    with pytest.raises(RiskError, match="ikke en kladde"):
+        approve(session, org.users["admin"], v, date(2026, 1, 1))
 
 
 def test_derived_attributes_match_hand_computed_values(session, org):
@@ -129,7 +141,8 @@ def test_derived_attributes_match_hand_computed_values(session, org):
         {"case_ref": "K3", "caseworker_id": org.cw_a1.id, "scheme": "kontanthjaelp"},
     ]
     snapshot = make_snapshot(session, cases)
-    case_ids, cw_ids, scheme, attrs = services.case_attributes(session, snapshot)
+    pop = load_population(session, snapshot, prior_findings={})
+    case_ids, cw_ids, scheme, attrs = pop.case_ids, pop.caseworker_ids, pop.scheme, pop.attributes
     assert cw_ids.tolist() == [org.cw_a2.id, org.cw_a2.id, org.cw_a1.id]
     assert scheme.tolist() == ["sygedagpenge", "fleksjob", "kontanthjaelp"]
     np.testing.assert_allclose(attrs["weeks_open"], [200 / 7, 1.0, 100 / 7])
@@ -147,16 +160,16 @@ def test_derived_attributes_match_hand_computed_values(session, org):
     assert np.isnan(attrs["prior_findings"]).all()
 
     # Restricting the rows keeps caseloads of the whole snapshot.
-    only = services.case_attributes(session, snapshot, [int(case_ids[0])])
-    assert only[0].tolist() == [int(case_ids[0])]
-    assert only[3]["caseworker_caseload"].tolist() == [2.0]
+    only_pop = load_population(session, snapshot, [int(case_ids[0])], prior_findings={})
+    assert only_pop.case_ids.tolist() == [int(case_ids[0])]
+    assert only_pop.attributes["caseworker_caseload"].tolist() == [2.0]
 
     # Scores under the default model, by hand:
     # K1 sygedagpenge: >26 weeks (1.5) + no conversation >90 days (1.5) + 2 changes (1.0)
     #    + new caseworker (0.5) = 4.5.  K2 fleksjob: deadline passed (2.0) + new (0.5) = 2.5.
     # K3: nothing known -> 0.
-    version = services.ensure_default_model(session, org.users["admin"])
-    scored = services.score_snapshot(session, snapshot, version)
+    version = ensure_default_model(session, org.users["admin"])
+    scored = score_snapshot(session, snapshot, version, prior_findings={})
     np.testing.assert_allclose(scored.scores, [4.5, 2.5, 0.0])
     assert set(scored.fired_codes(0)) == {
         "SDP_OVER_26_UGER",
@@ -171,7 +184,7 @@ def test_unknown_employment_start_gives_nan_tenure(session, org):
     org.cw_b1.employment_start = None
     session.flush()
     snapshot = make_snapshot(session, [{"caseworker_id": org.cw_b1.id}])
-    attrs = services.case_attributes(session, snapshot)[3]
+    attrs = load_population(session, snapshot, prior_findings={}).attributes
     assert math.isnan(attrs["caseworker_tenure_months"][0])
 
 
@@ -180,8 +193,8 @@ def test_three_thousand_cases_are_scored_consistently(session, org):
     snapshot = make_population(
         session, [(org.cw_a1, 800), (org.cw_a2, 700), (org.cw_b1, 800), (org.cw_b2, 700)]
     )
-    version = services.ensure_default_model(session, org.users["admin"])
-    scored = services.score_snapshot(session, snapshot, version)
+    version = ensure_default_model(session, org.users["admin"])
+    scored = score_snapshot(session, snapshot, version, prior_findings={})
     assert scored.scores.shape == (3000,) and scored.fired.shape == (3000, len(version.factors))
     weights = np.array([f["weight"] for f in version.factors])
     np.testing.assert_allclose(scored.scores, scored.fired.astype(float) @ weights, atol=1e-12)
@@ -189,9 +202,9 @@ def test_three_thousand_cases_are_scored_consistently(session, org):
 
 def test_effect_on_snapshot_aggregates(session, org):
     snapshot = make_population(session, [(org.cw_a1, 30), (org.cw_b1, 20)])
-    version = services.ensure_default_model(session, org.users["admin"])
-    effect = services.effect_on_snapshot(session, snapshot, version)
-    scored = services.score_snapshot(session, snapshot, version)
+    version = ensure_default_model(session, org.users["admin"])
+    effect = effect_on_snapshot(session, snapshot, version, prior_findings={})
+    scored = score_snapshot(session, snapshot, version, prior_findings={})
     assert effect.cases == 50
     assert sum(b.cases for b in effect.bins) == 50
     assert effect.mean == pytest.approx(scored.scores.mean())
@@ -204,9 +217,9 @@ def test_effect_on_snapshot_aggregates(session, org):
 
 def test_effect_gives_each_factors_share_per_team(session, org):
     snapshot = make_population(session, [(org.cw_a1, 30), (org.cw_a2, 10), (org.cw_b1, 20)])
-    version = services.ensure_default_model(session, org.users["admin"])
-    effect = services.effect_on_snapshot(session, snapshot, version)
-    scored = services.score_snapshot(session, snapshot, version)
+    version = ensure_default_model(session, org.users["admin"])
+    effect = effect_on_snapshot(session, snapshot, version, prior_findings={})
+    scored = score_snapshot(session, snapshot, version, prior_findings={})
     team_a = np.isin(scored.caseworker_ids, [org.cw_a1.id, org.cw_a2.id])
     by_unit = {t.unit: t for t in effect.teams}
     for j, code in enumerate(scored.factor_codes):
@@ -225,13 +238,13 @@ def test_case_risk_is_row_scoped_and_audited(session, org):
         session,
         [{"case_ref": "X1", "caseworker_id": org.cw_a1.id, "start_date": AS_OF - timedelta(400)}],
     )
-    services.ensure_default_model(session, org.users["admin"])
+    ensure_default_model(session, org.users["admin"])
     case = snapshot_case(session, snapshot)
-    result = services.case_risk(session, org.users["sagsbehandler"], case)
+    result = case_risk(session, org.users["sagsbehandler"], case, prior_findings={})
     assert result.score == 1.5
     assert [f.code for f in result.factors if f.fired] == ["SDP_OVER_26_UGER"]
-    with pytest.raises(services.CaseAccessDenied):
-        services.case_risk(session, org.users["sagsbehandler2"], case)
+    with pytest.raises(CaseAccessDenied):
+        case_risk(session, org.users["sagsbehandler2"], case, prior_findings={})
     assert (
         session.scalar(select(AuditEvent).where(AuditEvent.object_type == "case_risk")).actor_name
         == "sagsbehandler"

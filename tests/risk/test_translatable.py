@@ -42,9 +42,10 @@ def msgids(relative: str, method: str = "python") -> set[str]:
             },
         ),
         (
-            "tilsyn/risk/services.py",
-            {"Alle ordninger", "Maksimum", "Median", "Ja", "Nej", "%(rule)s og %(condition)s"},
+            "tilsyn/risk/effect.py",
+            {"Alle ordninger", "Maksimum", "Median", "%(rule)s og %(condition)s"},
         ),
+        ("tilsyn/risk/case_risk.py", {"Ja", "Nej"}),
         (
             "templates/risk/_effect.html",
             {"Andel af sagerne, hver faktor rammer, pr. team", "Alle teams"},

@@ -10,8 +10,9 @@ from tests.factories import AS_OF, make_population, make_snapshot
 from tilsyn.audit.models import AuditEvent
 from tilsyn.cases.models import Case
 from tilsyn.cases.snapshots import latest_snapshot
-from tilsyn.risk import services
-from tilsyn.risk.models import APPROVED, DRAFT, RiskModelVersion
+from tilsyn.risk.effect import effect_on_snapshot
+from tilsyn.risk.models import RiskModelStatus, RiskModelVersion
+from tilsyn.risk.versions import approved_version, ensure_default_model, list_versions
 
 
 def test_leader_takes_default_model_into_use(session, login_as):
@@ -20,12 +21,12 @@ def test_leader_takes_default_model_into_use(session, login_as):
     assert "ingen godkendt risikomodel" in page and "Tag standardmodellen i brug" in page
     response = client.post("/risiko/standardmodel")
     assert response.status_code == 302
-    version = services.approved_version(session)
+    version = approved_version(session)
     assert version.number == 1 and version.approved_by_name.endswith("(admin)")
 
 
 def test_assessment_renders_for_revisor_with_effect_and_history(session, org, login_as):
-    services.ensure_default_model(session, org.users["admin"], today=date(2026, 3, 2))
+    ensure_default_model(session, org.users["admin"], today=date(2026, 3, 2))
     make_population(session, [(org.cw_a1, 20), (org.cw_b1, 10)])
     session.commit()
     response = login_as("revisor").get("/risiko/")
@@ -46,8 +47,8 @@ def test_assessment_renders_for_revisor_with_effect_and_history(session, org, lo
     ):
         assert text in page, text
     table = page.split("hver faktor rammer, pr. team", 1)[1].split("</table>", 1)[0]
-    effect = services.effect_on_snapshot(
-        session, latest_snapshot(session), services.approved_version(session)
+    effect = effect_on_snapshot(
+        session, latest_snapshot(session), approved_version(session), prior_findings={}
     )
     assert "Team A" in table and "Team B" in table
     assert table.count("<tr>") == 1 + len(effect.factors) + 1  # header, factors, case counts
@@ -57,7 +58,7 @@ def test_assessment_renders_for_revisor_with_effect_and_history(session, org, lo
 
 
 def test_edit_creates_draft_then_approve(session, org, login_as):
-    v1 = services.ensure_default_model(session, org.users["admin"])
+    v1 = ensure_default_model(session, org.users["admin"])
     session.commit()
     client = login_as("leder")
     form = client.get(f"/risiko/versioner/{v1.id}/rediger").get_data(as_text=True)
@@ -98,7 +99,7 @@ def test_edit_creates_draft_then_approve(session, org, login_as):
     response = client.post(f"/risiko/versioner/{v1.id}/rediger", data=data)
     assert response.status_code == 302
     v2 = session.scalar(select(RiskModelVersion).where(RiskModelVersion.number == 2))
-    assert v2.status == DRAFT and v2.based_on_id == v1.id
+    assert v2.status == RiskModelStatus.DRAFT and v2.based_on_id == v1.id
     assert [f["code"] for f in v2.factors] == ["SDP_OVER_26_UGER", "UKENDT_SAMTALE"]
     assert v2.factors[0]["weight"] == 2.5
     assert v2.factors[1]["when"] == [{"attribute": "weeks_open", "operator": ">=", "value": 4.0}]
@@ -109,12 +110,12 @@ def test_edit_creates_draft_then_approve(session, org, login_as):
     )
     assert response.status_code == 302
     session.expire_all()
-    assert v2.status == APPROVED and services.approved_version(session).id == v2.id
+    assert v2.status == RiskModelStatus.APPROVED and approved_version(session).id == v2.id
     assert "Version 1" in client.get("/risiko/versioner").get_data(as_text=True)
 
 
 def test_invalid_edit_shows_danish_errors_and_stores_nothing(session, org, login_as):
-    v1 = services.ensure_default_model(session, org.users["admin"])
+    v1 = ensure_default_model(session, org.users["admin"])
     session.commit()
     client = login_as("admin")
     response = client.post(
@@ -147,11 +148,11 @@ def test_invalid_edit_shows_danish_errors_and_stores_nothing(session, org, login
         },
     )
     assert "Begrundelsen skal udfyldes" in response.get_data(as_text=True)
-    assert len(services.list_versions(session)) == 1
+    assert len(list_versions(session)) == 1
 
 
 def test_add_factor_button_adds_a_blank_row_without_saving(session, org, login_as):
-    v1 = services.ensure_default_model(session, org.users["admin"])
+    v1 = ensure_default_model(session, org.users["admin"])
     session.commit()
     client = login_as("admin")
     response = client.post(
@@ -159,11 +160,11 @@ def test_add_factor_button_adds_a_blank_row_without_saving(session, org, login_a
         data={"name": "M", "factors-0-code": "A", "add_factor": "1"},
     )
     assert 'name="factors-1-code"' in response.get_data(as_text=True)
-    assert len(services.list_versions(session)) == 1
+    assert len(list_versions(session)) == 1
 
 
 def test_case_risk_page_is_row_scoped_and_audited(session, org, login_as):
-    services.ensure_default_model(session, org.users["admin"])
+    ensure_default_model(session, org.users["admin"])
     snapshot = make_snapshot(
         session,
         [

@@ -11,10 +11,10 @@ from sqlalchemy import select
 from tests.factories import make_org_snapshot
 from tilsyn.cases.models import Case
 from tilsyn.demo import build_demo
-from tilsyn.rounds import services
 from tilsyn.rounds.demo import add_demo_rounds
-from tilsyn.rounds.models import CLOSED, DRAWN, IN_REVIEW, Round, SupervisionPlan
+from tilsyn.rounds.models import Round, RoundStatus, SupervisionPlan
 from tilsyn.rounds.periods import next_period, period_containing
+from tilsyn.rounds.scheduled import run_due
 
 TODAY = date(2026, 11, 23)
 
@@ -29,7 +29,7 @@ def test_demo_history_then_next_quarter_creates_one_round_per_plan(session, org)
         rounds = session.scalars(
             select(Round).where(Round.plan_id == plan.id).order_by(Round.period_start)
         ).all()
-        assert [r.status for r in rounds] == [CLOSED] * 8 + [IN_REVIEW]
+        assert [r.status for r in rounds] == [RoundStatus.CLOSED] * 8 + [RoundStatus.IN_REVIEW]
         assert rounds[-1].period_label == "2026-K4" and rounds[0].period_label == "2024-K4"
         assert rounds
         assert all(r.draw is not None for r in rounds)
@@ -40,16 +40,16 @@ def test_demo_history_then_next_quarter_creates_one_round_per_plan(session, org)
         cores = {tuple(rt.theme_id for rt in r.themes if rt.is_core) for r in rounds}
         assert len(cores) == 1
     first_day = next_period("quarterly", period_containing("quarterly", TODAY)).start
-    report = services.run_due(session, first_day)
+    report = run_due(session, first_day, prior_findings={})
     session.commit()
     assert len(report.created) == len(plans) == len(report.drawn)
-    again = services.run_due(session, first_day)
+    again = run_due(session, first_day, prior_findings={})
     session.commit()
     assert again.created == [] and again.drawn == []
     new = session.scalars(select(Round).where(Round.period_label == "2027-K1")).all()
     assert sorted(r.plan_id for r in new) == [p.id for p in plans]
     assert new
-    assert all(r.status == DRAWN for r in new)
+    assert all(r.status == RoundStatus.DRAWN for r in new)
 
 
 def test_full_demo_has_a_quarterly_plan_per_team_with_eight_past_rounds(session):
@@ -74,7 +74,7 @@ def test_full_demo_has_a_quarterly_plan_per_team_with_eight_past_rounds(session)
         rounds = session.scalars(
             select(Round).where(Round.plan_id == plan.id).order_by(Round.period_start)
         ).all()
-        assert [r.status for r in rounds] == [CLOSED] * 8 + [IN_REVIEW]
+        assert [r.status for r in rounds] == [RoundStatus.CLOSED] * 8 + [RoundStatus.IN_REVIEW]
         assert rounds[-1].period_label == current.label
         assert rounds
         assert all(r.draw is not None and r.draw.sample_size > 0 for r in rounds)

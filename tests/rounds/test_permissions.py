@@ -9,10 +9,14 @@ from sqlalchemy import select
 
 from tests.factories import make_org_snapshot, make_plan, setup_catalogue_and_model
 from tilsyn import permissions
-from tilsyn.rounds import services
+from tilsyn.rounds.errors import RoundError
 from tilsyn.rounds.models import SupervisionPlan
 from tilsyn.rounds.periods import period_containing
-from tilsyn.sampling import services as sampling
+from tilsyn.rounds.plans import PlanInput, list_plans, save_plan
+from tilsyn.rounds.rounds import create_round
+from tilsyn.sampling.design import DesignParams
+from tilsyn.sampling.draw import draw_sample
+from tilsyn.sampling.records import visible_items
 
 TODAY = date(2026, 4, 1)
 
@@ -28,7 +32,11 @@ def _plans(session, org):
 
 def _visible(session, user):
     return set(
-        session.scalars(select(SupervisionPlan.name).where(permissions.visible_plans_filter(user)))
+        session.scalars(
+            select(SupervisionPlan.name).where(
+                permissions.visible_plans_filter(user, SupervisionPlan.unit_id)
+            )
+        )
     )
 
 
@@ -57,13 +65,13 @@ def test_plan_scoping_per_role(session, org):
     assert not permissions.can_plan_org_wide(leader)
     assert permissions.can_plan_org_wide(users["admin"])
     # The services use the same rules.
-    assert {p.name for p in services.list_plans(session, leader)} == {own.name, whole.name}
+    assert {p.name for p in list_plans(session, leader)} == {own.name, whole.name}
 
 
 def test_team_leader_cannot_see_or_manage_another_units_plan_or_round(session, org, login_as):
     own, other, whole = _plans(session, org)
     period = period_containing("quarterly", date.today())
-    rounds = {p.id: services.create_round(session, None, p, period) for p in (own, other, whole)}
+    rounds = {p.id: create_round(session, None, p, period) for p in (own, other, whole)}
     session.commit()
     client = login_as("leder")
     foreign = rounds[other.id].id
@@ -81,26 +89,31 @@ def test_team_leader_cannot_see_or_manage_another_units_plan_or_round(session, o
     calendar = client.get("/tilsyn/").get_data(as_text=True)
     assert own.name in calendar and whole.name in calendar and other.name not in calendar
     # The service refuses too, whatever the caller.
-    with pytest.raises(services.RoundError, match="egne enheder"):
-        services.save_plan(
+    with pytest.raises(RoundError, match="egne enheder"):
+        save_plan(
             session,
             org.users["leder"],
             other,
-            services.PlanInput(name=other.name, unit_id=org.unit_b.id, core_theme_ids=[1]),
+            PlanInput(name=other.name, unit_id=org.unit_b.id, core_theme_ids=[1]),
         )
 
 
 def test_revisor_reads_every_sampled_case_team_leader_only_own_units(session, org, login_as):
     setup_catalogue_and_model(session, org)
     snapshot = make_org_snapshot(session, org, TODAY)
-    draw = sampling.draw_sample(
-        session, org.users["admin"], snapshot, sampling.DesignParams(per_caseworker=2), seed=3
+    draw = draw_sample(
+        session,
+        org.users["admin"],
+        snapshot,
+        DesignParams(per_caseworker=2),
+        seed=3,
+        prior_findings={},
     )
     session.commit()
     everyone = {org.cw_a1.id, org.cw_a2.id, org.cw_b1.id, org.cw_b2.id}
 
     def caseworkers(user):
-        return {i.caseworker_id for i in sampling.visible_items(session, user, draw)}
+        return {i.caseworker_id for i in visible_items(session, user, draw)}
 
     assert caseworkers(org.users["revisor"]) == everyone
     assert caseworkers(org.users["admin"]) == everyone

@@ -16,10 +16,14 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.factories import make_org_snapshot, make_plan, setup_catalogue_and_model
+from tilsyn import scheduler
 from tilsyn.extensions import db
 from tilsyn.notifications.models import OutboxMessage
-from tilsyn.rounds import scheduler, services
-from tilsyn.rounds.models import DRAWN, IN_REVIEW, PLANNED, Round
+from tilsyn.rounds.models import Round, RoundStatus
+from tilsyn.rounds.notices import RunReport, leader_addresses
+from tilsyn.rounds.rounds import transition
+from tilsyn.rounds.scheduled import run_due
+from tilsyn.rounds.themes import set_round_themes, suggest_rotating_themes
 
 TODAY = date(2026, 4, 1)  # first day of 2026-K2
 
@@ -43,19 +47,19 @@ def test_run_due_creates_current_round_with_draw_and_is_idempotent(session, org)
     org_plan = make_plan(session, org, name="Hele organisationen", unit_id=None, starts_on=TODAY)
     make_org_snapshot(session, org, TODAY - timedelta(days=10))
     session.commit()
-    report = services.run_due(session, TODAY)
+    report = run_due(session, TODAY, prior_findings={})
     session.commit()
     assert sorted(report.created) == [f"{org_plan.name} 2026-K2", f"{plan.name} 2026-K2"]
     rounds = _rounds(session)
     assert [(r.plan_id, r.period_label, r.status) for r in rounds] == [
-        (plan.id, "2026-K2", DRAWN),
-        (org_plan.id, "2026-K2", DRAWN),
+        (plan.id, "2026-K2", RoundStatus.DRAWN),
+        (org_plan.id, "2026-K2", RoundStatus.DRAWN),
     ]
     assert rounds
     assert all(r.draw is not None and r.draw.sample_size > 0 for r in rounds)
     # The org-wide plan samples every team, the Team A plan only Team A.
     assert rounds[1].draw.sample_size > rounds[0].draw.sample_size
-    again = services.run_due(session, TODAY + timedelta(days=1))
+    again = run_due(session, TODAY + timedelta(days=1), prior_findings={})
     session.commit()
     assert again.created == [] and again.drawn == []
     assert len(_rounds(session)) == 2
@@ -63,7 +67,7 @@ def test_run_due_creates_current_round_with_draw_and_is_idempotent(session, org)
 
 def test_catch_up_covers_previous_period_only_and_not_before_plan_start(session, org):
     _prepare(session, org, starts_on=date(2025, 1, 1))
-    report = services.run_due(session, TODAY)
+    report = run_due(session, TODAY, prior_findings={})
     session.commit()
     labels = [r.period_label for r in _rounds(session)]
     assert labels == ["2026-K1", "2026-K2"]  # not 2025-K1 .. 2025-K4
@@ -74,26 +78,28 @@ def test_old_snapshot_waits_notifies_once_and_draws_later(session, org):
     plan = _prepare(session, org, starts_on=TODAY)
     make_org_snapshot(session, org, TODAY - timedelta(days=120))
     session.commit()
-    report = services.run_due(session, TODAY)
+    report = run_due(session, TODAY, prior_findings={})
     session.commit()
     (rnd,) = _rounds(session)
-    assert rnd.status == PLANNED and rnd.draw_id is None
+    assert rnd.status == RoundStatus.PLANNED and rnd.draw_id is None
     assert "nyere udtræk" in (rnd.waiting_reason or "")
     assert len(report.waiting) == 1
     mails = session.scalars(select(OutboxMessage)).all()
     assert [(m.to, m.sent_at) for m in mails] == [("leder@example.org", None)]
     assert plan.name in mails[0].subject
     # Same reason again the next day: no second notification.
-    services.run_due(session, TODAY + timedelta(days=1))
+    run_due(session, TODAY + timedelta(days=1), prior_findings={})
     session.commit()
     assert session.scalar(select(func.count(OutboxMessage.id))) == 1
     # A fresh export arrives: the next run draws the waiting round.
     make_org_snapshot(session, org, TODAY + timedelta(days=2))
     session.commit()
-    report = services.run_due(session, TODAY + timedelta(days=2))
+    report = run_due(session, TODAY + timedelta(days=2), prior_findings={})
     session.commit()
     (rnd,) = _rounds(session)
-    assert rnd.status == DRAWN and rnd.draw_id is not None and rnd.waiting_reason is None
+    assert (
+        rnd.status == RoundStatus.DRAWN and rnd.draw_id is not None and rnd.waiting_reason is None
+    )
     assert len(report.drawn) == 1 and report.created == []
 
 
@@ -102,10 +108,10 @@ def _reminder_days(session, start, end, config=None):
     days = []
     day = start
     while day <= end:
-        if services.run_due(session, day, config=config).reminders:
+        if run_due(session, day, config=config, prior_findings={}).reminders:
             days.append(day)
         # A second run the same day never repeats the reminder.
-        assert services.run_due(session, day, config=config).reminders == []
+        assert run_due(session, day, config=config, prior_findings={}).reminders == []
         session.commit()
         day += timedelta(days=1)
     return days
@@ -115,10 +121,10 @@ def test_drawn_round_reminded_14_and_3_days_before_then_weekly_when_overdue(sess
     _prepare(session, org, starts_on=TODAY, review_weeks=6)
     make_org_snapshot(session, org, TODAY)
     session.commit()
-    services.run_due(session, TODAY)
+    run_due(session, TODAY, prior_findings={})
     session.commit()
     (rnd,) = _rounds(session)
-    assert rnd.status == DRAWN  # the scheduler leaves new rounds drawn, not in review
+    assert rnd.status == RoundStatus.DRAWN  # the scheduler leaves new rounds drawn, not in review
     deadline = rnd.review_deadline
     assert deadline == TODAY + timedelta(weeks=6)
     days = _reminder_days(session, deadline - timedelta(days=20), deadline + timedelta(days=16))
@@ -129,36 +135,36 @@ def test_drawn_round_reminded_14_and_3_days_before_then_weekly_when_overdue(sess
     assert len(bodies) == 5 and all(m for m in bodies)
     assert "om 14 dage" in bodies[0] and "overskredet med 1 dag " in bodies[2]
     # A closed round gets no more reminders.
-    services.transition(session, None, rnd, IN_REVIEW)
-    services.transition(session, None, rnd, "closed")
+    transition(session, None, rnd, RoundStatus.IN_REVIEW)
+    transition(session, None, rnd, "closed")
     session.commit()
-    assert services.run_due(session, deadline + timedelta(days=22)).reminders == []
+    assert run_due(session, deadline + timedelta(days=22), prior_findings={}).reminders == []
 
 
 def test_waiting_round_is_reminded_and_reminders_are_configurable(session, org):
     _prepare(session, org, starts_on=TODAY, review_weeks=4)
     session.commit()
-    services.run_due(session, TODAY)  # no snapshot: the round waits, planned
+    run_due(session, TODAY, prior_findings={})  # no snapshot: the round waits, planned
     session.commit()
     (rnd,) = _rounds(session)
-    assert rnd.status == PLANNED and rnd.waiting_reason
+    assert rnd.status == RoundStatus.PLANNED and rnd.waiting_reason
     deadline = rnd.review_deadline
     config = {"ROUND_REMINDER_DAYS_BEFORE": [5, 1], "ROUND_OVERDUE_REMINDER_DAYS": 3}
     days = _reminder_days(session, TODAY, deadline + timedelta(days=8), config)
     assert [(d - deadline).days for d in days] == [-5, -1, 1, 4, 7]
     with pytest.raises(ValueError, match="ROUND_REMINDER_DAYS_BEFORE"):
-        services.run_due(session, TODAY, config={"ROUND_REMINDER_DAYS_BEFORE": ["x"]})
+        run_due(session, TODAY, config={"ROUND_REMINDER_DAYS_BEFORE": ["x"]}, prior_findings={})
 
 
 def test_a_missed_reminder_day_sends_one_reminder_not_a_backlog(session, org):
     _prepare(session, org, starts_on=TODAY, review_weeks=6)
     make_org_snapshot(session, org, TODAY)
     session.commit()
-    services.run_due(session, TODAY)
+    run_due(session, TODAY, prior_findings={})
     session.commit()
     (rnd,) = _rounds(session)
     # The scheduler was down from before the first reminder until after the deadline.
-    late = services.run_due(session, rnd.review_deadline + timedelta(days=10))
+    late = run_due(session, rnd.review_deadline + timedelta(days=10), prior_findings={})
     session.commit()
     assert len(late.reminders) == 1 and "overskredet" in late.reminders[0]
 
@@ -170,8 +176,8 @@ def test_notices_fall_back_to_admins_and_wait_when_nobody_has_an_address(session
     org.users["admin"].email = None
     session.commit()
     # Nobody has an address: nothing queued, nothing marked as done, a warning logged.
-    with caplog.at_level(logging.WARNING, logger="tilsyn.rounds.services"):
-        report = services.run_due(session, TODAY + timedelta(days=1))
+    with caplog.at_level(logging.WARNING, logger="tilsyn.rounds.notices"):
+        report = run_due(session, TODAY + timedelta(days=1), prior_findings={})
     session.commit()
     (rnd,) = _rounds(session)
     assert rnd.waiting_reason and not rnd.waiting_notified
@@ -183,7 +189,7 @@ def test_notices_fall_back_to_admins_and_wait_when_nobody_has_an_address(session
     # The unit's leader still has no address: the administrators get it instead, once.
     org.users["admin"].email = "admin@example.org"
     session.commit()
-    report = services.run_due(session, TODAY + timedelta(days=2))
+    report = run_due(session, TODAY + timedelta(days=2), prior_findings={})
     session.commit()
     session.expire_all()
     assert rnd.waiting_notified and rnd.last_reminder_on == TODAY + timedelta(days=2)
@@ -193,44 +199,44 @@ def test_notices_fall_back_to_admins_and_wait_when_nobody_has_an_address(session
         "Påmindelse",
         "Tilsynsrunde",
     ]
-    services.run_due(session, TODAY + timedelta(days=2))
+    run_due(session, TODAY + timedelta(days=2), prior_findings={})
     session.commit()
     assert session.scalar(select(func.count(OutboxMessage.id))) == 2
     # Once the leader has an address, the leader is told (not the administrators).
-    assert services.leader_addresses(session, rnd.plan) == ["admin@example.org"]
+    assert leader_addresses(session, rnd.plan) == ["admin@example.org"]
     org.users["leder"].email = "ikke-en-adresse"  # skipped, does not stop the run
     session.commit()
-    assert services.leader_addresses(session, rnd.plan) == ["admin@example.org"]
-    assert services.run_due(session, TODAY + timedelta(days=3)).created == []
+    assert leader_addresses(session, rnd.plan) == ["admin@example.org"]
+    assert run_due(session, TODAY + timedelta(days=3), prior_findings={}).created == []
     session.rollback()
     org.users["leder"].email = "leder@example.org"
     session.commit()
-    assert services.leader_addresses(session, rnd.plan) == ["leder@example.org"]
+    assert leader_addresses(session, rnd.plan) == ["leder@example.org"]
 
 
 def test_leader_choice_round_gets_provisional_themes_and_the_leader_is_asked(session, org):
     plan = _prepare(session, org, starts_on=TODAY, rotating=3, per_round=1, mode="leader_choice")
     make_org_snapshot(session, org, TODAY)
     session.commit()
-    report = services.run_due(session, TODAY)
+    report = run_due(session, TODAY, prior_findings={})
     session.commit()
     (rnd,) = _rounds(session)
-    first = services.suggest_rotating_themes(session, plan, rnd.period_start).primary[0]
+    first = suggest_rotating_themes(session, plan, rnd.period_start).primary[0]
     assert [rt.theme_id for rt in rnd.themes if not rt.is_core] == [first.theme.id]
     assert {rt.theme_id for rt in rnd.themes if rt.is_core} == {t.id for t in plan.core_themes}
-    assert rnd.themes_provisional and rnd.themes_notified and rnd.status == DRAWN
+    assert rnd.themes_provisional and rnd.themes_notified and rnd.status == RoundStatus.DRAWN
     assert len(report.asked) == 1
     asked = session.scalars(
         select(OutboxMessage).where(OutboxMessage.subject.like("Vælg temaer%"))
     ).all()
     assert [m.to for m in asked] == ["leder@example.org"]
     assert first.theme.name in asked[0].body
-    again = services.run_due(session, TODAY + timedelta(days=1))
+    again = run_due(session, TODAY + timedelta(days=1), prior_findings={})
     session.commit()
     assert again.asked == [] and again.created == []
     # The leader confirms another theme: no longer provisional.
     other = plan.rotating_themes[2]
-    services.set_round_themes(session, org.users["leder"], rnd, [other.id])
+    set_round_themes(session, org.users["leder"], rnd, [other.id])
     session.commit()
     assert not rnd.themes_provisional
     assert [rt.theme_id for rt in rnd.themes if not rt.is_core] == [other.id]
@@ -238,7 +244,7 @@ def test_leader_choice_round_gets_provisional_themes_and_the_leader_is_asked(ses
 
 def test_catch_up_of_a_period_that_is_over_gets_a_deadline_from_today(session, org):
     _prepare(session, org, starts_on=date(2026, 1, 1), review_weeks=6)
-    services.run_due(session, TODAY)
+    run_due(session, TODAY, prior_findings={})
     session.commit()
     previous, current = _rounds(session)
     assert previous.period_label == "2026-K1"
@@ -262,7 +268,7 @@ def test_run_lock_makes_a_second_run_wait_for_the_first(app, session, org):
     def first() -> None:
         with app.app_context():
             try:
-                results["first"] = services.run_due(db.session(), TODAY)
+                results["first"] = run_due(db.session(), TODAY, prior_findings={})
                 first_ran.set()
                 time.sleep(held)  # keep the lock and the uncommitted round for a while
                 results["released"] = time.monotonic()
@@ -277,7 +283,7 @@ def test_run_lock_makes_a_second_run_wait_for_the_first(app, session, org):
         assert first_ran.wait(60)
         with app.app_context():
             try:
-                results["second"] = services.run_due(db.session(), TODAY)
+                results["second"] = run_due(db.session(), TODAY, prior_findings={})
                 results["second_done"] = time.monotonic()
                 db.session.commit()
             except Exception as exc:  # recorded and asserted below
@@ -291,12 +297,14 @@ def test_run_lock_makes_a_second_run_wait_for_the_first(app, session, org):
         t.start()
     for t in threads:
         t.join(120)
-    assert isinstance(results["first"], services.RunReport), results
-    assert isinstance(results["second"], services.RunReport), results
+    assert isinstance(results["first"], RunReport), results
+    assert isinstance(results["second"], RunReport), results
     assert len(results["first"].created) == 1
     assert results["second"].created == [] and results["second"].drawn == []
     assert results["second_done"] >= results["released"]  # it waited for the first
-    assert [(r.period_label, r.status) for r in _rounds(session)] == [("2026-K2", DRAWN)]
+    assert [(r.period_label, r.status) for r in _rounds(session)] == [
+        ("2026-K2", RoundStatus.DRAWN)
+    ]
 
 
 def test_two_concurrent_runs_in_threads_create_one_round(app, session, org):
@@ -350,7 +358,7 @@ def test_two_scheduler_processes_at_once(app, session, org, database_url):
     stdout = "".join(out for out, _ in outputs)
     assert stdout.count("Oprettet:") == 1 and stdout.count("Trukket:") == 1
     rounds = _rounds(session)
-    assert [(r.period_label, r.status) for r in rounds] == [("2026-K2", DRAWN)]
+    assert [(r.period_label, r.status) for r in rounds] == [("2026-K2", RoundStatus.DRAWN)]
     from tilsyn.rounds.commands import rounds_group
 
     listing = app.test_cli_runner().invoke(rounds_group, ["list", "--json"])
@@ -359,7 +367,7 @@ def test_two_scheduler_processes_at_once(app, session, org, database_url):
         {
             "plan": rounds[0].plan.name,
             "period": "2026-K2",
-            "status": DRAWN,
+            "status": RoundStatus.DRAWN,
             "draw_id": rounds[0].draw_id,
             "sample_size": rounds[0].draw.sample_size,
         }
@@ -375,7 +383,11 @@ def test_background_scheduler_stores_its_jobs_in_the_database(app):
     sched.start(paused=True)
     try:
         jobs = {job.id: job for job in sched.get_jobs()}
-        assert set(jobs) == {scheduler.RUN_DUE_JOB_ID, scheduler.DELIVER_JOB_ID}
+        assert set(jobs) == {
+            scheduler.RUN_DUE_JOB_ID,
+            scheduler.DELIVER_JOB_ID,
+            scheduler.FEEDBACK_JOB_ID,
+        }
         assert jobs.values()
         assert all(job.coalesce and job.misfire_grace_time >= 24 * 3600 for job in jobs.values())
         with app.app_context():

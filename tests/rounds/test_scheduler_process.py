@@ -25,12 +25,12 @@ from sqlalchemy.exc import OperationalError
 
 from tests import factories
 from tests.factories import make_org_snapshot, make_plan, setup_catalogue_and_model
-from tilsyn import create_app
+from tilsyn import create_app, scheduler
 from tilsyn.demo import build_demo
 from tilsyn.extensions import db
-from tilsyn.rounds import scheduler
-from tilsyn.rounds.models import DRAWN, Round, SupervisionPlan
+from tilsyn.rounds.models import Round, RoundStatus, SupervisionPlan
 from tilsyn.rounds.periods import next_period, period_containing
+from tilsyn.settings import local_today
 
 TILSYN = str(Path(sys.executable).with_name("tilsyn"))
 
@@ -75,7 +75,7 @@ def _wait_for(lines: queue.Queue[str], seen: list[str], needle: str, timeout: fl
 
 def test_long_running_scheduler_catches_up_stores_jobs_and_stops_on_sigterm(temp_db):
     url, other = temp_db
-    today = scheduler.local_today(other)
+    today = local_today(other.config)
     with other.app_context():
         org = factories.make_org(db.session)
         setup_catalogue_and_model(db.session, org)
@@ -112,22 +112,24 @@ def test_long_running_scheduler_catches_up_stores_jobs_and_stops_on_sigterm(temp
                 ).all()
                 deadline = time.monotonic() + 60
                 jobs: list[str] = []
-                while time.monotonic() < deadline and len(jobs) < 2:
+                while time.monotonic() < deadline and len(jobs) < 3:
                     try:  # the job store creates its table as the scheduler starts
                         jobs = sorted(
                             conn.execute(text("SELECT id FROM apscheduler_jobs")).scalars()
                         )
                     except OperationalError:
                         conn.rollback()
-                    if len(jobs) < 2:
+                    if len(jobs) < 3:
                         time.sleep(0.2)
         finally:
             engine.dispose()
         current = period_containing("quarterly", today).label
-        assert [(label, status) for label, status, _ in rounds] == [(current, DRAWN)]
+        assert [(label, status) for label, status, _ in rounds] == [(current, RoundStatus.DRAWN)]
         assert rounds[0][2] is not None
         assert any(line.startswith(f"Oprettet: {plan_name} {current}") for line in stdout)
-        assert jobs == sorted([scheduler.RUN_DUE_JOB_ID, scheduler.DELIVER_JOB_ID])
+        assert jobs == sorted(
+            [scheduler.RUN_DUE_JOB_ID, scheduler.DELIVER_JOB_ID, scheduler.FEEDBACK_JOB_ID]
+        )
         proc.send_signal(signal.SIGTERM)
         returncode = proc.wait(60)
     finally:
@@ -145,13 +147,13 @@ def test_long_running_scheduler_catches_up_stores_jobs_and_stops_on_sigterm(temp
     assert returncode == 0, (stdout, stderr)
     assert stdout[-1].strip() == "Planlæggeren er stoppet.", stdout
     log_text = "".join(stderr)
-    assert "INFO tilsyn.rounds.scheduler: Planlæggeren kører." in log_text, log_text
-    assert "INFO tilsyn.rounds.scheduler: Planlæggeren er stoppet." in log_text, log_text
+    assert "INFO tilsyn.scheduler: Planlæggeren kører." in log_text, log_text
+    assert "INFO tilsyn.scheduler: Planlæggeren er stoppet." in log_text, log_text
     assert "Traceback" not in log_text
 
 
 def test_scheduler_jobs_log_what_they_did(app, session, org, caplog, monkeypatch):
-    today = scheduler.local_today(app)
+    today = local_today(app.config)
     setup_catalogue_and_model(session, org)
     org.users["leder"].email = "leder@example.org"
     make_plan(session, org, starts_on=today)
@@ -179,7 +181,7 @@ def test_acceptance_fresh_demo_then_next_quarter_once_then_nothing(temp_db):
     """Fresh database + demo; ``scheduler --once`` on the first day of the next quarter
     creates exactly one round per plan with its draw; again: nothing; two at once: nothing."""
     url, other = temp_db
-    today = scheduler.local_today(other)
+    today = local_today(other.config)
     with other.app_context():
         build_demo(db.session, seed=11, password="pwpwpwpw", today=today)
         db.session.commit()
@@ -199,7 +201,7 @@ def test_acceptance_fresh_demo_then_next_quarter_once_then_nothing(temp_db):
     new = [r for r in json.loads(listing.stdout) if r["period"] == label]
     assert sorted(r["plan"] for r in new) == sorted(plans.values())
     assert new
-    assert all(r["status"] == DRAWN and r["draw_id"] and r["sample_size"] for r in new)
+    assert all(r["status"] == RoundStatus.DRAWN and r["draw_id"] and r["sample_size"] for r in new)
     assert len(json.loads(listing.stdout)) == before + len(plans)
 
     again = _run(url, *command)

@@ -17,16 +17,18 @@ from tests.factories import (
 from tests.factories import make_plan_row as make_review_plan
 from tests.factories import make_round as make_review_round
 from tests.factories import option_id as opt
-from tilsyn.reviews import services as reviews
-from tilsyn.rounds import services
-from tilsyn.rounds.models import DRAWN, IN_REVIEW, Round, SupervisionPlan
+from tilsyn.reviews import round_pages
+from tilsyn.reviews.recording import save_review
+from tilsyn.rounds import rounds as rounds_module
+from tilsyn.rounds.models import Round, RoundStatus, SupervisionPlan
 from tilsyn.rounds.periods import period_containing
+from tilsyn.rounds.rounds import create_round
 
 
 def test_calendar_shows_themes_with_core_and_rotating_badges(session, org, login_as):
     setup_catalogue_and_model(session, org)
     plan = make_plan(session, org, starts_on=date.today())
-    rnd = services.create_round(session, None, plan, period_containing("quarterly", date.today()))
+    rnd = create_round(session, None, plan, period_containing("quarterly", date.today()))
     session.commit()
     core = [rt.theme.name for rt in rnd.themes if rt.is_core]
     rotating = [rt.theme.name for rt in rnd.themes if not rt.is_core]
@@ -47,7 +49,7 @@ def test_team_leader_sees_own_and_org_wide_plans_only(session, org, login_as):
     other = make_plan(session, org, name="Plan Team B", unit_id=org.unit_b.id)
     whole = make_plan(session, org, name="Plan hele org", unit_id=None)
     rounds = {
-        p.id: services.create_round(session, None, p, period_containing("quarterly", date.today()))
+        p.id: create_round(session, None, p, period_containing("quarterly", date.today()))
         for p in (own, other, whole)
     }
     session.commit()
@@ -114,7 +116,7 @@ def test_leader_creates_draws_and_advances_a_round(session, org, login_as):
     rnd = session.scalars(select(Round)).one()
     assert client.post(f"/tilsyn/runder/{rnd.id}/traek", data={}).status_code == 302
     session.expire_all()
-    assert rnd.status == DRAWN and rnd.draw_id is not None
+    assert rnd.status == RoundStatus.DRAWN and rnd.draw_id is not None
     page = client.get(f"/tilsyn/runder/{rnd.id}").get_data(as_text=True)
     assert "AAA" in page and "Udskift stikprøven" in page
     # Replacing without a reason is refused, with a reason it works and keeps history.
@@ -125,14 +127,16 @@ def test_leader_creates_draws_and_advances_a_round(session, org, login_as):
     client.post(f"/tilsyn/runder/{rnd.id}/traek", data={"reason": "Fejl i udtrækket"})
     session.expire_all()
     assert rnd.draw_id != first and len(rnd.draw_history) == 2
-    response = client.post(f"/tilsyn/runder/{rnd.id}/status", data={"target": IN_REVIEW})
+    response = client.post(
+        f"/tilsyn/runder/{rnd.id}/status", data={"target": RoundStatus.IN_REVIEW}
+    )
     assert response.status_code == 302
     session.expire_all()
-    assert rnd.status == IN_REVIEW
+    assert rnd.status == RoundStatus.IN_REVIEW
     response = client.post(f"/tilsyn/runder/{rnd.id}/status", data={"target": "nonsense"})
     assert response.status_code == 302
     session.expire_all()
-    assert rnd.status == IN_REVIEW
+    assert rnd.status == RoundStatus.IN_REVIEW
 
 
 def test_round_page_shows_both_rankings_when_estimates_are_supplied(
@@ -141,7 +145,7 @@ def test_round_page_shows_both_rankings_when_estimates_are_supplied(
     setup_catalogue_and_model(session, org)
     plan = make_plan(session, org, rotating=3, per_round=1, mode="leader_choice")
     period = period_containing("quarterly", date.today())
-    rnd = services.create_round(session, None, plan, period, provisional=True)
+    rnd = create_round(session, None, plan, period, provisional=True)
     session.commit()
     r = plan.rotating_themes
     client = login_as("leder")
@@ -154,7 +158,7 @@ def test_round_page_shows_both_rankings_when_estimates_are_supplied(
         calls.append((plan_id, before))
         return {r[2].id: 0.35, r[0].id: 0.8}
 
-    monkeypatch.setattr(reviews, "theme_weakness", weakness)
+    monkeypatch.setattr(round_pages, "theme_weakness", weakness)
     page = client.get(f"/tilsyn/runder/{rnd.id}").get_data(as_text=True)
     assert calls == [(plan.id, rnd.period_start)]
     assert "Længst siden stillet" in page and "Svageste seneste resultater" in page
@@ -174,12 +178,12 @@ def test_web_calendar_uses_the_copenhagen_date(session, org, login_as, monkeypat
     """23:30 UTC on 31 December is already 1 January in Copenhagen: a new quarter."""
     from datetime import datetime
 
-    from tilsyn.rounds import scheduler
+    from tilsyn import settings
 
     setup_catalogue_and_model(session, org)
     plan = make_plan(session, org, starts_on=date(2031, 1, 1))
     session.commit()
-    monkeypatch.setattr(scheduler, "utcnow", lambda: datetime(2031, 12, 31, 23, 30))
+    monkeypatch.setattr(settings, "utcnow", lambda: datetime(2031, 12, 31, 23, 30))
     client = login_as("leder")
     page = client.get("/tilsyn/").get_data(as_text=True)
     current = page.index("2032-K1")
@@ -216,9 +220,10 @@ def test_hand_made_round_periods_refusal_and_race_with_the_scheduler(
     assert caught_up.review_deadline > today  # counted from today, not in the past
     # The scheduler creates the current round just after the leader's page checked for it.
     current = period_containing("quarterly", today)
-    services.create_round(session, None, plan, current)
+    create_round(session, None, plan, current)
     session.commit()
-    monkeypatch.setattr(services, "round_for", lambda *args: None)
+    monkeypatch.setattr(rounds_module, "round_for", lambda *args: None)
+    monkeypatch.setattr(round_pages, "round_for", lambda *args: None)
     response = client.post(url, data={"period": current.label})
     assert response.status_code == 200
     assert "blev oprettet samtidig" in response.get_data(as_text=True)
@@ -244,10 +249,8 @@ def test_round_page_shows_review_progress_per_caseworker(session, org, login_as)
     a1, a2, _b1 = items_of(session, draw)
     jobmaal = cps["JOBMAAL-01"]
     leder = org.users["leder"]
-    reviews.save_review(
-        session, leder, rnd.id, a1.id, {jobmaal.id: (opt(jobmaal, "ja"), "")}, "", True
-    )
-    reviews.save_review(session, leder, rnd.id, a2.id, {}, "", False)
+    save_review(session, leder, rnd.id, a1.id, {jobmaal.id: (opt(jobmaal, "ja"), "")}, "", True)
+    save_review(session, leder, rnd.id, a2.id, {}, "", False)
     session.commit()
 
     page = login_as("admin").get(f"/tilsyn/runder/{rnd.id}").get_data(as_text=True)

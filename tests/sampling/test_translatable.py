@@ -10,7 +10,7 @@ def test_purposes_and_snapshot_label_are_translatable() -> None:
     assert {str(label) for label in PURPOSES.values()} <= msgids("tilsyn/sampling/models.py")
     assert Draw(purpose="round").purpose_label == "Tilsynsrunde"
     assert Draw(purpose="ukendt").purpose_label == "ukendt"
-    assert "%(date)s – %(file)s (%(n)s sager, nr. %(id)s)" in msgids("tilsyn/sampling/services.py")
+    assert "%(date)s – %(file)s (%(n)s sager, nr. %(id)s)" in msgids("tilsyn/sampling/records.py")
 
 
 def test_draw_page_uses_whole_sentences_not_fragments() -> None:

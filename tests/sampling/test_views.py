@@ -10,16 +10,17 @@ from sqlalchemy import select, text
 
 from tests.factories import PASSWORD, make_population, tamper
 from tilsyn.audit.models import AuditEvent
-from tilsyn.risk import services as risk
 from tilsyn.risk.commands import risk_group
-from tilsyn.sampling import services
+from tilsyn.risk.versions import ensure_default_model
 from tilsyn.sampling.commands import sample_group
+from tilsyn.sampling.design import DesignParams
+from tilsyn.sampling.draw import draw_sample
 from tilsyn.sampling.models import Draw
 
 
 @pytest.fixture
 def population(session, org):
-    risk.ensure_default_model(session, org.users["admin"])
+    ensure_default_model(session, org.users["admin"])
     snapshot = make_population(
         session, [(org.cw_a1, 12), (org.cw_a2, 8), (org.cw_b1, 10), (org.cw_b2, 6)]
     )
@@ -53,7 +54,7 @@ def test_leader_draws_in_own_units_and_sees_only_them(session, org, population, 
 
 
 def test_revisor_sees_record_and_sample_but_cannot_draw(session, org, population, login_as):
-    draw = services.draw_sample(session, org.users["admin"], population, services.DesignParams())
+    draw = draw_sample(session, org.users["admin"], population, DesignParams(), prior_findings={})
     session.commit()
     client = login_as("revisor")
     assert client.get("/stikproever/ny").status_code == 403
@@ -76,7 +77,7 @@ def test_revisor_sees_record_and_sample_but_cannot_draw(session, org, population
 
 
 def test_verify_button_and_csv_download(session, org, population, login_as):
-    draw = services.draw_sample(session, None, population, services.DesignParams(), seed=3)
+    draw = draw_sample(session, None, population, DesignParams(), seed=3, prior_findings={})
     session.commit()
     client = login_as("revisor")
     response = client.post(f"/stikproever/{draw.id}/kontroller", follow_redirects=True)
@@ -97,7 +98,7 @@ def test_verify_button_and_csv_download(session, org, population, login_as):
 
 
 def test_cli_export_writes_the_same_bytes_as_the_web_download(app, session, org, population):
-    draw = services.draw_sample(session, None, population, services.DesignParams(), seed=6)
+    draw = draw_sample(session, None, population, DesignParams(), seed=6, prior_findings={})
     session.commit()
     client = app.test_client()
     client.post("/login", data={"username": "admin", "password": PASSWORD})
@@ -112,8 +113,14 @@ def test_draw_page_shows_numpy_version_and_exclusions(session, org, population, 
     refs = session.scalars(
         text("SELECT case_ref FROM cases WHERE caseworker_id = :c"), {"c": org.cw_b2.id}
     ).all()
-    draw = services.draw_sample(
-        session, None, population, services.DesignParams(), seed=6, exclude_case_refs=refs[:2]
+    draw = draw_sample(
+        session,
+        None,
+        population,
+        DesignParams(),
+        seed=6,
+        exclude_case_refs=refs[:2],
+        prior_findings={},
     )
     session.commit()
     client = login_as("revisor")

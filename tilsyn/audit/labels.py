@@ -27,6 +27,7 @@ ACTION_LABELS: dict[str, LazyString] = {
     "login_failed": _l("Mislykket login"),
     "password_change": _l("Adgangskode skiftet"),
     "replace_draw": _l("Stikprøve trukket igen"),
+    "sessions_ended": _l("Sessioner afsluttet"),
     "status": _l("Status ændret"),
     "update": _l("Ændret"),
     "verify": _l("Stikprøve kontrolleret"),

@@ -99,13 +99,15 @@ def _filtered(filters: AuditFilter) -> Select[Any]:
 def search(
     session: Session, filters: AuditFilter, page: int = 1, per_page: int = 50
 ) -> tuple[list[AuditEvent], int]:
-    """Return one page of matching events (newest first) and the total count."""
+    """Return one page of matching events (newest first) and the total count. A page number
+    outside 1 … the last page is clamped to it (no overflowing OFFSET)."""
     stmt = _filtered(filters)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    page = min(max(page, 1), max((int(total) + per_page - 1) // per_page, 1))
     rows = session.scalars(
         stmt.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
         .limit(per_page)
-        .offset((max(page, 1) - 1) * per_page)
+        .offset((page - 1) * per_page)
     ).all()
     return list(rows), int(total)
 

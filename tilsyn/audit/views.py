@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, current_app, render_template, request
 from flask_babel import gettext as _
 
@@ -31,18 +33,24 @@ def index() -> str:
     types = sorted(((o, object_type_label(o)) for o in values["object_types"]), key=lambda p: p[1])
     form.action.choices = choices([("", "—"), *actions])
     form.object_type.choices = choices([("", "—"), *types])
-    form.validate()  # unparsable dates become None and are shown as field errors
+    # Unparsable or out-of-range values are shown as field errors and left out of the filter.
+    form.validate()
+
+    def value(field: Any) -> Any:
+        return None if field.errors else field.data
+
     filters = services.AuditFilter(
-        actor=(form.actor.data or "").strip(),
-        action=form.action.data or "",
-        object_type=form.object_type.data or "",
-        date_from=form.date_from.data,
-        date_to=form.date_to.data,
+        actor=(value(form.actor) or "").strip(),
+        action=value(form.action) or "",
+        object_type=value(form.object_type) or "",
+        date_from=value(form.date_from),
+        date_to=value(form.date_to),
         timezone=timezone,
     )
     page = request.args.get("side", 1, type=int) or 1
     events, total = services.search(db.session, filters, page=page)
     pages = max((total + 49) // 50, 1)
+    page = min(max(page, 1), pages)
     args = {k: v for k, v in request.args.items() if k != "side"}
     return render_template(
         "audit/index.html",

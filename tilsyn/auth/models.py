@@ -31,6 +31,8 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
     locale: Mapped[str | None] = mapped_column(String(5), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     password_changed_at: Mapped[datetime | None] = mapped_column(default=None)
+    #: Bumped to end every session of the user (see :mod:`tilsyn.auth.sessions`).
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     caseworker: Mapped[Caseworker | None] = relationship()
     units: Mapped[list[Unit]] = relationship(

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -41,6 +42,20 @@ def verify_password(stored_hash: str, password: str) -> bool:
         return _hasher.verify(stored_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
+
+
+def normalise_email(email: str | None) -> str | None:
+    """A user's e-mail address, checked and normalised server-side (``None`` when empty).
+
+    One plain address only: no display name, no line breaks, no second recipient (it ends up
+    in mail headers). No DNS look-up.
+    """
+    if email is None or not email.strip():
+        return None
+    try:
+        return validate_email(email.strip(), check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise AccountError(_("E-mailadressen er ikke gyldig.")) from exc
 
 
 def check_password_strength(password: str) -> None:
@@ -246,13 +261,36 @@ def set_locale(session: Session, actor: User, locale: str) -> None:
     )
 
 
+def end_sessions(session: Session, actor: User | None, user: User, why: str) -> None:
+    """End every session of ``user`` (every device): bump their session version."""
+    user.session_version = (user.session_version or 0) + 1
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "sessions_ended",
+        "user",
+        user.id,
+        f"Alle sessioner for {user.username} afsluttet ({why})",
+        {"reason": why},
+    )
+
+
+def logout(session: Session, actor: User) -> None:
+    """Log out: ends every session of the actor, so a cookie copied before is worthless."""
+    end_sessions(session, actor, actor, "logget ud")
+
+
 def change_password(session: Session, actor: User, old: str, new: str) -> None:
+    """Change the actor's own password; their other sessions end (the caller keeps the current
+    one with :func:`tilsyn.auth.sessions.restamp`)."""
     if not verify_password(actor.password_hash, old):
         raise AccountError(_("Den nuværende adgangskode er forkert."))
     check_password_strength(new)
     actor.password_hash = hash_password(new)
     actor.password_changed_at = utcnow()
     audit.record(session, actor, "password_change", "user", actor.id, "Adgangskode skiftet")
+    end_sessions(session, actor, actor, "adgangskode skiftet")
 
 
 def _resolve_scope(
@@ -319,7 +357,7 @@ def create_user(
     user = User(
         username=username,
         display_name=display_name or (caseworker.name if caseworker else username),
-        email=email or None,
+        email=normalise_email(email),
         password_hash=hash_password(password),
         role=role_enum.value,
         caseworker=caseworker,
@@ -374,6 +412,20 @@ def update_user(
         raise AccountError(
             _("Du kan ikke fjerne din egen administratorrolle eller deaktivere dig selv.")
         )
+    if new_password:
+        check_password_strength(new_password)
+    email = normalise_email(email)
+    ended = [
+        why
+        for why, changed in (
+            ("rolle ændret", user.role != role_enum.value),
+            ("enheder ændret", {u.id for u in user.units} != {u.id for u in units}),
+            ("sagsbehandler ændret", user.caseworker_id != (caseworker.id if caseworker else None)),
+            ("deaktiveret", user.active and not active),
+            ("adgangskode nulstillet", bool(new_password)),
+        )
+        if changed
+    ]
     user.role = role_enum.value
     user.display_name = display_name
     user.email = email or None
@@ -381,10 +433,11 @@ def update_user(
     user.caseworker = caseworker
     user.active = active
     if new_password:
-        check_password_strength(new_password)
         user.password_hash = hash_password(new_password)
         user.password_changed_at = utcnow()
     session.flush()
+    if ended:
+        end_sessions(session, actor, user, ", ".join(ended))
     audit.record(
         session,
         actor,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from flask import (
@@ -19,10 +20,11 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from tilsyn.auth import services
+from tilsyn.auth import services, sessions
 from tilsyn.auth.forms import ChangePasswordForm, LanguageForm, LoginForm
 from tilsyn.extensions import db
 from tilsyn.permissions import authenticated, public, requires, start_endpoint
+from tilsyn.web import attempt
 
 bp = Blueprint("auth", __name__)
 
@@ -62,10 +64,10 @@ def login() -> str | Response:
                 max_failures_per_ip=current_app.config["LOGIN_MAX_FAILURES_PER_IP"],
             ),
         )
-        db.session.commit()
         if result.user is not None:
             _clear_session_keeping_language()
             login_user(result.user)
+            sessions.start(session, result.user.session_version, datetime.now(UTC))
             return redirect(
                 _safe_next(request.args.get("next")) or url_for(start_endpoint(result.user))
             )
@@ -76,6 +78,8 @@ def login() -> str | Response:
 @bp.route("/logout", methods=["POST"])
 @authenticated
 def logout() -> Response:
+    """Log out on every device (sessions are cookies: see :mod:`tilsyn.auth.sessions`)."""
+    services.logout(db.session, current_user)
     logout_user()
     _clear_session_keeping_language()
     flash(_("Du er logget ud."), "info")
@@ -86,18 +90,14 @@ def logout() -> Response:
 @requires("account.use")
 def account() -> str | Response:
     form = ChangePasswordForm()
-    if form.validate_on_submit():
-        try:
-            services.change_password(
-                db.session, current_user, form.old_password.data or "", form.new_password.data or ""
-            )
-        except services.AccountError as exc:
-            db.session.rollback()
-            flash(str(exc), "danger")
-        else:
-            db.session.commit()
-            flash(_("Din adgangskode er skiftet."), "success")
-            return redirect(url_for("auth.account"))
+    if form.validate_on_submit() and attempt(
+        lambda: services.change_password(
+            db.session, current_user, form.old_password.data or "", form.new_password.data or ""
+        ),
+        success=_("Din adgangskode er skiftet; du er logget ud alle andre steder."),
+    ):
+        sessions.restamp(session, current_user.session_version)  # this browser stays logged in
+        return redirect(url_for("auth.account"))
     return render_template("auth/account.html", form=form, language_form=_language_form())
 
 
@@ -113,18 +113,13 @@ def _language_form() -> LanguageForm:
 def account_language() -> str | Response:
     """Store the user's preferred language (used at every login) and switch to it now."""
     form = _language_form()
-    if form.validate_on_submit():
-        try:
-            services.set_locale(db.session, current_user, form.locale.data or "")
-        except services.AccountError as exc:
-            db.session.rollback()
-            flash(str(exc), "danger")
-        else:
-            db.session.commit()
-            session["lang"] = form.locale.data
-            refresh()  # the confirmation below in the new language
-            flash(_("Dit sprogvalg er gemt."), "success")
-            return redirect(url_for("auth.account"))
+    if form.validate_on_submit() and attempt(
+        lambda: services.set_locale(db.session, current_user, form.locale.data or "")
+    ):
+        session["lang"] = form.locale.data
+        refresh()  # the confirmation below in the new language
+        flash(_("Dit sprogvalg er gemt."), "success")
+        return redirect(url_for("auth.account"))
     return render_template("auth/account.html", form=ChangePasswordForm(), language_form=form)
 
 

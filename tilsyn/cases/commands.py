@@ -11,7 +11,8 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from tilsyn.cases import parsing, services
+from tilsyn.cases.importing import pipeline, setup
+from tilsyn.cases.importing.result import ImportResult, ImportSetupError, clean_filename
 from tilsyn.extensions import db
 
 
@@ -42,10 +43,10 @@ def _readable_file(file: Path) -> Path:
         with file.open("rb"):
             pass
     except OSError as exc:
-        name = services.clean_filename(str(file))
+        name = clean_filename(str(file))
         raise _Refusal(f"Filen {name} findes ikke eller kan ikke læses.") from exc
     if not file.is_file():
-        raise _Refusal(f"{services.clean_filename(str(file))} er ikke en fil.")
+        raise _Refusal(f"{clean_filename(str(file))} er ikke en fil.")
     return file
 
 
@@ -58,7 +59,7 @@ def _refuse(message: str, as_json: bool) -> SystemExit:
     return SystemExit(1)
 
 
-def _same_file_notes(result: services.ImportResult) -> list[str]:
+def _same_file_notes(result: ImportResult) -> list[str]:
     return [
         f"Bemærk: Denne fil er allerede indlæst som sagsudtræk nr. {earlier.id} den "
         f"{earlier.imported_at.strftime('%d-%m-%Y')}."
@@ -91,19 +92,18 @@ def import_command(
     """Import FILE (CSV or XLSX) as a new snapshot. Exit 0 on success, 1 on refusal.
 
     With --json every outcome is JSON on standard output: {"snapshot_id", "rows",
-    "caseworkers", "teams"} on success, {"errors": [{"row", "column", "reason"}, ...]} (every
-    error) on refusal, bad arguments included.
+    "caseworkers", "teams"} on success, {"errors": [{"row", "column", "reason"}, ...]} on refusal,
+    bad arguments included: every error up to IMPORT_MAX_ERRORS, then one saying how many more.
     """
     try:
         as_of = _as_of(as_of_text)
         file = _readable_file(file)
-        mapping = services.load_mapping(mapping_name, current_app.config["MAPPINGS_DIR"])
-    except (_Refusal, services.ImportSetupError) as exc:
+        mapping = setup.import_mapping(mapping_name, current_app.config["MAPPINGS_DIR"])
+    except (_Refusal, ImportSetupError) as exc:
         raise _refuse(str(exc), as_json) from exc
 
     importer = _cli_user()
-    max_field_chars = int(current_app.config.get("MAX_CONTENT_LENGTH") or parsing.MAX_FIELD_CHARS)
-    result = services.import_file(
+    result = pipeline.import_file(
         db.session,
         None,
         file,
@@ -112,11 +112,11 @@ def import_command(
         filename=file.name,
         create_caseworkers=create_caseworkers,
         imported_by_name=importer,
-        max_field_chars=max_field_chars,
+        **setup.read_options(current_app.config),
     )
     if not result.ok or result.snapshot is None:
         db.session.rollback()
-        services.record_refused_import(db.session, None, result, imported_by_name=importer)
+        pipeline.record_refused_import(db.session, None, result, imported_by_name=importer)
         db.session.commit()
         if as_json:
             click.echo(json.dumps({"errors": result.error_dicts()}, ensure_ascii=False))
@@ -128,11 +128,10 @@ def import_command(
             )
             for error in result.errors:
                 value = f" (værdi: {error.value})" if error.value is not None else ""
-                column = f", kolonne «{error.column}»" if error.column else ""
+                column = f", kolonne «{error.column_name}»" if error.column else ""
                 click.echo(f"  {_row_text(error.row)}{column}: {error.reason}{value}", err=True)
             if result.errors_omitted:
-                more = services.MSG_MORE_ERRORS.format(n=result.errors_omitted)
-                click.echo(f"  {more}", err=True)
+                click.echo(f"  {result.error_dicts()[-1]['reason']}", err=True)
             if result.unknown_caseworkers:
                 click.echo(
                     "Brug --create-caseworkers for at oprette de ukendte sagsbehandlere.",

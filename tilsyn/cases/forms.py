@@ -10,7 +10,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, SelectField, SubmitField
 from wtforms.validators import DataRequired
 
-from tilsyn.cases.services import UnknownCaseworker
+from tilsyn.cases.importing.result import UnitChoice, UnknownCaseworker
 from tilsyn.formutil import FlaskForm, choices
 
 
@@ -61,3 +61,12 @@ def confirm_form(
             ),
         )
     return _Form()
+
+
+def parse_unit_option(value: str) -> UnitChoice | None:
+    """``u:<id>`` -> id, ``n:<name>`` -> name; anything else None."""
+    if value.startswith("u:") and value[2:].isdigit():
+        return int(value[2:])
+    if value.startswith("n:") and value[2:].strip():
+        return value[2:].strip()
+    return None

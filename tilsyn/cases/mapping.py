@@ -22,6 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tilsyn.cases.fields import CANONICAL_FIELDS, FIELD_LABELS, REQUIRED_FIELDS
 from tilsyn.errors import ServiceError
 
 #: Default mapping name (``config/mappings/standard.toml``).
@@ -29,41 +30,6 @@ DEFAULT_MAPPING = "standard"
 
 #: Default directory holding mapping files: ``<repo>/config/mappings``.
 DEFAULT_DIRECTORY = Path(__file__).resolve().parents[2] / "config" / "mappings"
-
-#: Canonical fields that every mapping must map and every file must contain.
-REQUIRED_FIELDS: tuple[str, ...] = ("case_ref", "caseworker", "scheme", "start_date")
-
-#: Canonical fields that may be absent from a file.
-OPTIONAL_FIELDS: tuple[str, ...] = (
-    "team",
-    "caseworker_name",
-    "last_conversation",
-    "conversations_12m",
-    "reassessment_due",
-    "caseworker_changes_12m",
-    "job_goal",
-    "cv_on_jobnet",
-    "weekly_hours",
-)
-
-CANONICAL_FIELDS: tuple[str, ...] = REQUIRED_FIELDS + OPTIONAL_FIELDS
-
-#: Danish names of the canonical fields, for the UI and messages.
-FIELD_LABELS: dict[str, str] = {
-    "case_ref": "Sags-ID",
-    "caseworker": "Sagsbehandler (initialer)",
-    "scheme": "Ordning",
-    "start_date": "Sagsstart",
-    "team": "Team",
-    "caseworker_name": "Sagsbehandlers navn",
-    "last_conversation": "Seneste samtale",
-    "conversations_12m": "Samtaler seneste 12 måneder",
-    "reassessment_due": "Frist for revurdering",
-    "caseworker_changes_12m": "Sagsbehandlerskift seneste 12 måneder",
-    "job_goal": "Jobmål registreret",
-    "cv_on_jobnet": "CV på Jobnet",
-    "weekly_hours": "Ugentlige timer",
-}
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 _BOM_REMNANTS = ("\ufeff", "ï»¿", "\u200b")

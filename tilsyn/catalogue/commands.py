@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
+from tilsyn.catalogue.points import load_starter_catalogue
 from tilsyn.extensions import db
 
 
@@ -17,9 +18,7 @@ def catalogue_group() -> None:
 @with_appcontext
 def load() -> None:
     """Load the starter catalogue (idempotent: existing codes are left alone)."""
-    from tilsyn.catalogue import services
-
-    report = services.load_starter_catalogue(db.session, None)
+    report = load_starter_catalogue(db.session, None)
     db.session.commit()
     if report.nothing_new:
         click.echo("Startkataloget var allerede indlæst; intet nyt tilføjet.")

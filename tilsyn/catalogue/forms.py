@@ -64,5 +64,7 @@ class ScaleOptionForm(Form):
 class ScaleForm(FlaskForm):
     code = StringField(_l("Kode (stabil)"), validators=[Optional(), Length(max=40)])
     name = StringField(_l("Navn"), validators=[DataRequired(), Length(max=200)])
-    options = FieldList(FormField(ScaleOptionForm), min_entries=0, max_entries=40)
+    options = FieldList(
+        FormField(ScaleOptionForm), label=_l("Svarmuligheder"), min_entries=0, max_entries=40
+    )
     submit = SubmitField(_l("Gem"))

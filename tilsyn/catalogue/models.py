@@ -10,6 +10,7 @@ results to be followed over time across versions.
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -19,12 +20,20 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from tilsyn.extensions import db
 from tilsyn.models_base import utcnow
 
-IN_ORDER, NOT_IN_ORDER, NOT_APPLICABLE = "in_order", "not_in_order", "not_applicable"
+
+class Outcome(StrEnum):
+    """What an answer option counts as (the value is what is stored)."""
+
+    IN_ORDER = "in_order"
+    NOT_IN_ORDER = "not_in_order"
+    NOT_APPLICABLE = "not_applicable"
+
+
 #: What an answer option counts as (lazy labels, translated when shown).
 OUTCOME_LABELS: dict[str, Any] = {
-    IN_ORDER: _l("I orden"),
-    NOT_IN_ORDER: _l("Ikke i orden"),
-    NOT_APPLICABLE: _l("Ikke relevant"),
+    Outcome.IN_ORDER: _l("I orden"),
+    Outcome.NOT_IN_ORDER: _l("Ikke i orden"),
+    Outcome.NOT_APPLICABLE: _l("Ikke relevant"),
 }
 
 
@@ -119,6 +128,9 @@ class ControlPoint(db.Model):  # type: ignore[name-defined]
         ForeignKey("control_points.id"), default=None
     )
     change_note: Mapped[str] = mapped_column(Text, default="")
+    #: A data rule that answers the point from the case export (``tilsyn.risk.data_answers``):
+    #: a list of ``{"when": [conditions], "answer": option code}`` clauses; None = no rule.
+    data_rule: Mapped[list[Any] | None] = mapped_column(JSON, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by_name: Mapped[str] = mapped_column(String(80), default="system")
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
 from tilsyn.schemes import SCHEMES
@@ -80,6 +80,10 @@ class ControlPointDef:
     legal_reference: str | None
     schemes: tuple[str, ...]
     scale_code: str
+    #: Data rule answering the point from the case export (JSON form, see
+    #: ``tilsyn.risk.data_answers``), or None. Checked here for shape and answer codes only;
+    #: the conditions are checked in the risk rule language where the rule is used.
+    data_rule: list[dict[str, Any]] | None = field(default=None, hash=False)
 
     def applies_to(self, scheme: str) -> bool:
         """True if the control point is asked for cases of ``scheme``."""
@@ -146,7 +150,9 @@ _TOP_KEYS = {"name", "description", "scales", "themes"}
 _SCALE_KEYS = {"code", "name", "options"}
 _OPTION_KEYS = {"code", "label", "outcome", "score"}
 _THEME_KEYS = {"code", "name", "description", "core", "control_points"}
-_POINT_KEYS = {"code", "question", "help", "legal_reference", "schemes", "scale"}
+_POINT_KEYS = {"code", "question", "help", "legal_reference", "schemes", "scale", "rule"}
+_RULE_KEYS = {"when", "answer"}
+_CONDITION_KEYS = {"attribute", "operator", "value"}
 
 
 class _Errors:
@@ -273,7 +279,41 @@ def _parse_point(
         legal_reference=legal,
         schemes=schemes,
         scale_code=scale,
+        data_rule=_parse_rule(errors, where, raw["rule"]) if "rule" in raw else None,
     )
+
+
+def _parse_rule(errors: _Errors, where: str, raw: Any) -> list[dict[str, Any]] | None:
+    """The shape of a data rule: a non-empty list of ``{when = [...], answer = "code"}``."""
+    if not isinstance(raw, list) or not raw:
+        errors.add(where, "'rule' must be a non-empty list of {when, answer} tables")
+        return None
+    clauses: list[dict[str, Any]] = []
+    for i, clause in enumerate(raw, start=1):
+        at = f"{where} rule[{i}]"
+        if not isinstance(clause, Mapping):
+            errors.add(at, "must be a table with 'when' and 'answer'")
+            continue
+        errors.unknown_keys(at, clause, _RULE_KEYS)
+        answer = errors.text(at, clause, "answer")
+        when = clause.get("when")
+        if not isinstance(when, list) or not when:
+            errors.add(at, "'when' must be a non-empty list of conditions")
+            continue
+        conditions: list[dict[str, Any]] = []
+        for j, cond in enumerate(when, start=1):
+            cat = f"{at} when[{j}]"
+            if not isinstance(cond, Mapping):
+                errors.add(cat, "must be a table with attribute, operator and value")
+                continue
+            errors.unknown_keys(cat, cond, _CONDITION_KEYS)
+            attribute = errors.text(cat, cond, "attribute")
+            operator = errors.text(cat, cond, "operator")
+            conditions.append(
+                {"attribute": attribute, "operator": operator, "value": cond.get("value")}
+            )
+        clauses.append({"when": conditions, "answer": answer})
+    return clauses
 
 
 def _parse_theme(
@@ -323,6 +363,15 @@ def parse_catalogue(data: Mapping[str, Any], source: str = "<catalogue>") -> Cat
     _check_unique(
         errors, source, "control point", (cp.code for t in themes for cp in t.control_points)
     )
+    options = {s.code: {o.code for o in s.options} for s in scales}
+    for theme in themes:
+        for cp in theme.control_points:
+            for i, clause in enumerate(cp.data_rule or (), start=1):
+                if clause["answer"] and clause["answer"] not in options.get(cp.scale_code, set()):
+                    errors.add(
+                        f"control point {cp.code!r} rule[{i}]",
+                        f"answer {clause['answer']!r} is not an option of scale {cp.scale_code!r}",
+                    )
     if errors.items:
         raise ValueError(
             f"invalid catalogue {source}:\n" + "\n".join(f"  - {e}" for e in errors.items)

@@ -7,13 +7,23 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from tilsyn.catalogue import services
 from tilsyn.catalogue.forms import ControlPointForm, ScaleForm, ThemeForm
 from tilsyn.catalogue.models import OUTCOME_LABELS, ControlPoint, Scale, Theme
+from tilsyn.catalogue.points import (
+    comparable_lineage,
+    list_scales,
+    list_themes,
+    load_starter_catalogue,
+    save_control_point,
+    save_theme,
+    versions,
+)
+from tilsyn.catalogue.scales import OptionInput, save_scale, scale_usage, scale_usages
 from tilsyn.extensions import db
 from tilsyn.formutil import choices
 from tilsyn.permissions import requires
 from tilsyn.schemes import SCHEMES
+from tilsyn.web import attempt, int_arg
 
 bp = Blueprint("catalogue", __name__, url_prefix="/kontrolpunkter")
 
@@ -23,9 +33,9 @@ bp = Blueprint("catalogue", __name__, url_prefix="/kontrolpunkter")
 def index() -> str:
     return render_template(
         "catalogue/index.html",
-        themes=services.list_themes(db.session),
-        scales=services.list_scales(db.session),
-        scale_usages=services.scale_usages(db.session),
+        themes=list_themes(db.session),
+        scales=list_scales(db.session),
+        scale_usages=scale_usages(db.session),
         schemes=SCHEMES,
     )
 
@@ -36,12 +46,12 @@ def view(point_id: int) -> str:
     point = db.session.get(ControlPoint, point_id)
     if point is None:
         abort(404)
-    history = services.versions(db.session, point.code)
+    history = versions(db.session, point.code)
     return render_template(
         "catalogue/view.html",
         point=point,
         history=history,
-        lineage=services.comparable_lineage(point),
+        lineage=comparable_lineage(point),
         is_latest=history[0] is point,
         schemes=SCHEMES,
     )
@@ -55,8 +65,8 @@ def edit(point_id: int | None) -> str | Response:
     if point_id and point is None:
         abort(404)
     form = ControlPointForm(obj=point)
-    form.theme_id.choices = choices((t.id, t.name) for t in services.list_themes(db.session))
-    form.scale_id.choices = choices((s.id, s.name) for s in services.list_scales(db.session))
+    form.theme_id.choices = choices((t.id, t.name) for t in list_themes(db.session))
+    form.scale_id.choices = choices((s.id, s.name) for s in list_scales(db.session))
     if point is not None and not form.is_submitted():
         form.schemes.data = list(point.schemes or [])
         # Comparability is a decision the editor makes for each change, never a default.
@@ -67,8 +77,8 @@ def edit(point_id: int | None) -> str | Response:
         scale = db.session.get(Scale, form.scale_id.data)
         if theme is None or scale is None:
             abort(400)
-        try:
-            saved = services.save_control_point(
+        done = attempt(
+            lambda: save_control_point(
                 db.session,
                 current_user,
                 point=point,
@@ -82,14 +92,11 @@ def edit(point_id: int | None) -> str | Response:
                 active=form.active.data,
                 comparable=form.comparable.data,
                 change_note=form.change_note.data or "",
-            )
-        except services.CatalogueError as exc:
-            db.session.rollback()
-            flash(str(exc), "danger")
-        else:
-            db.session.commit()
-            flash(_("Kontrolpunktet er gemt."), "success")
-            return redirect(url_for("catalogue.view", point_id=saved.id))
+            ),
+            success=_("Kontrolpunktet er gemt."),
+        )
+        if done:
+            return redirect(url_for("catalogue.view", point_id=done.value.id))
     return render_template("catalogue/edit.html", form=form, point=point)
 
 
@@ -101,32 +108,26 @@ def theme_edit(theme_id: int | None) -> str | Response:
     if theme_id and theme is None:
         abort(404)
     form = ThemeForm(obj=theme)
-    if form.validate_on_submit():
-        try:
-            services.save_theme(
-                db.session,
-                current_user,
-                theme=theme,
-                code=form.code.data or "",
-                name=form.name.data or "",
-                description=form.description.data or "",
-                is_core=form.is_core.data,
-            )
-        except services.CatalogueError as exc:
-            db.session.rollback()
-            flash(str(exc), "danger")
-        else:
-            db.session.commit()
-            flash(_("Temaet er gemt."), "success")
-            return redirect(url_for("catalogue.index"))
+    if form.validate_on_submit() and attempt(
+        lambda: save_theme(
+            db.session,
+            current_user,
+            theme=theme,
+            code=form.code.data or "",
+            name=form.name.data or "",
+            description=form.description.data or "",
+            is_core=form.is_core.data,
+        ),
+        success=_("Temaet er gemt."),
+    ):
+        return redirect(url_for("catalogue.index"))
     return render_template("catalogue/theme_edit.html", form=form, theme=theme)
 
 
 @bp.route("/indlaes-startkatalog", methods=["POST"])
 @requires("catalogue.edit")
 def load() -> Response:
-    report = services.load_starter_catalogue(db.session, current_user)
-    db.session.commit()
+    report = load_starter_catalogue(db.session, current_user)
     if report.nothing_new:
         flash(_("Startkataloget var allerede indlæst; intet nyt tilføjet."), "info")
     else:
@@ -184,12 +185,12 @@ def scale_edit(scale_id: int | None) -> str | Response:
     scale = db.session.get(Scale, scale_id) if scale_id else None
     if scale_id and scale is None:
         abort(404)
-    copy_id = request.args.get("kopi", type=int)
+    copy_id = int_arg("kopi")
     copy_of = db.session.get(Scale, copy_id) if scale is None and copy_id else None
     form = _scale_form(scale, copy_of)
     if form.validate_on_submit():
         options = [
-            services.OptionInput(
+            OptionInput(
                 code=entry.form.code.data or "",
                 label=entry.form.label.data or "",
                 outcome=entry.form.outcome.data or "",
@@ -197,25 +198,21 @@ def scale_edit(scale_id: int | None) -> str | Response:
             )
             for entry in form.options
         ]
-        try:
-            saved = services.save_scale(
+        if attempt(
+            lambda: save_scale(
                 db.session,
                 current_user,
                 scale=scale,
                 code=form.code.data or "",
                 name=form.name.data or "",
                 options=options,
-            )
-        except services.CatalogueError as exc:
-            db.session.rollback()
-            flash(str(exc), "danger")
-        else:
-            db.session.commit()
-            flash(_("Svarskalaen %(name)s er gemt.", name=saved.name), "success")
+            ),
+            success=lambda saved: _("Svarskalaen %(name)s er gemt.", name=saved.name),
+        ):
             return redirect(url_for("catalogue.index", _anchor="h-scales"))
     return render_template(
         "catalogue/scale_edit.html",
         form=form,
         scale=scale,
-        used=services.scale_usage(db.session, scale) if scale is not None else 0,
+        used=scale_usage(db.session, scale) if scale is not None else 0,
     )

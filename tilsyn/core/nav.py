@@ -2,33 +2,31 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from flask import current_app, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from tilsyn.permissions import has_permission
 
-
-@dataclass(frozen=True)
-class NavItem:
-    endpoint: str
-    label: str
-    permission: str
-
-
 NAV: tuple[tuple[str, object, str], ...] = (
     ("core.leader_home", _l("Mine teams"), "leader.home"),
     ("core.my_cases", _l("Mine sager"), "own.view"),
+    ("feedback.mine", _l("Min feedback"), "feedback.own"),
+    ("feedback.my_actions", _l("Mine opfølgningspunkter"), "feedback.own"),
     ("core.director_home", _l("Overblik"), "org.overview"),
+    ("results.index", _l("Resultater"), "results.view"),
     ("cases.snapshots", _l("Sagsudtræk"), "snapshots.view"),
     ("risk.assessment", _l("Risikovurdering"), "risk.view"),
     ("sampling.draws", _l("Stikprøver"), "sampling.view"),
     ("rounds.calendar", _l("Tilsynsrunder"), "rounds.view"),
     ("reviews.index", _l("Gennemgang"), "reviews.view"),
+    ("feedback.actions_list", _l("Opfølgning"), "feedback.manage"),
+    ("feedback.overview", _l("Opfølgning i tal"), "feedback.overview"),
+    ("feedback.register", _l("Feedbackregister"), "feedback.register"),
     ("rounds.plans", _l("Tilsynsplaner"), "plans.view"),
     ("catalogue.index", _l("Kontrolpunkter"), "catalogue.view"),
+    ("quality.method_check", _l("Metodekontrol"), "quality.view"),
+    ("quality.calibration", _l("Kalibrering"), "quality.calibration"),
     ("audit.index", _l("Revisionslog"), "audit.view"),
     ("admin.index", _l("Administration"), "admin.manage"),
 )

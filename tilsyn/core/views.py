@@ -10,8 +10,10 @@ from werkzeug.wrappers import Response
 
 from tilsyn.core import services
 from tilsyn.extensions import db
+from tilsyn.feedback.pages import open_action_lines, released_case_refs, unread_count
 from tilsyn.org.models import Unit
 from tilsyn.permissions import authenticated, can_see_unit, requires, start_endpoint
+from tilsyn.results.views import overview_html
 from tilsyn.schemes import SCHEMES
 
 bp = Blueprint("core", __name__)
@@ -47,11 +49,22 @@ def team(unit_id: int) -> str:
 @requires("own.view")
 def my_cases() -> str:
     snapshot, cases = services.own_cases(db.session, current_user)
-    db.session.commit()  # the audit event of this view
-    return render_template("core/my_cases.html", snapshot=snapshot, cases=cases, schemes=SCHEMES)
+    return render_template(
+        "core/my_cases.html",
+        snapshot=snapshot,
+        cases=cases,
+        schemes=SCHEMES,
+        unread_feedback=unread_count(db.session, current_user),
+        feedback_refs=released_case_refs(db.session, current_user),
+        open_actions=open_action_lines(db.session, current_user, date.today()),
+    )
 
 
 @bp.route("/overblik")
 @requires("org.overview")
 def director_home() -> str:
-    return render_template("core/director_home.html", overview=services.org_overview(db.session))
+    return render_template(
+        "core/director_home.html",
+        overview=services.org_overview(db.session),
+        results_html=overview_html(),
+    )

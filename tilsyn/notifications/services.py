@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -39,12 +40,32 @@ class NotificationError(ServiceError):
     """A message that cannot be queued (e.g. no recipient)."""
 
 
+def valid_address(address: str) -> str | None:
+    """``address`` normalised if it is one syntactically valid e-mail address (no display
+    name, no line breaks, no second recipient), else ``None``. No DNS look-up."""
+    try:
+        return validate_email(address.strip(), check_deliverability=False).normalized
+    except EmailNotValidError:
+        return None
+
+
+def header_text(text: str, limit: int = 300) -> str:
+    """Text safe for a mail header: every run of whitespace and control characters (CR, LF,
+    NUL, ...) becomes one space, so user text can never start a header of its own."""
+    cleaned = "".join(" " if not ch.isprintable() else ch for ch in text)
+    return " ".join(cleaned.split())[:limit]
+
+
 def enqueue(session: Session, to: str, subject: str, body: str) -> OutboxMessage:
-    """Store one message for delivery. The caller commits."""
-    to = to.strip()
-    if not to or "@" not in to:
-        raise NotificationError(f"Ugyldig modtageradresse: «{to}».")
-    message = OutboxMessage(to=to, subject=subject.strip()[:300], body=body)
+    """Store one message for delivery. The caller commits.
+
+    The recipient must be one valid address; the subject (which may quote user text such as a
+    plan name) is flattened to one line by :func:`header_text`.
+    """
+    address = valid_address(to)
+    if address is None:
+        raise NotificationError(f"Ugyldig modtageradresse: «{header_text(to, 254)}».")
+    message = OutboxMessage(to=address, subject=header_text(subject), body=body)
     session.add(message)
     session.flush()
     return message
@@ -89,10 +110,14 @@ def _claim(session: Session, message: OutboxMessage, now: datetime) -> bool:
 
 
 def _build(message: OutboxMessage, sender: str) -> EmailMessage:
+    """The e-mail; headers only ever hold validated addresses and flattened text."""
+    to = valid_address(message.to)
+    if to is None:
+        raise ValueError(f"ugyldig modtageradresse {header_text(message.to, 254)!r}")
     email = EmailMessage()
     email["From"] = sender
-    email["To"] = message.to
-    email["Subject"] = message.subject
+    email["To"] = to
+    email["Subject"] = header_text(message.subject)
     email.set_content(message.body)
     return email
 
@@ -175,7 +200,7 @@ def deliver_pending(
         for message in claimed:
             try:
                 smtp.send_message(_build(message, sender))
-            except (smtplib.SMTPException, OSError) as exc:
+            except (smtplib.SMTPException, OSError, ValueError) as exc:
                 _fail(message, now, str(exc), report)
             else:
                 message.attempts += 1

@@ -14,7 +14,7 @@ from wtforms import (
     SubmitField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Disabled, Length, Optional
+from wtforms.validators import DataRequired, Disabled, Email, Length, Optional
 
 from tilsyn.formutil import FlaskForm, choices
 from tilsyn.permissions import ROLE_LABELS
@@ -45,7 +45,14 @@ class CaseworkerForm(FlaskForm):
 class UserForm(FlaskForm):
     username = StringField(_l("Brugernavn"), validators=[DataRequired(), Length(max=80)])
     display_name = StringField(_l("Navn"), validators=[DataRequired(), Length(max=200)])
-    email = EmailField(_l("E-mail"), validators=[Optional(), Length(max=254)])
+    email = EmailField(
+        _l("E-mail"),
+        validators=[
+            Optional(),
+            Length(max=254),
+            Email(message=_l("E-mailadressen er ikke gyldig."), check_deliverability=False),
+        ],
+    )
     role = SelectField(_l("Rolle"), choices=role_choices)
     units = SelectMultipleField(_l("Enheder (teamleder)"), choices=[])
     caseworker = SelectField(_l("Sagsbehandler (sagsbehandler-bruger)"), choices=[])

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, redirect, render_template, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from tilsyn.auth import services as accounts
+from tilsyn.auth import sessions
 from tilsyn.auth.models import User
 from tilsyn.extensions import db
 from tilsyn.formutil import choices
@@ -15,6 +16,7 @@ from tilsyn.org import services
 from tilsyn.org.forms import CaseworkerForm, UnitForm, UserEditForm, UserForm
 from tilsyn.org.models import Caseworker, Unit
 from tilsyn.permissions import requires
+from tilsyn.web import attempt
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -38,18 +40,13 @@ def unit_edit(unit_id: int | None) -> str | Response:
     if unit_id and unit is None:
         abort(404)
     form = UnitForm(obj=unit)
-    if form.validate_on_submit():
-        try:
-            services.save_unit(
-                db.session, current_user, form.name.data or "", form.active.data, unit
-            )
-        except services.OrgError as exc:
-            db.session.rollback()
-            flash(str(exc), "danger")
-        else:
-            db.session.commit()
-            flash(_("Enheden er gemt."), "success")
-            return redirect(url_for("admin.index"))
+    if form.validate_on_submit() and attempt(
+        lambda: services.save_unit(
+            db.session, current_user, form.name.data or "", form.active.data, unit
+        ),
+        success=_("Enheden er gemt."),
+    ):
+        return redirect(url_for("admin.index"))
     return render_template("admin/form.html", form=form, title=_("Enhed"))
 
 
@@ -66,8 +63,8 @@ def caseworker_edit(caseworker_id: int | None) -> str | Response:
         unit = db.session.get(Unit, form.unit_id.data)
         if unit is None:
             abort(400)
-        try:
-            services.save_caseworker(
+        if attempt(
+            lambda: services.save_caseworker(
                 db.session,
                 current_user,
                 form.initials.data or "",
@@ -76,15 +73,42 @@ def caseworker_edit(caseworker_id: int | None) -> str | Response:
                 form.employment_start.data,
                 form.active.data,
                 caseworker,
-            )
-        except services.OrgError as exc:
-            db.session.rollback()
-            flash(str(exc), "danger")
-        else:
-            db.session.commit()
-            flash(_("Sagsbehandleren er gemt."), "success")
+            ),
+            success=_("Sagsbehandleren er gemt."),
+        ):
             return redirect(url_for("admin.index"))
     return render_template("admin/form.html", form=form, title=_("Sagsbehandler"))
+
+
+def _save_user(form: UserForm | UserEditForm, user: User | None) -> None:
+    """Create the user from the new-user form, or update ``user``."""
+    if user is None:
+        if not form.password.data:
+            raise accounts.AccountError(_("En ny bruger skal have en adgangskode."))
+        accounts.create_user(
+            db.session,
+            current_user,
+            form.username.data or "",
+            form.password.data,
+            form.role.data or "",
+            display_name=form.display_name.data,
+            email=form.email.data,
+            unit_names=list(form.units.data or []),
+            caseworker_initials=form.caseworker.data or None,
+        )
+    else:
+        accounts.update_user(
+            db.session,
+            current_user,
+            user,
+            role=form.role.data or "",
+            display_name=form.display_name.data or user.username,
+            email=form.email.data,
+            unit_names=list(form.units.data or []),
+            caseworker_initials=form.caseworker.data or None,
+            active=form.active.data,
+            new_password=form.password.data or None,
+        )
 
 
 @bp.route("/brugere/ny", methods=["GET", "POST"], defaults={"user_id": None})
@@ -104,40 +128,10 @@ def user_edit(user_id: int | None) -> str | Response:
     if user is not None and not form.is_submitted():
         form.units.data = [u.name for u in user.units]
         form.caseworker.data = user.caseworker.initials if user.caseworker else ""
-    if form.validate_on_submit():
-        try:
-            if user is None:
-                if not form.password.data:
-                    raise accounts.AccountError(_("En ny bruger skal have en adgangskode."))
-                accounts.create_user(
-                    db.session,
-                    current_user,
-                    form.username.data or "",
-                    form.password.data,
-                    form.role.data or "",
-                    display_name=form.display_name.data,
-                    email=form.email.data,
-                    unit_names=list(form.units.data or []),
-                    caseworker_initials=form.caseworker.data or None,
-                )
-            else:
-                accounts.update_user(
-                    db.session,
-                    current_user,
-                    user,
-                    role=form.role.data or "",
-                    display_name=form.display_name.data or user.username,
-                    email=form.email.data,
-                    unit_names=list(form.units.data or []),
-                    caseworker_initials=form.caseworker.data or None,
-                    active=form.active.data,
-                    new_password=form.password.data or None,
-                )
-        except accounts.AccountError as exc:
-            db.session.rollback()
-            flash(str(exc), "danger")
-        else:
-            db.session.commit()
-            flash(_("Brugeren er gemt."), "success")
-            return redirect(url_for("admin.index"))
+    if form.validate_on_submit() and attempt(
+        lambda: _save_user(form, user), success=_("Brugeren er gemt.")
+    ):
+        if user is not None and user.id == current_user.id:
+            sessions.restamp(session, user.session_version)  # the admin stays logged in here
+        return redirect(url_for("admin.index"))
     return render_template("admin/form.html", form=form, title=_("Bruger"))

@@ -4,11 +4,13 @@ Registered in :data:`tilsyn.demo.DEMO_EXTENSIONS` after the rounds extension. Ev
 drawn from the extension's own generator in a fixed order, so a demo seed always gives the same
 findings.
 
-The answers follow the audit findings of BRIEF §2 (population level, around the middle of the
-period): a concrete job goal in about a third of the cases, 6 conversations a year in about 68 %,
-CV on Jobnet within 3 weeks in about 49 %, the rehabilitation team within 4 weeks in about 28 %,
-re-assessments on time in about 65 %, and an overall 1–3 score averaging about 1.9. On top of a
-control point's base rate (on the logit scale):
+The answers follow the findings of the national audits that motivate the tool (the
+Jobafklaringsforløb audit 2020, the Fleksjob audit 2021 and the Hedensted sygedagpenge analysis;
+the figures are carried here, see the demo in ``README.md``), at population level around the
+middle of the period: a concrete job goal in about a third of the cases, 6 conversations a year
+in about 68 %, CV on Jobnet within 3 weeks in about 49 %, the rehabilitation team within 4 weeks
+in about 28 %, re-assessments on time in about 65 %, and an overall 1–3 score averaging about
+1.9. On top of a control point's base rate (on the logit scale):
 
 * **risk:** each risk point above the draw's estimated mean risk lowers the log-odds of "in
   order" by :data:`RISK_EFFECT`. The sample leans towards risky cases, so the raw share in the
@@ -17,7 +19,18 @@ control point's base rate (on the logit scale):
   be in order on several points);
 * **what the export says:** a registered job goal, CV on Jobnet or at least 6 conversations make
   the matching control point more likely to be in order;
-* **trend:** a mild improvement of :data:`TREND_PER_QUARTER` per quarter.
+* **trend:** none by default (:data:`TREND_PER_QUARTER`): most core points are stable;
+* **story** (:data:`STORY`): JOBMAAL-03 (how goals and efforts lead to a job) improves clearly
+  from 2026-K2, after the rotating theme INDSATS in 2026-K1 and its follow-up; SAMLET-02
+  (systematic follow-up) moves a little from 2026-K2, within the statistical uncertainty.
+
+**Data-answered control points** (those with a data rule, :mod:`tilsyn.reviews.prefill`) are
+answered from the export: the leader confirms the prefilled answer, except in
+:data:`OVERRIDE_SHARE` of the cases, where the other outcome is chosen with one of
+:data:`OVERRIDE_REASONS`. Their rates are therefore the export's (a registered job goal in about
+46 %, a CV on Jobnet in about 68 %, …), and the census beside the estimate agrees with the
+sample up to sampling error (the *Metodekontrol* page). Where the rule gives no answer (a
+missing field), the answer is drawn as for any other point.
 
 "Not applicable" is used where the control point allows it and the case plausibly does not
 qualify (e.g. a case under 12 months for "6 conversations in 12 months"); control points for
@@ -40,10 +53,20 @@ from sqlalchemy.orm import Session, selectinload
 from tilsyn.audit import services as audit
 from tilsyn.auth.models import User
 from tilsyn.cases.models import Case, Snapshot
-from tilsyn.catalogue.models import ControlPoint, ScaleOption
-from tilsyn.reviews.models import COMPLETED, DRAFT, NOT_APPLICABLE, CaseReview, ReviewAnswer
-from tilsyn.rounds.models import CLOSED, IN_REVIEW, Round, RoundControlPoint, SupervisionPlan
-from tilsyn.sampling.models import DrawItem
+from tilsyn.catalogue.models import ControlPoint, Outcome, ScaleOption
+from tilsyn.reviews.models import CaseReview, ReviewAnswer, ReviewStatus
+from tilsyn.risk import data_answers
+from tilsyn.risk.population import load_population
+from tilsyn.rounds.models import Round, RoundControlPoint, RoundStatus, SupervisionPlan
+from tilsyn.sampling.models import Draw, DrawItem
+
+#: Share of prefilled (data-answered) answers the demo leader overrides, and the reasons given.
+OVERRIDE_SHARE = 0.02
+OVERRIDE_REASONS = (
+    "Sagsudtrækket er ikke opdateret; sagen siger noget andet.",
+    "Oplysningen i sagen er nyere end udtrækket.",
+    "Registreringen opfylder ikke kravet ved gennemlæsning af sagen.",
+)
 
 #: Share in order at population level (before the effects below), per control point code.
 BASE_RATES: dict[str, float] = {
@@ -115,7 +138,12 @@ MIN_AGE_DAYS: dict[str, int] = {
 #: Share of extended sygedagpenge cases among those past 22 weeks (FORL-* otherwise N/A).
 EXTENDED_SHARE = 0.6
 RISK_EFFECT = 0.45
-TREND_PER_QUARTER = 0.06
+TREND_PER_QUARTER = 0.0
+#: Demo story: control point code -> (first period start with the shift, logit shift).
+STORY: dict[str, tuple[date, float]] = {
+    "JOBMAAL-03": (date(2026, 4, 1), 1.5),
+    "SAMLET-02": (date(2026, 4, 1), 0.3),
+}
 CASE_EFFECT_SD = 0.55
 CASEWORKER_EFFECT_SD = 0.30
 #: Among answers in order on a scored scale, the share given the highest score.
@@ -138,6 +166,9 @@ class _Point:
     code: str
     schemes: tuple[str, ...]
     options: dict[str, list[tuple[int, float | None]]]  # outcome -> [(option id, score)]
+    #: option code -> (option id, outcome, score)
+    by_code: dict[str, tuple[int, str, float | None]]
+    rule: data_answers.DataRule | None
 
     def applies_to(self, scheme: str) -> bool:
         return not self.schemes or scheme in self.schemes
@@ -165,7 +196,7 @@ def _fact_shift(code: str, facts: _CaseFacts) -> float:
 def _not_applicable(
     rng: np.random.Generator, point: _Point, facts: _CaseFacts, extended: bool
 ) -> bool:
-    if NOT_APPLICABLE not in point.options:
+    if Outcome.NOT_APPLICABLE not in point.options:
         return False
     if point.code.startswith("FORL-"):
         return not extended
@@ -201,20 +232,57 @@ def _load_points(session: Session, round_ids: list[int]) -> dict[int, list[_Poin
     options: dict[int, dict[str, list[tuple[int, float | None]]]] = defaultdict(
         lambda: defaultdict(list)
     )
+    by_code: dict[int, dict[str, tuple[int, str, float | None]]] = defaultdict(dict)
     for opt in session.scalars(
         select(ScaleOption)
         .where(ScaleOption.scale_id.in_(scale_ids))
         .order_by(ScaleOption.scale_id, ScaleOption.position)
     ):
         options[opt.scale_id][opt.outcome].append((opt.id, opt.score))
+        by_code[opt.scale_id][opt.code] = (opt.id, opt.outcome, opt.score)
     out: dict[int, list[_Point]] = defaultdict(list)
     for r in rows:
         cp = r.control_point
+        rule = data_answers.parse_stored(cp.data_rule)
+        if rule is not None and data_answers.validate_rule(rule, by_code[cp.scale_id]):
+            rule = None
         out[r.round_id].append(
-            _Point(cp.id, cp.code, tuple(cp.schemes or ()), dict(options[cp.scale_id]))
+            _Point(
+                cp.id,
+                cp.code,
+                tuple(cp.schemes or ()),
+                dict(options[cp.scale_id]),
+                by_code[cp.scale_id],
+                rule,
+            )
         )
     for points in out.values():
         points.sort(key=lambda p: p.code)
+    return out
+
+
+def _rule_answers(
+    session: Session, rounds: list[Round], points: dict[int, list[_Point]]
+) -> dict[tuple[int, int], str]:
+    """{(control point id, case id): option code} the data rules give on the draws' snapshots."""
+    snapshot_ids = set(
+        session.scalars(
+            select(Draw.snapshot_id).where(Draw.id.in_([r.draw_id for r in rounds if r.draw_id]))
+        )
+    )
+    ruled = {p.id: p for ps in points.values() for p in ps if p.rule is not None}
+    out: dict[tuple[int, int], str] = {}
+    for snapshot_id in sorted(snapshot_ids):
+        snapshot = session.get(Snapshot, snapshot_id)
+        assert snapshot is not None
+        population = load_population(session, snapshot, prior_findings={})
+        case_ids = population.case_ids.tolist()
+        for cp_id, p in ruled.items():
+            assert p.rule is not None
+            codes = data_answers.evaluate(p.rule, population.attributes).tolist()
+            for case_id, code in zip(case_ids, codes, strict=True):
+                if code is not None:
+                    out[(cp_id, int(case_id))] = str(code)
     return out
 
 
@@ -234,11 +302,34 @@ def _moment(rng: np.random.Generator, rnd: Round, today: date) -> datetime:
     return datetime.combine(day, time(8)) + timedelta(minutes=int(rng.integers(8 * 60)))
 
 
+def _data_answer(rng: np.random.Generator, p: _Point, prefill: str) -> dict[str, Any]:
+    """The answer to a data-answered point: the prefilled one, now and then overridden."""
+    prefill_id, outcome, score = p.by_code[prefill]
+    option_id, reason = prefill_id, ""
+    flip = {Outcome.IN_ORDER: Outcome.NOT_IN_ORDER, Outcome.NOT_IN_ORDER: Outcome.IN_ORDER}
+    if outcome in flip and p.options.get(flip[Outcome(outcome)]) and rng.random() < OVERRIDE_SHARE:
+        outcome = flip[Outcome(outcome)]
+        option_id, score = _choose(rng, p.options[outcome])
+        reason = OVERRIDE_REASONS[int(rng.integers(len(OVERRIDE_REASONS)))]
+    return {
+        "control_point_id": p.id,
+        "option_id": option_id,
+        "outcome": outcome,
+        "score": score,
+        "note": "",
+        "prefill_option_id": prefill_id,
+        "override_reason": reason,
+    }
+
+
 def add_demo_reviews(session: Session, actor: User, rng: np.random.Generator, today: date) -> None:
     """Reviews for every sampled case of the closed demo rounds and part of the current ones."""
     rounds = session.scalars(
         select(Round)
-        .where(Round.draw_id.is_not(None), Round.status.in_((CLOSED, IN_REVIEW)))
+        .where(
+            Round.draw_id.is_not(None),
+            Round.status.in_((RoundStatus.CLOSED, RoundStatus.IN_REVIEW)),
+        )
         .options(selectinload(Round.plan).selectinload(SupervisionPlan.unit))
         .order_by(Round.plan_id, Round.period_start)
     ).all()
@@ -270,6 +361,7 @@ def add_demo_reviews(session: Session, actor: User, rng: np.random.Generator, to
         .where(Case.id.in_(case_ids))
     ):
         facts[case_id] = _CaseFacts((as_of - start).days, goal, cv, conversations)
+    rule_answers = _rule_answers(session, list(rounds), points)
     caseworker_ids = sorted({it.caseworker_id for items in items_by_draw.values() for it in items})
     caseworker_effect = dict(
         zip(caseworker_ids, rng.normal(0.0, CASEWORKER_EFFECT_SD, len(caseworker_ids)), strict=True)
@@ -291,14 +383,14 @@ def add_demo_reviews(session: Session, actor: User, rng: np.random.Generator, to
         review_rows: list[dict[str, Any]] = []
         planned: list[list[dict[str, Any]]] = []
         for it in items:
-            if rnd.status == CLOSED:
-                status: str | None = COMPLETED
+            if rnd.status == RoundStatus.CLOSED:
+                status: str | None = ReviewStatus.COMPLETED
             else:
                 u = rng.random()
                 status = (
-                    COMPLETED
+                    ReviewStatus.COMPLETED
                     if u < CURRENT_COMPLETED
-                    else DRAFT
+                    else ReviewStatus.DRAFT
                     if u < CURRENT_COMPLETED + CURRENT_DRAFT
                     else None
                 )
@@ -315,17 +407,24 @@ def add_demo_reviews(session: Session, actor: User, rng: np.random.Generator, to
                 - RISK_EFFECT * (it.risk_score - centre)
             )
             applicable = [p for p in points[rnd.id] if p.applies_to(it.scheme)]
-            if status == DRAFT:
+            if status == ReviewStatus.DRAFT:
                 applicable = applicable[: max(1, len(applicable) // 2)]
             answers = []
             for p in applicable:
+                prefill = rule_answers.get((p.id, it.case_id))
+                if prefill is not None:
+                    answers.append(_data_answer(rng, p, prefill))
+                    continue
                 if _not_applicable(rng, p, case_facts, extended):
-                    option_id, score = _choose(rng, p.options[NOT_APPLICABLE])
-                    outcome = NOT_APPLICABLE
+                    option_id, score = _choose(rng, p.options[Outcome.NOT_APPLICABLE])
+                    outcome = Outcome.NOT_APPLICABLE
                 else:
                     base = _logit(BASE_RATES.get(p.code, DEFAULT_RATE))
+                    story_from, story_shift = STORY.get(p.code, (date.max, 0.0))
+                    if rnd.period_start >= story_from:
+                        base += story_shift
                     chance = _sigmoid(base + shift + _fact_shift(p.code, case_facts))
-                    outcome = "in_order" if rng.random() < chance else "not_in_order"
+                    outcome = Outcome.IN_ORDER if rng.random() < chance else Outcome.NOT_IN_ORDER
                     option_id, score = _choose(rng, p.options[outcome])
                 answers.append(
                     {
@@ -334,6 +433,8 @@ def add_demo_reviews(session: Session, actor: User, rng: np.random.Generator, to
                         "outcome": outcome,
                         "score": score,
                         "note": "",
+                        "prefill_option_id": None,
+                        "override_reason": "",
                     }
                 )
             finished = started + timedelta(minutes=20 + int(rng.integers(70)))
@@ -348,7 +449,7 @@ def add_demo_reviews(session: Session, actor: User, rng: np.random.Generator, to
                     "status": status,
                     "started_at": started,
                     "updated_at": finished,
-                    "completed_at": finished if status == COMPLETED else None,
+                    "completed_at": finished if status == ReviewStatus.COMPLETED else None,
                     "overall_note": "",
                 }
             )
@@ -356,7 +457,7 @@ def add_demo_reviews(session: Session, actor: User, rng: np.random.Generator, to
         all_reviews.extend(review_rows)
         all_answers.extend(planned)
         if review_rows:
-            completed = sum(1 for row in review_rows if row["status"] == COMPLETED)
+            completed = sum(1 for row in review_rows if row["status"] == ReviewStatus.COMPLETED)
             summaries.append((rnd, completed, len(review_rows), sum(len(a) for a in planned)))
 
     # One multi-row INSERT … RETURNING for the reviews and one executemany for the answers

@@ -11,15 +11,17 @@ from collections.abc import Mapping, Sequence
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from wtforms import SubmitField, TextAreaField
-from wtforms.validators import Length, Optional
+from wtforms import HiddenField, SubmitField, TextAreaField
+from wtforms.validators import Length, Optional, Regexp
 
 from tilsyn.catalogue.models import ControlPoint
-from tilsyn.formutil import FlaskForm
-from tilsyn.reviews.services import NOTE_MAX, OVERALL_NOTE_MAX
+from tilsyn.formutil import FlaskForm, has_control_characters
+from tilsyn.reviews.recording import NOTE_MAX, OVERALL_NOTE_MAX
 
 
 class ReviewForm(FlaskForm):
+    #: The review's version when the form was opened (0: none yet); see reviews.conflicts.
+    version = HiddenField(validators=[Optional(), Regexp(r"^\d{1,9}$")])
     overall_note = TextAreaField(
         _l("Samlet bemærkning til sagen"),
         validators=[Optional(), Length(max=OVERALL_NOTE_MAX)],
@@ -40,12 +42,22 @@ def note_field(point: ControlPoint) -> str:
     return f"note_{point.id}"
 
 
+def reason_field(point: ControlPoint) -> str:
+    """The override reason of a data-answered control point."""
+    return f"reason_{point.id}"
+
+
+def parse_reasons(data: Mapping[str, str], points: Sequence[ControlPoint]) -> dict[int, str]:
+    """The override reasons posted for ``points`` (checked by the service)."""
+    return {p.id: data.get(reason_field(p)) or "" for p in points if reason_field(p) in data}
+
+
 def parse_answers(
     data: Mapping[str, str], points: Sequence[ControlPoint]
 ) -> tuple[dict[int, tuple[int | None, str]], list[str]]:
     """Read the answer and note of every applicable control point from posted form data.
 
-    Returns the answers for :func:`tilsyn.reviews.services.save_review` and the problems found
+    Returns the answers for :func:`tilsyn.reviews.recording.save_review` and the problems found
     (Danish, naming the control point). Whether an option belongs to the scale is checked by
     the service.
     """
@@ -65,6 +77,13 @@ def parse_answers(
                     )
                 )
         note = data.get(note_field(point)) or ""
+        if has_control_characters(note):
+            problems.append(
+                _(
+                    "%(code)s: bemærkningen indeholder ugyldige kontroltegn (fx NUL); fjern dem.",
+                    code=point.code,
+                )
+            )
         if len(note) > NOTE_MAX:
             problems.append(
                 _(

@@ -10,30 +10,34 @@ scoping needs no join through the draw.
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from tilsyn.catalogue.models import (
-    IN_ORDER,
-    NOT_APPLICABLE,
-    NOT_IN_ORDER,
-    OUTCOME_LABELS,
-    ControlPoint,
-    ScaleOption,
-)
+from tilsyn.catalogue.models import OUTCOME_LABELS, ControlPoint, Outcome, ScaleOption
 from tilsyn.extensions import db
 from tilsyn.models_base import utcnow
 from tilsyn.org.models import Caseworker
 from tilsyn.sampling.models import DrawItem
 
-DRAFT, COMPLETED = "draft", "completed"
+
+class ReviewStatus(StrEnum):
+    """A review's status (the value is what is stored)."""
+
+    DRAFT = "draft"
+    COMPLETED = "completed"
+
+
 #: Labels are lazy strings (translated when shown); the keys are what is stored.
-REVIEW_STATUSES: dict[str, Any] = {DRAFT: _l("Kladde"), COMPLETED: _l("Afsluttet")}
+REVIEW_STATUSES: dict[str, Any] = {
+    ReviewStatus.DRAFT: _l("Kladde"),
+    ReviewStatus.COMPLETED: _l("Afsluttet"),
+}
 NOT_STARTED_LABEL = _l("Ikke påbegyndt")
-OUTCOMES = (IN_ORDER, NOT_IN_ORDER, NOT_APPLICABLE)
+OUTCOMES = (Outcome.IN_ORDER, Outcome.NOT_IN_ORDER, Outcome.NOT_APPLICABLE)
 
 
 class CaseReview(db.Model):  # type: ignore[name-defined]
@@ -54,11 +58,16 @@ class CaseReview(db.Model):  # type: ignore[name-defined]
     caseworker_id: Mapped[int] = mapped_column(ForeignKey("caseworkers.id"), index=True)
     reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
     reviewer_name: Mapped[str] = mapped_column(String(80))
-    status: Mapped[str] = mapped_column(String(12), default=DRAFT)
+    status: Mapped[str] = mapped_column(String(12), default=ReviewStatus.DRAFT.value)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(default=None)
     overall_note: Mapped[str] = mapped_column(Text, default="")
+    #: Bumped by every UPDATE, which checks it (lost-update protection, see
+    #: :mod:`tilsyn.reviews.conflicts`).
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
     draw_item: Mapped[DrawItem] = relationship()
     caseworker: Mapped[Caseworker] = relationship()
@@ -72,7 +81,7 @@ class CaseReview(db.Model):  # type: ignore[name-defined]
 
     @property
     def is_completed(self) -> bool:
-        return self.status == COMPLETED
+        return self.status == ReviewStatus.COMPLETED
 
     def __repr__(self) -> str:
         return f"<CaseReview round={self.round_id} item={self.draw_item_id} {self.status}>"
@@ -110,10 +119,31 @@ class ReviewAnswer(db.Model):  # type: ignore[name-defined]
     #: The option's score when the answer was given (1–3 scales), else None.
     score: Mapped[float | None] = mapped_column(default=None)
     note: Mapped[str] = mapped_column(Text, default="")
+    #: The option the control point's data rule gave from the snapshot (the prefilled answer),
+    #: None when the point has no rule or the rule gave no answer for the case.
+    prefill_option_id: Mapped[int | None] = mapped_column(
+        ForeignKey("scale_options.id"), default=None
+    )
+    #: Why the leader chose another answer than the prefilled one (required then).
+    override_reason: Mapped[str] = mapped_column(Text, default="")
 
     review: Mapped[CaseReview] = relationship(back_populates="answers")
     control_point: Mapped[ControlPoint] = relationship()
-    option: Mapped[ScaleOption | None] = relationship()
+    option: Mapped[ScaleOption | None] = relationship(foreign_keys=[option_id])
+    prefill_option: Mapped[ScaleOption | None] = relationship(foreign_keys=[prefill_option_id])
+
+    @property
+    def prefilled(self) -> bool:
+        return self.prefill_option_id is not None
+
+    @property
+    def overridden(self) -> bool:
+        """A prefilled answer the leader changed (with a reason)."""
+        return (
+            self.prefill_option_id is not None
+            and self.option_id is not None
+            and self.option_id != self.prefill_option_id
+        )
 
     @property
     def outcome_label(self) -> str:

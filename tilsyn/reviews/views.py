@@ -9,17 +9,41 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
 from tilsyn.extensions import db
 from tilsyn.permissions import can_open_round_reviews, can_record_reviews, requires
-from tilsyn.reviews import services
-from tilsyn.reviews.forms import ReopenForm, ReviewForm, answer_field, note_field, parse_answers
+from tilsyn.reviews.errors import ReviewAccessError, ReviewError
+from tilsyn.reviews.forms import (
+    ReopenForm,
+    ReviewForm,
+    answer_field,
+    note_field,
+    parse_answers,
+    parse_reasons,
+    reason_field,
+)
+from tilsyn.reviews.hooks import review_hints_at
 from tilsyn.reviews.models import OUTCOMES
-from tilsyn.rounds.models import CLOSED, Round
+from tilsyn.reviews.progress import review_rounds, totals
+from tilsyn.reviews.progress import round_cases as round_cases_
+from tilsyn.reviews.recording import (
+    EDITABLE_ROUND_STATUSES,
+    NOTE_MAX,
+    AnswerValue,
+    ReviewPage,
+    applicable_points,
+    item_in_round,
+    open_review,
+    reopen_review,
+    review_form_items,
+    review_is_editable,
+    save_review,
+)
+from tilsyn.rounds.models import Round, RoundStatus
 from tilsyn.sampling.models import DrawItem
 from tilsyn.schemes import SCHEMES
+from tilsyn.web import attempt
 
 bp = Blueprint("reviews", __name__, url_prefix="/gennemgang")
 
@@ -35,17 +59,17 @@ def _visible_round(round_id: int) -> Round:
 
 def _item_or_404(rnd: Round, item_id: int) -> DrawItem:
     try:
-        return services.item_in_round(db.session, rnd, item_id)
-    except services.ReviewError:
+        return item_in_round(db.session, rnd, item_id)
+    except ReviewError:
         abort(404)
 
 
-def _open(rnd: Round, item: DrawItem) -> services.ReviewPage:
+def _open(rnd: Round, item: DrawItem) -> ReviewPage:
     try:
-        return services.open_review(db.session, current_user, rnd.id, item.id)
-    except services.ReviewAccessError:
+        return open_review(db.session, current_user, rnd.id, item.id)
+    except ReviewAccessError:
         abort(403)
-    except services.ReviewError:
+    except ReviewError:
         abort(404)
 
 
@@ -65,26 +89,29 @@ def _form_problems(form: ReviewForm) -> list[str]:
     return problems
 
 
+def _refused(exc: Exception, problems: list[str], stale: list[int | None]) -> None:
+    """Collect a refused save's problems (and, for a stale form, the stored version)."""
+    problems.extend(getattr(exc, "problems", [str(exc)]))
+    stale.append(getattr(exc, "version", None))
+
+
 @bp.route("/")
 @requires("reviews.view")
 def index() -> str:
-    return render_template(
-        "reviews/index.html", rounds=services.review_rounds(db.session, current_user)
-    )
+    return render_template("reviews/index.html", rounds=review_rounds(db.session, current_user))
 
 
 @bp.route("/runder/<int:round_id>")
 @requires("reviews.view")
 def round_cases(round_id: int) -> str:
     rnd = _visible_round(round_id)
-    groups = services.round_cases(db.session, current_user, rnd)
-    db.session.commit()  # the audit event of this view
+    groups = round_cases_(db.session, current_user, rnd)
     return render_template(
         "reviews/round.html",
         rnd=rnd,
         groups=groups,
-        totals=services.totals(g.progress for g in groups),
-        editable=rnd.status in services.EDITABLE_ROUND_STATUSES,
+        totals=totals(g.progress for g in groups),
+        editable=rnd.status in EDITABLE_ROUND_STATUSES,
         schemes=SCHEMES,
     )
 
@@ -98,40 +125,35 @@ def edit(round_id: int, item_id: int) -> str | Response:
         abort(403)
     form = ReviewForm()
     problems: list[str] = []
+    stale: list[int | None] = []
     posted: dict[int, tuple[int | None, str]] | None = None
+    reasons: dict[int, str] = {}
     if request.method == "POST":
-        points = services.applicable_points(services.review_form_items(db.session, rnd, item))
+        points = applicable_points(review_form_items(db.session, rnd, item))
         posted, problems = parse_answers(request.form, points)
+        reasons = parse_reasons(request.form, points)
         if not form.validate_on_submit():
             problems = _form_problems(form) + problems
         if not problems:
             complete = bool(form.complete.data)
-            try:
-                services.save_review(
+            version = form.version.data or ""
+            if attempt(
+                lambda: save_review(
                     db.session,
                     current_user,
                     rnd.id,
                     item.id,
-                    posted,
+                    posted or {},
                     form.overall_note.data or "",
                     complete,
-                )
-            except services.ReviewAccessError:
-                db.session.rollback()
-                abort(403)
-            except services.ReviewError as exc:
-                db.session.rollback()
-                problems = exc.problems
-            except IntegrityError:
-                db.session.rollback()
-                problems = [
-                    _(
-                        "Gennemgangen blev gemt af en anden samtidig. "
-                        "Indlæs siden igen og prøv igen."
-                    )
-                ]
-            else:
-                db.session.commit()
+                    reasons,
+                    expected_version=int(version) if version.isdigit() else None,
+                ),
+                on_error=lambda exc: _refused(exc, problems, stale),
+                conflict=_(
+                    "Gennemgangen blev gemt af en anden samtidig. Indlæs siden igen og prøv igen."
+                ),
+            ):
                 if complete:
                     flash(
                         _("Gennemgangen af sag %(ref)s er afsluttet.", ref=item.case_ref), "success"
@@ -139,24 +161,27 @@ def edit(round_id: int, item_id: int) -> str | Response:
                     return redirect(url_for("reviews.round_cases", round_id=rnd.id))
                 flash(_("Kladden er gemt."), "success")
                 return redirect(url_for("reviews.edit", round_id=rnd.id, item_id=item.id))
-    page = _open(rnd, item)
-    if not page.editable:
-        db.session.rollback()  # the read-only page records its own view
+    if not review_is_editable(db.session, current_user, rnd, item):
+        # The read-only page shows it (and records its own view).
         for problem in problems:
             flash(problem, "danger")
         if not problems:
             flash(_("Gennemgangen kan ikke ændres; den vises her."), "info")
         return redirect(url_for("reviews.view", round_id=rnd.id, item_id=item.id))
+    page = _open(rnd, item)
+    if posted is None or any(v is not None for v in stale):
+        # Opened now, or refused as stale (the user has seen what changed): the form carries
+        # the stored version, so the next save is checked against it.
+        form.version.data = str(page.review.version if page.review is not None else 0)
     if posted is not None:
         values = {
-            cp_id: services.AnswerValue(option_id, note)
-            for cp_id, (option_id, note) in posted.items()
+            cp_id: AnswerValue(option_id, note) for cp_id, (option_id, note) in posted.items()
         }
     else:
         values = page.values
+        reasons = {cp_id: a.override_reason for cp_id, a in page.answers.items()}
         if page.review is not None:
             form.overall_note.data = page.review.overall_note
-    db.session.commit()  # the audit event of this view
     return render_template(
         "reviews/edit.html",
         page=page,
@@ -165,8 +190,11 @@ def edit(round_id: int, item_id: int) -> str | Response:
         problems=problems,
         answer_field=answer_field,
         note_field=note_field,
-        note_max=services.NOTE_MAX,
+        reason_field=reason_field,
+        reasons=reasons,
+        note_max=NOTE_MAX,
         schemes=SCHEMES,
+        hints=review_hints_at(db.session, rnd.id, item.caseworker_id),
     )
 
 
@@ -176,11 +204,10 @@ def view(round_id: int, item_id: int) -> str:
     rnd = _visible_round(round_id)
     item = _item_or_404(rnd, item_id)
     page = _open(rnd, item)
-    db.session.commit()  # the audit event of this view
     can_reopen = (
         page.review is not None
         and page.review.is_completed
-        and rnd.status != CLOSED
+        and rnd.status != RoundStatus.CLOSED
         and can_record_reviews(current_user, item.caseworker)
     )
     can_edit = page.editable
@@ -204,15 +231,9 @@ def reopen(round_id: int, item_id: int) -> Response:
     if not form.validate_on_submit():
         flash(_("Formularen er udløbet. Prøv igen."), "danger")
         return redirect(url_for("reviews.view", round_id=rnd.id, item_id=item.id))
-    try:
-        services.reopen_review(db.session, current_user, rnd.id, item.id)
-    except services.ReviewAccessError:
-        db.session.rollback()
-        abort(403)
-    except services.ReviewError as exc:
-        db.session.rollback()
-        flash(str(exc), "danger")
+    if not attempt(
+        lambda: reopen_review(db.session, current_user, rnd.id, item.id),
+        success=_("Gennemgangen er genåbnet og kan rettes."),
+    ):
         return redirect(url_for("reviews.view", round_id=rnd.id, item_id=item.id))
-    db.session.commit()
-    flash(_("Gennemgangen er genåbnet og kan rettes."), "success")
     return redirect(url_for("reviews.edit", round_id=rnd.id, item_id=item.id))

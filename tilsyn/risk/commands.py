@@ -11,6 +11,10 @@ from sqlalchemy import func, select
 
 from tilsyn.auth.models import User
 from tilsyn.extensions import db
+from tilsyn.permissions import Role, role_of
+from tilsyn.risk.effect import factor_texts
+from tilsyn.risk.rules import factor_from_dict
+from tilsyn.risk.versions import RiskError, approved_version, ensure_default_model
 
 
 def user_option_lookup(username: str | None) -> User | None:
@@ -38,16 +42,13 @@ def risk_group() -> None:
 @with_appcontext
 def init(username: str | None) -> None:
     """Take the packaged default model into use as version 1, unless a version is approved."""
-    from tilsyn.permissions import Role, role_of
-    from tilsyn.risk import services
-
     actor = user_option_lookup(username)
     if actor is not None and role_of(actor) not in (Role.ADMIN, Role.TEAMLEDER):
         raise click.ClickException("Kun en teamleder eller administrator kan godkende.")
-    existed = services.approved_version(db.session)
+    existed = approved_version(db.session)
     try:
-        version = services.ensure_default_model(db.session, actor)
-    except services.RiskError as exc:
+        version = ensure_default_model(db.session, actor)
+    except RiskError as exc:
         db.session.rollback()
         raise click.ClickException(str(exc)) from exc
     db.session.commit()
@@ -65,10 +66,7 @@ def init(username: str | None) -> None:
 @with_appcontext
 def show(as_json: bool) -> None:
     """Print the approved risk model version (factors, weights, rationale, approval)."""
-    from tilsyn.risk import services
-    from tilsyn.risk.rules import factor_from_dict
-
-    version = services.approved_version(db.session)
+    version = approved_version(db.session)
     if version is None:
         raise click.ClickException(
             "Der er ingen godkendt risikomodel. Kør »tilsyn risk init« eller godkend en kladde."
@@ -97,7 +95,7 @@ def show(as_json: bool) -> None:
     click.echo("")
     for d in version.factors:
         f = factor_from_dict(d)
-        rule, schemes = services.factor_texts(f)
+        rule, schemes = factor_texts(f)
         click.echo(f"{f.code}  (vægt {f.weight:g})  {f.label}")
         click.echo(f"    Regel: {rule}")
         click.echo(f"    Ordninger: {schemes}")

@@ -9,6 +9,7 @@ version as superseded. Samples record the version they used.
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 from flask_babel import LazyString
@@ -19,14 +20,20 @@ from sqlalchemy.orm import InstanceState, Mapped, Session, mapped_column, relati
 from tilsyn.extensions import db
 from tilsyn.models_base import utcnow
 
-DRAFT = "draft"
-APPROVED = "approved"
-SUPERSEDED = "superseded"
+
+class RiskModelStatus(StrEnum):
+    """A risk-model version's status (the value is what is stored)."""
+
+    DRAFT = "draft"
+    APPROVED = "approved"
+    SUPERSEDED = "superseded"
+
+
 #: Status labels (lazy: rendered in the current UI language).
 STATUSES: dict[str, LazyString] = {
-    DRAFT: _l("Kladde"),
-    APPROVED: _l("Godkendt"),
-    SUPERSEDED: _l("Afløst"),
+    RiskModelStatus.DRAFT: _l("Kladde"),
+    RiskModelStatus.APPROVED: _l("Godkendt"),
+    RiskModelStatus.SUPERSEDED: _l("Afløst"),
 }
 
 
@@ -38,7 +45,7 @@ class RiskModelVersion(db.Model):  # type: ignore[name-defined]
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     factors: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(12), default=DRAFT, index=True)
+    status: Mapped[str] = mapped_column(String(12), default=RiskModelStatus.DRAFT.value, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_by_name: Mapped[str] = mapped_column(String(80))
@@ -60,7 +67,7 @@ class RiskModelVersion(db.Model):  # type: ignore[name-defined]
 
     @property
     def is_draft(self) -> bool:
-        return self.status == DRAFT
+        return self.status == RiskModelStatus.DRAFT
 
     def __repr__(self) -> str:
         return f"<RiskModelVersion {self.number} {self.status}>"
@@ -77,7 +84,7 @@ _MUTABLE_AFTER_APPROVAL = frozenset({"status", "superseded_at"})
 @event.listens_for(Session, "before_flush")
 def _refuse_changes_to_approved(session: Session, flush_context: Any, instances: Any) -> None:
     for obj in session.deleted:
-        if isinstance(obj, RiskModelVersion) and obj.status != DRAFT:
+        if isinstance(obj, RiskModelVersion) and obj.status != RiskModelStatus.DRAFT:
             raise ApprovedRiskModelIsFrozen("En godkendt risikomodel kan ikke slettes.")
     for obj in session.dirty:
         if not isinstance(obj, RiskModelVersion) or not session.is_modified(obj):
@@ -85,11 +92,12 @@ def _refuse_changes_to_approved(session: Session, flush_context: Any, instances:
         state: InstanceState[RiskModelVersion] = inspect(obj)
         status_hist = state.attrs.status.history
         old_status = status_hist.deleted[0] if status_hist.deleted else obj.status
-        if old_status == DRAFT:
+        if old_status == RiskModelStatus.DRAFT:
             continue
         changed = {a.key for a in state.attrs if a.history.has_changes()}
         if changed - _MUTABLE_AFTER_APPROVAL or (
-            "status" in changed and (old_status, obj.status) != (APPROVED, SUPERSEDED)
+            "status" in changed
+            and (old_status, obj.status) != (RiskModelStatus.APPROVED, RiskModelStatus.SUPERSEDED)
         ):
             raise ApprovedRiskModelIsFrozen(
                 "En godkendt risikomodel kan ikke ændres; opret en ny version."

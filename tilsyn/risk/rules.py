@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +65,10 @@ ATTRIBUTES: dict[str, LazyString] = {
     "prior_findings": _l(
         "Andel svar »ikke i orden« på sagsbehandlerens sager i seneste afsluttede runde "
         "(andel 0–1; tom = ingen)"
+    ),
+    "open_followup_actions": _l(
+        "Antal åbne opfølgningspunkter på sagsbehandleren (antal; godkendte og annullerede "
+        "tæller ikke)"
     ),
     "scheme": _l("Ordning (ordningskode)"),
 }
@@ -228,8 +232,8 @@ def validate_factor(f: Factor) -> list[str]:
         errs.append(_("Begrundelsen skal udfyldes (risikovurderingen skal være dokumenteret)."))
     if not _is_number(f.weight):
         errs.append(_("Vægten skal være et tal."))
-    elif not math.isfinite(float(f.weight)) or float(f.weight) < 0:
-        errs.append(_("Vægten skal være et endeligt tal større end eller lig med 0."))
+    elif not math.isfinite(float(f.weight)) or not 0 <= float(f.weight) <= MAX_WEIGHT:
+        errs.append(_("Vægten skal være et tal mellem 0 og %(max)d.", max=MAX_WEIGHT))
     errs.extend(_validate_condition(f.condition))
     for i, c in enumerate(f.when, start=1):
         errs.extend(_validate_condition(c, prefix=_("Ekstra betingelse %(num)d: ", num=i)))
@@ -317,6 +321,19 @@ def _evaluate(
     return out
 
 
+#: The largest factor weight (as answer-scale scores are bounded); a risk score is at most
+#: this times the number of factors.
+MAX_WEIGHT = 1000
+
+
+def _bounded(f: Factor) -> Factor:
+    """A factor stored before weights were bounded scores with the bound (e.g. 1e308 counts
+    as :data:`MAX_WEIGHT`), so pages and draws never overflow; new versions are refused."""
+    if _is_number(f.weight) and math.isfinite(float(f.weight)) and f.weight > MAX_WEIGHT:
+        return replace(f, weight=float(MAX_WEIGHT))
+    return f
+
+
 def score(factors: Sequence[Factor], attributes: Mapping[str, Any]) -> ScoreResult:
     """Score every case under ``factors``.
 
@@ -328,6 +345,7 @@ def score(factors: Sequence[Factor], attributes: Mapping[str, Any]) -> ScoreResu
     Raises ValueError for an invalid model or mismatched array lengths, KeyError for a
     missing attribute.
     """
+    factors = [_bounded(f) for f in factors]
     problems = validate_factors(factors)
     if problems:
         raise ValueError("invalid risk model:\n" + "\n".join(f"  - {p}" for p in problems))

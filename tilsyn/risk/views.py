@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from tilsyn.cases.models import Case
+from tilsyn.cases.models import Case, Snapshot
 from tilsyn.cases.snapshots import latest_snapshot
 from tilsyn.extensions import db
 from tilsyn.permissions import requires
-from tilsyn.risk import services
+from tilsyn.risk.case_risk import case_risk
+from tilsyn.risk.effect import RiskEffect, effect_on_snapshot, factor_texts
 from tilsyn.risk.forms import ApproveForm, VersionForm, factors_from_form, form_data
 from tilsyn.risk.models import RiskModelVersion
+from tilsyn.risk.population import open_actions_at, prior_findings_at
 from tilsyn.risk.rules import factor_from_dict
+from tilsyn.risk.versions import approve as approve_version_
+from tilsyn.risk.versions import (
+    approved_version,
+    ensure_default_model,
+    list_versions,
+    save_edit,
+)
+from tilsyn.web import attempt
 
 bp = Blueprint("risk", __name__, url_prefix="/risiko")
 
@@ -30,50 +40,52 @@ def _factor_rows(version: RiskModelVersion) -> list[dict[str, object]]:
     rows = []
     for d in version.factors:
         f = factor_from_dict(d)
-        rule_text, schemes = services.factor_texts(f)
+        rule_text, schemes = factor_texts(f)
         rows.append({"factor": f, "rule_text": rule_text, "schemes": schemes})
     return rows
 
 
-def _effect(version: RiskModelVersion | None) -> services.RiskEffect | None:
+def _effect(version: RiskModelVersion | None) -> RiskEffect | None:
     snapshot = latest_snapshot(db.session)
     if version is None or snapshot is None:
         return None
-    return services.effect_on_snapshot(db.session, snapshot, version)
+    return effect_on_snapshot(
+        db.session,
+        snapshot,
+        version,
+        prior_findings=prior_findings_at(db.session, snapshot.as_of),
+        open_actions=open_actions_at(db.session, snapshot.as_of),
+    )
 
 
 @bp.route("/")
 @requires("risk.view")
 def assessment() -> str:
     """The printable documented risk assessment: the approved version and its effect."""
-    version = services.approved_version(db.session)
+    version = approved_version(db.session)
     return render_template(
         "risk/assessment.html",
         version=version,
         factors=_factor_rows(version) if version else [],
         effect=_effect(version),
-        versions=services.list_versions(db.session),
+        versions=list_versions(db.session),
     )
 
 
 @bp.route("/standardmodel", methods=["POST"])
 @requires("risk.approve")
 def init_default() -> Response:
-    try:
-        version = services.ensure_default_model(db.session, current_user)
-    except services.RiskError as exc:
-        db.session.rollback()
-        flash(str(exc), "danger")
-        return redirect(url_for("risk.versions"))
-    db.session.commit()
-    flash(_("Standardmodellen er taget i brug som version %(n)s.", n=version.number), "success")
-    return redirect(url_for("risk.assessment"))
+    made = attempt(
+        lambda: ensure_default_model(db.session, current_user),
+        success=lambda v: _("Standardmodellen er taget i brug som version %(n)s.", n=v.number),
+    )
+    return redirect(url_for("risk.assessment" if made else "risk.versions"))
 
 
 @bp.route("/versioner")
 @requires("risk.view")
 def versions() -> str:
-    return render_template("risk/versions.html", versions=services.list_versions(db.session))
+    return render_template("risk/versions.html", versions=list_versions(db.session))
 
 
 @bp.route("/versioner/<int:version_id>")
@@ -99,23 +111,24 @@ def edit(version_id: int) -> str | Response:
         form.factors.append_entry({"when": [{}]})
     elif form.validate_on_submit():
         factors, problems = factors_from_form(form)
-        if not problems:
-            try:
-                saved = services.save_edit(
+        saved = (
+            attempt(
+                lambda: save_edit(
                     db.session,
                     current_user,
                     base,
                     factors,
                     form.name.data or "",
                     form.description.data or "",
-                )
-            except services.RiskError as exc:
-                db.session.rollback()
-                problems = exc.problems or [str(exc)]
-            else:
-                db.session.commit()
-                flash(_("Kladden (version %(n)s) er gemt.", n=saved.number), "success")
-                return redirect(url_for("risk.version", version_id=saved.id))
+                ),
+                success=lambda v: _("Kladden (version %(n)s) er gemt.", n=v.number),
+                on_error=lambda exc: problems.extend(getattr(exc, "problems", None) or [str(exc)]),
+            )
+            if not problems
+            else None
+        )
+        if saved:
+            return redirect(url_for("risk.version", version_id=saved.value.id))
     return render_template("risk/edit.html", form=form, base=base, problems=problems)
 
 
@@ -124,35 +137,36 @@ def edit(version_id: int) -> str | Response:
 def approve(version_id: int) -> str | Response:
     v = _version_or_404(version_id)
     form = ApproveForm()
-    if form.validate_on_submit():
-        try:
-            services.approve(db.session, current_user, v, form.on_date.data, form.note.data or "")
-        except services.RiskError as exc:
-            db.session.rollback()
-            flash(str(exc), "danger")
-        else:
-            db.session.commit()
-            flash(
-                _("Version %(n)s er godkendt og bruges nu til stikprøver.", n=v.number), "success"
-            )
-            return redirect(url_for("risk.assessment"))
+    if form.validate_on_submit() and attempt(
+        lambda: approve_version_(
+            db.session, current_user, v, form.on_date.data, form.note.data or ""
+        ),
+        success=_("Version %(n)s er godkendt og bruges nu til stikprøver.", n=v.number),
+    ):
+        return redirect(url_for("risk.assessment"))
     return render_template("risk/approve.html", form=form, version=v, factors=_factor_rows(v))
 
 
-@bp.route("/sag/<int:case_id>")
+@bp.route("/sag/<int:case_id>", endpoint="case_risk")
 @requires("cases.view")
-def case_risk(case_id: int) -> str:
+def case_risk_page(case_id: int) -> str:
     """Which risk factors fire for one case (row-scoped, audited)."""
     case = db.session.get(Case, case_id)
     if case is None:
         abort(404)
-    try:
-        result = services.case_risk(db.session, current_user, case)
-    except services.CaseAccessDenied:
-        db.session.rollback()
-        abort(403)
-    except services.RiskError as exc:
-        db.session.rollback()
-        return render_template("risk/case_risk.html", result=None, message=str(exc), case=case)
-    db.session.commit()  # the audit event of this view
-    return render_template("risk/case_risk.html", result=result, message=None, case=case)
+    snapshot = db.session.get(Snapshot, case.snapshot_id)
+    prior = prior_findings_at(db.session, snapshot.as_of) if snapshot is not None else {}
+    open_actions = open_actions_at(db.session, snapshot.as_of) if snapshot is not None else None
+    messages: list[str] = []
+    found = attempt(
+        lambda: case_risk(
+            db.session, current_user, case, prior_findings=prior, open_actions=open_actions
+        ),
+        on_error=lambda exc: messages.append(str(exc)),
+    )
+    return render_template(
+        "risk/case_risk.html",
+        result=found.value if found else None,
+        message=messages[0] if messages else None,
+        case=case,
+    )

@@ -21,12 +21,14 @@ from tilsyn.auth.models import User
 from tilsyn.cases.models import Case
 from tilsyn.cases.snapshots import latest_snapshot
 from tilsyn.catalogue.models import Theme
-from tilsyn.catalogue.services import current_points, load_starter_catalogue
+from tilsyn.catalogue.points import current_points, load_starter_catalogue
 from tilsyn.org.models import Unit
-from tilsyn.risk.services import ensure_default_model
-from tilsyn.rounds import services
-from tilsyn.rounds.models import CLOSED, IN_REVIEW
-from tilsyn.rounds.periods import period_containing, previous_period
+from tilsyn.risk.versions import ensure_default_model
+from tilsyn.rounds.errors import RoundError
+from tilsyn.rounds.models import RotationMode, RoundStatus
+from tilsyn.rounds.periods import Cadence, period_containing, previous_period
+from tilsyn.rounds.plans import PlanInput, save_plan
+from tilsyn.rounds.rounds import create_round, draw_round, transition
 
 PAST_ROUNDS = 8
 ROTATING_PER_ROUND = 2
@@ -38,12 +40,12 @@ def add_demo_rounds(session: Session, actor: User, rng: np.random.Generator, tod
     ensure_default_model(session, actor, today)
     snapshot = latest_snapshot(session)
     if snapshot is None:
-        raise services.RoundError("Demoen har intet sagsudtræk at trække runderne fra.")
+        raise RoundError("Demoen har intet sagsudtræk at trække runderne fra.")
     themes = list(session.scalars(select(Theme).order_by(Theme.position, Theme.id)))
-    current = period_containing("quarterly", today)
+    current = period_containing(Cadence.QUARTERLY, today)
     periods = [current]
     for _ in range(PAST_ROUNDS):
-        periods.insert(0, previous_period("quarterly", periods[0]))
+        periods.insert(0, previous_period(Cadence.QUARTERLY, periods[0]))
     units = session.scalars(select(Unit).where(Unit.active.is_(True)).order_by(Unit.name)).all()
     for unit in units:
         schemes = sorted(
@@ -60,14 +62,14 @@ def add_demo_rounds(session: Session, actor: User, rng: np.random.Generator, tod
         asked = {p.theme_id for p in current_points(session, schemes=schemes)}
         core = [t.id for t in themes if t.is_core and t.id in asked]
         rotating = [t.id for t in themes if not t.is_core and t.id in asked]
-        plan = services.save_plan(
+        plan = save_plan(
             session,
             actor,
             None,
-            services.PlanInput(
+            PlanInput(
                 name=f"Kvartalstilsyn {unit.name}",
                 unit_id=unit.id,
-                cadence="quarterly",
+                cadence=Cadence.QUARTERLY,
                 per_caseworker=2,
                 new_caseworker=4,
                 new_months=6,
@@ -76,7 +78,7 @@ def add_demo_rounds(session: Session, actor: User, rng: np.random.Generator, tod
                 schemes=schemes,
                 core_theme_ids=core,
                 rotating_theme_ids=rotating,
-                rotation_mode="sequence",
+                rotation_mode=RotationMode.SEQUENCE,
                 rotating_per_round=min(ROTATING_PER_ROUND, len(rotating)),
                 review_weeks=8,
                 # The next quarter's round must find the demo snapshot recent enough from any
@@ -87,9 +89,10 @@ def add_demo_rounds(session: Session, actor: User, rng: np.random.Generator, tod
             today,
         )
         for period in periods:
-            rnd = services.create_round(session, actor, plan, period)
+            rnd = create_round(session, actor, plan, period)
             seed = int(rng.integers(0, 2**62))
-            services.draw_round(session, actor, rnd, snapshot=snapshot, seed=seed)
-            services.transition(session, actor, rnd, IN_REVIEW)
+            # Every demo round is drawn before any demo review exists: no prior findings.
+            draw_round(session, actor, rnd, snapshot=snapshot, seed=seed, prior_findings={})
+            transition(session, actor, rnd, RoundStatus.IN_REVIEW)
             if period != current:
-                services.transition(session, actor, rnd, CLOSED)
+                transition(session, actor, rnd, RoundStatus.CLOSED)

@@ -17,7 +17,14 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+)
 
 from tilsyn.catalogue.models import Theme
 from tilsyn.formutil import FlaskForm, choices, scheme_choices
@@ -131,6 +138,8 @@ class NewRoundForm(FlaskForm):
 
 
 class DrawForm(FlaskForm):
+    #: The round's draw when the page was opened ("" for none): a second submit is refused.
+    replaces = HiddenField(validators=[Optional(), Regexp(r"^\d{0,10}$")])
     reason = TextAreaField(
         _l("Begrundelse (kræves for at udskifte en stikprøve)"),
         validators=[Optional(), Length(max=2000)],

@@ -9,6 +9,7 @@ creating rounds idempotent, also when two schedulers run at once.
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -21,35 +22,53 @@ from tilsyn.catalogue.models import ControlPoint, Theme
 from tilsyn.extensions import db
 from tilsyn.models_base import utcnow
 from tilsyn.org.models import Unit
+from tilsyn.rounds.periods import Cadence
 from tilsyn.sampling.models import Draw
 from tilsyn.schemes import scheme_label
 
+
+class RotationMode(StrEnum):
+    """How a plan picks a round's rotating themes (the value is what is stored)."""
+
+    SEQUENCE = "sequence"
+    LEADER_CHOICE = "leader_choice"
+
+
 #: Labels are lazy strings (translated when shown); the keys are what is stored.
 CADENCES: dict[str, Any] = {
-    "quarterly": _l("Kvartalsvis"),
-    "half-yearly": _l("Halvårlig"),
-    "yearly": _l("Årlig"),
+    Cadence.QUARTERLY: _l("Kvartalsvis"),
+    Cadence.HALF_YEARLY: _l("Halvårlig"),
+    Cadence.YEARLY: _l("Årlig"),
 }
 ROTATION_MODES: dict[str, Any] = {
-    "sequence": _l("Fast rækkefølge"),
-    "leader_choice": _l("Lederen vælger (med forslag)"),
+    RotationMode.SEQUENCE: _l("Fast rækkefølge"),
+    RotationMode.LEADER_CHOICE: _l("Lederen vælger (med forslag)"),
 }
 
-PLANNED, DRAWN, IN_REVIEW, CLOSED = "planned", "drawn", "in_review", "closed"
+
+class RoundStatus(StrEnum):
+    """A round's status (the value is what is stored)."""
+
+    PLANNED = "planned"
+    DRAWN = "drawn"
+    IN_REVIEW = "in_review"
+    CLOSED = "closed"
+
+
 STATUSES: dict[str, Any] = {
-    PLANNED: _l("Planlagt"),
-    DRAWN: _l("Stikprøve udtrukket"),
-    IN_REVIEW: _l("Under gennemgang"),
-    CLOSED: lazy_pgettext("runde", "Afsluttet"),
+    RoundStatus.PLANNED: _l("Planlagt"),
+    RoundStatus.DRAWN: _l("Stikprøve udtrukket"),
+    RoundStatus.IN_REVIEW: _l("Under gennemgang"),
+    RoundStatus.CLOSED: lazy_pgettext("runde", "Afsluttet"),
 }
 #: Rounds that still wait for their review (deadline reminders go out for these).
-OPEN_STATUSES = (PLANNED, DRAWN, IN_REVIEW)
+OPEN_STATUSES = (RoundStatus.PLANNED, RoundStatus.DRAWN, RoundStatus.IN_REVIEW)
 WHOLE_ORGANISATION = _l("Hele organisationen")
 #: Allowed status changes by hand (the draw moves planned -> drawn).
 TRANSITIONS: dict[str, tuple[str, ...]] = {
-    DRAWN: (IN_REVIEW,),
-    IN_REVIEW: (CLOSED,),
-    CLOSED: (IN_REVIEW,),
+    RoundStatus.DRAWN: (RoundStatus.IN_REVIEW,),
+    RoundStatus.IN_REVIEW: (RoundStatus.CLOSED,),
+    RoundStatus.CLOSED: (RoundStatus.IN_REVIEW,),
 }
 
 plan_core_themes = Table(
@@ -67,8 +86,8 @@ class SupervisionPlan(db.Model):  # type: ignore[name-defined]
     name: Mapped[str] = mapped_column(String(200), unique=True)
     #: None = the whole organisation.
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), default=None, index=True)
-    cadence: Mapped[str] = mapped_column(String(20), default="quarterly")
-    # Sampling design (see tilsyn.sampling.services.DesignParams).
+    cadence: Mapped[str] = mapped_column(String(20), default=Cadence.QUARTERLY.value)
+    # Sampling design (see tilsyn.sampling.design.DesignParams).
     per_caseworker: Mapped[int] = mapped_column(default=2)
     new_caseworker: Mapped[int] = mapped_column(default=4)
     new_months: Mapped[int] = mapped_column(default=6)
@@ -78,7 +97,7 @@ class SupervisionPlan(db.Model):  # type: ignore[name-defined]
     exclude_recent_rounds: Mapped[int] = mapped_column(default=1)
     #: Scheme codes the plan covers (control points for other schemes are left out); [] = all.
     schemes: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    rotation_mode: Mapped[str] = mapped_column(String(20), default="sequence")
+    rotation_mode: Mapped[str] = mapped_column(String(20), default=RotationMode.SEQUENCE.value)
     rotating_per_round: Mapped[int] = mapped_column(default=1)
     review_weeks: Mapped[int] = mapped_column(default=6)
     snapshot_max_age_days: Mapped[int] = mapped_column(default=45)
@@ -148,7 +167,7 @@ class Round(db.Model):  # type: ignore[name-defined]
     period_label: Mapped[str] = mapped_column(String(10))
     period_start: Mapped[date]
     period_end: Mapped[date]
-    status: Mapped[str] = mapped_column(String(12), default=PLANNED, index=True)
+    status: Mapped[str] = mapped_column(String(12), default=RoundStatus.PLANNED.value, index=True)
     snapshot_id: Mapped[int | None] = mapped_column(ForeignKey("snapshots.id"), default=None)
     #: The current draw (earlier draws are kept in RoundDraw).
     draw_id: Mapped[int | None] = mapped_column(ForeignKey("draws.id"), default=None)

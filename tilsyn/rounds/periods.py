@@ -4,8 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from enum import StrEnum
 
-MONTHS_PER_PERIOD = {"quarterly": 3, "half-yearly": 6, "yearly": 12}
+
+class Cadence(StrEnum):
+    """How often a plan has a round (the value is what is stored)."""
+
+    QUARTERLY = "quarterly"
+    HALF_YEARLY = "half-yearly"
+    YEARLY = "yearly"
+
+
+MONTHS_PER_PERIOD: dict[str, int] = {
+    Cadence.QUARTERLY: 3,
+    Cadence.HALF_YEARLY: 6,
+    Cadence.YEARLY: 12,
+}
 
 
 @dataclass(frozen=True, order=True)
@@ -16,9 +30,9 @@ class Period:
 
 
 def _label(cadence: str, year: int, index: int) -> str:
-    if cadence == "quarterly":
+    if cadence == Cadence.QUARTERLY:
         return f"{year}-K{index + 1}"
-    if cadence == "half-yearly":
+    if cadence == Cadence.HALF_YEARLY:
         return f"{year}-H{index + 1}"
     return f"{year}"
 
@@ -49,13 +63,13 @@ def period_by_label(cadence: str, label: str) -> Period | None:
     """Parse a label of ``cadence`` ("2026-K3", "2026-H1", "2026"); None if it is not one."""
     label = label.strip().upper()
     try:
-        if cadence == "quarterly" and len(label) == 7 and label[4:6] == "-K":
+        if cadence == Cadence.QUARTERLY and len(label) == 7 and label[4:6] == "-K":
             year, index = int(label[:4]), int(label[6]) - 1
             ok = 0 <= index < 4
-        elif cadence == "half-yearly" and len(label) == 7 and label[4:6] == "-H":
+        elif cadence == Cadence.HALF_YEARLY and len(label) == 7 and label[4:6] == "-H":
             year, index = int(label[:4]), int(label[6]) - 1
             ok = 0 <= index < 2
-        elif cadence == "yearly" and len(label) == 4:
+        elif cadence == Cadence.YEARLY and len(label) == 4:
             year, index, ok = int(label), 0, True
         else:
             return None

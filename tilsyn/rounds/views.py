@@ -1,4 +1,8 @@
-"""Plans, the round calendar and the round page."""
+"""Plans, the round calendar and the actions on a round (draw, themes, status).
+
+The round page itself and the page for a new round show review progress and estimates, so they
+live a layer up, in :mod:`tilsyn.reviews.round_pages` (endpoints ``round_pages.*``).
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,10 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from werkzeug.routing import BuildError
 from werkzeug.wrappers import Response
 
-from tilsyn.catalogue import services as catalogue
+from tilsyn.cases.snapshots import latest_snapshot
+from tilsyn.catalogue.points import list_themes
 from tilsyn.extensions import db
 from tilsyn.formutil import choices
 from tilsyn.org.models import Unit
@@ -23,24 +26,33 @@ from tilsyn.permissions import (
     requires,
     unit_filter,
 )
-from tilsyn.reviews import services as reviews
-from tilsyn.rounds import services
-from tilsyn.rounds.forms import CORE, DrawForm, NewRoundForm, StatusForm, ThemesForm, plan_form
-from tilsyn.rounds.models import STATUSES, TRANSITIONS, WHOLE_ORGANISATION, Round, SupervisionPlan
-from tilsyn.rounds.periods import period_by_label, period_containing
-from tilsyn.rounds.scheduler import local_today
+from tilsyn.risk.population import open_actions_at, prior_findings_at
+from tilsyn.rounds.calendar import plan_calendars
+from tilsyn.rounds.forms import CORE, DrawForm, StatusForm, ThemesForm, plan_form
+from tilsyn.rounds.models import STATUSES, WHOLE_ORGANISATION, RotationMode, Round, SupervisionPlan
+from tilsyn.rounds.periods import Cadence
+from tilsyn.rounds.plans import PlanInput, list_plans, save_plan
+from tilsyn.rounds.rounds import draw_round, followup_allowance_at, transition
+from tilsyn.rounds.themes import set_round_themes
+from tilsyn.settings import local_today
+from tilsyn.web import attempt
 
 bp = Blueprint("rounds", __name__, url_prefix="/tilsyn")
 
+#: The round page (in :mod:`tilsyn.reviews.round_pages`).
+ROUND_PAGE = "round_pages.round_page"
 
-def _plan_or_404(plan_id: int) -> SupervisionPlan:
+
+def plan_or_404(plan_id: int) -> SupervisionPlan:
+    """The plan, if the current user may see it (else 404)."""
     plan = db.session.get(SupervisionPlan, plan_id)
     if plan is None or not can_see_plan(current_user, plan):
         abort(404)
     return plan
 
 
-def _round_or_404(round_id: int) -> Round:
+def round_or_404(round_id: int) -> Round:
+    """The round, if the current user may see its plan (else 404)."""
     rnd = db.session.get(Round, round_id)
     if rnd is None or not can_see_plan(current_user, rnd.plan):
         abort(404)
@@ -48,30 +60,15 @@ def _round_or_404(round_id: int) -> Round:
 
 
 def _managed_round(round_id: int) -> Round:
-    rnd = _round_or_404(round_id)
+    rnd = round_or_404(round_id)
     if not can_manage_plan(current_user, rnd.plan):
         abort(403)
     return rnd
 
 
-def _today() -> date:
+def today() -> date:
     """Today in the installation's time zone (Europe/Copenhagen), as the scheduler sees it."""
-    return local_today(current_app)
-
-
-def _suggestions(plan: SupervisionPlan, before: date) -> services.ThemeSuggestions:
-    """Theme suggestions; ranked also by the weakest estimates once closed rounds have them."""
-    estimates = reviews.theme_weakness(db.session, plan.id, before=before)
-    return services.suggest_rotating_themes(db.session, plan, before, estimates or None)
-
-
-def _draw_url(draw_id: int | None) -> str | None:
-    if draw_id is None:
-        return None
-    try:
-        return url_for("sampling.detail", draw_id=draw_id)
-    except BuildError:
-        return None
+    return local_today(current_app.config)
 
 
 @bp.route("/")
@@ -79,7 +76,7 @@ def _draw_url(draw_id: int | None) -> str | None:
 def calendar() -> str:
     return render_template(
         "rounds/calendar.html",
-        plans=services.calendar(db.session, current_user, _today()),
+        plans=plan_calendars(db.session, current_user, today()),
         statuses=STATUSES,
     )
 
@@ -87,7 +84,7 @@ def calendar() -> str:
 @bp.route("/planer")
 @requires("plans.view")
 def plans() -> str:
-    plan_list = services.list_plans(db.session, current_user)
+    plan_list = list_plans(db.session, current_user)
     return render_template(
         "rounds/plans.html",
         plans=plan_list,
@@ -99,10 +96,10 @@ def plans() -> str:
 @bp.route("/planer/<int:plan_id>", methods=["GET", "POST"])
 @requires("plans.edit")
 def plan_edit(plan_id: int | None) -> str | Response:
-    plan = _plan_or_404(plan_id) if plan_id else None
+    plan = plan_or_404(plan_id) if plan_id else None
     if plan is not None and not can_manage_plan(current_user, plan):
         abort(403)
-    themes = catalogue.list_themes(db.session)
+    themes = list_themes(db.session)
     form = plan_form(themes, obj=plan)
     units = db.session.scalars(select(Unit).where(unit_filter(current_user)).order_by(Unit.name))
     unit_choices = [(str(u.id), u.name) for u in units]
@@ -123,10 +120,10 @@ def plan_edit(plan_id: int | None) -> str | Response:
                 field.data = CORE if theme.is_core else ""
     if form.validate_on_submit():
         core_ids, rotating_ids = form.theme_roles()
-        data = services.PlanInput(
+        data = PlanInput(
             name=form.name.data or "",
             unit_id=int(form.unit_id.data) if form.unit_id.data else None,
-            cadence=form.cadence.data or "quarterly",
+            cadence=form.cadence.data or Cadence.QUARTERLY,
             per_caseworker=form.per_caseworker.data or 0,
             new_caseworker=form.new_caseworker.data or 0,
             new_months=form.new_months.data or 0,
@@ -136,108 +133,19 @@ def plan_edit(plan_id: int | None) -> str | Response:
             schemes=list(form.schemes.data or []),
             core_theme_ids=core_ids,
             rotating_theme_ids=rotating_ids,
-            rotation_mode=form.rotation_mode.data or "sequence",
+            rotation_mode=form.rotation_mode.data or RotationMode.SEQUENCE,
             rotating_per_round=form.rotating_per_round.data or 0,
             review_weeks=form.review_weeks.data or 0,
             snapshot_max_age_days=form.snapshot_max_age_days.data or 0,
             starts_on=form.starts_on.data,
             active=form.active.data,
         )
-        try:
-            services.save_plan(db.session, current_user, plan, data, _today())
-        except services.RoundError as exc:
-            db.session.rollback()
-            flash(str(exc), "danger")
-        else:
-            db.session.commit()
-            flash(_("Planen er gemt."), "success")
+        if attempt(
+            lambda: save_plan(db.session, current_user, plan, data, today()),
+            success=_("Planen er gemt."),
+        ):
             return redirect(url_for("rounds.plans"))
     return render_template("rounds/plan_edit.html", form=form, plan=plan, themes=themes)
-
-
-@bp.route("/planer/<int:plan_id>/ny-runde", methods=["GET", "POST"])
-@requires("rounds.manage")
-def new_round(plan_id: int) -> str | Response:
-    plan = _plan_or_404(plan_id)
-    if not can_manage_plan(current_user, plan):
-        abort(403)
-    today = _today()
-    periods = services.creatable_periods(db.session, plan, today)
-    form = NewRoundForm()
-    form.period.choices = choices((p.label, p.label) for p in periods)
-    form.rotating.choices = choices((str(t.id), t.name) for t in plan.rotating_themes)
-    if periods and not form.is_submitted():
-        current = period_containing(plan.cadence, today).label
-        labels = [p.label for p in periods]
-        form.period.data = current if current in labels else labels[0]
-    suggestion_day = periods[0].start if periods else today
-    if form.validate_on_submit():
-        label = (form.period.data or "").strip()
-        period = period_by_label(plan.cadence, label)
-        ids = [int(x) for x in form.rotating.data or []]
-        if period is None:
-            flash(_("«%(label)s» er ikke en periode for denne plan.", label=label), "danger")
-        else:
-            try:
-                rnd = services.create_round_by_hand(
-                    db.session, current_user, plan, period, ids if ids else None, today
-                )
-                db.session.commit()
-            except services.RoundError as exc:
-                db.session.rollback()
-                flash(str(exc), "danger")
-            except IntegrityError:
-                # Another process (typically the scheduler) created the same round between our
-                # check and our insert; the database's unique constraint refused the second.
-                db.session.rollback()
-                flash(
-                    _(
-                        "Runden for %(period)s blev oprettet samtidig af en anden (fx "
-                        "planlæggeren). Der er kun én runde pr. periode; se den under "
-                        "Tilsynsrunder.",
-                        period=period.label,
-                    ),
-                    "warning",
-                )
-                existing = services.round_for(db.session, plan, period.label)
-                if existing is not None:
-                    return redirect(url_for("rounds.round", round_id=existing.id))
-            else:
-                flash(_("Runden er oprettet."), "success")
-                return redirect(url_for("rounds.round", round_id=rnd.id))
-    return render_template(
-        "rounds/new_round.html",
-        form=form,
-        plan=plan,
-        periods=periods,
-        suggestions=_suggestions(plan, suggestion_day),
-    )
-
-
-@bp.route("/runder/<int:round_id>")
-@requires("rounds.view")
-def round(round_id: int) -> str:
-    rnd = _round_or_404(round_id)
-    manage = can_manage_plan(current_user, rnd.plan)
-    themes_form = ThemesForm()
-    themes_form.rotating.choices = choices((str(t.id), t.name) for t in rnd.plan.rotating_themes)
-    themes_form.rotating.data = [str(rt.theme_id) for rt in rnd.themes if not rt.is_core]
-    if rnd.themes_provisional:
-        themes_form.submit.label.text = _("Bekræft temaer")
-    progress = reviews.round_progress(db.session, rnd, current_user)
-    return render_template(
-        "rounds/round.html",
-        rnd=rnd,
-        manage=manage,
-        progress=progress,
-        progress_totals=reviews.totals(progress),
-        draw_url=_draw_url(rnd.draw_id),
-        history=[(h, _draw_url(h.draw_id)) for h in rnd.draw_history],
-        draw_form=DrawForm(),
-        themes_form=themes_form,
-        transitions=[(t, STATUSES[t]) for t in TRANSITIONS.get(rnd.status, ())],
-        suggestions=_suggestions(rnd.plan, rnd.period_start),
-    )
 
 
 @bp.route("/runder/<int:round_id>/traek", methods=["POST"])
@@ -246,20 +154,29 @@ def draw(round_id: int) -> Response:
     rnd = _managed_round(round_id)
     form = DrawForm()
     if not form.validate_on_submit():
-        flash(_("Begrundelsen er for lang."), "danger")
-        return redirect(url_for("rounds.round", round_id=rnd.id))
-    try:
-        result = services.draw_round(db.session, current_user, rnd, reason=form.reason.data or "")
-    except ValueError as exc:
-        db.session.rollback()
-        flash(str(exc), "danger")
-    else:
-        db.session.commit()
-        flash(
-            _("Stikprøven er trukket: %(n)d sager.", n=result.sample_size),
-            "success",
-        )
-    return redirect(url_for("rounds.round", round_id=rnd.id))
+        flash(_("Begrundelsen er for lang eller indeholder ugyldige tegn."), "danger")
+        return redirect(url_for(ROUND_PAGE, round_id=rnd.id))
+    snapshot = latest_snapshot(db.session)
+    prior = prior_findings_at(db.session, snapshot.as_of) if snapshot is not None else {}
+    extra = followup_allowance_at(db.session, rnd.plan_id, snapshot.as_of) if snapshot else {}
+    open_actions = open_actions_at(db.session, snapshot.as_of) if snapshot else None
+    reason = form.reason.data or ""
+    replaces = form.replaces.raw_data[0] if form.replaces.raw_data else None
+    attempt(
+        lambda: draw_round(
+            db.session,
+            current_user,
+            rnd,
+            reason=reason,
+            snapshot=snapshot,
+            prior_findings=prior,
+            replaces=replaces,
+            open_actions=open_actions,
+            extra_cases=extra,
+        ),
+        success=lambda draw: _("Stikprøven er trukket: %(n)d sager.", n=draw.sample_size),
+    )
+    return redirect(url_for(ROUND_PAGE, round_id=rnd.id))
 
 
 @bp.route("/runder/<int:round_id>/temaer", methods=["POST"])
@@ -270,18 +187,14 @@ def themes(round_id: int) -> Response:
     form.rotating.choices = choices((str(t.id), t.name) for t in rnd.plan.rotating_themes)
     if not form.validate_on_submit():
         flash(_("Vælg blandt planens roterende temaer."), "danger")
-        return redirect(url_for("rounds.round", round_id=rnd.id))
-    try:
-        services.set_round_themes(
-            db.session, current_user, rnd, [int(x) for x in form.rotating.data or []]
-        )
-    except services.RoundError as exc:
-        db.session.rollback()
-        flash(str(exc), "danger")
     else:
-        db.session.commit()
-        flash(_("Rundens temaer er gemt."), "success")
-    return redirect(url_for("rounds.round", round_id=rnd.id))
+        attempt(
+            lambda: set_round_themes(
+                db.session, current_user, rnd, [int(x) for x in form.rotating.data or []]
+            ),
+            success=_("Rundens temaer er gemt."),
+        )
+    return redirect(url_for(ROUND_PAGE, round_id=rnd.id))
 
 
 @bp.route("/runder/<int:round_id>/status", methods=["POST"])
@@ -291,12 +204,6 @@ def status(round_id: int) -> Response:
     form = StatusForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        services.transition(db.session, current_user, rnd, form.target.data or "")
-    except services.RoundError as exc:
-        db.session.rollback()
-        flash(str(exc), "danger")
-    else:
-        db.session.commit()
+    if attempt(lambda: transition(db.session, current_user, rnd, form.target.data or "")):
         flash(_("Status er ændret til «%(s)s».", s=rnd.status_label), "success")
-    return redirect(url_for("rounds.round", round_id=rnd.id))
+    return redirect(url_for(ROUND_PAGE, round_id=rnd.id))

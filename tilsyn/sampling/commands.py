@@ -7,9 +7,16 @@ import json
 import click
 from flask.cli import with_appcontext
 
+from tilsyn.cases.models import Snapshot
 from tilsyn.extensions import db
 from tilsyn.risk.commands import user_option_lookup
+from tilsyn.risk.population import open_actions_at, prior_findings_at
+from tilsyn.sampling.design import DesignParams, SamplingError
+from tilsyn.sampling.draw import draw_sample
 from tilsyn.sampling.models import Draw
+from tilsyn.sampling.records import export_csv
+from tilsyn.sampling.verify import record_verification
+from tilsyn.sampling.verify import verify as verify_draw
 
 
 @click.group("sample")
@@ -49,17 +56,23 @@ def draw(
     as_json: bool,
 ) -> None:
     """Draw and record a sample of a snapshot with the approved risk model."""
-    from tilsyn.cases.models import Snapshot
-    from tilsyn.sampling import services
-
     snapshot = db.session.get(Snapshot, snapshot_id)
     if snapshot is None:
         raise click.ClickException(f"Sagsudtræk {snapshot_id} findes ikke.")
     actor = user_option_lookup(username)
-    params = services.DesignParams(per_caseworker, new_caseworker, new_months, lam, by_scheme)
+    params = DesignParams(per_caseworker, new_caseworker, new_months, lam, by_scheme)
     try:
-        result = services.draw_sample(db.session, actor, snapshot, params, seed=seed, note=note)
-    except services.SamplingError as exc:
+        result = draw_sample(
+            db.session,
+            actor,
+            snapshot,
+            params,
+            prior_findings=prior_findings_at(db.session, snapshot.as_of),
+            open_actions=open_actions_at(db.session, snapshot.as_of),
+            seed=seed,
+            note=note,
+        )
+    except SamplingError as exc:
         db.session.rollback()
         raise click.ClickException(str(exc)) from exc
     db.session.commit()
@@ -81,11 +94,10 @@ def draw(
 @with_appcontext
 def verify(draw_id: int) -> None:
     """Replay DRAW_ID from its record; exit 0 only if the selection and π are identical."""
-    from tilsyn.sampling import services
 
     record = _draw_or_fail(draw_id)
-    result = services.verify(db.session, record)
-    services.record_verification(db.session, None, record, result)
+    result = verify_draw(db.session, record)
+    record_verification(db.session, None, record, result)
     db.session.commit()
     click.echo(
         f"NumPy ved trækningen: {result.numpy_recorded or 'ikke registreret'}; "
@@ -109,9 +121,8 @@ def verify(draw_id: int) -> None:
 def export(draw_id: int) -> None:
     """Write DRAW_ID's sample as CSV to standard output: the same bytes as the web download
     (UTF-8 with BOM, ;-separated, decimal comma)."""
-    from tilsyn.sampling import services
 
     record = _draw_or_fail(draw_id)
-    body = services.export_csv(db.session, None, record)
+    body = export_csv(db.session, None, record)
     db.session.commit()
     click.echo(body, nl=False)  # bytes go to the binary stream unchanged

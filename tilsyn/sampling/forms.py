@@ -21,7 +21,7 @@ from wtforms.validators import (
 )
 
 from tilsyn.formutil import FlaskForm
-from tilsyn.sampling.services import MAX_PER_STRATUM, DesignParams
+from tilsyn.sampling.design import MAX_PER_STRATUM, DesignParams
 
 _DEFAULTS = DesignParams()
 

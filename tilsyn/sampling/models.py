@@ -10,6 +10,7 @@ by the DDL events below. SQLite has only the ORM guard.
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from flask_babel import LazyString
@@ -23,8 +24,19 @@ from tilsyn.models_base import utcnow
 from tilsyn.org.models import Caseworker
 from tilsyn.risk.models import RiskModelVersion
 
+
 #: Why a draw was made: code -> label (lazy: rendered in the current UI language).
-PURPOSES: dict[str, LazyString] = {"round": _l("Tilsynsrunde"), "ad hoc": _l("Ad hoc")}
+class DrawPurpose(StrEnum):
+    """Why a sample was drawn (the value is what is stored)."""
+
+    ROUND = "round"
+    AD_HOC = "ad hoc"
+
+
+PURPOSES: dict[str, LazyString] = {
+    DrawPurpose.ROUND: _l("Tilsynsrunde"),
+    DrawPurpose.AD_HOC: _l("Ad hoc"),
+}
 
 
 class Draw(db.Model):  # type: ignore[name-defined]
@@ -51,7 +63,7 @@ class Draw(db.Model):  # type: ignore[name-defined]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_by_name: Mapped[str] = mapped_column(String(80))
-    purpose: Mapped[str] = mapped_column(String(20), default="ad hoc")
+    purpose: Mapped[str] = mapped_column(String(20), default=DrawPurpose.AD_HOC.value)
     note: Mapped[str] = mapped_column(Text, default="")
     sample_size: Mapped[int]
     population_size: Mapped[int]
@@ -79,6 +91,9 @@ class DrawItem(db.Model):  # type: ignore[name-defined]
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     case_ref: Mapped[str] = mapped_column(String(64))
     caseworker_id: Mapped[int] = mapped_column(ForeignKey("caseworkers.id"), index=True)
+    #: The case's unit at draw time (the case row's unit, else the caseworker's); results per
+    #: unit use it, so a caseworker's later move does not rewrite earlier figures.
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), default=None)
     scheme: Mapped[str] = mapped_column(String(32))
     stratum: Mapped[str] = mapped_column(String(120))
     risk_score: Mapped[float]

@@ -11,9 +11,20 @@ from tilsyn.cases.models import Snapshot
 from tilsyn.extensions import db
 from tilsyn.formutil import choices
 from tilsyn.permissions import draw_unit_scope, requires
-from tilsyn.sampling import services
+from tilsyn.risk.population import open_actions_at, prior_findings_at
+from tilsyn.sampling.draw import draw_sample
 from tilsyn.sampling.forms import DrawForm
-from tilsyn.sampling.models import Draw
+from tilsyn.sampling.models import Draw, DrawPurpose
+from tilsyn.sampling.records import (
+    CSV_MIMETYPE,
+    draw_view,
+    export_csv,
+    list_draws,
+    snapshot_options,
+)
+from tilsyn.sampling.verify import record_verification
+from tilsyn.sampling.verify import verify as verify_draw
+from tilsyn.web import attempt
 
 bp = Blueprint("sampling", __name__, url_prefix="/stikproever")
 
@@ -28,7 +39,7 @@ def _draw_or_404(draw_id: int) -> Draw:
 @bp.route("/")
 @requires("sampling.view")
 def draws() -> str:
-    return render_template("sampling/draws.html", draws=services.list_draws(db.session))
+    return render_template("sampling/draws.html", draws=list_draws(db.session))
 
 
 @bp.route("/ny", methods=["GET", "POST"])
@@ -36,33 +47,31 @@ def draws() -> str:
 def new() -> str | BaseResponse:
     """Draw an ad hoc sample. A teamleder draws among the caseworkers of their own units."""
     form = DrawForm()
-    form.snapshot_id.choices = choices(services.snapshot_options(db.session))
+    form.snapshot_id.choices = choices(snapshot_options(db.session))
     leader_units = draw_unit_scope(current_user)
     if form.validate_on_submit():
         snapshot = db.session.get(Snapshot, form.snapshot_id.data)
         if snapshot is None:
             abort(400)
-        try:
-            draw = services.draw_sample(
+        prior = prior_findings_at(db.session, snapshot.as_of)
+        open_actions = open_actions_at(db.session, snapshot.as_of)
+        drawn = attempt(
+            lambda: draw_sample(
                 db.session,
                 current_user,
                 snapshot,
                 form.params(),
+                prior_findings=prior,
+                open_actions=open_actions,
                 seed=form.seed_value(),
                 unit_ids=leader_units,
-                purpose="ad hoc",
+                purpose=DrawPurpose.AD_HOC,
                 note=form.note.data or "",
-            )
-        except services.SamplingError as exc:
-            db.session.rollback()
-            flash(str(exc), "danger")
-        else:
-            db.session.commit()
-            flash(
-                _("Stikprøven er trukket: %(n)s sager.", n=draw.sample_size),
-                "success",
-            )
-            return redirect(url_for("sampling.detail", draw_id=draw.id))
+            ),
+            success=lambda draw: _("Stikprøven er trukket: %(n)s sager.", n=draw.sample_size),
+        )
+        if drawn:
+            return redirect(url_for("sampling.detail", draw_id=drawn.value.id))
     return render_template("sampling/new.html", form=form, leader_units=leader_units)
 
 
@@ -70,8 +79,7 @@ def new() -> str | BaseResponse:
 @requires("sampling.view")
 def detail(draw_id: int) -> str:
     draw = _draw_or_404(draw_id)
-    view = services.draw_view(db.session, current_user, draw)
-    db.session.commit()  # the audit event of this view
+    view = draw_view(db.session, current_user, draw)
     return render_template("sampling/detail.html", view=view, draw=draw)
 
 
@@ -80,9 +88,8 @@ def detail(draw_id: int) -> str:
 def verify(draw_id: int) -> BaseResponse:
     """Replay the draw from its record and report whether it is identical."""
     draw = _draw_or_404(draw_id)
-    result = services.verify(db.session, draw)
-    services.record_verification(db.session, current_user, draw, result)
-    db.session.commit()
+    result = verify_draw(db.session, draw)
+    record_verification(db.session, current_user, draw, result)
     if result.ok:
         flash(
             _(
@@ -104,11 +111,10 @@ def verify(draw_id: int) -> BaseResponse:
 @requires("sampling.view")
 def export(draw_id: int) -> Response:
     draw = _draw_or_404(draw_id)
-    body = services.export_csv(db.session, current_user, draw)
-    db.session.commit()  # the audit event of the export
+    body = export_csv(db.session, current_user, draw)
     return Response(
         body,
-        content_type=services.CSV_MIMETYPE,
+        content_type=CSV_MIMETYPE,
         headers={
             "Content-Disposition": f'attachment; filename="stikproeve-{draw.id}.csv"',
         },

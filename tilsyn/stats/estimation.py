@@ -1,6 +1,6 @@
 """Design-based estimation of shares and means from a stratified πps sample.
 
-Definitions (BRIEF §5), identical to R's survey package with
+Definitions (``docs/statistics.md``), identical to R's survey package with
 
 .. code-block:: r
 
@@ -36,6 +36,11 @@ Definitions (BRIEF §5), identical to R's survey package with
 * **Mean interval.** ``ŷ ± t_{1−α/2, df} · SE``; NaN when ``df ≤ 0``.
 * **Empty domain.** Every figure is NaN, ``n = 0``, ``df = 0``.  Nothing raises or
   warns for degenerate data; invalid input raises ``ValueError``.
+* **Ratio** (:func:`estimate_ratio`, a theme over several control points):
+  ``R = Σ w d y / Σ w d x`` with ``z_i = d_i w_i (y_i − R x_i) / Σ w d x`` in the variance
+  above and ``R ± t_{1−α/2, df}·SE`` — R's ``confint(svyratio(~y, ~x, sub), df = degf(sub))``.
+* **Changes** (:func:`compare`) carry the two-sided t p-value; :func:`bh_adjust` is R's
+  ``p.adjust(p, method = "BH")`` for flagging within a family of comparisons.
 """
 
 from __future__ import annotations
@@ -52,9 +57,11 @@ from tilsyn.stats.strata import StrataLike, encode_strata
 __all__ = [
     "Difference",
     "Estimate",
+    "bh_adjust",
     "compare",
     "estimate_mean",
     "estimate_proportion",
+    "estimate_ratio",
     "stratum_codes",
 ]
 
@@ -108,6 +115,8 @@ class Difference:
         Welch–Satterthwaite degrees of freedom.
     significant : bool
         True only when the interval excludes 0.
+    p_value : float
+        Two-sided t p-value ``2 P(T_df > |diff| / SE)`` (NaN when not estimable).
     """
 
     diff: float
@@ -116,6 +125,7 @@ class Difference:
     ci_high: float
     df: float
     significant: bool
+    p_value: float = NAN
 
 
 def _t_quantile(p: float, df: float) -> float:
@@ -175,6 +185,7 @@ def _linearise(
     domain: npt.ArrayLike | None,
     *,
     proportion: bool,
+    x: npt.ArrayLike | None = None,
 ) -> _Linearised:
     yv = np.asarray(y, dtype=np.float64)
     if yv.ndim != 1:
@@ -198,6 +209,14 @@ def _linearise(
     # Everything below works on the domain units only; units outside the domain
     # enter solely through the full-sample stratum sizes n_h (their z is 0).
     y_d = yv if idx is None else yv[idx]
+    x_d: FloatArray | None = None
+    if x is not None:
+        xv = np.asarray(x, dtype=np.float64)
+        if xv.shape != (n_units,):
+            raise ValueError(f"x must have shape ({n_units},), got {xv.shape}")
+        x_d = xv if idx is None else xv[idx]
+        if not np.all(np.isfinite(x_d)):
+            raise ValueError("x must be finite for every unit in the domain")
     p_d = pv if idx is None else pv[idx]
     c_d = codes if idx is None else codes[idx]
     if not np.all((p_d > 0.0) & (p_d <= 1.0)):
@@ -210,11 +229,14 @@ def _linearise(
     if n_dom == 0:
         return _Linearised(NAN, NAN, 0, 0)
     w = 1.0 / p_d
-    total_w = float(w.sum())
+    total_w = float(w.sum()) if x_d is None else float((w * x_d).sum())
+    if total_w == 0.0:
+        return _Linearised(NAN, NAN, n_dom, 0)
     est = float((w * y_d).sum()) / total_w
     if proportion:
         est = min(max(est, 0.0), 1.0)
-    z = w * (y_d - est) / total_w
+    # Ratio R = Σwy / Σwx (x = 1 for a share or mean): z = w (y − R x) / Σwx.
+    z = w * (y_d - est) / total_w if x_d is None else w * (y_d - est * x_d) / total_w
     n_h = np.bincount(codes, minlength=n_strata)
     d_h = np.bincount(c_d, minlength=n_strata)
     sum_h = np.bincount(c_d, weights=z, minlength=n_strata)
@@ -345,6 +367,100 @@ def estimate_mean(
     return Estimate(lin.estimate, se, lin.estimate - half, lin.estimate + half, lin.n, lin.df, lev)
 
 
+def estimate_ratio(
+    y: npt.ArrayLike,
+    x: npt.ArrayLike,
+    pi: npt.ArrayLike,
+    strata: StrataLike,
+    domain: npt.ArrayLike | None = None,
+    level: float = 0.95,
+) -> Estimate:
+    """Estimate a ratio of totals ``R = Σ w y / Σ w x`` with a t interval.
+
+    Used for a theme: per case ``y`` = answers in order and ``x`` = answers in order or
+    not in order, so ``R`` is the design-weighted share of answers in order.  Equal to
+    R's ``confint(svyratio(~y, ~x, sub), df = degf(sub))`` with ``sub`` the domain's
+    design (``subset``).
+
+    Parameters
+    ----------
+    y, x : array_like of float
+        Numerator and denominator per sampled unit; finite inside the domain (may be
+        NaN outside it).
+    pi : array_like of float
+        First-order inclusion probability per unit, in ``(0, 1]``.
+    strata : array_like or sequence of hashable
+        Stratum label (int, string, tuple, or integer code) per unit of the full sample.
+    domain : array_like of bool, optional
+        Domain indicator; None means every unit.
+    level : float, default 0.95
+        Confidence level.
+
+    Returns
+    -------
+    Estimate
+        Ratio, linearisation SE (``z_i = w_i (y_i − R x_i) / Σ w x`` in the variance
+        formula of the module docstring) and ``R ± t_{1−α/2, df}·SE`` on
+        ``df = n_d − H_d``.  NaN interval when ``df ≤ 0``; all figures NaN when the
+        domain is empty or ``Σ w x = 0``.
+
+    Raises
+    ------
+    ValueError
+        On inconsistent shapes, π outside ``(0, 1]``, non-finite ``y`` or ``x`` inside
+        the domain, a non-boolean domain or a level outside ``(0, 1)``.
+    """
+    lev = _check_level(level)
+    lin = _linearise(y, pi, strata, domain, proportion=False, x=x)
+    if lin.n == 0 or not math.isfinite(lin.estimate):
+        return Estimate(NAN, NAN, NAN, NAN, lin.n, lin.df, lev)
+    se = math.sqrt(lin.variance)
+    if lin.df <= 0:
+        return Estimate(lin.estimate, se, NAN, NAN, lin.n, lin.df, lev)
+    half = _t_quantile(1.0 - (1.0 - lev) / 2, lin.df) * se
+    return Estimate(lin.estimate, se, lin.estimate - half, lin.estimate + half, lin.n, lin.df, lev)
+
+
+def bh_adjust(p_values: npt.ArrayLike) -> FloatArray:
+    """Benjamini–Hochberg adjusted p-values (R's ``p.adjust(p, method = "BH")``).
+
+    Parameters
+    ----------
+    p_values : array_like of float
+        Unadjusted p-values in ``[0, 1]``; NaN entries are left out of the family (as R
+        does with ``NA``) and stay NaN.
+
+    Returns
+    -------
+    ndarray of float64
+        ``p̃_(i) = min_{j ≥ i} min(1, m p_(j) / j)`` in the input order, with ``m`` the
+        number of non-NaN p-values.  A change is flagged when ``p̃ ≤ q``.
+
+    Raises
+    ------
+    ValueError
+        If the input is not one-dimensional or holds values outside ``[0, 1]``.
+    """
+    p = np.asarray(p_values, dtype=np.float64)
+    if p.ndim != 1:
+        raise ValueError(f"p_values must be one-dimensional, got shape {p.shape}")
+    out = np.full(p.shape, NAN)
+    ok = np.flatnonzero(~np.isnan(p))
+    if ok.size == 0:
+        return out
+    pv = p[ok]
+    if np.any((pv < 0.0) | (pv > 1.0)):
+        raise ValueError("p-values must lie in [0, 1]")
+    m = pv.size
+    order = np.argsort(pv, kind="stable")[::-1]  # largest first
+    ranks = np.arange(m, 0, -1, dtype=np.float64)
+    adjusted = np.minimum(1.0, np.minimum.accumulate(m / ranks * pv[order]))
+    res = np.empty(m)
+    res[order] = adjusted
+    out[ok] = res
+    return out
+
+
 def _effective_se(e: Estimate) -> float:
     """SE used for comparisons; for a zero-variance share, the one implied by its CI.
 
@@ -374,7 +490,9 @@ def compare(a: Estimate, b: Estimate, level: float = 0.95) -> Difference:
     Difference
         ``diff = b − a``, ``SE = sqrt(se_a² + se_b²)``, Welch–Satterthwaite degrees of
         freedom ``(v_a + v_b)² / (v_a²/df_a + v_b²/df_b)`` and the t interval.
-        ``significant`` is True only when the interval excludes 0.  If either estimate
+        ``significant`` is True only when the interval excludes 0.  ``p_value`` is the
+        two-sided t p-value ``2 P(T_df > |diff|/SE)`` (R: ``2 * pt(-abs(diff / se),
+        df)``; 0 when SE = 0 and diff ≠ 0, 1 when both are 0).  If either estimate
         lacks a finite SE or has ``df ≤ 0`` everything is NaN and ``significant`` is
         False.  Zero-variance shares use the SE implied by their Clopper–Pearson
         interval (see ``_effective_se``).  If both variances are 0 the interval is the
@@ -396,4 +514,8 @@ def compare(a: Estimate, b: Estimate, level: float = 0.95) -> Difference:
         df = (va + vb) ** 2 / (va * va / a.df + vb * vb / b.df)
     half = _t_quantile(1.0 - (1.0 - lev) / 2, df) * se
     low, high = diff - half, diff + half
-    return Difference(diff, se, low, high, df, bool(low > 0.0 or high < 0.0))
+    if se > 0.0:
+        p_value = float(2.0 * special.stdtr(df, -abs(diff) / se))
+    else:
+        p_value = 0.0 if diff != 0.0 else 1.0
+    return Difference(diff, se, low, high, df, bool(low > 0.0 or high < 0.0), p_value)

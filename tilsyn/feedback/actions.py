@@ -1,0 +1,258 @@
+"""Follow-up actions (*opfølgningspunkter*): created by a leader from a finding "ikke i orden"
+or from a review as a whole; the owner marks them done (åben → udført), the leader approves
+(→ godkendt) or sends them back (→ åben); or the leader cancels with a reason (→ annulleret).
+
+Every status change is a conditional UPDATE on the expected status, so the same change twice,
+or two changes at once, have one effect; the loser gets a Danish message. An action belongs to
+its caseworker's history (also after a move of unit); leaders see the actions of caseworkers in
+their units; a deactivated caseworker's actions go to the leaders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from tilsyn.audit import services as audit
+from tilsyn.auth.models import User
+from tilsyn.catalogue.models import Outcome
+from tilsyn.feedback import notices
+from tilsyn.feedback.common import (
+    DESCRIPTION_MAX,
+    FeedbackAccessError,
+    FeedbackError,
+    can_manage,
+    check_due_date,
+    is_own,
+    require_manage,
+    require_text,
+    round_label,
+)
+from tilsyn.feedback.models import ActionStatus, FollowUpAction, Owner
+from tilsyn.models_base import utcnow
+from tilsyn.reviews.models import CaseReview
+from tilsyn.rounds.models import Round
+
+
+def create_action(
+    session: Session,
+    actor: User | None,
+    review_id: int,
+    *,
+    description: str,
+    owner: str,
+    due_date: date | None,
+    today: date,
+    control_point_id: int | None = None,
+    with_case: bool = True,
+    config: Mapping[str, Any] | None = None,
+) -> FollowUpAction:
+    """A new open action on a completed review, from one of its findings "ikke i orden"
+    (``control_point_id``) or from the review as a whole. Flushes; the owner is told."""
+    review = session.get(CaseReview, review_id)
+    if review is None:
+        raise FeedbackError(_("Gennemgangen findes ikke."))
+    require_manage(actor, review.caseworker)
+    if not review.is_completed:
+        raise FeedbackError(_("Opfølgningspunkter oprettes på afsluttede gennemgange."))
+    text = require_text(description, _("Hvad skal gøres"), DESCRIPTION_MAX)
+    try:
+        owner_kind = Owner(owner)
+    except ValueError:
+        raise FeedbackError(_("Vælg, hvem der ejer opfølgningspunktet.")) from None
+    due = check_due_date(due_date, today)
+    if control_point_id is not None:
+        answer = next((a for a in review.answers if a.control_point_id == control_point_id), None)
+        if answer is None or answer.outcome != Outcome.NOT_IN_ORDER:
+            raise FeedbackError(
+                _("Et opfølgningspunkt kan kun knyttes til et fund, der er «ikke i orden».")
+            )
+    rnd = session.get(Round, review.round_id)
+    assert rnd is not None
+    action = FollowUpAction(
+        caseworker_id=review.caseworker_id,
+        round_id=review.round_id,
+        review_id=review.id,
+        control_point_id=control_point_id,
+        case_ref=review.draw_item.case_ref if with_case else None,
+        description=text,
+        owner=owner_kind.value,
+        owner_user_id=actor.id if owner_kind is Owner.LEADER and actor is not None else None,
+        due_date=due,
+        created_on=today,
+        created_by_name=audit.actor_name(actor),
+        status=ActionStatus.OPEN.value,
+    )
+    session.add(action)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "create",
+        "followup_action",
+        action.id,
+        f"Oprettede opfølgningspunkt #{action.id} for {review.caseworker.initials} "
+        f"i {round_label(rnd)} (frist {due:%d-%m-%Y})",
+        {"review_id": review.id, "control_point_id": control_point_id, "owner": owner_kind.value},
+    )
+    subject = f"Nyt opfølgningspunkt #{action.id} med frist {due:%d-%m-%Y}"
+    for user in notices.action_owners(session, action):
+        if user.id != (actor.id if actor is not None else None):
+            notices.notify(session, user, subject, "/opfoelgning/mine", config or {})
+    return action
+
+
+def get_action(session: Session, action_id: int) -> FollowUpAction:
+    action = session.get(FollowUpAction, action_id)
+    if action is None:
+        raise FeedbackError(_("Opfølgningspunktet findes ikke."))
+    return action
+
+
+def can_mark_done(session: Session, actor: User | None, action: FollowUpAction) -> bool:
+    """The owner marks an action done: the caseworker for their own (while active); the leaders
+    for leader-owned actions and for those of a deactivated caseworker."""
+    if action.owner == Owner.CASEWORKER and action.caseworker.active:
+        if is_own(actor, action.caseworker_id):
+            return True
+        # A caseworker without a login cannot mark it: the leaders step in.
+        return can_manage(actor, action.caseworker) and not notices.caseworker_users(
+            session, action.caseworker_id
+        )
+    return can_manage(actor, action.caseworker)
+
+
+def _transition(
+    session: Session,
+    actor: User | None,
+    action: FollowUpAction,
+    allowed_from: tuple[ActionStatus, ...],
+    to: ActionStatus,
+    values: dict[str, Any],
+    summary: str,
+) -> FollowUpAction:
+    result = session.execute(
+        update(FollowUpAction)
+        .where(
+            FollowUpAction.id == action.id,
+            FollowUpAction.status.in_([s.value for s in allowed_from]),
+        )
+        .values(status=to.value, **values)
+        .execution_options(synchronize_session=False)
+    )
+    before = action.status
+    session.refresh(action)
+    if getattr(result, "rowcount", 0) != 1:
+        raise FeedbackError(
+            _(
+                "Opfølgningspunkt #%(id)d har status «%(status)s» og kan ikke ændres sådan.",
+                id=action.id,
+                status=action.status_label,
+            )
+        )
+    audit.record(
+        session,
+        actor,
+        "status",
+        "followup_action",
+        action.id,
+        f"Opfølgningspunkt #{action.id}: {summary}",
+        {"from": before, "to": to.value},
+    )
+    return action
+
+
+def mark_done(
+    session: Session,
+    actor: User | None,
+    action_id: int,
+    note: str,
+    config: Mapping[str, Any] | None = None,
+) -> FollowUpAction:
+    action = get_action(session, action_id)
+    if not can_mark_done(session, actor, action):
+        message = _("Kun ejeren kan markere opfølgningspunktet som udført.")
+        if can_manage(actor, action.caseworker):
+            raise FeedbackError(message)  # the leader sees it, but it is not theirs to mark
+        raise FeedbackAccessError(message)
+    text = require_text(note, _("Notatet"), DESCRIPTION_MAX)
+    _transition(
+        session,
+        actor,
+        action,
+        (ActionStatus.OPEN,),
+        ActionStatus.DONE,
+        {"done_at": utcnow(), "done_by_name": audit.actor_name(actor), "done_note": text},
+        "åben → udført",
+    )
+    subject = f"Opfølgningspunkt #{action.id} er markeret udført og venter på godkendelse"
+    for leader in notices.unit_leaders(session, action.caseworker):
+        if actor is None or leader.id != actor.id:
+            notices.notify(session, leader, subject, "/opfoelgning/", config or {})
+    return action
+
+
+def approve(session: Session, actor: User | None, action_id: int, today: date) -> FollowUpAction:
+    action = get_action(session, action_id)
+    require_manage(actor, action.caseworker)
+    return _transition(
+        session,
+        actor,
+        action,
+        (ActionStatus.DONE,),
+        ActionStatus.APPROVED,
+        {
+            "approved_at": utcnow(),
+            "approved_by_name": audit.actor_name(actor),
+            "closed_on": today,
+        },
+        "udført → godkendt",
+    )
+
+
+def reopen(session: Session, actor: User | None, action_id: int, note: str) -> FollowUpAction:
+    """The leader sends a done action back to open, saying why."""
+    action = get_action(session, action_id)
+    require_manage(actor, action.caseworker)
+    text = require_text(note, _("Begrundelsen"), DESCRIPTION_MAX)
+    return _transition(
+        session,
+        actor,
+        action,
+        (ActionStatus.DONE,),
+        ActionStatus.OPEN,
+        {"reopen_note": text, "done_at": None},
+        "udført → åben",
+    )
+
+
+def cancel(
+    session: Session, actor: User | None, action_id: int, reason: str, today: date
+) -> FollowUpAction:
+    action = get_action(session, action_id)
+    require_manage(actor, action.caseworker)
+    text = require_text(reason, _("Begrundelsen"), DESCRIPTION_MAX)
+    return _transition(
+        session,
+        actor,
+        action,
+        (ActionStatus.OPEN, ActionStatus.DONE),
+        ActionStatus.CANCELLED,
+        {"cancelled_at": utcnow(), "cancel_reason": text, "closed_on": today},
+        "annulleret",
+    )
+
+
+def actions_of_review(session: Session, review_id: int) -> list[FollowUpAction]:
+    return list(
+        session.scalars(
+            select(FollowUpAction)
+            .where(FollowUpAction.review_id == review_id)
+            .order_by(FollowUpAction.id)
+        )
+    )

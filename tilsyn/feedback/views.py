@@ -1,0 +1,422 @@
+"""Feedback pages: *Min feedback* and *Mine opfølgningspunkter* for caseworkers; release,
+thread and actions for leaders; counts for directors; the register for auditors."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from tilsyn.errors import ServiceAccessError, ServiceError
+from tilsyn.extensions import db
+from tilsyn.feedback import actions, figures, notices, pages, plans, release
+from tilsyn.feedback.common import plan_setting
+from tilsyn.feedback.forms import (
+    AcknowledgeForm,
+    ActionForm,
+    CommentForm,
+    DoneForm,
+    PlainForm,
+    PlanSettingsForm,
+    PreferenceForm,
+    ReasonForm,
+    ReleaseForm,
+    parse_date,
+)
+from tilsyn.feedback.models import ACTION_STATUS_LABELS, ActionStatus, Involvement
+from tilsyn.formutil import choices
+from tilsyn.permissions import can_manage_plan, can_see_plan, requires
+from tilsyn.rounds.models import Round, SupervisionPlan
+from tilsyn.web import attempt
+
+bp = Blueprint("feedback", __name__)
+
+
+def _expired() -> None:
+    flash(_("Formularen er udløbet. Prøv igen."), "danger")
+
+
+def _page(call):  # type: ignore[no-untyped-def]
+    """Run a page service: 403 on access errors, 404 when the object does not exist."""
+    try:
+        return call()
+    except ServiceAccessError:
+        abort(403)
+    except ServiceError:
+        abort(404)
+
+
+def _preference_form() -> PreferenceForm:
+    form = PreferenceForm(formdata=None)
+    form.weekly_digest.data = notices.prefers_digest(db.session, current_user)
+    return form
+
+
+# --------------------------------------------------------------------------------------------
+# The caseworker
+# --------------------------------------------------------------------------------------------
+
+
+@bp.route("/min-feedback")
+@requires("feedback.own")
+def mine() -> str:
+    groups = pages.my_feedback(db.session, current_user)
+    return render_template("feedback/mine.html", groups=groups, preference_form=_preference_form())
+
+
+@bp.route("/min-feedback/<int:release_id>")
+@requires("feedback.own")
+def mine_detail(release_id: int) -> str:
+    detail = _page(lambda: pages.feedback_detail(db.session, current_user, release_id))
+    return render_template(
+        "feedback/detail.html",
+        d=detail,
+        ack_form=AcknowledgeForm(),
+        comment_form=CommentForm(),
+        done_form=DoneForm(),
+        today=date.today(),
+    )
+
+
+@bp.route("/min-feedback/<int:release_id>/kvitter", methods=["POST"])
+@requires("feedback.own")
+def acknowledge(release_id: int) -> Response:
+    if not AcknowledgeForm().validate_on_submit():
+        _expired()
+    else:
+        attempt(
+            lambda: release.acknowledge(db.session, current_user, release_id),
+            success=_("Tak, du har kvitteret for feedbacken."),
+        )
+    return redirect(url_for("feedback.mine_detail", release_id=release_id))
+
+
+@bp.route("/feedback/<int:release_id>/kommentar", methods=["POST"])
+@requires("feedback.comment")
+def comment(release_id: int) -> Response:
+    form = CommentForm()
+    if not form.validate_on_submit():
+        _expired()
+    else:
+        attempt(
+            lambda: release.add_comment(
+                db.session, current_user, release_id, form.body.data or "", current_app.config
+            ),
+            success=_("Kommentaren er sendt."),
+        )
+    target = request.form.get("next", "")
+    if target.startswith("/") and not target.startswith("//"):
+        return redirect(target)
+    return redirect(url_for("feedback.mine_detail", release_id=release_id))
+
+
+@bp.route("/opfoelgning/mine")
+@requires("feedback.own")
+def my_actions() -> str:
+    lines = pages.my_actions(db.session, current_user, date.today())
+    return render_template(
+        "feedback/my_actions.html",
+        lines=lines,
+        done_form=DoneForm(),
+        preference_form=_preference_form(),
+    )
+
+
+@bp.route("/opfoelgning/<int:action_id>/udfoert", methods=["POST"])
+@requires("actions.done")
+def action_done(action_id: int) -> Response:
+    form = DoneForm()
+    if not form.validate_on_submit():
+        _expired()
+    else:
+        attempt(
+            lambda: actions.mark_done(
+                db.session, current_user, action_id, form.note.data or "", current_app.config
+            ),
+            success=_("Opfølgningspunktet er markeret som udført."),
+        )
+    return _back("feedback.my_actions")
+
+
+@bp.route("/min-konto/beskeder", methods=["POST"])
+@requires("account.use")
+def preference() -> Response:
+    form = PreferenceForm()
+    if not form.validate_on_submit():
+        _expired()
+    else:
+        attempt(
+            lambda: notices.set_preference(db.session, current_user, bool(form.weekly_digest.data)),
+            success=_("Dit valg af beskeder er gemt."),
+        )
+    return _back("auth.account")
+
+
+def _back(default: str) -> Response:
+    target = request.form.get("next", "")
+    if target.startswith("/") and not target.startswith("//"):
+        return redirect(target)
+    return redirect(url_for(default))
+
+
+# --------------------------------------------------------------------------------------------
+# The leader
+# --------------------------------------------------------------------------------------------
+
+
+def _round(round_id: int) -> Round:
+    rnd = db.session.get(Round, round_id)
+    if rnd is None:
+        abort(404)
+    if not can_see_plan(current_user, rnd.plan):
+        abort(403)
+    return rnd
+
+
+@bp.route("/feedback/runder/<int:round_id>")
+@requires("feedback.manage")
+def round_page(round_id: int) -> str:
+    rnd = _round(round_id)
+    groups = pages.round_feedback(db.session, current_user, rnd)
+    return render_template(
+        "feedback/round.html",
+        rnd=rnd,
+        groups=groups,
+        release_form=ReleaseForm(),
+        involvement=plan_setting(db.session, rnd.plan_id).involvement,
+        Involvement=Involvement,
+    )
+
+
+@bp.route("/feedback/runder/<int:round_id>/frigiv", methods=["POST"])
+@requires("feedback.manage")
+def release_round(round_id: int) -> Response:
+    rnd = _round(round_id)
+    form = ReleaseForm()
+    if not form.validate_on_submit():
+        _expired()
+        return redirect(url_for("feedback.round_page", round_id=rnd.id))
+    raw = (form.caseworker_id.data or "").strip()
+    caseworker_id = int(raw) if raw.isdigit() else None
+    attempt(
+        lambda: release.release(
+            db.session,
+            current_user,
+            rnd.id,
+            caseworker_id=caseworker_id,
+            config=current_app.config,
+        ),
+        success=lambda result: result.message(),
+    )
+    return redirect(url_for("feedback.round_page", round_id=rnd.id))
+
+
+@bp.route("/feedback/gennemgang/<int:review_id>")
+@requires("feedback.manage")
+def review_page(review_id: int) -> str:
+    data = _page(lambda: pages.review_feedback(db.session, current_user, review_id))
+    action_form = ActionForm()
+    action_form.control_point_id.choices = choices(
+        [("", _("Gennemgangen som helhed"))]
+        + [
+            (str(a.control_point_id), f"{a.control_point.code}: {a.control_point.question}")
+            for a in data.findings
+        ]
+    )
+    return render_template(
+        "feedback/review.html",
+        data=data,
+        release_form=ReleaseForm(),
+        comment_form=CommentForm(),
+        action_form=action_form,
+        reason_form=ReasonForm(),
+        plain_form=PlainForm(),
+        today=date.today(),
+    )
+
+
+@bp.route("/feedback/gennemgang/<int:review_id>/frigiv", methods=["POST"])
+@requires("feedback.manage")
+def release_review(review_id: int) -> Response:
+    from tilsyn.reviews.models import CaseReview
+
+    review = db.session.get(CaseReview, review_id)
+    if review is None:
+        abort(404)
+    if not ReleaseForm().validate_on_submit():
+        _expired()
+    else:
+        internal = [int(v) for v in request.form.getlist("internal") if v.isdigit()]
+        overall = [review.id] if request.form.get("overall_internal") else []
+        attempt(
+            lambda: release.release(
+                db.session,
+                current_user,
+                review.round_id,
+                review_ids=[review.id],
+                internal_point_ids={review.id: internal},
+                overall_internal=overall,
+                config=current_app.config,
+            ),
+            success=lambda result: result.message(),
+        )
+    return redirect(url_for("feedback.review_page", review_id=review_id))
+
+
+@bp.route("/feedback/gennemgang/<int:review_id>/opfoelgning", methods=["POST"])
+@requires("feedback.manage")
+def create_action(review_id: int) -> Response:
+    form = ActionForm()
+    if not form.validate_on_submit():
+        _expired()
+        return redirect(url_for("feedback.review_page", review_id=review_id))
+    raw_point = (form.control_point_id.data or "").strip()
+    due = parse_date(form.due_date.data)
+    if due is None:
+        flash(_("Fristen skal være en dato (dd-mm-åååå)."), "danger")
+        return redirect(url_for("feedback.review_page", review_id=review_id))
+    attempt(
+        lambda: actions.create_action(
+            db.session,
+            current_user,
+            review_id,
+            description=form.description.data or "",
+            owner=form.owner.data or "",
+            due_date=due,
+            today=date.today(),
+            control_point_id=int(raw_point) if raw_point.isdigit() else None,
+            with_case=bool(form.with_case.data),
+            config=current_app.config,
+        ),
+        success=_("Opfølgningspunktet er oprettet."),
+    )
+    return redirect(url_for("feedback.review_page", review_id=review_id))
+
+
+@bp.route("/opfoelgning/")
+@requires("feedback.manage")
+def actions_list() -> str:
+    status = request.args.get("status", "")
+    if status not in {s.value for s in ActionStatus}:
+        status = ""
+    raw_cw = request.args.get("sagsbehandler", "")
+    filters = pages.ActionFilter(
+        status=status,
+        overdue=request.args.get("overskredet") == "1",
+        caseworker_id=int(raw_cw) if raw_cw.isdigit() else None,
+        point_code=request.args.get("kontrolpunkt", "")[:60],
+    )
+    lines = pages.leader_actions(db.session, current_user, filters, date.today())
+    caseworkers, codes = pages.filter_choices(db.session, current_user)
+    return render_template(
+        "feedback/actions.html",
+        lines=lines,
+        filters=filters,
+        caseworkers=caseworkers,
+        codes=codes,
+        statuses=[(s.value, str(ACTION_STATUS_LABELS[s])) for s in ActionStatus],
+        plain_form=PlainForm(),
+        reason_form=ReasonForm(),
+        done_form=DoneForm(),
+        preference_form=_preference_form(),
+    )
+
+
+@bp.route("/opfoelgning/<int:action_id>/godkend", methods=["POST"])
+@requires("feedback.manage")
+def action_approve(action_id: int) -> Response:
+    if not PlainForm().validate_on_submit():
+        _expired()
+    else:
+        attempt(
+            lambda: actions.approve(db.session, current_user, action_id, date.today()),
+            success=_("Opfølgningspunktet er godkendt."),
+        )
+    return _back("feedback.actions_list")
+
+
+@bp.route("/opfoelgning/<int:action_id>/genaabn", methods=["POST"])
+@requires("feedback.manage")
+def action_reopen(action_id: int) -> Response:
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        _expired()
+    else:
+        attempt(
+            lambda: actions.reopen(db.session, current_user, action_id, form.note.data or ""),
+            success=_("Opfølgningspunktet er sendt tilbage som åbent."),
+        )
+    return _back("feedback.actions_list")
+
+
+@bp.route("/opfoelgning/<int:action_id>/annuller", methods=["POST"])
+@requires("feedback.manage")
+def action_cancel(action_id: int) -> Response:
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        _expired()
+    else:
+        attempt(
+            lambda: actions.cancel(
+                db.session, current_user, action_id, form.note.data or "", date.today()
+            ),
+            success=_("Opfølgningspunktet er annulleret."),
+        )
+    return _back("feedback.actions_list")
+
+
+@bp.route("/feedback/planer/<int:plan_id>", methods=["GET", "POST"])
+@requires("plans.edit")
+def plan_settings(plan_id: int) -> str | Response:
+    plan = db.session.get(SupervisionPlan, plan_id)
+    if plan is None:
+        abort(404)
+    if not can_manage_plan(current_user, plan):
+        abort(403)
+    form = PlanSettingsForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            _expired()
+        elif attempt(
+            lambda: plans.save_settings(
+                db.session,
+                current_user,
+                plan.id,
+                form.involvement.data or "",
+                form.followup_allowance.data,
+            ),
+            success=_("Planens indstillinger for feedback er gemt."),
+        ):
+            return redirect(url_for("feedback.plan_settings", plan_id=plan.id))
+    else:
+        setting = plan_setting(db.session, plan)
+        form.involvement.data = setting.involvement
+        form.followup_allowance.data = setting.followup_allowance
+    return render_template("feedback/plan_settings.html", plan=plan, form=form)
+
+
+# --------------------------------------------------------------------------------------------
+# Directors and auditors
+# --------------------------------------------------------------------------------------------
+
+
+@bp.route("/opfoelgning/overblik")
+@requires("feedback.overview")
+def overview() -> str:
+    today = date.today()
+    start = parse_date(request.args.get("fra")) or date(today.year, 1, 1)
+    end = parse_date(request.args.get("til")) or today
+    if end < start:
+        start, end = end, start
+    counts = figures.team_counts(db.session, current_user, start, end, today)
+    return render_template("feedback/overview.html", counts=counts, start=start, end=end)
+
+
+@bp.route("/opfoelgning/register")
+@requires("feedback.register")
+def register() -> str:
+    releases, action_rows = figures.register(db.session, current_user, date.today())
+    return render_template("feedback/register.html", releases=releases, actions=action_rows)

@@ -1,0 +1,186 @@
+"""Quality pages: *Metodekontrol* (census coverage), *Kalibrering* (agreement of leaders)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from tilsyn.extensions import db
+from tilsyn.permissions import requires
+from tilsyn.quality.calibration import (
+    CalibrationAccessError,
+    CalibrationError,
+    assign_round,
+    resolve,
+    save_second_review,
+    save_setting,
+    second_review_page,
+    setting_of,
+)
+from tilsyn.quality.calibration_pages import (
+    RoundPage,
+    calibration_index,
+    calibration_round,
+    leader_choices,
+)
+from tilsyn.quality.forms import (
+    AssignForm,
+    ResolveForm,
+    SecondReviewForm,
+    SettingForm,
+    leader_select,
+)
+from tilsyn.quality.method_page import method_page
+from tilsyn.rounds.models import Round, SupervisionPlan
+from tilsyn.web import attempt
+
+bp = Blueprint("quality", __name__, url_prefix="/kvalitet")
+
+
+@bp.route("/metodekontrol")
+@requires("quality.view")
+def method_check() -> str:
+    return render_template("quality/method_check.html", page=method_page(db.session, current_user))
+
+
+@bp.route("/kalibrering")
+@requires("quality.calibration")
+def calibration() -> str:
+    plans = calibration_index(db.session, current_user)
+    leaders = leader_choices(db.session)
+    forms = {}
+    for line in plans:
+        if line.manageable:
+            form = SettingForm(prefix=f"plan{line.plan.id}")
+            form.leaders.choices = leader_select(leaders)
+            if line.setting is not None and request.method == "GET":
+                form.active.data = line.setting.active
+                form.cases_per_team.data = line.setting.cases_per_team
+                form.leaders.data = list(line.setting.leader_ids)
+            forms[line.plan.id] = form
+    return render_template("quality/calibration.html", plans=plans, forms=forms)
+
+
+@bp.route("/kalibrering/planer/<int:plan_id>", methods=["POST"])
+@requires("quality.calibrate")
+def calibration_setting(plan_id: int) -> Response:
+    plan = db.session.get(SupervisionPlan, plan_id)
+    if plan is None:
+        abort(404)
+    form = SettingForm(prefix=f"plan{plan.id}")
+    form.leaders.choices = leader_select(leader_choices(db.session))
+    if form.validate_on_submit():
+        attempt(
+            lambda: save_setting(
+                db.session,
+                current_user,
+                plan,
+                active=bool(form.active.data),
+                cases_per_team=int(form.cases_per_team.data or 0),
+                leader_ids=list(form.leaders.data or []),
+            ),
+            success=_("Kalibreringen er gemt."),
+        )
+    else:
+        for errors in form.errors.values():
+            for error in errors:
+                flash(str(error), "danger")
+    return redirect(url_for("quality.calibration"))
+
+
+def _round_page(round_id: int) -> RoundPage:
+    try:
+        return calibration_round(db.session, current_user, round_id)
+    except CalibrationAccessError:
+        abort(403)
+    except CalibrationError:
+        abort(404)
+
+
+@bp.route("/kalibrering/runder/<int:round_id>")
+@requires("quality.calibration")
+def calibration_round_page(round_id: int) -> str:
+    page = _round_page(round_id)
+    return render_template(
+        "quality/calibration_round.html",
+        page=page,
+        assign_form=AssignForm(),
+        resolve_form=ResolveForm(),
+        setting=setting_of(db.session, page.round.plan_id),
+    )
+
+
+@bp.route("/kalibrering/runder/<int:round_id>/udvaelg", methods=["POST"])
+@requires("quality.calibrate")
+def calibration_assign(round_id: int) -> Response:
+    page = _round_page(round_id)
+    if not page.may_assign:
+        flash(_("Runden har ingen kalibrering at udvælge sager til."), "danger")
+    elif AssignForm().validate_on_submit():
+        rnd = db.session.get(Round, round_id)
+        attempt(
+            lambda: assign_round(db.session, current_user, rnd),
+            success=_("Sagerne til anden gennemgang er udvalgt."),
+        )
+    return redirect(url_for("quality.calibration_round_page", round_id=round_id))
+
+
+@bp.route("/kalibrering/sager/<int:calibration_id>/kontrolpunkter/<int:point_id>", methods=["POST"])
+@requires("quality.calibrate")
+def calibration_resolve(calibration_id: int, point_id: int) -> Response:
+    form = ResolveForm()
+    round_id = request.args.get("round_id", type=int)
+    if form.validate_on_submit():
+        attempt(
+            lambda: resolve(
+                db.session,
+                current_user,
+                calibration_id,
+                point_id,
+                str(form.standing.data),
+                form.reason.data or "",
+            ),
+            success=_("Uenigheden er afgjort."),
+        )
+    else:
+        flash(_("Vælg, hvilket svar der står, og skriv hvorfor."), "danger")
+    if round_id is None:
+        return redirect(url_for("quality.calibration"))
+    return redirect(url_for("quality.calibration_round_page", round_id=round_id))
+
+
+@bp.route("/kalibrering/sager/<int:calibration_id>", methods=["GET", "POST"])
+@requires("quality.calibrate")
+def second_review(calibration_id: int) -> str | Response:
+    form = SecondReviewForm()
+    problems: list[str] = []
+    try:
+        page = second_review_page(db.session, current_user, calibration_id)
+    except CalibrationAccessError:
+        abort(403)
+    except CalibrationError:
+        abort(404)
+    values = dict(page.values)
+    if request.method == "POST" and page.editable:
+        answers: dict[int, int | None] = {}
+        for cp in page.points:
+            raw = (request.form.get(f"cp_{cp.id}") or "").strip()
+            answers[cp.id] = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 18 else None
+        values = {k: v for k, v in answers.items() if v is not None}
+        if not form.validate_on_submit():
+            problems.append(_("Formularen er udløbet. Prøv igen."))
+        else:
+            complete = bool(form.complete.data)
+            if attempt(
+                lambda: save_second_review(
+                    db.session, current_user, calibration_id, answers, complete
+                ),
+                on_error=lambda exc: problems.append(str(exc)),
+                success=_("Den anden gennemgang er gemt."),
+            ):
+                return redirect(url_for("quality.second_review", calibration_id=calibration_id))
+    return render_template(
+        "quality/second_review.html", page=page, form=form, values=values, problems=problems
+    )
