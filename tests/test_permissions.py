@@ -34,7 +34,8 @@ HOLDERS: dict[str, set[str]] = {
     "leader.home": LEADERS,
     "own.view": {"sagsbehandler"},
     "snapshots.view": LEADERS | {"direktoer", "revisor"},
-    "cases.import": LEADERS,
+    # imports replace the population: administrators only (docs/import.md)
+    "cases.import": {"admin"},
     # case-level rows: never the director or the auditor
     "cases.view": LEADERS | {"sagsbehandler"},
     "risk.view": LEADERS | {"direktoer", "revisor"},
@@ -50,6 +51,20 @@ HOLDERS: dict[str, set[str]] = {
     "rounds.manage": LEADERS,
     "reviews.view": LEADERS,
     "reviews.record": LEADERS,
+    # feedback: own rows for caseworkers, counts for directors, dates for the auditor
+    "feedback.own": {"sagsbehandler"},
+    "feedback.comment": LEADERS | {"sagsbehandler"},
+    "actions.done": LEADERS | {"sagsbehandler"},
+    "feedback.manage": LEADERS,
+    "feedback.overview": LEADERS | {"direktoer", "revisor"},
+    "feedback.register": {"admin", "revisor"},
+    # review quality and calibration: aggregates; second reviews by leaders
+    "quality.view": LEADERS | {"direktoer", "revisor"},
+    "quality.calibration": LEADERS | {"revisor"},
+    "quality.calibrate": LEADERS,
+    # results: aggregates for all but caseworkers; the answers behind them (case refs) leaders
+    "results.view": LEADERS | {"direktoer", "revisor"},
+    "results.answers": LEADERS,
 }
 
 
