@@ -35,9 +35,23 @@ SAMPLE_SEED = 2026
 SAMPLE_AS_OF = date(2026, 9, 30)
 
 
+def _keep_mutation_selection(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``make mutation`` mutates one module at a time and sets ``TILSYN_MUTATION_TESTS`` to the
+    test files (node id prefixes, space-separated) that speak for that module, so that mutmut
+    runs only those against each mutant."""
+    prefixes = tuple(os.environ.get("TILSYN_MUTATION_TESTS", "").split())
+    if not prefixes:
+        return
+    drop = [item for item in items if not item.nodeid.startswith(prefixes)]
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = [item for item in items if item.nodeid.startswith(prefixes)]
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """On the SQLite run, leave out the PostgreSQL-only tests; on the PostgreSQL run, keep only
-    the tests that touch the database."""
+    the tests that touch the database. Under ``make mutation``, keep only the module's tests."""
+    _keep_mutation_selection(config, items)
     if config.getoption("--db") != "postgresql":
         pg_only = [item for item in items if item.get_closest_marker("postgresql_only")]
         if pg_only:

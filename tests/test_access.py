@@ -155,7 +155,7 @@ class Seeded:
 def seed(session: Session, org: factories.Org) -> Seeded:
     """Catalogue, approved risk model plus a draft, a snapshot with cases, a Team A plan with a
     round and its draw (reusing the feature factories)."""
-    from tests.rounds.factories import make_plan, make_snapshot, setup_catalogue_and_model
+    from tests.factories import make_org_snapshot, make_plan, setup_catalogue_and_model
     from tilsyn.catalogue.models import ControlPoint, Scale, Theme
     from tilsyn.risk.versions import approved_version, create_version
     from tilsyn.rounds.periods import period_containing
@@ -168,7 +168,7 @@ def seed(session: Session, org: factories.Org) -> Seeded:
     approved = approved_version(session)
     assert approved is not None
     draft = create_version(session, admin, approved, approved.factors, "Kladde til test")
-    snapshot = make_snapshot(session, org, today - timedelta(days=3))
+    snapshot = make_org_snapshot(session, org, today - timedelta(days=3))
     plan = make_plan(session, org, starts_on=today)
     rnd = create_round(session, admin, plan, period_containing("quarterly", today))
     draw = draw_round(session, admin, rnd, snapshot=snapshot, seed=4711, prior_findings={})
@@ -375,9 +375,11 @@ def test_my_cases_lists_only_the_linked_caseworkers_cases(login_as, session, org
     others = set(refs) - own
     assert own and others
     html = login_as("sagsbehandler").get("/mine-sager").get_data(as_text=True)
+    assert own
     assert all(f">{ref}</th>" in html for ref in own)
     assert not [ref for ref in others if ref in html]
     # The second caseworker user sees their own (Team B) cases, not the first one's.
     html = login_as("sagsbehandler2").get("/mine-sager").get_data(as_text=True)
     assert not [ref for ref in own if ref in html]
+    assert org.cw_b1.id in refs.values()
     assert all(f">{ref}</th>" in html for ref, cw in refs.items() if cw == org.cw_b1.id)

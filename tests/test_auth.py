@@ -315,6 +315,7 @@ def test_failed_logins_and_lockouts_are_audited_without_passwords(client, sessio
     assert actions.index("lockout") == actions.index("login_blocked") - 1
     leder = org.users["leder"]
     failed = [e for e in events if e.action == "login_failed"]
+    assert failed
     assert all(e.object_type == "user" and e.object_id == str(leder.id) for e in failed)
     assert all(e.actor_name == "anonym" and e.actor_id is None for e in failed)
     assert failed[0].details["remote_addr"] == "127.0.0.1"

@@ -126,6 +126,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
         cases = list(session.scalars(select(Case)))
         initials_by_id = {cw.id: cw.initials for cw in session.scalars(select(Caseworker))}
         cw_units = {cw.id: cw.unit_id for cw in session.scalars(select(Caseworker))}
+        assert cases
         assert all(case.unit_id == cw_units[case.caseworker_id] for case in cases)
         unit_names = {unit.id: unit.name for unit in session.scalars(select(Unit))}
         assert all(case.team_in_file == unit_names[case.unit_id or 0] for case in cases)
@@ -162,6 +163,7 @@ def test_organisation_is_realistic(built: Built) -> None:
     assert len(built.caseworkers) == 45
     assert all(len(initials) == 4 and initials.isupper() for initials, _, _ in built.caseworkers)
     starts = [start for _, _, start in built.caseworkers]
+    assert starts
     assert all(start is not None and start <= TODAY for start in starts)
     new = [s for s in starts if s is not None and (TODAY - s).days < 183]
     assert 6 <= len(new) <= 8
@@ -188,10 +190,12 @@ def test_cases_follow_the_example_export(built: Built) -> None:
     assert len(cases) == 3000 == built.snapshot.row_count == built.summary.total_cases
     per_scheme = Counter(case.scheme for case in cases)
     assert set(per_scheme) == SIX_SCHEMES
+    assert per_scheme.values()
     assert all(count >= 150 for count in per_scheme.values())
     assert dict(per_scheme) == built.summary.cases_per_scheme
     missing_due = sum(case.reassessment_due is None for case in cases) / len(cases)
     assert 0.25 <= missing_due <= 0.35
+    assert cases
     assert all((case.weekly_hours is not None) == (case.scheme == "fleksjob") for case in cases)
     assert all(4 <= (case.weekly_hours or 4) <= 21 for case in cases)
     assert all(case.start_date <= TODAY for case in cases)
@@ -244,6 +248,7 @@ def test_snapshot_users_and_audit(built: Built) -> None:
     assert "Sagsbehandlere: 45" in text
     assert "Åbne sager i udtrækket: 3.000" in text
     assert f"leder / {DEMO_PASSWORD}" in text
+    assert built.summary.users
     assert all(user.password == DEMO_PASSWORD for user in built.summary.users)
     # Every demo user has an address, so notifications in the demo reach someone.
     assert {name: user.email for name, user in built.users.items()} == {
@@ -290,6 +295,7 @@ def test_same_seed_same_rows_and_extensions_run(
     # Without --password every user gets its own readable random password.
     passwords = [user.password for user in summary.users]
     assert len(set(passwords)) == len(passwords)
+    assert passwords
     assert all(len(pw) >= 12 for pw in passwords)
 
 

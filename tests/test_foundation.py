@@ -301,7 +301,7 @@ def test_leader_home_counts_are_grammatical(login_as, session, org):
 
 
 def test_team_page_lists_caseworkers_with_caseloads(login_as, session, org):
-    from tests.sampling.factories import make_snapshot
+    from tests.factories import make_snapshot
 
     make_snapshot(
         session,

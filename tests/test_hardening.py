@@ -12,7 +12,7 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from tests import factories
-from tests.rounds.factories import setup_catalogue_and_model
+from tests.factories import setup_catalogue_and_model
 from tilsyn import formutil
 from tilsyn.audit.models import AuditEvent
 from tilsyn.auth import services as accounts

@@ -12,17 +12,18 @@ import pytest
 from sqlalchemy import func, select, update
 
 from tests import factories
-from tests.reviews.factories import (
+from tests.factories import (
     catalogue,
     items_of,
-    make_plan,
+    make_org_snapshot,
+    make_plan_row,
+    make_population,
     make_round,
+    setup_catalogue_and_model,
     two_team_draw,
 )
-from tests.reviews.factories import option_id as opt
-from tests.rounds.factories import make_plan as make_round_plan
-from tests.rounds.factories import make_snapshot, setup_catalogue_and_model
-from tests.sampling.factories import make_population
+from tests.factories import make_plan as make_round_plan
+from tests.factories import option_id as opt
 from tilsyn.cases.models import Case
 from tilsyn.reviews.models import CaseReview
 from tilsyn.risk import versions as risk
@@ -39,7 +40,7 @@ def test_round_page_shows_only_links_the_role_may_open(session, org, login_as, u
     cps = catalogue(session)
     draw = two_team_draw(session, org)
     rnd = make_round(
-        session, make_plan(session, "Hele organisationen", None), draw, [cps["JOBMAAL-01"]]
+        session, make_plan_row(session, "Hele organisationen", None), draw, [cps["JOBMAAL-01"]]
     )
     session.commit()
     client = login_as(username)
@@ -139,7 +140,7 @@ def _review_site(session, org):
     draw = two_team_draw(session, org)
     rnd = make_round(
         session,
-        make_plan(session, "Hele organisationen", None),
+        make_plan_row(session, "Hele organisationen", None),
         draw,
         [cps["JOBMAAL-01"], cps["SAMLET-01"]],
     )
@@ -200,7 +201,7 @@ def test_a_stale_review_save_is_refused_and_keeps_what_was_typed(app, session, o
 def _drawable_round(session, org):
     setup_catalogue_and_model(session, org)
     plan = make_round_plan(session, org, starts_on=date.today(), snapshot_max_age_days=400)
-    make_snapshot(session, org, date.today())
+    make_org_snapshot(session, org, date.today())
     session.commit()
     return plan
 

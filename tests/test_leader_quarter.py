@@ -7,9 +7,9 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from tests.factories import catalogue, items_of, make_plan_row, make_round, two_team_draw
+from tests.factories import option_id as opt
 from tests.feedback.factories import setup_round
-from tests.reviews.factories import catalogue, items_of, make_plan, make_round, two_team_draw
-from tests.reviews.factories import option_id as opt
 from tilsyn.feedback import actions, release
 from tilsyn.feedback.models import FeedbackRelease, PendingNotice
 
@@ -17,7 +17,7 @@ from tilsyn.feedback.models import FeedbackRelease, PendingNotice
 def test_start_page_shows_the_overdue_round_and_the_next_action(session, org, login_as):
     cps = catalogue(session)
     draw = two_team_draw(session, org)
-    plan = make_plan(session, "Kvartalstilsyn Team A", org.unit_a.id)
+    plan = make_plan_row(session, "Kvartalstilsyn Team A", org.unit_a.id)
     rnd = make_round(session, plan, draw, [cps["JOBMAAL-01"], cps["SAMLET-01"]])
     session.commit()
     a1, a2, _b1 = items_of(session, draw)
@@ -123,9 +123,9 @@ def test_start_page_marks_nothing_when_nothing_waits(session, org, login_as):
 def test_team_page_links_its_rounds(session, org, login_as):
     cps = catalogue(session)
     draw = two_team_draw(session, org)
-    plan_a = make_plan(session, "Kvartalstilsyn Team A", org.unit_a.id)
+    plan_a = make_plan_row(session, "Kvartalstilsyn Team A", org.unit_a.id)
     rnd = make_round(session, plan_a, draw, [cps["JOBMAAL-01"]])
-    plan_b = make_plan(session, "Kvartalstilsyn Team B", org.unit_b.id)
+    plan_b = make_plan_row(session, "Kvartalstilsyn Team B", org.unit_b.id)
     other = make_round(session, plan_b, draw, [cps["JOBMAAL-01"]])
     session.commit()
     client = login_as("leder")

@@ -162,6 +162,7 @@ def check_import(
             session.rollback()
             assert counts(session) == before
             assert result.snapshot is None
+            assert result.errors
             assert all(isinstance(e.reason, str) and e.reason for e in result.errors)
             text = repr(result.error_dicts()) + repr([e.value for e in result.errors])
             assert "010203-1234" not in text and "0102031234" not in text

@@ -163,6 +163,7 @@ def test_unknown_caseworkers_refuse_and_are_listed(app, session, sample):
     unknown_errors = [e for e in result.errors if "findes ikke i tilsyn" in e.reason]
     assert len(unknown_errors) == 45
     assert {e.column_name for e in unknown_errors} == {"Sagsbehandler"}
+    assert unknown_errors
     assert all(e.row >= 2 for e in unknown_errors)
     assert counts(session) == before
 
@@ -194,6 +195,7 @@ def test_every_bad_row_is_reported_and_nothing_stored(app, session, org, tmp_pat
     assert not result.ok
     rows_reported = {e.row for e in result.errors}
     assert {3, 5, 6, 8} <= rows_reported
+    assert result.errors
     assert all(e.reason for e in result.errors)
     columns = {(e.row, e.column_name) for e in result.errors}
     assert (3, "Sagsstart") in columns and (5, "Samtaler seneste 12 mdr") in columns

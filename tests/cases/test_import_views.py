@@ -94,6 +94,7 @@ def test_sample_through_the_ui(login_as, session, uploads, sample_export):
     selects = unit_selects(html)
     assert len(selects) == 45
     assert len(single_selects_with_labels(html)) == 45  # one single select per caseworker
+    assert selects.values()
     assert all(value.startswith("n:") for value in selects.values())  # file teams, new units
 
     response = client.post(f"/sagsudtraek/import/{token}", data=selects)

@@ -436,6 +436,7 @@ def test_missing_required_columns_stop_the_parse(write_csv: WriteCsv) -> None:
     assert records == []
     assert report.missing_required == ["scheme", "start_date"]
     assert [(e.row, e.column_name) for e in report.errors] == [(1, "Ordning"), (1, "Sagsstart")]
+    assert report.errors
     assert all(e.reason.startswith("Påkrævet kolonne mangler") for e in report.errors)
 
 
@@ -570,11 +571,29 @@ def test_iter_batches(sample_path: Path) -> None:
         next(iter_batches(sample_path, report=ParseReport(), batch_size=0))
 
 
-def test_closing_early_closes_the_file(sample_path: Path) -> None:
-    report = ParseReport()
-    records = iter_records(sample_path, report=report)
+def test_closing_early_closes_the_file(
+    write_csv: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reader abandoned after the first record closes the export file at once."""
+    rows = [[f"S-2026-{i:06d}", *GOOD_ROW[1:]] for i in range(1, 50)]
+    path = write_csv(STANDARD_HEADER, rows)
+    opened: list[io.IOBase] = []
+    real_open = io.open
+
+    def recording_open(file: object, *args: object, **kwargs: object) -> io.IOBase:
+        handle = real_open(file, *args, **kwargs)  # type: ignore[call-overload]
+        if str(file) == str(path):
+            opened.append(handle)
+        return handle
+
+    monkeypatch.setattr("builtins.open", recording_open)
+    monkeypatch.setattr(io, "open", recording_open)
+    records = iter_records(path, report=ParseReport())
     next(records)
-    records.close()  # would raise ResourceWarning (an error under pytest) if left open
+    assert opened, "the export was not opened through open()"
+    assert not any(handle.closed for handle in opened)  # still reading
+    records.close()
+    assert all(handle.closed for handle in opened)
 
 
 # --- CPR guard --------------------------------------------------------------------------------
@@ -636,6 +655,7 @@ def test_cpr_in_an_ignored_column_refuses_the_file(write_csv: WriteCsv) -> None:
         (5, "Bemærkning", "Ligner et CPR-nummer – filen afvises"),
         (5, "Sagsstart", "Ugyldig dato (forventet dd-mm-åååå)"),
     ]
+    assert report.errors
     assert all(e.value is None for e in report.errors)
     assert_no_cpr_digits(report)
 
@@ -693,9 +713,12 @@ SMALL_VALID = csv_text(
 
 
 def check_invariants(records: list[CaseRecord], report: ParseReport) -> None:
-    assert all(isinstance(e, RowError) for e in report.errors)
-    assert all(e.value is None or len(e.value) <= 40 for e in report.errors)
-    assert all(isinstance(r, CaseRecord) for r in records)
+    """Invariants of any parse, also one with no records or no errors (hence loops)."""
+    for e in report.errors:
+        assert isinstance(e, RowError)
+        assert e.value is None or len(e.value) <= 40
+    for r in records:
+        assert isinstance(r, CaseRecord)
     assert len({r.case_ref for r in records}) == len(records)
     if report.cpr_found:
         assert report.errors
@@ -833,6 +856,7 @@ def test_very_long_cells_are_reported_with_row_and_column(write_csv: WriteCsv) -
         (4, "Sagsstart", "Værdien er for lang (højst 100 tegn)"),
         (5, "Team", "Værdien er for lang (højst 120 tegn)"),
     ]
+    assert report.errors
     assert all(e.value is None or len(e.value) <= 40 for e in report.errors)
 
 

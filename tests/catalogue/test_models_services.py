@@ -168,6 +168,7 @@ def test_current_points_filters_by_theme_and_scheme(session, org):
     scheme = limited[0].schemes[0]
     other = next(s for s in ("fleksjob", "sygedagpenge", "kontanthjaelp") if s != scheme)
     chosen = current_points(session, schemes=[other])
+    assert chosen
     assert all(not p.schemes or other in p.schemes for p in chosen)
     assert limited[0] not in chosen or other in limited[0].schemes
     theme = limited[0].theme

@@ -7,8 +7,7 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
-from tests.factories import Org
-from tests.reviews.factories import catalogue, items_of, make_plan, make_round, two_team_draw
+from tests.factories import Org, catalogue, items_of, make_plan_row, make_round, two_team_draw
 from tilsyn.catalogue.models import ControlPoint
 from tilsyn.reviews import recording as reviews
 from tilsyn.reviews.models import CaseReview
@@ -35,7 +34,7 @@ def not_in_order_option(cp: ControlPoint) -> int:
 
 def setup_round(session: Session, org: Org, *, emails: bool = True) -> Setup:
     points = catalogue(session)
-    plan = make_plan(session, "Team A kvartal", org.unit_a.id)
+    plan = make_plan_row(session, "Team A kvartal", org.unit_a.id)
     draw = two_team_draw(session, org)
     asked = [points[c] for c in CODES]
     rnd = make_round(session, plan, draw, asked)

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from tests import factories
-from tests.reviews.factories import catalogue, items_of, make_plan, make_round, two_team_draw
+from tests.factories import catalogue, items_of, make_plan_row, make_round, two_team_draw
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, _log_in, _require_chromium
 from tilsyn import create_app
 from tilsyn.extensions import db
@@ -46,7 +46,7 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loop]:
         db.create_all()
         org = factories.make_org(db.session)
         points = catalogue(db.session)
-        plan = make_plan(db.session, "Team A kvartal", org.unit_a.id)
+        plan = make_plan_row(db.session, "Team A kvartal", org.unit_a.id)
         draw = two_team_draw(db.session, org)
         asked = [points["JOBMAAL-01"], points["SAMLET-01"]]
         rnd = make_round(db.session, plan, draw, asked)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from tests.factories import SampledCase, make_draw, make_round
 from tests.feedback.factories import TODAY, setup_round
-from tests.reviews.factories import Unit, make_draw, make_round
 from tilsyn.feedback import actions, loop, plans
 
 
@@ -48,7 +48,7 @@ def test_allowance_counts_actions_open_at_the_snapshot_date(session, org):
 def test_review_hints_show_previous_answers_and_open_actions(session, org):
     s = setup_round(session, org)
     action = _action(session, s, TODAY, date(2027, 1, 15))
-    draw = make_draw(session, org, [Unit(org.cw_a1, "sygedagpenge", 0.5)], tag="b")
+    draw = make_draw(session, org, [SampledCase(org.cw_a1, "sygedagpenge", 0.5)], tag="b")
     nxt = make_round(
         session,
         s.round.plan,

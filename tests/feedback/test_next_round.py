@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from tests.rounds.factories import make_plan, make_snapshot, setup_catalogue_and_model
+from tests.factories import make_org_snapshot, make_plan, setup_catalogue_and_model
 from tilsyn.feedback import actions, plans
 from tilsyn.feedback.loop import followup_allowance, open_action_counts
 from tilsyn.reviews import recording
@@ -28,7 +28,7 @@ def _first_round_with_open_action(session, org):
     admin = org.users["admin"]
     plan = make_plan(session, org)
     plans.save_settings(session, admin, plan.id, "acknowledge", F)
-    snapshot = make_snapshot(session, org, date(2026, 7, 1))
+    snapshot = make_org_snapshot(session, org, date(2026, 7, 1))
     rnd = create_round(session, admin, plan, period_containing("quarterly", date(2026, 7, 1)))
     draw_round(session, admin, rnd, snapshot=snapshot, seed=11, prior_findings={})
     item = session.scalars(
@@ -70,7 +70,7 @@ def _sizes(session, draw: Draw) -> dict[int, int]:
 def test_open_action_at_the_snapshot_date_gives_n_plus_f_and_the_draw_says_why(session, org):
     plan, action = _first_round_with_open_action(session, org)
     admin = org.users["admin"]
-    snapshot = make_snapshot(session, org, date(2026, 10, 1))
+    snapshot = make_org_snapshot(session, org, date(2026, 10, 1))
     extra = followup_allowance(session, plan.id, snapshot.as_of)
     assert list(extra) == [org.cw_a1.id]
     nxt = create_round(session, admin, plan, period_containing("quarterly", date(2026, 10, 1)))
@@ -103,7 +103,7 @@ def test_approved_before_the_snapshot_date_gives_plain_n(session, org):
     plan, action = _first_round_with_open_action(session, org)
     actions.mark_done(session, org.users["sagsbehandler"], action.id, "Gjort")
     actions.approve(session, org.users["leder"], action.id, date(2026, 9, 20))
-    snapshot = make_snapshot(session, org, date(2026, 10, 1))
+    snapshot = make_org_snapshot(session, org, date(2026, 10, 1))
     assert followup_allowance(session, plan.id, snapshot.as_of) == {}
 
 
@@ -111,7 +111,7 @@ def test_the_scheduler_run_draws_the_next_round_with_the_allowance(app, session,
     from tilsyn import scheduler
 
     plan, action = _first_round_with_open_action(session, org)
-    make_snapshot(session, org, date(2026, 10, 1))
+    make_org_snapshot(session, org, date(2026, 10, 1))
     session.commit()
     scheduler.run_due_once(app, date(2026, 10, 2))
     session.expire_all()
@@ -129,7 +129,7 @@ def test_open_actions_attribute_is_unknown_without_counts_and_zero_when_none(ses
     from tilsyn.risk.population import load_population
 
     setup_catalogue_and_model(session, org)
-    snapshot = make_snapshot(session, org, date(2026, 10, 1), per_caseworker=2)
+    snapshot = make_org_snapshot(session, org, date(2026, 10, 1), per_caseworker=2)
     pop = load_population(session, snapshot, prior_findings={}, open_actions=counts)
     values = pop.attributes["open_followup_actions"]
     assert len(values) == 8

@@ -7,8 +7,8 @@ from datetime import date
 
 from sqlalchemy import select
 
+from tests.factories import make_org_snapshot
 from tests.feedback.test_next_round import _first_round_with_open_action
-from tests.rounds.factories import make_snapshot
 from tilsyn.feedback import release
 from tilsyn.feedback.models import FeedbackRelease
 from tilsyn.rounds.models import Round
@@ -20,7 +20,7 @@ from tilsyn.sampling.models import DrawItem
 def test_review_form_shows_previous_rounds_and_open_action(login_as, session, org):
     plan, action = _first_round_with_open_action(session, org)
     admin = org.users["admin"]
-    snapshot = make_snapshot(session, org, date(2026, 10, 1))
+    snapshot = make_org_snapshot(session, org, date(2026, 10, 1))
     nxt = create_round(session, admin, plan, period_containing("quarterly", date(2026, 10, 1)))
     draw_round(session, admin, nxt, snapshot=snapshot, seed=3, prior_findings={})
     item = session.scalars(

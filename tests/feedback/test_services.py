@@ -46,6 +46,7 @@ def test_nothing_is_shown_before_release_and_release_is_idempotent(session, s):
     mails = session.scalars(select(OutboxMessage)).all()
     assert [m.to for m in mails] == ["aaa@test.example"]
     assert mails[0].subject == "Du har fået feedback på 2 sager i tilsynsrunde 2026-K3"
+    assert s.items
     assert all(item.case_ref not in mails[0].body for item in s.items)
     groups = pages.my_feedback(session, cw_user)
     refs = {line.case_ref for g in groups for line in g.lines}

@@ -73,6 +73,7 @@ def test_messages_wait_while_smtp_is_down_and_go_out_when_it_is_back(session):
     session.commit()
     assert (down.sent, down.failed) == (0, 2)
     messages = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    assert messages
     assert all(m.sent_at is None and m.attempts == 1 and m.last_error for m in messages)
     assert all(m.next_attempt_at == NOW + timedelta(minutes=1) for m in messages)
     # Not due yet: nothing is tried.

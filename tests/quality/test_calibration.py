@@ -7,9 +7,8 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import select
 
-from tests.factories import make_user
-from tests.reviews.factories import catalogue, items_of, make_plan, make_round, two_team_draw
-from tests.reviews.factories import option_id as opt
+from tests.factories import catalogue, items_of, make_plan_row, make_round, make_user, two_team_draw
+from tests.factories import option_id as opt
 from tilsyn.audit.models import AuditEvent
 from tilsyn.quality.calibration import (
     CalibrationAccessError,
@@ -34,7 +33,7 @@ def site(session, org):
     B); leder leads team A, leder2 team B; calibration with both, 2 cases per team."""
     cps = catalogue(session)
     leder2 = make_user(session, "leder2", "teamleder", units=[org.unit_b])
-    plan = make_plan(session, "Hele organisationen", None)
+    plan = make_plan_row(session, "Hele organisationen", None)
     draw = two_team_draw(session, org)
     rnd = make_round(session, plan, draw, [cps["JOBMAAL-01"], cps["SAMLET-01"]])
     session.commit()

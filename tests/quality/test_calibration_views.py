@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from tests.factories import make_user
-from tests.reviews.factories import catalogue, items_of, make_plan, make_round, two_team_draw
-from tests.reviews.factories import option_id as opt
+from tests.factories import catalogue, items_of, make_plan_row, make_round, make_user, two_team_draw
+from tests.factories import option_id as opt
 from tilsyn.quality.models import CalibrationCase, CalibrationResolution
 from tilsyn.reviews.recording import save_review
 
@@ -15,7 +14,7 @@ def test_calibration_flow_through_the_pages(session, org, login_as) -> None:
     cps = catalogue(session)
     j, sa = cps["JOBMAAL-01"], cps["SAMLET-01"]
     leder2 = make_user(session, "leder2", "teamleder", units=[org.unit_b])
-    plan = make_plan(session, "Team A", org.unit_a.id)
+    plan = make_plan_row(session, "Team A", org.unit_a.id)
     draw = two_team_draw(session, org)
     rnd = make_round(session, plan, draw, [j, sa])
     session.commit()

@@ -9,9 +9,15 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.factories import Org
-from tests.reviews.factories import catalogue, make_plan, make_round, option_id
-from tests.sampling.factories import AS_OF, make_snapshot
+from tests.factories import (
+    AS_OF,
+    Org,
+    catalogue,
+    make_plan_row,
+    make_round,
+    make_snapshot,
+    option_id,
+)
 from tilsyn.cases.models import Case
 from tilsyn.quality.census import method_check, round_census
 from tilsyn.reviews.models import CaseReview, ReviewAnswer, ReviewStatus
@@ -98,7 +104,7 @@ def _setup(session: Session, org: Org) -> tuple[object, dict[str, int], list[Dra
         session.add(item)
         items.append(item)
     session.flush()
-    plan = make_plan(session, "Team A", org.unit_a.id)
+    plan = make_plan_row(session, "Team A", org.unit_a.id)
     rnd = make_round(session, plan, draw, [cv, points["JOBMAAL-02"]], status=RoundStatus.CLOSED)
     codes = {o.code: o.id for o in cv.scale.options}
     return rnd, codes, items
@@ -191,7 +197,7 @@ def test_round_without_reviews_is_not_comparable(session: Session, org: Org) -> 
 
 def test_round_without_draw(session: Session, org: Org) -> None:
     points = catalogue(session)
-    plan = make_plan(session, "Team A", org.unit_a.id)
+    plan = make_plan_row(session, "Team A", org.unit_a.id)
     rnd = make_round(session, plan, None, [points["CV-01"]])
     assert round_census(session, rnd) == []
     assert option_id(points["CV-01"], "ja") > 0

@@ -5,9 +5,7 @@ from __future__ import annotations
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from tests.factories import Org
-from tests.reviews.factories import Unit, catalogue, items_of, make_draw, option_id
-from tests.sampling.factories import AS_OF
+from tests.factories import AS_OF, Org, SampledCase, catalogue, items_of, make_draw, option_id
 from tilsyn.cases.models import Case
 from tilsyn.reviews.prefill import OVERRIDE_REASON_MAX, case_prefills, override_problems
 
@@ -18,9 +16,9 @@ def _setup(session: Session, org: Org):  # type: ignore[no-untyped-def]
         session,
         org,
         [
-            Unit(org.cw_a1, "kontanthjaelp", 0.5),
-            Unit(org.cw_a1, "kontanthjaelp", 0.5),
-            Unit(org.cw_a1, "kontanthjaelp", 0.5),
+            SampledCase(org.cw_a1, "kontanthjaelp", 0.5),
+            SampledCase(org.cw_a1, "kontanthjaelp", 0.5),
+            SampledCase(org.cw_a1, "kontanthjaelp", 0.5),
         ],
     )
     items = items_of(session, draw)

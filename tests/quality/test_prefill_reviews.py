@@ -8,8 +8,8 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import select, update
 
-from tests.reviews.factories import Unit, catalogue, items_of, make_draw, make_plan, make_round
-from tests.reviews.factories import option_id as opt
+from tests.factories import SampledCase, catalogue, items_of, make_draw, make_plan_row, make_round
+from tests.factories import option_id as opt
 from tilsyn.audit.models import AuditEvent
 from tilsyn.cases.models import Case
 from tilsyn.quality.census import round_census
@@ -27,13 +27,19 @@ def site(session, org):
     draw = make_draw(
         session,
         org,
-        [Unit(org.cw_a1, "kontanthjaelp", 0.5), Unit(org.cw_a1, "kontanthjaelp", 0.25)],
+        [
+            SampledCase(org.cw_a1, "kontanthjaelp", 0.5),
+            SampledCase(org.cw_a1, "kontanthjaelp", 0.25),
+        ],
     )
     first, second = items_of(session, draw)
     for item, cv in ((first, True), (second, False)):
         session.execute(update(Case).where(Case.id == item.case_id).values(cv_on_jobnet=cv))
     rnd = make_round(
-        session, make_plan(session, "Team A", org.unit_a.id), draw, [cps["CV-01"], cps["BORGER-01"]]
+        session,
+        make_plan_row(session, "Team A", org.unit_a.id),
+        draw,
+        [cps["CV-01"], cps["BORGER-01"]],
     )
     session.commit()
     return SimpleNamespace(cps=cps, rnd=rnd, first=first, second=second, org=org)

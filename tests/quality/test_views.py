@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import update
 
-from tests.reviews.factories import Unit, catalogue, items_of, make_draw, make_plan, make_round
-from tests.reviews.factories import option_id as opt
+from tests.factories import SampledCase, catalogue, items_of, make_draw, make_plan_row, make_round
+from tests.factories import option_id as opt
 from tilsyn.cases.models import Case
 from tilsyn.reviews.recording import save_review
 from tilsyn.rounds.models import RoundStatus
@@ -18,15 +18,15 @@ def test_method_check_page(session, org, login_as) -> None:
         session,
         org,
         [
-            Unit(org.cw_a1, "kontanthjaelp", 0.5),
-            Unit(org.cw_a1, "kontanthjaelp", 0.5),
-            Unit(org.cw_a1, "kontanthjaelp", 0.5),
+            SampledCase(org.cw_a1, "kontanthjaelp", 0.5),
+            SampledCase(org.cw_a1, "kontanthjaelp", 0.5),
+            SampledCase(org.cw_a1, "kontanthjaelp", 0.5),
         ],
     )
     items = items_of(session, draw)
     for item, flag in zip(items, (True, False, True), strict=True):
         session.execute(update(Case).where(Case.id == item.case_id).values(cv_on_jobnet=flag))
-    rnd = make_round(session, make_plan(session, "Team A", org.unit_a.id), draw, [cv])
+    rnd = make_round(session, make_plan_row(session, "Team A", org.unit_a.id), draw, [cv])
     for item, code in zip(items, ("ja", "nej", "ja"), strict=True):
         save_review(
             session, org.users["leder"], rnd.id, item.id, {cv.id: (opt(cv, code), "")}, "", True

@@ -10,8 +10,15 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from tests.reviews.factories import Unit, catalogue, items_of, make_draw, make_plan, make_round
-from tests.sampling.factories import make_population
+from tests.factories import (
+    SampledCase,
+    catalogue,
+    items_of,
+    make_draw,
+    make_plan_row,
+    make_population,
+    make_round,
+)
 from tilsyn.results import services
 from tilsyn.results.data import previous_period, shift_period, valid_period, year_earlier
 from tilsyn.results.estimates import CONTROL_POINT, THEME, Options
@@ -57,22 +64,22 @@ def period(session, org):
         session,
         org,
         [
-            Unit(org.cw_a1, "sygedagpenge", 0.5),
-            Unit(org.cw_a1, "sygedagpenge", 0.25),
-            Unit(org.cw_a1, "kontanthjaelp", 0.2),
-            Unit(org.cw_a2, "sygedagpenge", 0.4),
-            Unit(org.cw_a2, "sygedagpenge", 0.8),
+            SampledCase(org.cw_a1, "sygedagpenge", 0.5),
+            SampledCase(org.cw_a1, "sygedagpenge", 0.25),
+            SampledCase(org.cw_a1, "kontanthjaelp", 0.2),
+            SampledCase(org.cw_a2, "sygedagpenge", 0.4),
+            SampledCase(org.cw_a2, "sygedagpenge", 0.8),
         ],
         tag="a",
     )
     draw_b = make_draw(
         session,
         org,
-        [Unit(org.cw_b1, "sygedagpenge", 0.5), Unit(org.cw_b1, "sygedagpenge", 0.5)],
+        [SampledCase(org.cw_b1, "sygedagpenge", 0.5), SampledCase(org.cw_b1, "sygedagpenge", 0.5)],
         tag="b",
     )
-    plan_a = make_plan(session, "Plan A", org.unit_a.id)
-    plan_b = make_plan(session, "Plan B", org.unit_b.id)
+    plan_a = make_plan_row(session, "Plan A", org.unit_a.id)
+    plan_b = make_plan_row(session, "Plan B", org.unit_b.id)
     rnd_a = make_round(session, plan_a, draw_a, [p1, p2])
     rnd_b = make_round(session, plan_b, draw_b, [p1])
     a = items_of(session, draw_a)
@@ -83,7 +90,7 @@ def period(session, org):
     _review(session, rnd_a, a[3], ReviewStatus.DRAFT, [(p1, "in_order")])
     _review(session, rnd_b, b[0], ReviewStatus.COMPLETED, [(p1, "in_order")])
     _review(session, rnd_b, b[1], ReviewStatus.COMPLETED, [(p1, "in_order")])
-    draw_old = make_draw(session, org, [Unit(org.cw_b1, "sygedagpenge", 0.5)], tag="c")
+    draw_old = make_draw(session, org, [SampledCase(org.cw_b1, "sygedagpenge", 0.5)], tag="c")
     rnd_old = make_round(session, plan_b, draw_old, [p1], label="2026-K2", start=date(2026, 4, 1))
     _review(
         session,

@@ -14,8 +14,8 @@ from fractions import Fraction as F
 
 import pytest
 
-from tests.reviews.factories import Unit, catalogue, items_of, make_draw, make_plan, make_round
-from tests.reviews.factories import option_id as opt
+from tests.factories import SampledCase, catalogue, items_of, make_draw, make_plan_row, make_round
+from tests.factories import option_id as opt
 from tilsyn.catalogue.points import save_control_point
 from tilsyn.reviews.estimates import point_estimates, theme_weakness
 from tilsyn.reviews.recording import save_review
@@ -55,15 +55,17 @@ def rettid(session, org):
     """
     cps = catalogue(session)
     units = [
-        Unit(org.cw_a1, "jobafklaring", 0.5, "S1"),
-        Unit(org.cw_a1, "jobafklaring", 0.25, "S1"),
-        Unit(org.cw_a1, "jobafklaring", 1.0, "S1"),
-        Unit(org.cw_a1, "sygedagpenge", 0.5, "S1"),
-        Unit(org.cw_a2, "jobafklaring", 0.2, "S2"),
-        Unit(org.cw_a2, "jobafklaring", 1 / 3, "S2"),
+        SampledCase(org.cw_a1, "jobafklaring", 0.5, "S1"),
+        SampledCase(org.cw_a1, "jobafklaring", 0.25, "S1"),
+        SampledCase(org.cw_a1, "jobafklaring", 1.0, "S1"),
+        SampledCase(org.cw_a1, "sygedagpenge", 0.5, "S1"),
+        SampledCase(org.cw_a2, "jobafklaring", 0.2, "S2"),
+        SampledCase(org.cw_a2, "jobafklaring", 1 / 3, "S2"),
     ]
     draw = make_draw(session, org, units)
-    rnd = make_round(session, make_plan(session, "Plan A", org.unit_a.id), draw, [cps["RETTID-01"]])
+    rnd = make_round(
+        session, make_plan_row(session, "Plan A", org.unit_a.id), draw, [cps["RETTID-01"]]
+    )
     return cps, rnd, items_of(session, draw)
 
 
@@ -128,15 +130,15 @@ def test_unreviewed_cases_are_non_response_and_make_the_estimate_provisional(ses
 def test_scheme_domain_keeps_the_full_sample_in_the_strata(session, org):
     cps = catalogue(session)
     units = [
-        Unit(org.cw_a1, "sygedagpenge", 0.5, "S1"),
-        Unit(org.cw_a1, "jobafklaring", 0.25, "S1"),
-        Unit(org.cw_a1, "sygedagpenge", 0.2, "S1"),
-        Unit(org.cw_a2, "sygedagpenge", 0.5, "S2"),
-        Unit(org.cw_a2, "jobafklaring", 0.5, "S2"),
+        SampledCase(org.cw_a1, "sygedagpenge", 0.5, "S1"),
+        SampledCase(org.cw_a1, "jobafklaring", 0.25, "S1"),
+        SampledCase(org.cw_a1, "sygedagpenge", 0.2, "S1"),
+        SampledCase(org.cw_a2, "sygedagpenge", 0.5, "S2"),
+        SampledCase(org.cw_a2, "jobafklaring", 0.5, "S2"),
     ]
     draw = make_draw(session, org, units)
     rnd = make_round(
-        session, make_plan(session, "Plan A", org.unit_a.id), draw, [cps["JOBMAAL-01"]]
+        session, make_plan_row(session, "Plan A", org.unit_a.id), draw, [cps["JOBMAAL-01"]]
     )
     j = cps["JOBMAAL-01"]
     for item, code in zip(items_of(session, draw), ("ja", "ja", "nej", "nej", "ja"), strict=True):
@@ -163,12 +165,14 @@ def test_scheme_domain_keeps_the_full_sample_in_the_strata(session, org):
 def test_scored_scale_gives_weighted_share_and_mean(session, org):
     cps = catalogue(session)
     units = [
-        Unit(org.cw_a1, "sygedagpenge", 0.5),
-        Unit(org.cw_a1, "sygedagpenge", 0.25),
-        Unit(org.cw_a1, "sygedagpenge", 1.0),
+        SampledCase(org.cw_a1, "sygedagpenge", 0.5),
+        SampledCase(org.cw_a1, "sygedagpenge", 0.25),
+        SampledCase(org.cw_a1, "sygedagpenge", 1.0),
     ]
     draw = make_draw(session, org, units)
-    rnd = make_round(session, make_plan(session, "Plan A", org.unit_a.id), draw, [cps["SAMLET-01"]])
+    rnd = make_round(
+        session, make_plan_row(session, "Plan A", org.unit_a.id), draw, [cps["SAMLET-01"]]
+    )
     sa = cps["SAMLET-01"]
     for item, code in zip(items_of(session, draw), ("3", "1", "2"), strict=True):
         review(session, org.users["admin"], rnd, item, {sa.id: (opt(sa, code), "")})
@@ -201,7 +205,7 @@ def test_comparable_versions_form_one_series_and_a_break_starts_a_new_one(sessio
 
     v2 = new_version(v1, "Fremgår et konkret jobmål af planen?", comparable=True)
     v3 = new_version(v2, "Fremgår et konkret og realistisk jobmål af planen?", comparable=False)
-    plan = make_plan(session, "Plan A", org.unit_a.id)
+    plan = make_plan_row(session, "Plan A", org.unit_a.id)
     rounds = []
     for k, (points, start) in enumerate(
         (([v1], "2026-01-01"), ([v2], "2026-04-01"), ([v3], "2026-07-01"), ([v1, v2], "2026-10-01"))
@@ -209,7 +213,10 @@ def test_comparable_versions_form_one_series_and_a_break_starts_a_new_one(sessio
         draw = make_draw(
             session,
             org,
-            [Unit(org.cw_a1, "sygedagpenge", 0.5), Unit(org.cw_a1, "sygedagpenge", 0.5)],
+            [
+                SampledCase(org.cw_a1, "sygedagpenge", 0.5),
+                SampledCase(org.cw_a1, "sygedagpenge", 0.5),
+            ],
             tag="abcd"[k],
         )
         rnd = make_round(
@@ -235,12 +242,15 @@ def test_comparable_versions_form_one_series_and_a_break_starts_a_new_one(sessio
 def test_theme_weakness_uses_latest_closed_rounds_that_asked_the_theme(session, org):
     cps = catalogue(session)
     j, sa = cps["JOBMAAL-01"], cps["SAMLET-01"]
-    plan = make_plan(session, "Plan A", org.unit_a.id)
+    plan = make_plan_row(session, "Plan A", org.unit_a.id)
     admin = org.users["admin"]
 
     def run(label, start, status, answers_per_case, tag):
         draw = make_draw(
-            session, org, [Unit(org.cw_a1, "sygedagpenge", 0.5)] * len(answers_per_case), tag=tag
+            session,
+            org,
+            [SampledCase(org.cw_a1, "sygedagpenge", 0.5)] * len(answers_per_case),
+            tag=tag,
         )
         points = sorted({cps[code] for a in answers_per_case for code in a}, key=lambda p: p.code)
         rnd = make_round(session, plan, draw, points, label=label, start=start)

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.reviews.factories import catalogue, items_of, make_plan, make_round, two_team_draw
+from tests.factories import catalogue, items_of, make_plan_row, make_round, two_team_draw
 from tests.reviews.test_views import form, review_of, urls
 from tilsyn.reviews.models import ReviewStatus
 
@@ -19,7 +19,7 @@ def site(session, org):
     draw = two_team_draw(session, org)
     rnd = make_round(
         session,
-        make_plan(session, "Hele organisationen", None),
+        make_plan_row(session, "Hele organisationen", None),
         draw,
         [cps["JOBMAAL-01"], cps["SAMLET-01"]],
     )

@@ -7,8 +7,8 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import func, select
 
-from tests.reviews.factories import Unit, catalogue, items_of, make_draw, make_plan, make_round
-from tests.reviews.factories import option_id as opt
+from tests.factories import SampledCase, catalogue, items_of, make_draw, make_plan_row, make_round
+from tests.factories import option_id as opt
 from tilsyn.audit.models import AuditEvent
 from tilsyn.catalogue.models import ScaleOption
 from tilsyn.reviews.errors import ReviewAccessError, ReviewError
@@ -37,12 +37,12 @@ def setup(session, org):
         session,
         org,
         [
-            Unit(org.cw_a1, "sygedagpenge", 0.5),
-            Unit(org.cw_a1, "jobafklaring", 0.25),
-            Unit(org.cw_a2, "fleksjob", 1.0),
+            SampledCase(org.cw_a1, "sygedagpenge", 0.5),
+            SampledCase(org.cw_a1, "jobafklaring", 0.25),
+            SampledCase(org.cw_a2, "fleksjob", 1.0),
         ],
     )
-    plan = make_plan(session, "Plan A", org.unit_a.id)
+    plan = make_plan_row(session, "Plan A", org.unit_a.id)
     points = [cps["JOBMAAL-01"], cps["SAMLET-01"], cps["RETTID-01"]]
     rnd = make_round(session, plan, draw, points)
     session.commit()
@@ -193,7 +193,7 @@ def test_round_must_be_drawn_or_in_review_and_item_in_its_current_draw(session, 
         with pytest.raises(ReviewError, match=message):
             save_review(session, leder, s.rnd.id, s.items[0].id, answers, "", False)
     s.rnd.status = RoundStatus.DRAWN
-    other = make_draw(session, s.org, [Unit(s.org.cw_a1, "sygedagpenge", 0.5)], tag="b")
+    other = make_draw(session, s.org, [SampledCase(s.org.cw_a1, "sygedagpenge", 0.5)], tag="b")
     foreign = items_of(session, other)[0]
     with pytest.raises(ReviewError, match="nuværende stikprøve"):
         save_review(session, leder, s.rnd.id, foreign.id, answers, "", False)
@@ -253,9 +253,9 @@ def test_only_leaders_of_the_caseworkers_unit_and_admins_may_record(session, org
     draw = make_draw(
         session,
         org,
-        [Unit(org.cw_a1, "sygedagpenge", 0.5), Unit(org.cw_b1, "sygedagpenge", 0.5)],
+        [SampledCase(org.cw_a1, "sygedagpenge", 0.5), SampledCase(org.cw_b1, "sygedagpenge", 0.5)],
     )
-    whole = make_plan(session, "Hele org", None)
+    whole = make_plan_row(session, "Hele org", None)
     rnd = make_round(session, whole, draw, [cps["JOBMAAL-01"]])
     session.commit()
     item_a, item_b = items_of(session, draw)

@@ -8,16 +8,16 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import func, select
 
-from tests.reviews.factories import (
-    Unit,
+from tests.factories import (
+    SampledCase,
     catalogue,
     items_of,
     make_draw,
-    make_plan,
+    make_plan_row,
     make_round,
     two_team_draw,
 )
-from tests.reviews.factories import option_id as opt
+from tests.factories import option_id as opt
 from tilsyn.audit.models import AuditEvent
 from tilsyn.reviews.models import CaseReview, ReviewStatus
 from tilsyn.rounds.models import Round, RoundStatus
@@ -30,7 +30,7 @@ def site(session, org):
     draw = two_team_draw(session, org)
     rnd = make_round(
         session,
-        make_plan(session, "Hele organisationen", None),
+        make_plan_row(session, "Hele organisationen", None),
         draw,
         [cps["JOBMAAL-01"], cps["SAMLET-01"]],
     )
@@ -177,9 +177,9 @@ def test_leader_of_another_unit_is_refused(session, site, login_as):
     assert client.post(u["reopen"]).status_code == 403
     assert review_of(session, s.b1) is None
     # A round of team B's own plan is refused as a whole.
-    draw = make_draw(session, s.org, [Unit(s.org.cw_b2, "sygedagpenge", 0.5)], tag="b")
+    draw = make_draw(session, s.org, [SampledCase(s.org.cw_b2, "sygedagpenge", 0.5)], tag="b")
     other = make_round(
-        session, make_plan(session, "Team B", s.org.unit_b.id), draw, [s.cps["SAMLET-01"]]
+        session, make_plan_row(session, "Team B", s.org.unit_b.id), draw, [s.cps["SAMLET-01"]]
     )
     session.commit()
     assert client.get(f"/gennemgang/runder/{other.id}").status_code == 403

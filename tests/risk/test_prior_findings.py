@@ -7,9 +7,16 @@ from datetime import date
 
 import numpy as np
 
-from tests.reviews.factories import Unit, catalogue, items_of, make_draw, make_plan, make_round
-from tests.reviews.factories import option_id as opt
-from tests.sampling.factories import make_snapshot
+from tests.factories import (
+    SampledCase,
+    catalogue,
+    items_of,
+    make_draw,
+    make_plan_row,
+    make_round,
+    make_snapshot,
+)
+from tests.factories import option_id as opt
 from tilsyn.reviews.findings import prior_findings_by_caseworker
 from tilsyn.reviews.recording import save_review
 from tilsyn.risk.population import load_population, score_population
@@ -20,7 +27,7 @@ from tilsyn.rounds.models import RoundStatus
 def _reviewed_round(session, org, plan, jobmaal, answers, *, label, start, tag, complete=True):
     """A closed round in which the given caseworkers' cases got JOBMAAL-01 answers."""
     draw = make_draw(
-        session, org, [Unit(cw, "sygedagpenge", 0.5) for cw, _code in answers], tag=tag
+        session, org, [SampledCase(cw, "sygedagpenge", 0.5) for cw, _code in answers], tag=tag
     )
     rnd = make_round(session, plan, draw, [jobmaal], label=label, start=start)
     for item, (_cw, code) in zip(items_of(session, draw), answers, strict=True):
@@ -54,7 +61,7 @@ def _first_quarter(session, org, plan, jobmaal):
 
 def test_share_not_in_order_in_each_caseworkers_latest_closed_round(session, org):
     jobmaal = catalogue(session)["JOBMAAL-01"]
-    plan = make_plan(session, "Plan A", None)
+    plan = make_plan_row(session, "Plan A", None)
     a1, a2, b1 = org.cw_a1, org.cw_a2, org.cw_b1
     _first_quarter(session, org, plan, jobmaal)
     # 2026-K2: AAA all in order now; BBA only a draft review (does not count).
@@ -82,7 +89,7 @@ def test_share_not_in_order_in_each_caseworkers_latest_closed_round(session, org
 
 def test_population_carries_prior_findings_and_the_default_factor_fires(session, org):
     jobmaal = catalogue(session)["JOBMAAL-01"]
-    plan = make_plan(session, "Plan A", None)
+    plan = make_plan_row(session, "Plan A", None)
     a1, a2, b1 = org.cw_a1, org.cw_a2, org.cw_b1
     _first_quarter(session, org, plan, jobmaal)
     snapshot = make_snapshot(

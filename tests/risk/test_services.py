@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from tests.sampling.factories import AS_OF, make_population, make_snapshot
+from tests.factories import AS_OF, make_population, make_snapshot
 from tilsyn.audit.models import AuditEvent
 from tilsyn.risk import rules
 from tilsyn.risk.case_risk import CaseAccessDenied, case_risk

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from tests.sampling.factories import AS_OF, make_population, make_snapshot
+from tests.factories import AS_OF, make_population, make_snapshot
 from tilsyn.audit.models import AuditEvent
 from tilsyn.cases.models import Case
 from tilsyn.cases.snapshots import latest_snapshot

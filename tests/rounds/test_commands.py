@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from flask import Flask
 
-from tests.reviews.factories import Unit, make_draw, make_plan, make_round
+from tests.factories import SampledCase, make_draw, make_plan_row, make_round
 from tilsyn.rounds.commands import rounds_group
 
 
 def test_rounds_list_shows_whole_plan_names_in_aligned_columns(app: Flask, session, org) -> None:
     long_name = "Kvartalstilsyn Sygedagpenge og Jobafklaring Syd"
-    draw = make_draw(session, org, [Unit(org.cw_a1, "sygedagpenge", 0.5)])
-    make_round(session, make_plan(session, long_name, None), draw, [], label="2026-K3")
-    make_round(session, make_plan(session, "Kort", None), None, [], label="2026-K4")
+    draw = make_draw(session, org, [SampledCase(org.cw_a1, "sygedagpenge", 0.5)])
+    make_round(session, make_plan_row(session, long_name, None), draw, [], label="2026-K3")
+    make_round(session, make_plan_row(session, "Kort", None), None, [], label="2026-K4")
     session.commit()
 
     lines = app.test_cli_runner().invoke(rounds_group, ["list"]).output.splitlines()

@@ -8,7 +8,7 @@ from datetime import date
 import numpy as np
 from sqlalchemy import select
 
-from tests.rounds.factories import make_snapshot
+from tests.factories import make_org_snapshot
 from tilsyn.cases.models import Case
 from tilsyn.demo import build_demo
 from tilsyn.rounds.demo import add_demo_rounds
@@ -20,7 +20,7 @@ TODAY = date(2026, 11, 23)
 
 
 def test_demo_history_then_next_quarter_creates_one_round_per_plan(session, org):
-    make_snapshot(session, org, TODAY)
+    make_org_snapshot(session, org, TODAY)
     add_demo_rounds(session, org.users["admin"], np.random.default_rng(7), TODAY)
     session.commit()
     plans = session.scalars(select(SupervisionPlan).order_by(SupervisionPlan.name)).all()
@@ -31,9 +31,11 @@ def test_demo_history_then_next_quarter_creates_one_round_per_plan(session, org)
         ).all()
         assert [r.status for r in rounds] == [RoundStatus.CLOSED] * 8 + [RoundStatus.IN_REVIEW]
         assert rounds[-1].period_label == "2026-K4" and rounds[0].period_label == "2024-K4"
+        assert rounds
         assert all(r.draw is not None for r in rounds)
         # Rotation: consecutive rounds ask different rotating themes; the core never changes.
         rot = [tuple(rt.theme_id for rt in r.themes if not rt.is_core) for r in rounds]
+        assert len(rot) > 1
         assert all(a != b for a, b in itertools.pairwise(rot))
         cores = {tuple(rt.theme_id for rt in r.themes if rt.is_core) for r in rounds}
         assert len(cores) == 1
@@ -46,6 +48,7 @@ def test_demo_history_then_next_quarter_creates_one_round_per_plan(session, org)
     assert again.created == [] and again.drawn == []
     new = session.scalars(select(Round).where(Round.period_label == "2027-K1")).all()
     assert sorted(r.plan_id for r in new) == [p.id for p in plans]
+    assert new
     assert all(r.status == RoundStatus.DRAWN for r in new)
 
 
@@ -73,6 +76,7 @@ def test_full_demo_has_a_quarterly_plan_per_team_with_eight_past_rounds(session)
         ).all()
         assert [r.status for r in rounds] == [RoundStatus.CLOSED] * 8 + [RoundStatus.IN_REVIEW]
         assert rounds[-1].period_label == current.label
+        assert rounds
         assert all(r.draw is not None and r.draw.sample_size > 0 for r in rounds)
         codes = [t.code for t in plan.rotating_themes]
         asked = []
@@ -81,6 +85,7 @@ def test_full_demo_has_a_quarterly_plan_per_team_with_eight_past_rounds(session)
             asked += [rt.theme.code for rt in rotating if not rt.is_core]
             points = [rcp.control_point for rcp in rnd.control_points]
             # Only questions for the team's schemes, and every theme asks at least one.
+            assert points
             assert all(not p.schemes or set(p.schemes) & team_schemes for p in points)
             assert {p.theme_id for p in points} == {rt.theme_id for rt in rnd.themes}
         # The rotation walks round the plan's list in order, across the wrap.

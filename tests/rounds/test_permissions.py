@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from tests.rounds.factories import make_plan, make_snapshot, setup_catalogue_and_model
+from tests.factories import make_org_snapshot, make_plan, setup_catalogue_and_model
 from tilsyn import permissions
 from tilsyn.rounds.errors import RoundError
 from tilsyn.rounds.models import SupervisionPlan
@@ -100,7 +100,7 @@ def test_team_leader_cannot_see_or_manage_another_units_plan_or_round(session, o
 
 def test_revisor_reads_every_sampled_case_team_leader_only_own_units(session, org, login_as):
     setup_catalogue_and_model(session, org)
-    snapshot = make_snapshot(session, org, TODAY)
+    snapshot = make_org_snapshot(session, org, TODAY)
     draw = draw_sample(
         session,
         org.users["admin"],

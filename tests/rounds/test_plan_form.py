@@ -7,7 +7,7 @@ import re
 
 from sqlalchemy import select
 
-from tests.rounds.factories import setup_catalogue_and_model
+from tests.factories import setup_catalogue_and_model
 from tilsyn.rounds.models import SupervisionPlan
 
 

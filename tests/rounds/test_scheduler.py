@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from tests.rounds.factories import make_plan, make_snapshot, setup_catalogue_and_model
+from tests.factories import make_org_snapshot, make_plan, setup_catalogue_and_model
 from tilsyn import scheduler
 from tilsyn.extensions import db
 from tilsyn.notifications.models import OutboxMessage
@@ -45,7 +45,7 @@ def _rounds(session):
 def test_run_due_creates_current_round_with_draw_and_is_idempotent(session, org):
     plan = _prepare(session, org, starts_on=TODAY)
     org_plan = make_plan(session, org, name="Hele organisationen", unit_id=None, starts_on=TODAY)
-    make_snapshot(session, org, TODAY - timedelta(days=10))
+    make_org_snapshot(session, org, TODAY - timedelta(days=10))
     session.commit()
     report = run_due(session, TODAY, prior_findings={})
     session.commit()
@@ -55,6 +55,7 @@ def test_run_due_creates_current_round_with_draw_and_is_idempotent(session, org)
         (plan.id, "2026-K2", RoundStatus.DRAWN),
         (org_plan.id, "2026-K2", RoundStatus.DRAWN),
     ]
+    assert rounds
     assert all(r.draw is not None and r.draw.sample_size > 0 for r in rounds)
     # The org-wide plan samples every team, the Team A plan only Team A.
     assert rounds[1].draw.sample_size > rounds[0].draw.sample_size
@@ -75,7 +76,7 @@ def test_catch_up_covers_previous_period_only_and_not_before_plan_start(session,
 
 def test_old_snapshot_waits_notifies_once_and_draws_later(session, org):
     plan = _prepare(session, org, starts_on=TODAY)
-    make_snapshot(session, org, TODAY - timedelta(days=120))
+    make_org_snapshot(session, org, TODAY - timedelta(days=120))
     session.commit()
     report = run_due(session, TODAY, prior_findings={})
     session.commit()
@@ -91,7 +92,7 @@ def test_old_snapshot_waits_notifies_once_and_draws_later(session, org):
     session.commit()
     assert session.scalar(select(func.count(OutboxMessage.id))) == 1
     # A fresh export arrives: the next run draws the waiting round.
-    make_snapshot(session, org, TODAY + timedelta(days=2))
+    make_org_snapshot(session, org, TODAY + timedelta(days=2))
     session.commit()
     report = run_due(session, TODAY + timedelta(days=2), prior_findings={})
     session.commit()
@@ -118,7 +119,7 @@ def _reminder_days(session, start, end, config=None):
 
 def test_drawn_round_reminded_14_and_3_days_before_then_weekly_when_overdue(session, org):
     _prepare(session, org, starts_on=TODAY, review_weeks=6)
-    make_snapshot(session, org, TODAY)
+    make_org_snapshot(session, org, TODAY)
     session.commit()
     run_due(session, TODAY, prior_findings={})
     session.commit()
@@ -157,7 +158,7 @@ def test_waiting_round_is_reminded_and_reminders_are_configurable(session, org):
 
 def test_a_missed_reminder_day_sends_one_reminder_not_a_backlog(session, org):
     _prepare(session, org, starts_on=TODAY, review_weeks=6)
-    make_snapshot(session, org, TODAY)
+    make_org_snapshot(session, org, TODAY)
     session.commit()
     run_due(session, TODAY, prior_findings={})
     session.commit()
@@ -215,7 +216,7 @@ def test_notices_fall_back_to_admins_and_wait_when_nobody_has_an_address(session
 
 def test_leader_choice_round_gets_provisional_themes_and_the_leader_is_asked(session, org):
     plan = _prepare(session, org, starts_on=TODAY, rotating=3, per_round=1, mode="leader_choice")
-    make_snapshot(session, org, TODAY)
+    make_org_snapshot(session, org, TODAY)
     session.commit()
     report = run_due(session, TODAY, prior_findings={})
     session.commit()
@@ -258,7 +259,7 @@ def test_run_lock_makes_a_second_run_wait_for_the_first(app, session, org):
     insert the same round and fails on the unique constraint (or SQLite's write lock).
     """
     _prepare(session, org, starts_on=TODAY)
-    make_snapshot(session, org, TODAY)
+    make_org_snapshot(session, org, TODAY)
     session.commit()
     first_ran = threading.Event()
     results: dict[str, object] = {}
@@ -309,7 +310,7 @@ def test_run_lock_makes_a_second_run_wait_for_the_first(app, session, org):
 def test_two_concurrent_runs_in_threads_create_one_round(app, session, org):
     _prepare(session, org, starts_on=date(2026, 1, 1))
     make_plan(session, org, name="Hele organisationen", unit_id=None, starts_on=TODAY)
-    make_snapshot(session, org, TODAY)
+    make_org_snapshot(session, org, TODAY)
     session.commit()
     barrier = threading.Barrier(2)
     results: list[object] = []
@@ -326,6 +327,7 @@ def test_two_concurrent_runs_in_threads_create_one_round(app, session, org):
         t.start()
     for t in threads:
         t.join(60)
+    assert results
     assert all(isinstance(r, list) for r in results), results
     rounds = _rounds(session)
     assert sorted((r.plan_id, r.period_label) for r in rounds) == sorted(
@@ -340,7 +342,7 @@ def test_two_concurrent_runs_in_threads_create_one_round(app, session, org):
 
 def test_two_scheduler_processes_at_once(app, session, org, database_url):
     _prepare(session, org, starts_on=TODAY)
-    make_snapshot(session, org, TODAY)
+    make_org_snapshot(session, org, TODAY)
     session.commit()
     env = {**os.environ, "DATABASE_URL": database_url, "TILSYN_ENV": "testing"}
     tilsyn = str(Path(sys.executable).with_name("tilsyn"))
@@ -386,6 +388,7 @@ def test_background_scheduler_stores_its_jobs_in_the_database(app):
             scheduler.DELIVER_JOB_ID,
             scheduler.FEEDBACK_JOB_ID,
         }
+        assert jobs.values()
         assert all(job.coalesce and job.misfire_grace_time >= 24 * 3600 for job in jobs.values())
         with app.app_context():
             from sqlalchemy import inspect

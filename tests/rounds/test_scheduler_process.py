@@ -24,7 +24,7 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.exc import OperationalError
 
 from tests import factories
-from tests.rounds.factories import make_plan, make_snapshot, setup_catalogue_and_model
+from tests.factories import make_org_snapshot, make_plan, setup_catalogue_and_model
 from tilsyn import create_app, scheduler
 from tilsyn.demo import build_demo
 from tilsyn.extensions import db
@@ -81,7 +81,7 @@ def test_long_running_scheduler_catches_up_stores_jobs_and_stops_on_sigterm(temp
         setup_catalogue_and_model(db.session, org)
         org.users["leder"].email = "leder@example.org"
         plan = make_plan(db.session, org, starts_on=today)
-        make_snapshot(db.session, org, today)
+        make_org_snapshot(db.session, org, today)
         db.session.commit()
         plan_id, plan_name = plan.id, plan.name
     proc = subprocess.Popen(
@@ -200,6 +200,7 @@ def test_acceptance_fresh_demo_then_next_quarter_once_then_nothing(temp_db):
     assert listing.returncode == 0, listing.stderr
     new = [r for r in json.loads(listing.stdout) if r["period"] == label]
     assert sorted(r["plan"] for r in new) == sorted(plans.values())
+    assert new
     assert all(r["status"] == RoundStatus.DRAWN and r["draw_id"] and r["sample_size"] for r in new)
     assert len(json.loads(listing.stdout)) == before + len(plans)
 
@@ -216,6 +217,7 @@ def test_acceptance_fresh_demo_then_next_quarter_once_then_nothing(temp_db):
     ]
     outputs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outputs
+    assert outputs
     assert all("Oprettet:" not in out and "Trukket:" not in out for out, _ in outputs)
     with other.app_context():
         counts = db.session.execute(

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from tests.rounds.factories import make_plan, make_snapshot, setup_catalogue_and_model
+from tests.factories import make_org_snapshot, make_plan, setup_catalogue_and_model
 from tilsyn.reviews.progress import round_progress
 from tilsyn.rounds.errors import RoundError
 from tilsyn.rounds.models import Round, RoundStatus
@@ -98,6 +98,7 @@ def test_sequence_rotation_and_round_control_points(session, org):
         # Control points: every active point of the round's themes, core marked.
         theme_ids = {rt.theme_id for rt in rnd.themes}
         assert {rcp.control_point.theme_id for rcp in rnd.control_points} == theme_ids
+        assert rnd.control_points
         assert all(
             rcp.is_core == (rcp.control_point.theme_id in core) for rcp in rnd.control_points
         )
@@ -133,7 +134,7 @@ def test_leader_choice_suggests_longest_unasked(session, org):
 def test_draw_replace_with_reason_keeps_history_and_excludes_recent(session, org):
     setup_catalogue_and_model(session, org)
     plan = make_plan(session, org, exclude_recent_rounds=1, snapshot_max_age_days=120)
-    snapshot = make_snapshot(session, org, date(2025, 4, 1))
+    snapshot = make_org_snapshot(session, org, date(2025, 4, 1))
     p1 = period_containing("quarterly", date(2025, 4, 1))
     r1 = create_round(session, org.users["leder"], plan, p1)
     draw1 = draw_round(session, org.users["leder"], r1, seed=1, prior_findings={})
@@ -177,7 +178,7 @@ def test_draw_replace_with_reason_keeps_history_and_excludes_recent(session, org
 def test_draw_refuses_old_snapshot(session, org):
     setup_catalogue_and_model(session, org)
     plan = make_plan(session, org, snapshot_max_age_days=30)
-    make_snapshot(session, org, date(2025, 1, 1))
+    make_org_snapshot(session, org, date(2025, 1, 1))
     rnd = create_round(session, None, plan, period_containing("quarterly", date(2025, 4, 1)))
     with pytest.raises(RoundError, match="nyere udtræk"):
         draw_round(session, None, rnd, prior_findings={})

@@ -6,11 +6,17 @@ from datetime import date
 
 from sqlalchemy import select
 
-from tests.reviews.factories import catalogue, items_of, two_team_draw
-from tests.reviews.factories import make_plan as make_review_plan
-from tests.reviews.factories import make_round as make_review_round
-from tests.reviews.factories import option_id as opt
-from tests.rounds.factories import make_plan, make_snapshot, setup_catalogue_and_model
+from tests.factories import (
+    catalogue,
+    items_of,
+    make_org_snapshot,
+    make_plan,
+    setup_catalogue_and_model,
+    two_team_draw,
+)
+from tests.factories import make_plan_row as make_review_plan
+from tests.factories import make_round as make_review_round
+from tests.factories import option_id as opt
 from tilsyn.reviews import round_pages
 from tilsyn.reviews.recording import save_review
 from tilsyn.rounds import rounds as rounds_module
@@ -29,6 +35,7 @@ def test_calendar_shows_themes_with_core_and_rotating_badges(session, org, login
     page = login_as("direktoer").get("/tilsyn/").get_data(as_text=True)
     assert plan.name in page and rnd.period_label in page
     assert "Fast kerne" in page and "Roterende tema" in page
+    assert core + rotating
     assert all(name in page for name in core + rotating)
     assert "Næste" in page and "forventede temaer" in page
     round_page = login_as("revisor").get(f"/tilsyn/runder/{rnd.id}").get_data(as_text=True)
@@ -99,7 +106,7 @@ def test_plan_editor_creates_plan_and_refuses_bad_input(session, org, login_as):
 def test_leader_creates_draws_and_advances_a_round(session, org, login_as):
     setup_catalogue_and_model(session, org)
     plan = make_plan(session, org, starts_on=date.today(), snapshot_max_age_days=400)
-    make_snapshot(session, org, date.today())
+    make_org_snapshot(session, org, date.today())
     session.commit()
     client = login_as("leder")
     label = period_containing("quarterly", date.today()).label

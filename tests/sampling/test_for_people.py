@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.sampling.factories import make_population
+from tests.factories import make_population
 from tilsyn.risk.versions import ensure_default_model
 from tilsyn.sampling.design import DesignParams
 from tilsyn.sampling.draw import draw_sample

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from sqlalchemy import select, text
 
-from tests.sampling.factories import AS_OF, make_population, make_snapshot, tamper
+from tests.factories import AS_OF, make_population, make_snapshot, tamper
 from tilsyn.audit.models import AuditEvent
 from tilsyn.risk.population import load_population, score_snapshot
 from tilsyn.risk.versions import approved_version, ensure_default_model

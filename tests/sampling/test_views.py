@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 from sqlalchemy import select, text
 
-from tests.factories import PASSWORD
-from tests.sampling.factories import make_population, tamper
+from tests.factories import PASSWORD, make_population, tamper
 from tilsyn.audit.models import AuditEvent
 from tilsyn.risk.commands import risk_group
 from tilsyn.risk.versions import ensure_default_model

