@@ -8,7 +8,6 @@ so the real login form, cookies and redirects are exercised. Uses Debian's Chrom
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,11 +15,11 @@ from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask, url_for
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from tests import factories
+from tests.live import CHROMIUM, chromium, serving
 from tilsyn import create_app
 from tilsyn.auth.models import User
 from tilsyn.extensions import db
@@ -28,16 +27,6 @@ from tilsyn.permissions import START_PAGES, Role, start_endpoint
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 TIMEOUT_MS = 15_000
 
 #: The h1 (or the start of it) of every page a role may land on after logging in.
@@ -103,30 +92,14 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
                 endpoint = start_endpoint(user)
                 landings[username] = Landing(endpoint, url_for(endpoint))
         db.session.remove()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-    thread.start()
-    try:
-        yield LiveServer(app, f"http://127.0.0.1:{server.server_port}", landings)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
+    with serving(app) as url:
+        yield LiveServer(app, url, landings)
 
 
 @pytest.fixture(scope="module")
 def browser(live_server: LiveServer) -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.fixture

@@ -7,19 +7,18 @@ A live server (werkzeug in a thread) with CSRF switched on, Debian's ``/usr/bin/
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from tests import factories
 from tests.factories import catalogue, items_of, make_plan_row, make_round, two_team_draw
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, _log_in, _require_chromium
+from tests.live import chromium, serving
+from tests.test_browser import TIMEOUT_MS, _log_in, _require_chromium
 from tilsyn import create_app
 from tilsyn.extensions import db
 from tilsyn.feedback.models import ActionStatus, FeedbackRelease, FollowUpAction
@@ -62,30 +61,14 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loop]:
         data = (rnd.id, item.id, item.case_ref)
         db.session.commit()
         db.session.remove()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="loop-server", daemon=True)
-    thread.start()
-    try:
-        yield Loop(f"http://127.0.0.1:{server.server_port}", app, *data, codes)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
+    with serving(app) as url:
+        yield Loop(url, app, *data, codes)
 
 
 @pytest.fixture(scope="module")
 def browser(loop: Loop) -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as browser:
+        yield browser
 
 
 def _page(browser: Browser, width: int = 1280, height: int = 900) -> Page:

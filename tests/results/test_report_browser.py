@@ -12,8 +12,9 @@ from flask import Flask
 from playwright.sync_api import sync_playwright
 from werkzeug.serving import make_server
 
+from tests.live import CHROMIUM, CHROMIUM_ARGS
 from tests.results.conftest import DEMO_PASSWORD
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, _require_chromium
+from tests.test_browser import TIMEOUT_MS, _require_chromium
 
 pytestmark = pytest.mark.browser
 
