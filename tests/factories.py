@@ -335,6 +335,41 @@ class SampledCase:
     risk: float = 0.0
 
 
+def draw_record(
+    snapshot: Snapshot, model: Any, *, sample_size: int, population_size: int, **fields: Any
+) -> Draw:
+    """A ``Draw`` row with placeholder hashes and seed for a hand-made design (not added)."""
+    values: dict[str, Any] = {
+        "population_sha256": "0" * 64,
+        "factors_sha256": "0" * 64,
+        "params": {},
+        "caseworker_facts": {},
+        "algorithm": "test",
+        "algorithm_version": "1",
+        "seed": "1",
+        "created_by_name": "test",
+        "purpose": "round",
+    }
+    values.update(fields)
+    return Draw(
+        snapshot_id=snapshot.id,
+        snapshot_sha256=snapshot.sha256,
+        risk_model_version_id=model.id,
+        sample_size=sample_size,
+        population_size=population_size,
+        **values,
+    )
+
+
+def round_control_point_id(rnd: Round, code: str) -> int:
+    """The id of the round's control point with ``code``."""
+    return next(
+        rcp.control_point_id
+        for rcp in rnd.control_points  # type: ignore[attr-defined]
+        if rcp.control_point.code == code
+    )
+
+
 def make_draw(session: Session, org: Org, units: Sequence[SampledCase], tag: str = "a") -> Draw:
     """A recorded draw with exactly the given sampled cases (and a snapshot holding them)."""
     snapshot = make_snapshot(
@@ -346,22 +381,7 @@ def make_draw(session: Session, org: Org, units: Sequence[SampledCase], tag: str
         sha=tag * 64,
     )
     model = ensure_default_model(session, org.users["admin"], date(2026, 1, 2))
-    draw = Draw(
-        snapshot_id=snapshot.id,
-        snapshot_sha256=snapshot.sha256,
-        population_sha256="0" * 64,
-        risk_model_version_id=model.id,
-        factors_sha256="0" * 64,
-        params={},
-        caseworker_facts={},
-        algorithm="test",
-        algorithm_version="1",
-        seed="1",
-        created_by_name="test",
-        purpose="round",
-        sample_size=len(units),
-        population_size=10 * len(units),
-    )
+    draw = draw_record(snapshot, model, sample_size=len(units), population_size=10 * len(units))
     session.add(draw)
     session.flush()
     cases = session.execute(

@@ -13,17 +13,19 @@ from tests.factories import (
     AS_OF,
     Org,
     catalogue,
+    draw_record,
     make_plan_row,
     make_round,
     make_snapshot,
     option_id,
+    round_control_point_id,
 )
 from tilsyn.cases.models import Case
 from tilsyn.quality.census import method_check, round_census
 from tilsyn.reviews.models import CaseReview, ReviewAnswer, ReviewStatus
 from tilsyn.risk.versions import ensure_default_model
 from tilsyn.rounds.models import RoundStatus
-from tilsyn.sampling.models import Draw, DrawItem
+from tilsyn.sampling.models import DrawItem
 from tilsyn.stats.estimation import estimate_proportion
 
 
@@ -55,26 +57,17 @@ def _setup(session: Session, org: Org) -> tuple[object, dict[str, int], list[Dra
     )
     model = ensure_default_model(session, org.users["admin"], date(2026, 1, 2))
     # The frame: AAA's cases, minus C000 (excluded as sampled in a recent round).
-    draw = Draw(
-        snapshot_id=snapshot.id,
-        snapshot_sha256=snapshot.sha256,
-        population_sha256="0" * 64,
-        risk_model_version_id=model.id,
-        factors_sha256="0" * 64,
+    draw = draw_record(
+        snapshot,
+        model,
+        sample_size=6,
+        population_size=34,
         params={
             "caseworker_ids": [org.cw_a1.id],
             "exclude_case_refs": ["C000"],
             "exclusion_fallback": True,
             "exclusion_fallback_caseworker_ids": [],
         },
-        caseworker_facts={},
-        algorithm="test",
-        algorithm_version="1",
-        seed="1",
-        created_by_name="test",
-        purpose="round",
-        sample_size=6,
-        population_size=34,
     )
     session.add(draw)
     session.flush()
@@ -144,11 +137,7 @@ def _review(
 
 def test_census_share_and_same_domain_estimate(session: Session, org: Org) -> None:
     rnd, codes, items = _setup(session, org)
-    cp_id = next(
-        rcp.control_point_id
-        for rcp in rnd.control_points  # type: ignore[attr-defined]
-        if rcp.control_point.code == "CV-01"
-    )
+    cp_id = round_control_point_id(rnd, "CV-01")
     ja, nej = (codes["ja"], "in_order"), (codes["nej"], "not_in_order")
     # C001 confirmed ja, C002 confirmed ja, C013 overridden nej -> ja, C014 confirmed nej,
     # C023 (no prefill) answered nej, C031 (fleksjob) not asked.

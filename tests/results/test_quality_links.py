@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.orm import Session
 
-from tests.factories import Org
+from tests.factories import Org, round_control_point_id
 from tests.quality.test_calibration import _first, _second, site  # noqa: F401
 from tests.quality.test_census import _review, _setup
 from tilsyn.feedback.models import ActionStatus, FollowUpAction
@@ -24,11 +24,7 @@ from tilsyn.stats.agreement import cohen_kappa, percent_agreement
 def test_census_share_beside_the_estimate(session: Session, org: Org) -> None:
     clear_cache()
     rnd, codes, items = _setup(session, org)
-    cp_id = next(
-        rcp.control_point_id
-        for rcp in rnd.control_points  # type: ignore[attr-defined]
-        if rcp.control_point.code == "CV-01"
-    )
+    cp_id = round_control_point_id(rnd, "CV-01")
     ja, nej = (codes["ja"], "in_order"), (codes["nej"], "not_in_order")
     for item, chosen in zip(items[:4], (ja, ja, nej, nej), strict=True):
         _review(session, rnd, item, cp_id, chosen, chosen[0])

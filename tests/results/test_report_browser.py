@@ -4,15 +4,13 @@ charts inline and no Content-Security-Policy violation."""
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 
 import pytest
 from flask import Flask
 from playwright.sync_api import sync_playwright
-from werkzeug.serving import make_server
 
-from tests.live import CHROMIUM, CHROMIUM_ARGS
+from tests.live import CHROMIUM, CHROMIUM_ARGS, serving
 from tests.results.conftest import DEMO_PASSWORD
 from tests.test_browser import TIMEOUT_MS, _require_chromium
 
@@ -22,15 +20,8 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def report_server(demo_app: Flask) -> Iterator[str]:
     _require_chromium()
-    server = make_server("127.0.0.1", 0, demo_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="report-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with serving(demo_app) as url:
+        yield url
 
 
 def test_report_prints_to_pdf(report_server: str, tmp_path) -> None:
