@@ -231,6 +231,16 @@ def test_symmetric_in_the_reviewers(p: list[tuple[str, str]]) -> None:
         assert _same(fn(a, b), fn(b, a))
 
 
+def test_kappa_of_a_reviewer_who_always_answers_the_same_has_zero_standard_error() -> None:
+    # Each variance term is O(1) here and they cancel exactly (p_o = p_c for every case);
+    # round-off used to leave a standard error of 6.5e-9 that changed under relabelling.
+    a = ["i orden", "i orden", "ikke i orden", "delvist", "ikke i orden"]
+    b = ["ikke i orden"] * 5
+    for x in (a, [3, 3, "x", (1, 2), "x"]):
+        r = cohen_kappa(x, b if x is a else ["x"] * 5)
+        assert (r.estimate, r.std_error, r.ci_low, r.ci_high) == (0.0, 0.0, 0.0, 0.0)
+
+
 @settings(max_examples=150, deadline=None)
 @given(pairs, st.randoms(use_true_random=False))
 def test_invariant_under_case_order_and_relabelling(p: list[tuple[str, str]], rnd: Any) -> None:

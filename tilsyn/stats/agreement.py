@@ -283,7 +283,12 @@ def cohen_kappa(
         off = p * (cs[:, None] + rs[None, :]) ** 2  # [k, l] = p_kl (p_.k + p_l.)²
         term2 = (1.0 - po) ** 2 * float(off.sum() - np.trace(off))
         term3 = (po * pc - 2.0 * pc + po) ** 2
-        var = (term1 + term2 - term3) / (n * (1.0 - pc) ** 4)
+        # The terms cancel; what is left within round-off of their size is a zero variance
+        # (e.g. one reviewer always gives the same answer), not a standard error of ~1e-8.
+        numerator = term1 + term2 - term3
+        if numerator <= 64.0 * np.finfo(np.float64).eps * max(term1 + term2, term3):
+            numerator = 0.0
+        var = numerator / (n * (1.0 - pc) ** 4)
     se = math.sqrt(max(var, 0.0))
     half = se * _z_quantile(1.0 - (1.0 - lev) / 2.0)
     return Agreement(kappa, se, max(-1.0, kappa - half), min(1.0, kappa + half), n, lev)
