@@ -33,6 +33,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "settings",
         "extensions",
         "models_base",
+        "enums",
         "errors",
         "web",
         "formatting",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TypeVar
+
+from sqlalchemy import DDL, Table, event
 
 K = TypeVar("K")
 C = TypeVar("C")
@@ -36,3 +38,44 @@ def sync_children(
             children.append(child)
         out[key] = child
     return out
+
+
+#: PostgreSQL: a trigger function that raises ``message`` (an SQL string expression; no percent
+#: signs, so the text passes SQLAlchemy's DDL formatting unchanged) ...
+REFUSE_CHANGE_FUNCTION = """
+CREATE OR REPLACE FUNCTION {function}() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION USING
+        MESSAGE = {message},
+        ERRCODE = 'insufficient_privilege';
+END;
+$$
+"""
+#: ... and the row trigger that calls it before every ``UPDATE`` or ``DELETE`` on a table.
+REFUSE_CHANGE_TRIGGER = """
+CREATE TRIGGER {trigger}
+BEFORE UPDATE OR DELETE ON {table}
+FOR EACH ROW EXECUTE FUNCTION {function}()
+"""
+
+
+def refuse_changes_on_postgresql(
+    tables: Sequence[Table], *, function: str, message: str, trigger_suffix: str
+) -> None:
+    """On PostgreSQL, make the database itself refuse ``UPDATE`` and ``DELETE`` on ``tables``.
+
+    For ``create_all`` (tests): after the first table is created, the trigger function
+    ``function`` (raising the SQL expression ``message``) is created, and after each table its
+    trigger ``<table>_<trigger_suffix>``. Migrations create the same objects with their own copy
+    of the text. Other databases get nothing (the ORM guards there).
+    """
+    statements = [(tables[0], REFUSE_CHANGE_FUNCTION.format(function=function, message=message))]
+    for table in tables:
+        trigger = f"{table.name}_{trigger_suffix}"
+        statement = REFUSE_CHANGE_TRIGGER.format(
+            trigger=trigger, table=table.name, function=function
+        )
+        statements.append((table, statement))
+    for table, statement in statements:
+        event.listen(table, "after_create", DDL(statement).execute_if(dialect="postgresql"))

@@ -11,16 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import abort, current_app, redirect, request, url_for
-from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import ColumnElement, false, or_, true
 from sqlalchemy.orm import InstrumentedAttribute
 
+from tilsyn.enums import LabelledEnum
 from tilsyn.org.models import Caseworker, Unit
 
 if TYPE_CHECKING:
@@ -29,22 +28,18 @@ if TYPE_CHECKING:
     from tilsyn.auth.models import User
 
 
-class Role(StrEnum):
-    ADMIN = "admin"
-    TEAMLEDER = "teamleder"
-    SAGSBEHANDLER = "sagsbehandler"
-    DIREKTOER = "direktoer"
-    REVISOR = "revisor"
+class Role(LabelledEnum):
+    """A user's role, with its display name (lazy: rendered in the current UI language)."""
+
+    ADMIN = "admin", _l("Administrator")
+    TEAMLEDER = "teamleder", _l("Teamleder")
+    SAGSBEHANDLER = "sagsbehandler", _l("Sagsbehandler")
+    DIREKTOER = "direktoer", _l("Direktør")
+    REVISOR = "revisor", _l("Revisor")
 
 
-#: Display names of the roles (lazy: rendered in the current UI language; ``str()`` them).
-ROLE_LABELS: dict[Role, LazyString] = {
-    Role.ADMIN: _l("Administrator"),
-    Role.TEAMLEDER: _l("Teamleder"),
-    Role.SAGSBEHANDLER: _l("Sagsbehandler"),
-    Role.DIREKTOER: _l("Direktør"),
-    Role.REVISOR: _l("Revisor"),
-}
+#: Display names of the roles (``str()`` them).
+ROLE_LABELS = Role.labels()
 
 A, T, S, D, R = Role.ADMIN, Role.TEAMLEDER, Role.SAGSBEHANDLER, Role.DIREKTOER, Role.REVISOR
 ALL_ROLES = frozenset(Role)

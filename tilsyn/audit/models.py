@@ -12,11 +12,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DDL, JSON, ForeignKey, String, Text, event
+from sqlalchemy import JSON, ForeignKey, String, Text, event
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from tilsyn.extensions import db
-from tilsyn.models_base import utcnow
+from tilsyn.models_base import refuse_changes_on_postgresql, utcnow
 
 
 class AuditEvent(db.Model):  # type: ignore[name-defined]
@@ -44,27 +44,10 @@ def _refuse_audit_changes(session: Session, flush_context: Any, instances: Any) 
             raise AuditLogIsAppendOnly("Revisionsloggen kan ikke ændres eller slettes.")
 
 
-#: PostgreSQL: the function and trigger that refuse changes to audit rows (also in migration 0004;
-#: no percent signs, so the text passes SQLAlchemy's DDL formatting unchanged).
-APPEND_ONLY_FUNCTION = """
-CREATE OR REPLACE FUNCTION audit_events_refuse_change() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION USING
-        MESSAGE = 'Revisionsloggen kan ikke ændres eller slettes (' || TG_OP || ' afvist).',
-        ERRCODE = 'insufficient_privilege';
-END;
-$$
-"""
-APPEND_ONLY_TRIGGER = """
-CREATE TRIGGER audit_events_append_only
-BEFORE UPDATE OR DELETE ON audit_events
-FOR EACH ROW EXECUTE FUNCTION audit_events_refuse_change()
-"""
-
-for _statement in (APPEND_ONLY_FUNCTION, APPEND_ONLY_TRIGGER):
-    event.listen(
-        AuditEvent.__table__,
-        "after_create",
-        DDL(_statement).execute_if(dialect="postgresql"),
-    )
+#: PostgreSQL: the function and trigger that refuse changes to audit rows (also in migration 0004).
+refuse_changes_on_postgresql(
+    [AuditEvent.__table__],
+    function="audit_events_refuse_change",
+    message="'Revisionsloggen kan ikke ændres eller slettes (' || TG_OP || ' afvist).'",
+    trigger_suffix="append_only",
+)

@@ -10,31 +10,26 @@ results to be followed over time across versions.
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from tilsyn.enums import LabelledEnum
 from tilsyn.extensions import db
 from tilsyn.models_base import utcnow
 
 
-class Outcome(StrEnum):
-    """What an answer option counts as (the value is what is stored)."""
+class Outcome(LabelledEnum):
+    """What an answer option counts as (the value is what is stored; lazy labels)."""
 
-    IN_ORDER = "in_order"
-    NOT_IN_ORDER = "not_in_order"
-    NOT_APPLICABLE = "not_applicable"
+    IN_ORDER = "in_order", _l("I orden")
+    NOT_IN_ORDER = "not_in_order", _l("Ikke i orden")
+    NOT_APPLICABLE = "not_applicable", _l("Ikke relevant")
 
 
-#: What an answer option counts as (lazy labels, translated when shown).
-OUTCOME_LABELS: dict[str, Any] = {
-    Outcome.IN_ORDER: _l("I orden"),
-    Outcome.NOT_IN_ORDER: _l("Ikke i orden"),
-    Outcome.NOT_APPLICABLE: _l("Ikke relevant"),
-}
+OUTCOME_LABELS = Outcome.labels()
 
 
 class Scale(db.Model):  # type: ignore[name-defined]
@@ -72,7 +67,7 @@ class ScaleOption(db.Model):  # type: ignore[name-defined]
 
     @property
     def outcome_label(self) -> str:
-        return str(OUTCOME_LABELS.get(self.outcome, self.outcome))
+        return Outcome.label_of(self.outcome)
 
     @property
     def score_digits(self) -> int:

@@ -16,64 +16,51 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from tilsyn.enums import LabelledEnum, one_of
 from tilsyn.extensions import db
 from tilsyn.models_base import utcnow
 from tilsyn.org.models import Caseworker
 from tilsyn.reviews.models import CaseReview
 
 
-class Involvement(StrEnum):
+class Involvement(LabelledEnum):
     """The caseworker's part in a plan's supervision (IBM Cúram's audit-plan involvement)."""
 
-    NONE = "none"
-    VIEW = "view"
-    ACKNOWLEDGE = "acknowledge"
-    COMMENT = "comment"
+    NONE = "none", _l("Ingen adgang")
+    VIEW = "view", _l("Se feedback")
+    ACKNOWLEDGE = "acknowledge", _l("Se og kvittere")
+    COMMENT = "comment", _l("Se, kvittere og kommentere")
 
 
-INVOLVEMENT_LABELS: dict[Involvement, Any] = {
-    Involvement.NONE: _l("Ingen adgang"),
-    Involvement.VIEW: _l("Se feedback"),
-    Involvement.ACKNOWLEDGE: _l("Se og kvittere"),
-    Involvement.COMMENT: _l("Se, kvittere og kommentere"),
-}
+INVOLVEMENT_LABELS = Involvement.labels()
 DEFAULT_INVOLVEMENT = Involvement.ACKNOWLEDGE
 
 
-class ActionStatus(StrEnum):
-    OPEN = "open"
-    DONE = "done"
-    APPROVED = "approved"
-    CANCELLED = "cancelled"
+class ActionStatus(LabelledEnum):
+    OPEN = "open", _l("Åben")
+    DONE = "done", _l("Udført")
+    APPROVED = "approved", _l("Godkendt")
+    CANCELLED = "cancelled", _l("Annulleret")
 
 
-ACTION_STATUS_LABELS: dict[ActionStatus, Any] = {
-    ActionStatus.OPEN: _l("Åben"),
-    ActionStatus.DONE: _l("Udført"),
-    ActionStatus.APPROVED: _l("Godkendt"),
-    ActionStatus.CANCELLED: _l("Annulleret"),
-}
+ACTION_STATUS_LABELS = ActionStatus.labels()
 #: Statuses in which an action still needs work (counts as "open" for the next sample).
 UNFINISHED = (ActionStatus.OPEN, ActionStatus.DONE)
 CLOSED_STATUSES = (ActionStatus.APPROVED, ActionStatus.CANCELLED)
 
 
-class Owner(StrEnum):
-    CASEWORKER = "caseworker"
-    LEADER = "leader"
+class Owner(LabelledEnum):
+    CASEWORKER = "caseworker", _l("Sagsbehandleren")
+    LEADER = "leader", _l("Lederen")
 
 
-OWNER_LABELS: dict[Owner, Any] = {
-    Owner.CASEWORKER: _l("Sagsbehandleren"),
-    Owner.LEADER: _l("Lederen"),
-}
+OWNER_LABELS = Owner.labels()
 
 
 class PlanFeedbackSetting(db.Model):  # type: ignore[name-defined]
@@ -81,9 +68,7 @@ class PlanFeedbackSetting(db.Model):  # type: ignore[name-defined]
 
     __tablename__ = "plan_feedback_settings"
     __table_args__ = (
-        CheckConstraint(
-            "involvement IN ('none', 'view', 'acknowledge', 'comment')", name="involvement"
-        ),
+        CheckConstraint(one_of("involvement", Involvement), name="involvement"),
         CheckConstraint("followup_allowance >= 0", name="followup_allowance"),
     )
 
@@ -158,8 +143,8 @@ class FollowUpAction(db.Model):  # type: ignore[name-defined]
 
     __tablename__ = "followup_actions"
     __table_args__ = (
-        CheckConstraint("status IN ('open', 'done', 'approved', 'cancelled')", name="status"),
-        CheckConstraint("owner IN ('caseworker', 'leader')", name="owner"),
+        CheckConstraint(one_of("status", ActionStatus), name="status"),
+        CheckConstraint(one_of("owner", Owner), name="owner"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -202,11 +187,11 @@ class FollowUpAction(db.Model):  # type: ignore[name-defined]
 
     @property
     def status_label(self) -> str:
-        return str(ACTION_STATUS_LABELS.get(ActionStatus(self.status), self.status))
+        return ActionStatus.label_of(self.status)
 
     @property
     def owner_label(self) -> str:
-        return str(OWNER_LABELS.get(Owner(self.owner), self.owner))
+        return Owner.label_of(self.owner)
 
     def overdue_on(self, today: date) -> bool:
         return self.status == ActionStatus.OPEN and self.due_date < today

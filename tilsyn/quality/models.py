@@ -21,6 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tilsyn.auth.models import User
 from tilsyn.catalogue.models import ControlPoint, ScaleOption
+from tilsyn.enums import one_of
 from tilsyn.extensions import db
 from tilsyn.models_base import utcnow
 from tilsyn.sampling.models import DrawItem
@@ -62,7 +63,7 @@ class CalibrationCase(db.Model):  # type: ignore[name-defined]
     __tablename__ = "calibration_cases"
     __table_args__ = (
         UniqueConstraint("round_id", "draw_item_id"),
-        CheckConstraint("status IN ('assigned', 'draft', 'completed')", name="status"),
+        CheckConstraint(one_of("status", SecondStatus), name="status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -111,7 +112,7 @@ class CalibrationResolution(db.Model):  # type: ignore[name-defined]
     __tablename__ = "calibration_resolutions"
     __table_args__ = (
         UniqueConstraint("case_id", "control_point_id"),
-        CheckConstraint("standing IN ('first', 'second')", name="standing"),
+        CheckConstraint(one_of("standing", Standing), name="standing"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -10,32 +10,27 @@ scoping needs no join through the draw.
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
-from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from tilsyn.catalogue.models import OUTCOME_LABELS, ControlPoint, Outcome, ScaleOption
+from tilsyn.catalogue.models import ControlPoint, Outcome, ScaleOption
+from tilsyn.enums import LabelledEnum, one_of
 from tilsyn.extensions import db
 from tilsyn.models_base import utcnow
 from tilsyn.org.models import Caseworker
 from tilsyn.sampling.models import DrawItem
 
 
-class ReviewStatus(StrEnum):
-    """A review's status (the value is what is stored)."""
+class ReviewStatus(LabelledEnum):
+    """A review's status (the value is what is stored; lazy labels)."""
 
-    DRAFT = "draft"
-    COMPLETED = "completed"
+    DRAFT = "draft", _l("Kladde")
+    COMPLETED = "completed", _l("Afsluttet")
 
 
-#: Labels are lazy strings (translated when shown); the keys are what is stored.
-REVIEW_STATUSES: dict[str, Any] = {
-    ReviewStatus.DRAFT: _l("Kladde"),
-    ReviewStatus.COMPLETED: _l("Afsluttet"),
-}
+REVIEW_STATUSES = ReviewStatus.labels()
 NOT_STARTED_LABEL = _l("Ikke påbegyndt")
 OUTCOMES = (Outcome.IN_ORDER, Outcome.NOT_IN_ORDER, Outcome.NOT_APPLICABLE)
 
@@ -46,7 +41,7 @@ class CaseReview(db.Model):  # type: ignore[name-defined]
     __tablename__ = "case_reviews"
     __table_args__ = (
         UniqueConstraint("round_id", "draw_item_id"),
-        CheckConstraint("status IN ('draft', 'completed')", name="status"),
+        CheckConstraint(one_of("status", ReviewStatus), name="status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -77,7 +72,7 @@ class CaseReview(db.Model):  # type: ignore[name-defined]
 
     @property
     def status_label(self) -> str:
-        return str(REVIEW_STATUSES.get(self.status, self.status))
+        return ReviewStatus.label_of(self.status)
 
     @property
     def is_completed(self) -> bool:
@@ -97,10 +92,7 @@ class ReviewAnswer(db.Model):  # type: ignore[name-defined]
     __tablename__ = "review_answers"
     __table_args__ = (
         UniqueConstraint("review_id", "control_point_id"),
-        CheckConstraint(
-            "outcome IS NULL OR outcome IN ('in_order', 'not_in_order', 'not_applicable')",
-            name="outcome",
-        ),
+        CheckConstraint("outcome IS NULL OR " + one_of("outcome", Outcome), name="outcome"),
         CheckConstraint(
             "(option_id IS NULL AND outcome IS NULL) OR "
             "(option_id IS NOT NULL AND outcome IS NOT NULL)",
@@ -147,4 +139,4 @@ class ReviewAnswer(db.Model):  # type: ignore[name-defined]
 
     @property
     def outcome_label(self) -> str:
-        return str(OUTCOME_LABELS.get(self.outcome or "", ""))
+        return Outcome.label_of(self.outcome)

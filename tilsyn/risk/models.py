@@ -9,32 +9,26 @@ version as superseded. Samples record the version they used.
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Any
 
-from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, ForeignKey, String, Text, event, inspect
 from sqlalchemy.orm import InstanceState, Mapped, Session, mapped_column, relationship
 
+from tilsyn.enums import LabelledEnum
 from tilsyn.extensions import db
 from tilsyn.models_base import utcnow
 
 
-class RiskModelStatus(StrEnum):
-    """A risk-model version's status (the value is what is stored)."""
+class RiskModelStatus(LabelledEnum):
+    """A risk-model version's status (the value is what is stored; lazy labels)."""
 
-    DRAFT = "draft"
-    APPROVED = "approved"
-    SUPERSEDED = "superseded"
+    DRAFT = "draft", _l("Kladde")
+    APPROVED = "approved", _l("Godkendt")
+    SUPERSEDED = "superseded", _l("Afløst")
 
 
-#: Status labels (lazy: rendered in the current UI language).
-STATUSES: dict[str, LazyString] = {
-    RiskModelStatus.DRAFT: _l("Kladde"),
-    RiskModelStatus.APPROVED: _l("Godkendt"),
-    RiskModelStatus.SUPERSEDED: _l("Afløst"),
-}
+STATUSES = RiskModelStatus.labels()
 
 
 class RiskModelVersion(db.Model):  # type: ignore[name-defined]
@@ -62,8 +56,7 @@ class RiskModelVersion(db.Model):  # type: ignore[name-defined]
 
     @property
     def status_label(self) -> str:
-        label = STATUSES.get(self.status)
-        return self.status if label is None else str(label)
+        return RiskModelStatus.label_of(self.status)
 
     @property
     def is_draft(self) -> bool:

@@ -9,7 +9,6 @@ creating rounds idempotent, also when two schedulers run at once.
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -19,6 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tilsyn.cases.models import Snapshot
 from tilsyn.catalogue.models import ControlPoint, Theme
+from tilsyn.enums import LabelledEnum
 from tilsyn.extensions import db
 from tilsyn.models_base import utcnow
 from tilsyn.org.models import Unit
@@ -27,40 +27,28 @@ from tilsyn.sampling.models import Draw
 from tilsyn.schemes import scheme_label
 
 
-class RotationMode(StrEnum):
+class RotationMode(LabelledEnum):
     """How a plan picks a round's rotating themes (the value is what is stored)."""
 
-    SEQUENCE = "sequence"
-    LEADER_CHOICE = "leader_choice"
+    SEQUENCE = "sequence", _l("Fast rækkefølge")
+    LEADER_CHOICE = "leader_choice", _l("Lederen vælger (med forslag)")
 
 
-#: Labels are lazy strings (translated when shown); the keys are what is stored.
-CADENCES: dict[str, Any] = {
-    Cadence.QUARTERLY: _l("Kvartalsvis"),
-    Cadence.HALF_YEARLY: _l("Halvårlig"),
-    Cadence.YEARLY: _l("Årlig"),
-}
-ROTATION_MODES: dict[str, Any] = {
-    RotationMode.SEQUENCE: _l("Fast rækkefølge"),
-    RotationMode.LEADER_CHOICE: _l("Lederen vælger (med forslag)"),
-}
+CADENCES = Cadence.labels()
+ROTATION_MODES = RotationMode.labels()
 
 
-class RoundStatus(StrEnum):
+class RoundStatus(LabelledEnum):
     """A round's status (the value is what is stored)."""
 
-    PLANNED = "planned"
-    DRAWN = "drawn"
-    IN_REVIEW = "in_review"
-    CLOSED = "closed"
+    PLANNED = "planned", _l("Planlagt")
+    DRAWN = "drawn", _l("Stikprøve udtrukket")
+    IN_REVIEW = "in_review", _l("Under gennemgang")
+    CLOSED = "closed", lazy_pgettext("runde", "Afsluttet")
 
 
-STATUSES: dict[str, Any] = {
-    RoundStatus.PLANNED: _l("Planlagt"),
-    RoundStatus.DRAWN: _l("Stikprøve udtrukket"),
-    RoundStatus.IN_REVIEW: _l("Under gennemgang"),
-    RoundStatus.CLOSED: lazy_pgettext("runde", "Afsluttet"),
-}
+#: Status labels by stored value (lazy strings, translated when shown).
+STATUSES: dict[str, Any] = {status.value: status.label for status in RoundStatus}
 #: Rounds that still wait for their review (deadline reminders go out for these).
 OPEN_STATUSES = (RoundStatus.PLANNED, RoundStatus.DRAWN, RoundStatus.IN_REVIEW)
 WHOLE_ORGANISATION = _l("Hele organisationen")
@@ -123,11 +111,11 @@ class SupervisionPlan(db.Model):  # type: ignore[name-defined]
 
     @property
     def cadence_label(self) -> str:
-        return str(CADENCES.get(self.cadence, self.cadence))
+        return Cadence.label_of(self.cadence)
 
     @property
     def rotation_label(self) -> str:
-        return str(ROTATION_MODES.get(self.rotation_mode, self.rotation_mode))
+        return RotationMode.label_of(self.rotation_mode)
 
     @property
     def scheme_labels(self) -> list[str]:
@@ -205,7 +193,7 @@ class Round(db.Model):  # type: ignore[name-defined]
 
     @property
     def status_label(self) -> str:
-        return str(STATUSES.get(self.status, self.status))
+        return RoundStatus.label_of(self.status)
 
     @property
     def sample_size(self) -> int | None:

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from enum import StrEnum
+
+from flask_babel import lazy_gettext as _l
+
+from tilsyn.enums import LabelledEnum
 
 
-class Cadence(StrEnum):
+class Cadence(LabelledEnum):
     """How often a plan has a round (the value is what is stored)."""
 
-    QUARTERLY = "quarterly"
-    HALF_YEARLY = "half-yearly"
-    YEARLY = "yearly"
+    QUARTERLY = "quarterly", _l("Kvartalsvis")
+    HALF_YEARLY = "half-yearly", _l("Halvårlig")
+    YEARLY = "yearly", _l("Årlig")
 
 
 MONTHS_PER_PERIOD: dict[str, int] = {

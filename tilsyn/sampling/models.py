@@ -10,33 +10,29 @@ by the DDL events below. SQLite has only the ORM guard.
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
-from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import DDL, JSON, ForeignKey, Index, String, Text, event
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, event
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from tilsyn.cases.models import Snapshot
+from tilsyn.enums import LabelledEnum
 from tilsyn.extensions import db
-from tilsyn.models_base import utcnow
+from tilsyn.models_base import refuse_changes_on_postgresql, utcnow
 from tilsyn.org.models import Caseworker
 from tilsyn.risk.models import RiskModelVersion
 
 
+class DrawPurpose(LabelledEnum):
+    """Why a sample was drawn (the value is what is stored; lazy labels)."""
+
+    ROUND = "round", _l("Tilsynsrunde")
+    AD_HOC = "ad hoc", _l("Ad hoc")
+
+
 #: Why a draw was made: code -> label (lazy: rendered in the current UI language).
-class DrawPurpose(StrEnum):
-    """Why a sample was drawn (the value is what is stored)."""
-
-    ROUND = "round"
-    AD_HOC = "ad hoc"
-
-
-PURPOSES: dict[str, LazyString] = {
-    DrawPurpose.ROUND: _l("Tilsynsrunde"),
-    DrawPurpose.AD_HOC: _l("Ad hoc"),
-}
+PURPOSES = DrawPurpose.labels()
 
 
 class Draw(db.Model):  # type: ignore[name-defined]
@@ -76,8 +72,7 @@ class Draw(db.Model):  # type: ignore[name-defined]
 
     @property
     def purpose_label(self) -> str:
-        label = PURPOSES.get(self.purpose)
-        return self.purpose if label is None else str(label)
+        return DrawPurpose.label_of(self.purpose)
 
 
 class DrawItem(db.Model):  # type: ignore[name-defined]
@@ -121,32 +116,13 @@ def _refuse_draw_changes(session: Session, flush_context: Any, instances: Any) -
 
 
 #: PostgreSQL: the function and triggers that refuse changes to recorded draws (also in migration
-#: 0005; no percent signs, so the text passes SQLAlchemy's DDL formatting unchanged).
-IMMUTABLE_FUNCTION = """
-CREATE OR REPLACE FUNCTION draws_refuse_change() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION USING
-        MESSAGE = 'En registreret stikprøve kan ikke ændres eller slettes ('
-            || TG_OP || ' på ' || TG_TABLE_NAME || ' afvist).',
-        ERRCODE = 'insufficient_privilege';
-END;
-$$
-"""
-IMMUTABLE_TRIGGER = """
-CREATE TRIGGER {table}_immutable
-BEFORE UPDATE OR DELETE ON {table}
-FOR EACH ROW EXECUTE FUNCTION draws_refuse_change()
-"""
-
-event.listen(
-    Draw.__table__,
-    "after_create",
-    DDL(IMMUTABLE_FUNCTION).execute_if(dialect="postgresql"),
+#: 0005).
+refuse_changes_on_postgresql(
+    [Draw.__table__, DrawItem.__table__],
+    function="draws_refuse_change",
+    message=(
+        "'En registreret stikprøve kan ikke ændres eller slettes ('\n"
+        "            || TG_OP || ' på ' || TG_TABLE_NAME || ' afvist).'"
+    ),
+    trigger_suffix="immutable",
 )
-for _table in (Draw.__table__, DrawItem.__table__):
-    event.listen(
-        _table,
-        "after_create",
-        DDL(IMMUTABLE_TRIGGER.format(table=_table.name)).execute_if(dialect="postgresql"),
-    )
