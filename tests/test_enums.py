@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import CheckConstraint
 
 import tilsyn.models  # noqa: F401  (every table on db.metadata)
-from tilsyn.enums import LabelledEnum, one_of
+from tilsyn.enums import LabelledEnum, LabelOf, one_of
 from tilsyn.extensions import db
 
 
@@ -77,3 +77,27 @@ def test_model_check_constraints_keep_their_text(table, name):
         if isinstance(c, CheckConstraint)
     }
     assert checks[name] == CHECKS[table, name]
+
+
+def test_label_of_attribute_reads_the_stored_value():
+    class Lamp:
+        colour_label = LabelOf(Light, "colour")
+
+        def __init__(self, colour: str | None) -> None:
+            self.colour = colour
+
+    assert Lamp("amber light").colour_label == "Gul"
+    assert Lamp("blue").colour_label == "blue"
+    assert Lamp(None).colour_label == ""
+    assert isinstance(Lamp.__dict__["colour_label"], LabelOf)
+    assert Lamp.colour_label is Lamp.__dict__["colour_label"]
+
+
+def test_model_labels_render_in_the_ui_language(app):
+    from flask_babel import force_locale
+
+    from tilsyn.rounds.models import Round
+
+    with app.test_request_context(), force_locale("en"):
+        assert Round(status="in_review").status_label == "Under review"
+        assert Round(status="gone").status_label == "gone"

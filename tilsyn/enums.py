@@ -7,14 +7,17 @@ A :class:`LabelledEnum` member is declared with its stored value and its (lazy) 
         DONE = "done", _l("Udført")
 
 ``ActionStatus.OPEN`` is the string ``"open"`` (``str()``, ``.value``, comparisons and dict keys
-all behave as for a plain :class:`~enum.StrEnum`), ``ActionStatus.OPEN.label`` is the label, and
-:func:`one_of` writes the CHECK constraint that keeps a column to the enum's values.
+all behave as for a plain :class:`~enum.StrEnum`), ``ActionStatus.OPEN.label`` is the label,
+:func:`one_of` writes the CHECK constraint that keeps a column to the enum's values, and a model
+shows a column's label with :class:`LabelOf`::
+
+    status_label = LabelOf(ActionStatus, "status")
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Self
+from typing import Any, Self, overload
 
 
 class LabelledEnum(StrEnum):
@@ -55,3 +58,26 @@ def one_of(column: str, enum: type[StrEnum]) -> str:
     """The CHECK constraint text ``column IN ('a', 'b', ...)`` over the enum's stored values."""
     values = ", ".join(f"'{member.value}'" for member in enum)
     return f"{column} IN ({values})"
+
+
+class LabelOf:
+    """A read-only attribute: the rendered label of the value stored in another attribute.
+
+    ``status_label = LabelOf(RoundStatus, "status")`` on a model makes ``obj.status_label`` the
+    label of ``obj.status`` in the current UI language (:meth:`LabelledEnum.label_of`).
+    """
+
+    def __init__(self, enum: type[LabelledEnum], attribute: str) -> None:
+        self.enum = enum
+        self.attribute = attribute
+
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> Self: ...
+
+    @overload
+    def __get__(self, obj: object, owner: type | None = None) -> str: ...
+
+    def __get__(self, obj: object | None, owner: type | None = None) -> Self | str:
+        if obj is None:
+            return self
+        return self.enum.label_of(getattr(obj, self.attribute))

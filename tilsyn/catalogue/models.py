@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from tilsyn.enums import LabelledEnum
+from tilsyn.enums import LabelledEnum, LabelOf
 from tilsyn.extensions import db
 from tilsyn.models_base import utcnow
 
@@ -65,9 +65,7 @@ class ScaleOption(db.Model):  # type: ignore[name-defined]
 
     scale: Mapped[Scale] = relationship(back_populates="options")
 
-    @property
-    def outcome_label(self) -> str:
-        return Outcome.label_of(self.outcome)
+    outcome_label = LabelOf(Outcome, "outcome")
 
     @property
     def score_digits(self) -> int:

@@ -22,7 +22,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from tilsyn.enums import LabelledEnum, one_of
+from tilsyn.enums import LabelledEnum, LabelOf, one_of
 from tilsyn.extensions import db
 from tilsyn.models_base import utcnow
 from tilsyn.org.models import Caseworker
@@ -185,13 +185,9 @@ class FollowUpAction(db.Model):  # type: ignore[name-defined]
 
     caseworker: Mapped[Caseworker] = relationship()
 
-    @property
-    def status_label(self) -> str:
-        return ActionStatus.label_of(self.status)
+    status_label = LabelOf(ActionStatus, "status")
 
-    @property
-    def owner_label(self) -> str:
-        return Owner.label_of(self.owner)
+    owner_label = LabelOf(Owner, "owner")
 
     def overdue_on(self, today: date) -> bool:
         return self.status == ActionStatus.OPEN and self.due_date < today

@@ -16,7 +16,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstrai
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tilsyn.catalogue.models import ControlPoint, Outcome, ScaleOption
-from tilsyn.enums import LabelledEnum, one_of
+from tilsyn.enums import LabelledEnum, LabelOf, one_of
 from tilsyn.extensions import db
 from tilsyn.models_base import utcnow
 from tilsyn.org.models import Caseworker
@@ -70,9 +70,7 @@ class CaseReview(db.Model):  # type: ignore[name-defined]
         back_populates="review", cascade="all, delete-orphan", order_by="ReviewAnswer.id"
     )
 
-    @property
-    def status_label(self) -> str:
-        return ReviewStatus.label_of(self.status)
+    status_label = LabelOf(ReviewStatus, "status")
 
     @property
     def is_completed(self) -> bool:
@@ -137,6 +135,4 @@ class ReviewAnswer(db.Model):  # type: ignore[name-defined]
             and self.option_id != self.prefill_option_id
         )
 
-    @property
-    def outcome_label(self) -> str:
-        return Outcome.label_of(self.outcome)
+    outcome_label = LabelOf(Outcome, "outcome")

@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, ForeignKey, String, Text, event, inspect
 from sqlalchemy.orm import InstanceState, Mapped, Session, mapped_column, relationship
 
-from tilsyn.enums import LabelledEnum
+from tilsyn.enums import LabelledEnum, LabelOf
 from tilsyn.extensions import db
 from tilsyn.models_base import utcnow
 
@@ -54,9 +54,7 @@ class RiskModelVersion(db.Model):  # type: ignore[name-defined]
 
     based_on: Mapped[RiskModelVersion | None] = relationship(remote_side=[id])
 
-    @property
-    def status_label(self) -> str:
-        return RiskModelStatus.label_of(self.status)
+    status_label = LabelOf(RiskModelStatus, "status")
 
     @property
     def is_draft(self) -> bool:

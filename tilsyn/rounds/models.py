@@ -18,7 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tilsyn.cases.models import Snapshot
 from tilsyn.catalogue.models import ControlPoint, Theme
-from tilsyn.enums import LabelledEnum
+from tilsyn.enums import LabelledEnum, LabelOf
 from tilsyn.extensions import db
 from tilsyn.models_base import utcnow
 from tilsyn.org.models import Unit
@@ -109,13 +109,9 @@ class SupervisionPlan(db.Model):  # type: ignore[name-defined]
     def rotating_themes(self) -> list[Theme]:
         return [r.theme for r in self.rotating]
 
-    @property
-    def cadence_label(self) -> str:
-        return Cadence.label_of(self.cadence)
+    cadence_label = LabelOf(Cadence, "cadence")
 
-    @property
-    def rotation_label(self) -> str:
-        return RotationMode.label_of(self.rotation_mode)
+    rotation_label = LabelOf(RotationMode, "rotation_mode")
 
     @property
     def scheme_labels(self) -> list[str]:
@@ -191,9 +187,7 @@ class Round(db.Model):  # type: ignore[name-defined]
         back_populates="round", order_by="RoundDraw.id", cascade="all, delete-orphan"
     )
 
-    @property
-    def status_label(self) -> str:
-        return RoundStatus.label_of(self.status)
+    status_label = LabelOf(RoundStatus, "status")
 
     @property
     def sample_size(self) -> int | None:

@@ -17,7 +17,7 @@ from sqlalchemy import JSON, ForeignKey, Index, String, Text, event
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from tilsyn.cases.models import Snapshot
-from tilsyn.enums import LabelledEnum
+from tilsyn.enums import LabelledEnum, LabelOf
 from tilsyn.extensions import db
 from tilsyn.models_base import refuse_changes_on_postgresql, utcnow
 from tilsyn.org.models import Caseworker
@@ -70,9 +70,7 @@ class Draw(db.Model):  # type: ignore[name-defined]
         back_populates="draw", order_by="DrawItem.order", lazy="selectin"
     )
 
-    @property
-    def purpose_label(self) -> str:
-        return DrawPurpose.label_of(self.purpose)
+    purpose_label = LabelOf(DrawPurpose, "purpose")
 
 
 class DrawItem(db.Model):  # type: ignore[name-defined]
