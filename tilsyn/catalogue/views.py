@@ -23,7 +23,7 @@ from tilsyn.extensions import db
 from tilsyn.formutil import choices
 from tilsyn.permissions import requires
 from tilsyn.schemes import SCHEMES
-from tilsyn.web import attempt, int_arg
+from tilsyn.web import attempt, int_arg, new_or_edit, optional_or_404, submit
 
 bp = Blueprint("catalogue", __name__, url_prefix="/kontrolpunkter")
 
@@ -55,13 +55,10 @@ def view(point_id: int) -> str:
     )
 
 
-@bp.route("/ny", methods=["GET", "POST"], defaults={"point_id": None})
-@bp.route("/<int:point_id>/rediger", methods=["GET", "POST"])
+@new_or_edit(bp, "/ny", "/<int:point_id>/rediger")
 @requires("catalogue.edit")
 def edit(point_id: int | None) -> str | Response:
-    point = db.session.get(ControlPoint, point_id) if point_id else None
-    if point_id and point is None:
-        abort(404)
+    point = optional_or_404(ControlPoint, point_id)
     form = ControlPointForm(obj=point)
     form.theme_id.choices = choices((t.id, t.name) for t in list_themes(db.session))
     form.scale_id.choices = choices((s.id, s.name) for s in list_scales(db.session))
@@ -98,15 +95,13 @@ def edit(point_id: int | None) -> str | Response:
     return render_template("catalogue/edit.html", form=form, point=point)
 
 
-@bp.route("/temaer/ny", methods=["GET", "POST"], defaults={"theme_id": None})
-@bp.route("/temaer/<int:theme_id>", methods=["GET", "POST"])
+@new_or_edit(bp, "/temaer/ny", "/temaer/<int:theme_id>")
 @requires("catalogue.edit")
 def theme_edit(theme_id: int | None) -> str | Response:
-    theme = db.session.get(Theme, theme_id) if theme_id else None
-    if theme_id and theme is None:
-        abort(404)
+    theme = optional_or_404(Theme, theme_id)
     form = ThemeForm(obj=theme)
-    if form.validate_on_submit() and attempt(
+    if submit(
+        form,
         lambda: save_theme(
             db.session,
             current_user,
@@ -175,14 +170,11 @@ def _scale_form(scale: Scale | None, copy_of: Scale | None) -> ScaleForm:
     return form
 
 
-@bp.route("/skalaer/ny", methods=["GET", "POST"], defaults={"scale_id": None})
-@bp.route("/skalaer/<int:scale_id>", methods=["GET", "POST"])
+@new_or_edit(bp, "/skalaer/ny", "/skalaer/<int:scale_id>")
 @requires("catalogue.edit")
 def scale_edit(scale_id: int | None) -> str | Response:
     """Create or edit an answer scale; ``?kopi=<id>`` starts a new scale as a copy."""
-    scale = db.session.get(Scale, scale_id) if scale_id else None
-    if scale_id and scale is None:
-        abort(404)
+    scale = optional_or_404(Scale, scale_id)
     copy_id = int_arg("kopi")
     copy_of = db.session.get(Scale, copy_id) if scale is None and copy_id else None
     form = _scale_form(scale, copy_of)
