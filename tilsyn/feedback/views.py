@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -27,12 +28,21 @@ from tilsyn.feedback.forms import (
     parse_date,
 )
 from tilsyn.feedback.models import ACTION_STATUS_LABELS, ActionStatus, Involvement
-from tilsyn.formutil import choices
+from tilsyn.formutil import FlaskForm, choices
 from tilsyn.permissions import can_manage_plan, can_see_plan, requires
 from tilsyn.rounds.models import Round, SupervisionPlan
 from tilsyn.web import FORM_EXPIRED, attempt, page_or_404, redirect_back, submit
 
 bp = Blueprint("feedback", __name__)
+
+
+def _post_back(
+    form: FlaskForm, action: Callable[[], object], success: str, back: str, **values: Any
+) -> Response:
+    """Submit a button's form (an invalid one has expired), then go back to the page it was
+    posted from (its ``next`` field), else to the endpoint ``back``."""
+    submit(form, action, invalid=FORM_EXPIRED, success=success)
+    return redirect_back(back, **values)
 
 
 def _preference_form() -> PreferenceForm:
@@ -83,15 +93,15 @@ def acknowledge(release_id: int) -> Response:
 @requires("feedback.comment")
 def comment(release_id: int) -> Response:
     form = CommentForm()
-    submit(
+    return _post_back(
         form,
         lambda: release.add_comment(
             db.session, current_user, release_id, form.body.data or "", current_app.config
         ),
-        invalid=FORM_EXPIRED,
-        success=_("Kommentaren er sendt."),
+        _("Kommentaren er sendt."),
+        "feedback.mine_detail",
+        release_id=release_id,
     )
-    return redirect_back("feedback.mine_detail", release_id=release_id)
 
 
 @bp.route("/opfoelgning/mine")
@@ -110,28 +120,26 @@ def my_actions() -> str:
 @requires("actions.done")
 def action_done(action_id: int) -> Response:
     form = DoneForm()
-    submit(
+    return _post_back(
         form,
         lambda: actions.mark_done(
             db.session, current_user, action_id, form.note.data or "", current_app.config
         ),
-        invalid=FORM_EXPIRED,
-        success=_("Opfølgningspunktet er markeret som udført."),
+        _("Opfølgningspunktet er markeret som udført."),
+        "feedback.my_actions",
     )
-    return redirect_back("feedback.my_actions")
 
 
 @bp.route("/min-konto/beskeder", methods=["POST"])
 @requires("account.use")
 def preference() -> Response:
     form = PreferenceForm()
-    submit(
+    return _post_back(
         form,
         lambda: notices.set_preference(db.session, current_user, bool(form.weekly_digest.data)),
-        invalid=FORM_EXPIRED,
-        success=_("Dit valg af beskeder er gemt."),
+        _("Dit valg af beskeder er gemt."),
+        "auth.account",
     )
-    return redirect_back("auth.account")
 
 
 # --------------------------------------------------------------------------------------------
@@ -293,20 +301,18 @@ def actions_list() -> str:
 @bp.route("/opfoelgning/<int:action_id>/godkend", methods=["POST"])
 @requires("feedback.manage")
 def action_approve(action_id: int) -> Response:
-    submit(
+    return _post_back(
         PlainForm(),
         lambda: actions.approve(db.session, current_user, action_id, date.today()),
-        invalid=FORM_EXPIRED,
-        success=_("Opfølgningspunktet er godkendt."),
+        _("Opfølgningspunktet er godkendt."),
+        "feedback.actions_list",
     )
-    return redirect_back("feedback.actions_list")
 
 
 def _with_reason(step: Callable[[str], object], success: str) -> Response:
     """A leader's step on an action that takes a reason (the :class:`ReasonForm`'s note)."""
     form = ReasonForm()
-    submit(form, lambda: step(form.note.data or ""), invalid=FORM_EXPIRED, success=success)
-    return redirect_back("feedback.actions_list")
+    return _post_back(form, lambda: step(form.note.data or ""), success, "feedback.actions_list")
 
 
 @bp.route("/opfoelgning/<int:action_id>/genaabn", methods=["POST"])
