@@ -9,7 +9,7 @@ import pytest
 from flask import Blueprint, Flask, abort, get_flashed_messages, url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from werkzeug.exceptions import Forbidden, NotFound
+from werkzeug.exceptions import BadRequest, Forbidden, NotFound
 
 from tilsyn.audit import services as audit
 from tilsyn.audit.models import AuditEvent
@@ -20,6 +20,7 @@ from tilsyn.permissions import public
 from tilsyn.web import (
     Attempt,
     attempt,
+    chosen_or_400,
     new_or_edit,
     optional_or_404,
     page_or_404,
@@ -215,6 +216,14 @@ def test_optional_or_404_is_none_without_an_id_and_404_for_a_missing_row(
     assert optional_or_404(AuditEvent, event.id) is event
     with pytest.raises(NotFound):
         optional_or_404(AuditEvent, event.id + 1000)
+
+
+def test_chosen_or_400_refuses_an_id_that_is_no_row(session: Session) -> None:
+    event = audit.record(session, None, "web-chosen", "test")
+    session.flush()
+    assert chosen_or_400(AuditEvent, event.id) is event
+    with pytest.raises(BadRequest):
+        chosen_or_400(AuditEvent, event.id + 1000)
 
 
 def test_new_or_edit_routes_both_urls_to_one_view(make_app: Callable[..., Flask]) -> None:

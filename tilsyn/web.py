@@ -20,7 +20,8 @@ and returns ``False``; a :class:`~tilsyn.errors.ServiceAccessError` answers 403.
 The shapes every form view shares are here too: :func:`submit` (validate a form, then
 :func:`attempt`), :func:`redirect_back` (to a posted ``next`` path on this site, see
 :func:`safe_next`), :func:`new_or_edit` (the route pair of a create-or-edit page) and
-:func:`optional_or_404` (its row, or None on the "new" route), and :func:`page_or_404` (a page's
+:func:`optional_or_404` (its row, or None on the "new" route), :func:`chosen_or_400` (the row a
+select field chose), and :func:`page_or_404` (a page's
 data, or 403/404 from the service's refusal).
 """
 
@@ -163,6 +164,15 @@ def page_or_404(load: Callable[[], T]) -> T:
         abort(403)
     except ServiceError:
         abort(404)
+
+
+def chosen_or_400(model: type[M], ident: Any) -> M:
+    """The ``model`` row a form's select field chose; 400 when there is none (a forged form, or
+    the row went away since the page was shown)."""
+    row = db.session.get(model, ident)
+    if row is None:
+        abort(400)
+    return row
 
 
 def optional_or_404(model: type[M], ident: int | None) -> M | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -23,7 +23,7 @@ from tilsyn.extensions import db
 from tilsyn.formutil import choices
 from tilsyn.permissions import requires
 from tilsyn.schemes import SCHEMES
-from tilsyn.web import attempt, int_arg, new_or_edit, optional_or_404, submit
+from tilsyn.web import attempt, chosen_or_400, int_arg, new_or_edit, optional_or_404, submit
 
 bp = Blueprint("catalogue", __name__, url_prefix="/kontrolpunkter")
 
@@ -67,31 +67,27 @@ def edit(point_id: int | None) -> str | Response:
         # Comparability is a decision the editor makes for each change, never a default.
         form.comparable.data = False
         form.change_note.data = ""
-    if form.validate_on_submit():
-        theme = db.session.get(Theme, form.theme_id.data)
-        scale = db.session.get(Scale, form.scale_id.data)
-        if theme is None or scale is None:
-            abort(400)
-        done = attempt(
-            lambda: save_control_point(
-                db.session,
-                current_user,
-                point=point,
-                code=form.code.data or "",
-                theme=theme,
-                scale=scale,
-                question=form.question.data or "",
-                help_text=form.help_text.data or "",
-                legal_reference=form.legal_reference.data,
-                schemes=list(form.schemes.data or []),
-                active=form.active.data,
-                comparable=form.comparable.data,
-                change_note=form.change_note.data or "",
-            ),
-            success=_("Kontrolpunktet er gemt."),
-        )
-        if done:
-            return redirect(url_for("catalogue.view", point_id=done.value.id))
+    saved = submit(
+        form,
+        lambda: save_control_point(
+            db.session,
+            current_user,
+            point=point,
+            code=form.code.data or "",
+            theme=chosen_or_400(Theme, form.theme_id.data),
+            scale=chosen_or_400(Scale, form.scale_id.data),
+            question=form.question.data or "",
+            help_text=form.help_text.data or "",
+            legal_reference=form.legal_reference.data,
+            schemes=list(form.schemes.data or []),
+            active=form.active.data,
+            comparable=form.comparable.data,
+            change_note=form.change_note.data or "",
+        ),
+        success=_("Kontrolpunktet er gemt."),
+    )
+    if saved:
+        return redirect(url_for("catalogue.view", point_id=saved.value.id))
     return render_template("catalogue/edit.html", form=form, point=point)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, session, url_for
+from flask import Blueprint, redirect, render_template, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -16,7 +16,7 @@ from tilsyn.org import services
 from tilsyn.org.forms import CaseworkerForm, UnitForm, UserEditForm, UserForm
 from tilsyn.org.models import Caseworker, Unit
 from tilsyn.permissions import requires
-from tilsyn.web import attempt, new_or_edit, optional_or_404, submit
+from tilsyn.web import chosen_or_400, new_or_edit, optional_or_404, submit
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -54,24 +54,21 @@ def caseworker_edit(caseworker_id: int | None) -> str | Response:
     caseworker = optional_or_404(Caseworker, caseworker_id)
     form = CaseworkerForm(obj=caseworker)
     form.unit_id.choices = choices((u.id, u.name) for u in services.list_units(db.session))
-    if form.validate_on_submit():
-        unit = db.session.get(Unit, form.unit_id.data)
-        if unit is None:
-            abort(400)
-        if attempt(
-            lambda: services.save_caseworker(
-                db.session,
-                current_user,
-                form.initials.data or "",
-                form.name.data or "",
-                unit,
-                form.employment_start.data,
-                form.active.data,
-                caseworker,
-            ),
-            success=_("Sagsbehandleren er gemt."),
-        ):
-            return redirect(url_for("admin.index"))
+    if submit(
+        form,
+        lambda: services.save_caseworker(
+            db.session,
+            current_user,
+            form.initials.data or "",
+            form.name.data or "",
+            chosen_or_400(Unit, form.unit_id.data),
+            form.employment_start.data,
+            form.active.data,
+            caseworker,
+        ),
+        success=_("Sagsbehandleren er gemt."),
+    ):
+        return redirect(url_for("admin.index"))
     return render_template("admin/form.html", form=form, title=_("Sagsbehandler"))
 
 
