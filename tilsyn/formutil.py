@@ -21,7 +21,7 @@ from babel import support
 from flask import has_request_context
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from wtforms.fields import DateField, FieldList, FileField, FormField, PasswordField
+from wtforms.fields import DateField, FieldList, FileField, FormField, PasswordField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.i18n import messages_path
 from wtforms.validators import ValidationError
@@ -191,6 +191,12 @@ class Form(wtforms.Form):
 
     class Meta(_SharedRules, wtforms.Form.Meta):
         pass
+
+
+def button_form(label: Any, name: str = "ButtonForm") -> type[FlaskForm]:
+    """A form class of one submit button labelled ``label`` (plus the CSRF token), for a page
+    action that sends nothing else."""
+    return type(name, (FlaskForm,), {"submit": SubmitField(label)})
 
 
 class DanishDecimalField(wtforms.DecimalField):

@@ -16,24 +16,40 @@ A view calls a service through :func:`attempt`::
 :class:`~tilsyn.errors.ServiceError` rolls back what the request had done, flashes its message
 and returns ``False``; a :class:`~tilsyn.errors.ServiceAccessError` answers 403. An
 ``IntegrityError`` (a concurrent request won a race) rolls back and flashes ``conflict``.
+
+The shapes every form view shares are here too: :func:`submit` (validate a form, then
+:func:`attempt`), :func:`redirect_back` (to a posted ``next`` path on this site, see
+:func:`safe_next`), :func:`new_or_edit` (the route pair of a create-or-edit page) and
+:func:`optional_or_404` (its row, or None on the "new" route), :func:`chosen_or_400` (the row a
+select field chose), and :func:`page_or_404` (a page's
+data, or 403/404 from the service's refusal).
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
+from urllib.parse import urlsplit
 
-from flask import abort, flash, make_response, render_template, request
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
 from werkzeug.routing import IntegerConverter
+from werkzeug.wrappers import Response
 
 from tilsyn.errors import ServiceAccessError, ServiceError
 from tilsyn.extensions import db
 
 T = TypeVar("T")
+M = TypeVar("M")
+V = TypeVar("V", bound=Callable[..., Any])
+
+#: What an invalid form (most often an expired CSRF token) is told.
+FORM_EXPIRED = _l("Formularen er udløbet. Prøv igen.")
 
 
 @dataclass(frozen=True)
@@ -90,6 +106,79 @@ def attempt(
     if success is not None:
         flash(success if isinstance(success, str) else success(value), "success")
     return Attempt(True, value)
+
+
+def submit(
+    form: Any,
+    action: Callable[[], T],
+    *,
+    invalid: Any = None,
+    success: str | Callable[[T], str] | None = None,
+    on_error: Callable[[ServiceError], Any] | None = None,
+) -> Attempt[T]:
+    """Validate ``form``; if it is valid, :func:`attempt` ``action`` (with ``success`` and
+    ``on_error``). An invalid form flashes ``invalid`` (e.g. :data:`FORM_EXPIRED`) if one is
+    given, calls nothing and gives a false :class:`Attempt`: the view then shows the form again
+    with its field errors, or redirects."""
+    if not form.validate_on_submit():
+        if invalid is not None:
+            flash(str(invalid), "danger")
+        return Attempt(False)
+    return attempt(action, success=success, on_error=on_error)
+
+
+def safe_next(target: str | None) -> str | None:
+    """``target`` if it is a path on this site (``/…``), else None: never a full URL or a
+    ``//host`` one, so a ``next`` parameter cannot send the user to another site."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def redirect_back(endpoint: str, **values: Any) -> Response:
+    """Redirect to the posted form's ``next`` path (:func:`safe_next`), else to ``endpoint``."""
+    return redirect(safe_next(request.form.get("next")) or url_for(endpoint, **values))
+
+
+def new_or_edit(bp: Any, new: str, existing: str) -> Callable[[V], V]:
+    """Route a create-or-edit view (GET and POST) at ``new`` and at ``existing``, whose last
+    variable (``/enheder/<int:unit_id>``) is the view's id argument: None on ``new``."""
+    argument = re.findall(r"<(?:[^:<>]+:)?(\w+)>", existing)[-1]
+
+    def register(view: V) -> V:
+        bp.route(existing, methods=["GET", "POST"])(view)
+        return cast(V, bp.route(new, methods=["GET", "POST"], defaults={argument: None})(view))
+
+    return register
+
+
+def page_or_404(load: Callable[[], T]) -> T:
+    """Run a page's loading service: 403 on a :class:`~tilsyn.errors.ServiceAccessError`, 404 on
+    any other :class:`~tilsyn.errors.ServiceError` (no such object for this user)."""
+    try:
+        return load()
+    except ServiceAccessError:
+        abort(403)
+    except ServiceError:
+        abort(404)
+
+
+def chosen_or_400(model: type[M], ident: Any) -> M:
+    """The ``model`` row a form's select field chose; 400 when there is none (a forged form, or
+    the row went away since the page was shown)."""
+    row = db.session.get(model, ident)
+    if row is None:
+        abort(400)
+    return row
+
+
+def optional_or_404(model: type[M], ident: int | None) -> M | None:
+    """The ``model`` row ``ident`` on an edit route, None without an id (the "new" route);
+    404 when there is no such row."""
+    return db.get_or_404(model, ident) if ident else None
 
 
 def commit_request(response: Any) -> Any:

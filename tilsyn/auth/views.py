@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -24,7 +23,7 @@ from tilsyn.auth import services, sessions
 from tilsyn.auth.forms import ChangePasswordForm, LanguageForm, LoginForm
 from tilsyn.extensions import db
 from tilsyn.permissions import authenticated, public, requires, start_endpoint
-from tilsyn.web import attempt
+from tilsyn.web import redirect_back, safe_next, submit
 
 bp = Blueprint("auth", __name__)
 
@@ -35,15 +34,6 @@ def _clear_session_keeping_language() -> None:
     session.clear()
     if lang in current_app.config["LANGUAGES"]:
         session["lang"] = lang
-
-
-def _safe_next(target: str | None) -> str | None:
-    if not target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -69,7 +59,7 @@ def login() -> str | Response:
             login_user(result.user)
             sessions.start(session, result.user.session_version, datetime.now(UTC))
             return redirect(
-                _safe_next(request.args.get("next")) or url_for(start_endpoint(result.user))
+                safe_next(request.args.get("next")) or url_for(start_endpoint(result.user))
             )
         flash(result.error or _("Login mislykkedes."), "danger")
     return render_template("auth/login.html", form=form)
@@ -90,7 +80,8 @@ def logout() -> Response:
 @requires("account.use")
 def account() -> str | Response:
     form = ChangePasswordForm()
-    if form.validate_on_submit() and attempt(
+    if submit(
+        form,
         lambda: services.change_password(
             db.session, current_user, form.old_password.data or "", form.new_password.data or ""
         ),
@@ -113,9 +104,7 @@ def _language_form() -> LanguageForm:
 def account_language() -> str | Response:
     """Store the user's preferred language (used at every login) and switch to it now."""
     form = _language_form()
-    if form.validate_on_submit() and attempt(
-        lambda: services.set_locale(db.session, current_user, form.locale.data or "")
-    ):
+    if submit(form, lambda: services.set_locale(db.session, current_user, form.locale.data or "")):
         session["lang"] = form.locale.data
         refresh()  # the confirmation below in the new language
         flash(_("Dit sprogvalg er gemt."), "success")
@@ -128,4 +117,4 @@ def account_language() -> str | Response:
 def set_language(lang: str) -> Response:
     if lang in current_app.config["LANGUAGES"]:
         session["lang"] = lang
-    return redirect(_safe_next(request.form.get("next")) or url_for("core.index"))
+    return redirect_back("core.index")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -23,7 +23,7 @@ from tilsyn.extensions import db
 from tilsyn.formutil import choices
 from tilsyn.permissions import requires
 from tilsyn.schemes import SCHEMES
-from tilsyn.web import attempt, int_arg
+from tilsyn.web import attempt, chosen_or_400, int_arg, new_or_edit, optional_or_404, submit
 
 bp = Blueprint("catalogue", __name__, url_prefix="/kontrolpunkter")
 
@@ -55,13 +55,10 @@ def view(point_id: int) -> str:
     )
 
 
-@bp.route("/ny", methods=["GET", "POST"], defaults={"point_id": None})
-@bp.route("/<int:point_id>/rediger", methods=["GET", "POST"])
+@new_or_edit(bp, "/ny", "/<int:point_id>/rediger")
 @requires("catalogue.edit")
 def edit(point_id: int | None) -> str | Response:
-    point = db.session.get(ControlPoint, point_id) if point_id else None
-    if point_id and point is None:
-        abort(404)
+    point = optional_or_404(ControlPoint, point_id)
     form = ControlPointForm(obj=point)
     form.theme_id.choices = choices((t.id, t.name) for t in list_themes(db.session))
     form.scale_id.choices = choices((s.id, s.name) for s in list_scales(db.session))
@@ -70,43 +67,37 @@ def edit(point_id: int | None) -> str | Response:
         # Comparability is a decision the editor makes for each change, never a default.
         form.comparable.data = False
         form.change_note.data = ""
-    if form.validate_on_submit():
-        theme = db.session.get(Theme, form.theme_id.data)
-        scale = db.session.get(Scale, form.scale_id.data)
-        if theme is None or scale is None:
-            abort(400)
-        done = attempt(
-            lambda: save_control_point(
-                db.session,
-                current_user,
-                point=point,
-                code=form.code.data or "",
-                theme=theme,
-                scale=scale,
-                question=form.question.data or "",
-                help_text=form.help_text.data or "",
-                legal_reference=form.legal_reference.data,
-                schemes=list(form.schemes.data or []),
-                active=form.active.data,
-                comparable=form.comparable.data,
-                change_note=form.change_note.data or "",
-            ),
-            success=_("Kontrolpunktet er gemt."),
-        )
-        if done:
-            return redirect(url_for("catalogue.view", point_id=done.value.id))
+    saved = submit(
+        form,
+        lambda: save_control_point(
+            db.session,
+            current_user,
+            point=point,
+            code=form.code.data or "",
+            theme=chosen_or_400(Theme, form.theme_id.data),
+            scale=chosen_or_400(Scale, form.scale_id.data),
+            question=form.question.data or "",
+            help_text=form.help_text.data or "",
+            legal_reference=form.legal_reference.data,
+            schemes=list(form.schemes.data or []),
+            active=form.active.data,
+            comparable=form.comparable.data,
+            change_note=form.change_note.data or "",
+        ),
+        success=_("Kontrolpunktet er gemt."),
+    )
+    if saved:
+        return redirect(url_for("catalogue.view", point_id=saved.value.id))
     return render_template("catalogue/edit.html", form=form, point=point)
 
 
-@bp.route("/temaer/ny", methods=["GET", "POST"], defaults={"theme_id": None})
-@bp.route("/temaer/<int:theme_id>", methods=["GET", "POST"])
+@new_or_edit(bp, "/temaer/ny", "/temaer/<int:theme_id>")
 @requires("catalogue.edit")
 def theme_edit(theme_id: int | None) -> str | Response:
-    theme = db.session.get(Theme, theme_id) if theme_id else None
-    if theme_id and theme is None:
-        abort(404)
+    theme = optional_or_404(Theme, theme_id)
     form = ThemeForm(obj=theme)
-    if form.validate_on_submit() and attempt(
+    if submit(
+        form,
         lambda: save_theme(
             db.session,
             current_user,
@@ -175,14 +166,11 @@ def _scale_form(scale: Scale | None, copy_of: Scale | None) -> ScaleForm:
     return form
 
 
-@bp.route("/skalaer/ny", methods=["GET", "POST"], defaults={"scale_id": None})
-@bp.route("/skalaer/<int:scale_id>", methods=["GET", "POST"])
+@new_or_edit(bp, "/skalaer/ny", "/skalaer/<int:scale_id>")
 @requires("catalogue.edit")
 def scale_edit(scale_id: int | None) -> str | Response:
     """Create or edit an answer scale; ``?kopi=<id>`` starts a new scale as a copy."""
-    scale = db.session.get(Scale, scale_id) if scale_id else None
-    if scale_id and scale is None:
-        abort(404)
+    scale = optional_or_404(Scale, scale_id)
     copy_id = int_arg("kopi")
     copy_of = db.session.get(Scale, copy_id) if scale is None and copy_id else None
     form = _scale_form(scale, copy_of)

@@ -19,7 +19,7 @@ from wtforms.validators import Optional
 
 from tilsyn.feedback.common import COMMENT_MAX, DESCRIPTION_MAX
 from tilsyn.feedback.models import INVOLVEMENT_LABELS, OWNER_LABELS, Involvement, Owner
-from tilsyn.formutil import FlaskForm, choices
+from tilsyn.formutil import FlaskForm, button_form, choices
 
 
 class PlainForm(FlaskForm):
@@ -31,8 +31,7 @@ class ReleaseForm(FlaskForm):
     submit = SubmitField(_l("Frigiv som feedback"))
 
 
-class AcknowledgeForm(FlaskForm):
-    submit = SubmitField(_l("Kvittér"))
+AcknowledgeForm = button_form(_l("Kvittér"), "AcknowledgeForm")
 
 
 class CommentForm(FlaskForm):

@@ -3,14 +3,15 @@ thread and actions for leaders; counts for directors; the register for auditors.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from tilsyn.errors import ServiceAccessError, ServiceError
 from tilsyn.extensions import db
 from tilsyn.feedback import actions, figures, notices, pages, plans, release
 from tilsyn.feedback.common import plan_setting
@@ -27,26 +28,21 @@ from tilsyn.feedback.forms import (
     parse_date,
 )
 from tilsyn.feedback.models import ACTION_STATUS_LABELS, ActionStatus, Involvement
-from tilsyn.formutil import choices
+from tilsyn.formutil import FlaskForm, choices
 from tilsyn.permissions import can_manage_plan, can_see_plan, requires
 from tilsyn.rounds.models import Round, SupervisionPlan
-from tilsyn.web import attempt
+from tilsyn.web import FORM_EXPIRED, attempt, page_or_404, redirect_back, submit
 
 bp = Blueprint("feedback", __name__)
 
 
-def _expired() -> None:
-    flash(_("Formularen er udløbet. Prøv igen."), "danger")
-
-
-def _page(call):  # type: ignore[no-untyped-def]
-    """Run a page service: 403 on access errors, 404 when the object does not exist."""
-    try:
-        return call()
-    except ServiceAccessError:
-        abort(403)
-    except ServiceError:
-        abort(404)
+def _post_back(
+    form: FlaskForm, action: Callable[[], object], success: str, back: str, **values: Any
+) -> Response:
+    """Submit a button's form (an invalid one has expired), then go back to the page it was
+    posted from (its ``next`` field), else to the endpoint ``back``."""
+    submit(form, action, invalid=FORM_EXPIRED, success=success)
+    return redirect_back(back, **values)
 
 
 def _preference_form() -> PreferenceForm:
@@ -70,7 +66,7 @@ def mine() -> str:
 @bp.route("/min-feedback/<int:release_id>")
 @requires("feedback.own")
 def mine_detail(release_id: int) -> str:
-    detail = _page(lambda: pages.feedback_detail(db.session, current_user, release_id))
+    detail = page_or_404(lambda: pages.feedback_detail(db.session, current_user, release_id))
     return render_template(
         "feedback/detail.html",
         d=detail,
@@ -84,13 +80,12 @@ def mine_detail(release_id: int) -> str:
 @bp.route("/min-feedback/<int:release_id>/kvitter", methods=["POST"])
 @requires("feedback.own")
 def acknowledge(release_id: int) -> Response:
-    if not AcknowledgeForm().validate_on_submit():
-        _expired()
-    else:
-        attempt(
-            lambda: release.acknowledge(db.session, current_user, release_id),
-            success=_("Tak, du har kvitteret for feedbacken."),
-        )
+    submit(
+        AcknowledgeForm(),
+        lambda: release.acknowledge(db.session, current_user, release_id),
+        invalid=FORM_EXPIRED,
+        success=_("Tak, du har kvitteret for feedbacken."),
+    )
     return redirect(url_for("feedback.mine_detail", release_id=release_id))
 
 
@@ -98,19 +93,15 @@ def acknowledge(release_id: int) -> Response:
 @requires("feedback.comment")
 def comment(release_id: int) -> Response:
     form = CommentForm()
-    if not form.validate_on_submit():
-        _expired()
-    else:
-        attempt(
-            lambda: release.add_comment(
-                db.session, current_user, release_id, form.body.data or "", current_app.config
-            ),
-            success=_("Kommentaren er sendt."),
-        )
-    target = request.form.get("next", "")
-    if target.startswith("/") and not target.startswith("//"):
-        return redirect(target)
-    return redirect(url_for("feedback.mine_detail", release_id=release_id))
+    return _post_back(
+        form,
+        lambda: release.add_comment(
+            db.session, current_user, release_id, form.body.data or "", current_app.config
+        ),
+        _("Kommentaren er sendt."),
+        "feedback.mine_detail",
+        release_id=release_id,
+    )
 
 
 @bp.route("/opfoelgning/mine")
@@ -129,37 +120,26 @@ def my_actions() -> str:
 @requires("actions.done")
 def action_done(action_id: int) -> Response:
     form = DoneForm()
-    if not form.validate_on_submit():
-        _expired()
-    else:
-        attempt(
-            lambda: actions.mark_done(
-                db.session, current_user, action_id, form.note.data or "", current_app.config
-            ),
-            success=_("Opfølgningspunktet er markeret som udført."),
-        )
-    return _back("feedback.my_actions")
+    return _post_back(
+        form,
+        lambda: actions.mark_done(
+            db.session, current_user, action_id, form.note.data or "", current_app.config
+        ),
+        _("Opfølgningspunktet er markeret som udført."),
+        "feedback.my_actions",
+    )
 
 
 @bp.route("/min-konto/beskeder", methods=["POST"])
 @requires("account.use")
 def preference() -> Response:
     form = PreferenceForm()
-    if not form.validate_on_submit():
-        _expired()
-    else:
-        attempt(
-            lambda: notices.set_preference(db.session, current_user, bool(form.weekly_digest.data)),
-            success=_("Dit valg af beskeder er gemt."),
-        )
-    return _back("auth.account")
-
-
-def _back(default: str) -> Response:
-    target = request.form.get("next", "")
-    if target.startswith("/") and not target.startswith("//"):
-        return redirect(target)
-    return redirect(url_for(default))
+    return _post_back(
+        form,
+        lambda: notices.set_preference(db.session, current_user, bool(form.weekly_digest.data)),
+        _("Dit valg af beskeder er gemt."),
+        "auth.account",
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -194,19 +174,17 @@ def round_page(round_id: int) -> str:
 def release_round(round_id: int) -> Response:
     rnd = _round(round_id)
     form = ReleaseForm()
-    if not form.validate_on_submit():
-        _expired()
-        return redirect(url_for("feedback.round_page", round_id=rnd.id))
     raw = (form.caseworker_id.data or "").strip()
-    caseworker_id = int(raw) if raw.isdigit() else None
-    attempt(
+    submit(
+        form,
         lambda: release.release(
             db.session,
             current_user,
             rnd.id,
-            caseworker_id=caseworker_id,
+            caseworker_id=int(raw) if raw.isdigit() else None,
             config=current_app.config,
         ),
+        invalid=FORM_EXPIRED,
         success=lambda result: result.message(),
     )
     return redirect(url_for("feedback.round_page", round_id=rnd.id))
@@ -215,7 +193,7 @@ def release_round(round_id: int) -> Response:
 @bp.route("/feedback/gennemgang/<int:review_id>")
 @requires("feedback.manage")
 def review_page(review_id: int) -> str:
-    data = _page(lambda: pages.review_feedback(db.session, current_user, review_id))
+    data = page_or_404(lambda: pages.review_feedback(db.session, current_user, review_id))
     action_form = ActionForm()
     action_form.control_point_id.choices = choices(
         [("", _("Gennemgangen som helhed"))]
@@ -242,23 +220,22 @@ def release_review(review_id: int) -> Response:
     from tilsyn.reviews.models import CaseReview
 
     review = db.get_or_404(CaseReview, review_id)
-    if not ReleaseForm().validate_on_submit():
-        _expired()
-    else:
-        internal = [int(v) for v in request.form.getlist("internal") if v.isdigit()]
-        overall = [review.id] if request.form.get("overall_internal") else []
-        attempt(
-            lambda: release.release(
-                db.session,
-                current_user,
-                review.round_id,
-                review_ids=[review.id],
-                internal_point_ids={review.id: internal},
-                overall_internal=overall,
-                config=current_app.config,
-            ),
-            success=lambda result: result.message(),
-        )
+    internal = [int(v) for v in request.form.getlist("internal") if v.isdigit()]
+    overall = [review.id] if request.form.get("overall_internal") else []
+    submit(
+        ReleaseForm(),
+        lambda: release.release(
+            db.session,
+            current_user,
+            review.round_id,
+            review_ids=[review.id],
+            internal_point_ids={review.id: internal},
+            overall_internal=overall,
+            config=current_app.config,
+        ),
+        invalid=FORM_EXPIRED,
+        success=lambda result: result.message(),
+    )
     return redirect(url_for("feedback.review_page", review_id=review_id))
 
 
@@ -267,7 +244,7 @@ def release_review(review_id: int) -> Response:
 def create_action(review_id: int) -> Response:
     form = ActionForm()
     if not form.validate_on_submit():
-        _expired()
+        flash(str(FORM_EXPIRED), "danger")
         return redirect(url_for("feedback.review_page", review_id=review_id))
     raw_point = (form.control_point_id.data or "").strip()
     due = parse_date(form.due_date.data)
@@ -324,44 +301,36 @@ def actions_list() -> str:
 @bp.route("/opfoelgning/<int:action_id>/godkend", methods=["POST"])
 @requires("feedback.manage")
 def action_approve(action_id: int) -> Response:
-    if not PlainForm().validate_on_submit():
-        _expired()
-    else:
-        attempt(
-            lambda: actions.approve(db.session, current_user, action_id, date.today()),
-            success=_("Opfølgningspunktet er godkendt."),
-        )
-    return _back("feedback.actions_list")
+    return _post_back(
+        PlainForm(),
+        lambda: actions.approve(db.session, current_user, action_id, date.today()),
+        _("Opfølgningspunktet er godkendt."),
+        "feedback.actions_list",
+    )
+
+
+def _with_reason(step: Callable[[str], object], success: str) -> Response:
+    """A leader's step on an action that takes a reason (the :class:`ReasonForm`'s note)."""
+    form = ReasonForm()
+    return _post_back(form, lambda: step(form.note.data or ""), success, "feedback.actions_list")
 
 
 @bp.route("/opfoelgning/<int:action_id>/genaabn", methods=["POST"])
 @requires("feedback.manage")
 def action_reopen(action_id: int) -> Response:
-    form = ReasonForm()
-    if not form.validate_on_submit():
-        _expired()
-    else:
-        attempt(
-            lambda: actions.reopen(db.session, current_user, action_id, form.note.data or ""),
-            success=_("Opfølgningspunktet er sendt tilbage som åbent."),
-        )
-    return _back("feedback.actions_list")
+    return _with_reason(
+        lambda note: actions.reopen(db.session, current_user, action_id, note),
+        _("Opfølgningspunktet er sendt tilbage som åbent."),
+    )
 
 
 @bp.route("/opfoelgning/<int:action_id>/annuller", methods=["POST"])
 @requires("feedback.manage")
 def action_cancel(action_id: int) -> Response:
-    form = ReasonForm()
-    if not form.validate_on_submit():
-        _expired()
-    else:
-        attempt(
-            lambda: actions.cancel(
-                db.session, current_user, action_id, form.note.data or "", date.today()
-            ),
-            success=_("Opfølgningspunktet er annulleret."),
-        )
-    return _back("feedback.actions_list")
+    return _with_reason(
+        lambda note: actions.cancel(db.session, current_user, action_id, note, date.today()),
+        _("Opfølgningspunktet er annulleret."),
+    )
 
 
 @bp.route("/feedback/planer/<int:plan_id>", methods=["GET", "POST"])
@@ -372,9 +341,8 @@ def plan_settings(plan_id: int) -> str | Response:
         abort(403)
     form = PlanSettingsForm()
     if request.method == "POST":
-        if not form.validate_on_submit():
-            _expired()
-        elif attempt(
+        if submit(
+            form,
             lambda: plans.save_settings(
                 db.session,
                 current_user,
@@ -382,6 +350,7 @@ def plan_settings(plan_id: int) -> str | Response:
                 form.involvement.data or "",
                 form.followup_allowance.data,
             ),
+            invalid=FORM_EXPIRED,
             success=_("Planens indstillinger for feedback er gemt."),
         ):
             return redirect(url_for("feedback.plan_settings", plan_id=plan.id))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, session, url_for
+from flask import Blueprint, redirect, render_template, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -16,7 +16,7 @@ from tilsyn.org import services
 from tilsyn.org.forms import CaseworkerForm, UnitForm, UserEditForm, UserForm
 from tilsyn.org.models import Caseworker, Unit
 from tilsyn.permissions import requires
-from tilsyn.web import attempt
+from tilsyn.web import chosen_or_400, new_or_edit, optional_or_404, submit
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -32,15 +32,13 @@ def index() -> str:
     )
 
 
-@bp.route("/enheder/ny", methods=["GET", "POST"], defaults={"unit_id": None})
-@bp.route("/enheder/<int:unit_id>", methods=["GET", "POST"])
+@new_or_edit(bp, "/enheder/ny", "/enheder/<int:unit_id>")
 @requires("admin.manage")
 def unit_edit(unit_id: int | None) -> str | Response:
-    unit = db.session.get(Unit, unit_id) if unit_id else None
-    if unit_id and unit is None:
-        abort(404)
+    unit = optional_or_404(Unit, unit_id)
     form = UnitForm(obj=unit)
-    if form.validate_on_submit() and attempt(
+    if submit(
+        form,
         lambda: services.save_unit(
             db.session, current_user, form.name.data or "", form.active.data, unit
         ),
@@ -50,33 +48,27 @@ def unit_edit(unit_id: int | None) -> str | Response:
     return render_template("admin/form.html", form=form, title=_("Enhed"))
 
 
-@bp.route("/sagsbehandlere/ny", methods=["GET", "POST"], defaults={"caseworker_id": None})
-@bp.route("/sagsbehandlere/<int:caseworker_id>", methods=["GET", "POST"])
+@new_or_edit(bp, "/sagsbehandlere/ny", "/sagsbehandlere/<int:caseworker_id>")
 @requires("admin.manage")
 def caseworker_edit(caseworker_id: int | None) -> str | Response:
-    caseworker = db.session.get(Caseworker, caseworker_id) if caseworker_id else None
-    if caseworker_id and caseworker is None:
-        abort(404)
+    caseworker = optional_or_404(Caseworker, caseworker_id)
     form = CaseworkerForm(obj=caseworker)
     form.unit_id.choices = choices((u.id, u.name) for u in services.list_units(db.session))
-    if form.validate_on_submit():
-        unit = db.session.get(Unit, form.unit_id.data)
-        if unit is None:
-            abort(400)
-        if attempt(
-            lambda: services.save_caseworker(
-                db.session,
-                current_user,
-                form.initials.data or "",
-                form.name.data or "",
-                unit,
-                form.employment_start.data,
-                form.active.data,
-                caseworker,
-            ),
-            success=_("Sagsbehandleren er gemt."),
-        ):
-            return redirect(url_for("admin.index"))
+    if submit(
+        form,
+        lambda: services.save_caseworker(
+            db.session,
+            current_user,
+            form.initials.data or "",
+            form.name.data or "",
+            chosen_or_400(Unit, form.unit_id.data),
+            form.employment_start.data,
+            form.active.data,
+            caseworker,
+        ),
+        success=_("Sagsbehandleren er gemt."),
+    ):
+        return redirect(url_for("admin.index"))
     return render_template("admin/form.html", form=form, title=_("Sagsbehandler"))
 
 
@@ -111,13 +103,10 @@ def _save_user(form: UserForm | UserEditForm, user: User | None) -> None:
         )
 
 
-@bp.route("/brugere/ny", methods=["GET", "POST"], defaults={"user_id": None})
-@bp.route("/brugere/<int:user_id>", methods=["GET", "POST"])
+@new_or_edit(bp, "/brugere/ny", "/brugere/<int:user_id>")
 @requires("admin.manage")
 def user_edit(user_id: int | None) -> str | Response:
-    user = db.session.get(User, user_id) if user_id else None
-    if user_id and user is None:
-        abort(404)
+    user = optional_or_404(User, user_id)
     # The username is fixed once created: shown locked on the edit form, never submitted.
     form = UserForm() if user is None else UserEditForm(obj=user)
     form.units.choices = choices((u.name, u.name) for u in services.list_units(db.session))
@@ -128,9 +117,7 @@ def user_edit(user_id: int | None) -> str | Response:
     if user is not None and not form.is_submitted():
         form.units.data = [u.name for u in user.units]
         form.caseworker.data = user.caseworker.initials if user.caseworker else ""
-    if form.validate_on_submit() and attempt(
-        lambda: _save_user(form, user), success=_("Brugeren er gemt.")
-    ):
+    if submit(form, lambda: _save_user(form, user), success=_("Brugeren er gemt.")):
         if user is not None and user.id == current_user.id:
             sessions.restamp(session, user.session_version)  # the admin stays logged in here
         return redirect(url_for("admin.index"))

@@ -15,7 +15,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from tilsyn.auth.models import User
-from tilsyn.formutil import FlaskForm
+from tilsyn.formutil import FlaskForm, button_form
 from tilsyn.quality.calibration import MAX_CASES_PER_TEAM, REASON_MAX
 
 
@@ -30,8 +30,7 @@ class SettingForm(FlaskForm):
     submit = SubmitField(_l("Gem kalibrering"))
 
 
-class AssignForm(FlaskForm):
-    submit = SubmitField(_l("Udvælg sager til anden gennemgang"))
+AssignForm = button_form(_l("Udvælg sager til anden gennemgang"), "AssignForm")
 
 
 class SecondReviewForm(FlaskForm):

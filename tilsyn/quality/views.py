@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -10,8 +10,6 @@ from werkzeug.wrappers import Response
 from tilsyn.extensions import db
 from tilsyn.permissions import requires
 from tilsyn.quality.calibration import (
-    CalibrationAccessError,
-    CalibrationError,
     assign_round,
     resolve,
     save_second_review,
@@ -34,7 +32,7 @@ from tilsyn.quality.forms import (
 )
 from tilsyn.quality.method_page import method_page
 from tilsyn.rounds.models import Round, SupervisionPlan
-from tilsyn.web import attempt
+from tilsyn.web import FORM_EXPIRED, attempt, page_or_404, submit
 
 bp = Blueprint("quality", __name__, url_prefix="/kvalitet")
 
@@ -89,12 +87,7 @@ def calibration_setting(plan_id: int) -> Response:
 
 
 def _round_page(round_id: int) -> RoundPage:
-    try:
-        return calibration_round(db.session, current_user, round_id)
-    except CalibrationAccessError:
-        abort(403)
-    except CalibrationError:
-        abort(404)
+    return page_or_404(lambda: calibration_round(db.session, current_user, round_id))
 
 
 @bp.route("/kalibrering/runder/<int:round_id>")
@@ -116,10 +109,10 @@ def calibration_assign(round_id: int) -> Response:
     page = _round_page(round_id)
     if not page.may_assign:
         flash(_("Runden har ingen kalibrering at udvælge sager til."), "danger")
-    elif AssignForm().validate_on_submit():
-        rnd = db.session.get(Round, round_id)
-        attempt(
-            lambda: assign_round(db.session, current_user, rnd),
+    else:
+        submit(
+            AssignForm(),
+            lambda: assign_round(db.session, current_user, db.session.get(Round, round_id)),
             success=_("Sagerne til anden gennemgang er udvalgt."),
         )
     return redirect(url_for("quality.calibration_round_page", round_id=round_id))
@@ -130,20 +123,19 @@ def calibration_assign(round_id: int) -> Response:
 def calibration_resolve(calibration_id: int, point_id: int) -> Response:
     form = ResolveForm()
     round_id = request.args.get("round_id", type=int)
-    if form.validate_on_submit():
-        attempt(
-            lambda: resolve(
-                db.session,
-                current_user,
-                calibration_id,
-                point_id,
-                str(form.standing.data),
-                form.reason.data or "",
-            ),
-            success=_("Uenigheden er afgjort."),
-        )
-    else:
-        flash(_("Vælg, hvilket svar der står, og skriv hvorfor."), "danger")
+    submit(
+        form,
+        lambda: resolve(
+            db.session,
+            current_user,
+            calibration_id,
+            point_id,
+            str(form.standing.data),
+            form.reason.data or "",
+        ),
+        invalid=_("Vælg, hvilket svar der står, og skriv hvorfor."),
+        success=_("Uenigheden er afgjort."),
+    )
     if round_id is None:
         return redirect(url_for("quality.calibration"))
     return redirect(url_for("quality.calibration_round_page", round_id=round_id))
@@ -154,12 +146,7 @@ def calibration_resolve(calibration_id: int, point_id: int) -> Response:
 def second_review(calibration_id: int) -> str | Response:
     form = SecondReviewForm()
     problems: list[str] = []
-    try:
-        page = second_review_page(db.session, current_user, calibration_id)
-    except CalibrationAccessError:
-        abort(403)
-    except CalibrationError:
-        abort(404)
+    page = page_or_404(lambda: second_review_page(db.session, current_user, calibration_id))
     values = dict(page.values)
     if request.method == "POST" and page.editable:
         answers: dict[int, int | None] = {}
@@ -168,7 +155,7 @@ def second_review(calibration_id: int) -> str | Response:
             answers[cp.id] = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 18 else None
         values = {k: v for k, v in answers.items() if v is not None}
         if not form.validate_on_submit():
-            problems.append(_("Formularen er udløbet. Prøv igen."))
+            problems.append(str(FORM_EXPIRED))
         else:
             complete = bool(form.complete.data)
             if attempt(

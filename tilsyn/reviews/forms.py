@@ -15,7 +15,7 @@ from wtforms import BooleanField, HiddenField, SubmitField, TextAreaField
 from wtforms.validators import Length, Optional, Regexp
 
 from tilsyn.catalogue.models import ControlPoint
-from tilsyn.formutil import FlaskForm, has_control_characters
+from tilsyn.formutil import FlaskForm, button_form, has_control_characters
 from tilsyn.reviews.recording import NOTE_MAX, OVERALL_NOTE_MAX
 
 
@@ -33,8 +33,7 @@ class ReviewForm(FlaskForm):
     complete = SubmitField(_l("Afslut gennemgang"))
 
 
-class ReopenForm(FlaskForm):
-    submit = SubmitField(_l("Genåbn gennemgangen"))
+ReopenForm = button_form(_l("Genåbn gennemgangen"), "ReopenForm")
 
 
 def answer_field(point: ControlPoint) -> str:

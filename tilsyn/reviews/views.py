@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 
 from tilsyn.extensions import db
 from tilsyn.permissions import can_open_round_reviews, can_record_reviews, requires
-from tilsyn.reviews.errors import ReviewAccessError, ReviewError
+from tilsyn.reviews.errors import ReviewError
 from tilsyn.reviews.forms import (
     ReopenForm,
     ReviewForm,
@@ -43,7 +43,7 @@ from tilsyn.reviews.recording import (
 from tilsyn.rounds.models import Round, RoundStatus
 from tilsyn.sampling.models import DrawItem
 from tilsyn.schemes import SCHEMES
-from tilsyn.web import attempt
+from tilsyn.web import FORM_EXPIRED, attempt, page_or_404, submit
 
 bp = Blueprint("reviews", __name__, url_prefix="/gennemgang")
 
@@ -63,12 +63,7 @@ def _item_or_404(rnd: Round, item_id: int) -> DrawItem:
 
 
 def _open(rnd: Round, item: DrawItem) -> ReviewPage:
-    try:
-        return open_review(db.session, current_user, rnd.id, item.id)
-    except ReviewAccessError:
-        abort(403)
-    except ReviewError:
-        abort(404)
+    return page_or_404(lambda: open_review(db.session, current_user, rnd.id, item.id))
 
 
 def _form_problems(form: ReviewForm) -> list[str]:
@@ -255,13 +250,12 @@ def view(round_id: int, item_id: int) -> str:
 def reopen(round_id: int, item_id: int) -> Response:
     rnd = _visible_round(round_id)
     item = _item_or_404(rnd, item_id)
-    form = ReopenForm()
-    if not form.validate_on_submit():
-        flash(_("Formularen er udløbet. Prøv igen."), "danger")
-        return redirect(url_for("reviews.view", round_id=rnd.id, item_id=item.id))
-    if not attempt(
+    reopened = submit(
+        ReopenForm(),
         lambda: reopen_review(db.session, current_user, rnd.id, item.id),
+        invalid=FORM_EXPIRED,
         success=_("Gennemgangen er genåbnet og kan rettes."),
-    ):
-        return redirect(url_for("reviews.view", round_id=rnd.id, item_id=item.id))
-    return redirect(url_for("reviews.edit", round_id=rnd.id, item_id=item.id))
+    )
+    # Reopened: straight to the review form; else back to the read-only review.
+    target = "reviews.edit" if reopened else "reviews.view"
+    return redirect(url_for(target, round_id=rnd.id, item_id=item.id))

@@ -24,7 +24,7 @@ from tilsyn.risk.versions import (
     list_versions,
     save_edit,
 )
-from tilsyn.web import attempt
+from tilsyn.web import attempt, submit
 
 bp = Blueprint("risk", __name__, url_prefix="/risiko")
 
@@ -130,7 +130,8 @@ def edit(version_id: int) -> str | Response:
 def approve(version_id: int) -> str | Response:
     v = db.get_or_404(RiskModelVersion, version_id)
     form = ApproveForm()
-    if form.validate_on_submit() and attempt(
+    if submit(
+        form,
         lambda: approve_version_(
             db.session, current_user, v, form.on_date.data, form.note.data or ""
         ),

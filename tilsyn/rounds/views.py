@@ -41,8 +41,9 @@ from tilsyn.rounds.periods import Cadence
 from tilsyn.rounds.plans import PlanInput, list_plans, save_plan
 from tilsyn.rounds.rounds import draw_round, followup_allowance_at, transition
 from tilsyn.rounds.themes import set_round_themes
+from tilsyn.sampling.models import Draw
 from tilsyn.settings import local_today
-from tilsyn.web import attempt
+from tilsyn.web import attempt, new_or_edit, submit
 
 bp = Blueprint("rounds", __name__, url_prefix="/tilsyn")
 
@@ -99,8 +100,7 @@ def plans() -> str:
     )
 
 
-@bp.route("/planer/ny", methods=["GET", "POST"], defaults={"plan_id": None})
-@bp.route("/planer/<int:plan_id>", methods=["GET", "POST"])
+@new_or_edit(bp, "/planer/ny", "/planer/<int:plan_id>")
 @requires("plans.edit")
 def plan_edit(plan_id: int | None) -> str | Response:
     plan = plan_or_404(plan_id) if plan_id else None
@@ -155,32 +155,33 @@ def plan_edit(plan_id: int | None) -> str | Response:
     return render_template("rounds/plan_edit.html", form=form, plan=plan, themes=themes)
 
 
+def _draw(rnd: Round, form: DrawForm) -> Draw:
+    """Draw the round's sample from the latest case export, as the draw form asks."""
+    snapshot = latest_snapshot(db.session)
+    return draw_round(
+        db.session,
+        current_user,
+        rnd,
+        reason=form.reason.data or "",
+        snapshot=snapshot,
+        prior_findings=prior_findings_at(db.session, snapshot.as_of) if snapshot else {},
+        replaces=form.replaces.raw_data[0] if form.replaces.raw_data else None,
+        open_actions=open_actions_at(db.session, snapshot.as_of) if snapshot else None,
+        extra_cases=(
+            followup_allowance_at(db.session, rnd.plan_id, snapshot.as_of) if snapshot else {}
+        ),
+    )
+
+
 @bp.route("/runder/<int:round_id>/traek", methods=["POST"])
 @requires("rounds.manage")
 def draw(round_id: int) -> Response:
     rnd = _managed_round(round_id)
     form = DrawForm()
-    if not form.validate_on_submit():
-        flash(_("Begrundelsen er for lang eller indeholder ugyldige tegn."), "danger")
-        return redirect(url_for(ROUND_PAGE, round_id=rnd.id))
-    snapshot = latest_snapshot(db.session)
-    prior = prior_findings_at(db.session, snapshot.as_of) if snapshot is not None else {}
-    extra = followup_allowance_at(db.session, rnd.plan_id, snapshot.as_of) if snapshot else {}
-    open_actions = open_actions_at(db.session, snapshot.as_of) if snapshot else None
-    reason = form.reason.data or ""
-    replaces = form.replaces.raw_data[0] if form.replaces.raw_data else None
-    attempt(
-        lambda: draw_round(
-            db.session,
-            current_user,
-            rnd,
-            reason=reason,
-            snapshot=snapshot,
-            prior_findings=prior,
-            replaces=replaces,
-            open_actions=open_actions,
-            extra_cases=extra,
-        ),
+    submit(
+        form,
+        lambda: _draw(rnd, form),
+        invalid=_("Begrundelsen er for lang eller indeholder ugyldige tegn."),
         success=lambda draw: _("Stikprøven er trukket: %(n)d sager.", n=draw.sample_size),
     )
     return redirect(url_for(ROUND_PAGE, round_id=rnd.id))
@@ -192,15 +193,14 @@ def themes(round_id: int) -> Response:
     rnd = _managed_round(round_id)
     form = ThemesForm()
     form.rotating.choices = choices((str(t.id), t.name) for t in rnd.plan.rotating_themes)
-    if not form.validate_on_submit():
-        flash(_("Vælg blandt planens roterende temaer."), "danger")
-    else:
-        attempt(
-            lambda: set_round_themes(
-                db.session, current_user, rnd, [int(x) for x in form.rotating.data or []]
-            ),
-            success=_("Rundens temaer er gemt."),
-        )
+    submit(
+        form,
+        lambda: set_round_themes(
+            db.session, current_user, rnd, [int(x) for x in form.rotating.data or []]
+        ),
+        invalid=_("Vælg blandt planens roterende temaer."),
+        success=_("Rundens temaer er gemt."),
+    )
     return redirect(url_for(ROUND_PAGE, round_id=rnd.id))
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
@@ -24,7 +24,7 @@ from tilsyn.sampling.records import (
 )
 from tilsyn.sampling.verify import record_verification
 from tilsyn.sampling.verify import verify as verify_draw
-from tilsyn.web import attempt
+from tilsyn.web import attempt, chosen_or_400
 
 bp = Blueprint("sampling", __name__, url_prefix="/stikproever")
 
@@ -43,9 +43,7 @@ def new() -> str | BaseResponse:
     form.snapshot_id.choices = choices(snapshot_options(db.session))
     leader_units = draw_unit_scope(current_user)
     if form.validate_on_submit():
-        snapshot = db.session.get(Snapshot, form.snapshot_id.data)
-        if snapshot is None:
-            abort(400)
+        snapshot = chosen_or_400(Snapshot, form.snapshot_id.data)
         prior = prior_findings_at(db.session, snapshot.as_of)
         open_actions = open_actions_at(db.session, snapshot.as_of)
         drawn = attempt(
