@@ -177,6 +177,9 @@ def test_submit_passes_service_errors_to_on_error(app: Flask) -> None:
         ("https://evil.example/", False),
         ("javascript:alert(1)", False),
         ("relative/path", False),
+        ("/\\evil.example/", False),
+        ("/\t/evil.example/", False),
+        ("/\n/evil.example/", False),
     ],
 )
 def test_safe_next_keeps_only_paths_on_this_site(target: str | None, safe: bool) -> None:

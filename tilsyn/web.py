@@ -129,11 +129,15 @@ def submit(
 
 def safe_next(target: str | None) -> str | None:
     """``target`` if it is a path on this site (``/…``), else None: never a full URL or a
-    ``//host`` one, so a ``next`` parameter cannot send the user to another site."""
+    ``//host`` one, so a ``next`` parameter cannot send the user to another site. A backslash or
+    a control character anywhere refuses the path too: browsers read ``/\\host`` as ``//host``
+    and drop tabs and newlines before they read a URL."""
     if not target:
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target or any(ord(char) < 32 or ord(char) == 127 for char in target):
         return None
     return target
 
