@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 from tilsyn.cases.models import Case
 from tilsyn.catalogue.models import ControlPoint, Theme
 from tilsyn.org.models import Caseworker, Unit
-from tilsyn.reviews.estimates import scored_scales, series_roots
+from tilsyn.reviews.estimates import round_control_points, scored_scales, series_roots
 from tilsyn.reviews.models import CaseReview, ReviewAnswer, ReviewStatus
-from tilsyn.rounds.models import Round, RoundControlPoint, SupervisionPlan
+from tilsyn.rounds.models import Round, SupervisionPlan
 from tilsyn.sampling.models import DrawItem
 
 NOT_STARTED = "not_started"
@@ -221,20 +221,7 @@ def load(
         )
     roots = series_roots(session)
     scored = scored_scales(session)
-    cp_rows = session.execute(
-        select(
-            RoundControlPoint.round_id,
-            RoundControlPoint.is_core,
-            ControlPoint.id,
-            ControlPoint.code,
-            ControlPoint.version,
-            ControlPoint.theme_id,
-            ControlPoint.scale_id,
-        )
-        .join(ControlPoint, RoundControlPoint.control_point_id == ControlPoint.id)
-        .where(RoundControlPoint.round_id.in_(ids))
-        .order_by(RoundControlPoint.round_id, ControlPoint.code, ControlPoint.version)
-    ).all()
+    cp_rows = round_control_points(session, ids)
     codes = dict(session.execute(select(ControlPoint.id, ControlPoint.code)).all())
     for rid, is_core, cp_id, code, version, theme_id, scale_id in cp_rows:
         data.round_points.setdefault(int(rid), []).append((int(cp_id), bool(is_core)))

@@ -211,19 +211,27 @@ class _RoundPoint:
     scored: bool
 
 
-def _round_points(session: Session, rnd: Round) -> list[_RoundPoint]:
-    rows = session.execute(
+def round_control_points(session: Session, round_ids: Collection[int]) -> Sequence[Any]:
+    """The control points the rounds ask, by round, code and version: rows of ``round_id``,
+    ``is_core``, ``id``, ``code``, ``version``, ``theme_id`` and ``scale_id``."""
+    return session.execute(
         select(
+            RoundControlPoint.round_id,
+            RoundControlPoint.is_core,
             ControlPoint.id,
             ControlPoint.code,
             ControlPoint.version,
             ControlPoint.theme_id,
             ControlPoint.scale_id,
-            RoundControlPoint.is_core,
         )
-        .join(RoundControlPoint, RoundControlPoint.control_point_id == ControlPoint.id)
-        .where(RoundControlPoint.round_id == rnd.id)
+        .join(ControlPoint, RoundControlPoint.control_point_id == ControlPoint.id)
+        .where(RoundControlPoint.round_id.in_(sorted(round_ids)))
+        .order_by(RoundControlPoint.round_id, ControlPoint.code, ControlPoint.version)
     ).all()
+
+
+def _round_points(session: Session, rnd: Round) -> list[_RoundPoint]:
+    rows = round_control_points(session, [rnd.id])
     scored = scored_scales(session, {r.scale_id for r in rows})
     return [
         _RoundPoint(r.id, r.code, r.version, r.theme_id, bool(r.is_core), r.scale_id in scored)
