@@ -193,16 +193,16 @@ class _RoundFrame:
     frame: NDArray[np.bool_]
     scheme: NDArray[np.str_]
 
-    def rule_outcomes(self, p: DataPoint) -> tuple[NDArray[np.object_], NDArray[np.bool_]]:
-        """The rule's outcome per case of the population, and whether it answers the case in
-        order or not in order."""
+    def evaluate(
+        self, p: DataPoint
+    ) -> tuple[NDArray[np.object_], NDArray[np.bool_], NDArray[np.bool_]]:
+        """Per case of the population: the rule's outcome, whether the rule answers the case in
+        order or not in order (``ruled``), and whether the case counts in the census (ruled, in
+        the draw's frame and of a scheme ``p`` applies to)."""
         outcome = p.outcomes(data_answers.evaluate(p.rule, self.population.attributes))
-        return outcome, np.isin(outcome.astype(str), _ANSWERED)
-
-    def census(self, p: DataPoint, ruled: NDArray[np.bool_]) -> NDArray[np.bool_]:
-        """The cases of the frame whose scheme ``p`` applies to, among those ``ruled``."""
+        ruled = np.isin(outcome.astype(str), _ANSWERED)
         applies = np.array([p.applies_to(s) for s in self.scheme.tolist()], dtype=np.bool_)
-        return self.frame & applies & ruled
+        return outcome, ruled, self.frame & applies & ruled
 
 
 def _round_frame(
@@ -251,8 +251,7 @@ def round_census(
 
     out: list[CensusPoint] = []
     for p in rf.points:
-        outcome, ruled = rf.rule_outcomes(p)
-        census = rf.census(p, ruled)
+        outcome, ruled, census = rf.evaluate(p)
         in_order = int(np.count_nonzero(census & (outcome == Outcome.IN_ORDER.value)))
 
         y = np.full(n, np.nan)
@@ -306,8 +305,7 @@ def round_census_cells(
         return {}
     out: dict[int, CensusCells] = {}
     for p in rf.points:
-        outcome, ruled = rf.rule_outcomes(p)
-        census = rf.census(p, ruled)
+        outcome, _ruled, census = rf.evaluate(p)
         good = outcome == Outcome.IN_ORDER.value
         cells: CensusCells = {}
         for u, s, ok in zip(
