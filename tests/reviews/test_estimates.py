@@ -17,7 +17,14 @@ import pytest
 from tests.factories import SampledCase, catalogue, items_of, make_draw, make_plan_row, make_round
 from tests.factories import option_id as opt
 from tilsyn.catalogue.points import save_control_point
-from tilsyn.reviews.estimates import point_estimates, theme_weakness
+from tilsyn.reviews.estimates import (
+    point_estimates,
+    respondent_answers,
+    round_respondents,
+    scored_scales,
+    theme_weakness,
+)
+from tilsyn.reviews.models import ReviewAnswer
 from tilsyn.reviews.recording import save_review
 from tilsyn.rounds.models import RoundStatus
 
@@ -125,6 +132,30 @@ def test_unreviewed_cases_are_non_response_and_make_the_estimate_provisional(ses
     assert share == F(2, 11) and variance == F(584, 14641)
     assert e.share.estimate == pytest.approx(float(share), abs=1e-12)
     assert e.share.std_error == pytest.approx(math.sqrt(variance), rel=1e-12)
+
+
+def test_respondents_are_the_completed_reviews_with_their_design_and_answers(session, org, rettid):
+    cps, rnd, items = rettid
+    answer_rettid(session, org, cps, rnd, items, last_complete=False)  # the last one: a draft
+    resp = round_respondents(session, rnd)
+    assert len(resp) == 5 and list(resp.position.values()) == [0, 1, 2, 3, 4]
+    assert [r.case_id for r in resp.rows] == [it.case_id for it in items[:5]]
+    assert resp.pi.tolist() == [0.5, 0.25, 1.0, 0.5, 0.2]
+    assert resp.strata.tolist() == [0, 0, 0, 0, 1]
+    assert {r.unit_id for r in resp.rows} == {org.cw_a1.unit_id}
+    r = cps["RETTID-01"]
+    by_point = respondent_answers(session, resp, [r.id], ReviewAnswer.outcome)
+    assert sorted(a.outcome for a in by_point[r.id]) == [
+        "in_order", "not_applicable", "not_in_order", "not_in_order"
+    ]  # fmt: skip
+    assert all(resp.position[a.review_id] < 5 for a in by_point[r.id])  # not the draft's
+    only_in_order = respondent_answers(
+        session, resp, [r.id], where=[ReviewAnswer.outcome == "in_order"]
+    )
+    assert len(only_in_order[r.id]) == 1
+    assert respondent_answers(session, resp, []) == {}
+    assert scored_scales(session, []) == set()
+    assert r.scale_id not in scored_scales(session)  # yes/no has no scores
 
 
 def test_scheme_domain_keeps_the_full_sample_in_the_strata(session, org):

@@ -125,8 +125,10 @@ def test_ratio_invalid_and_empty() -> None:
         estimate_ratio([1, 0], [1, math.nan], [0.5, 0.5], [0, 1])
     e = estimate_ratio([1, 0], [1, 1], [0.5, 0.5], [0, 1], [False, False])
     assert e.n == 0 and math.isnan(e.estimate)
-    e = estimate_ratio([0, 0], [0, 0], [0.5, 0.5], [0, 0])
-    assert math.isnan(e.estimate) and e.n == 2
+    e = estimate_ratio([0, 0], [0, 0], [0.5, 0.5], [0, 0], level=0.9)
+    # Σ w x = 0: every figure NaN, on the domain's units, no degrees of freedom, the level kept
+    assert all(math.isnan(v) for v in (e.estimate, e.std_error, e.ci_low, e.ci_high))
+    assert (e.n, e.df, e.level) == (2, 0, 0.9)
 
 
 @pytest.mark.parametrize("case", REFERENCE["bh"])
@@ -156,9 +158,9 @@ def test_bh_flags_equal_the_step_up_rule(p: list[float], q: float) -> None:
 
 
 def test_bh_invalid() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^p-values must lie in \[0, 1\]$"):
         bh_adjust([0.5, 1.5])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^p_values must be one-dimensional, got shape \(1, 1\)$"):
         bh_adjust([[0.5]])
     assert bh_adjust([]).shape == (0,)
 

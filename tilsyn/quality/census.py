@@ -38,12 +38,13 @@ from sqlalchemy.orm import Session, selectinload
 
 from tilsyn.cases.models import Snapshot
 from tilsyn.catalogue.models import ControlPoint, Outcome, Scale
-from tilsyn.reviews.models import CaseReview, ReviewAnswer, ReviewStatus
+from tilsyn.reviews.estimates import respondent_answers, round_respondents
+from tilsyn.reviews.models import ReviewAnswer
 from tilsyn.risk import data_answers
 from tilsyn.risk.population import Population, load_population
 from tilsyn.rounds.models import Round, RoundControlPoint
-from tilsyn.sampling.models import Draw, DrawItem
-from tilsyn.stats.estimation import Estimate, estimate_proportion, stratum_codes
+from tilsyn.sampling.models import Draw
+from tilsyn.stats.estimation import Estimate, estimate_proportion
 
 __all__ = [
     "CensusPoint",
@@ -180,6 +181,52 @@ class _PopulationCache:
         return self.by_snapshot[snapshot_id]
 
 
+@dataclass(frozen=True)
+class _RoundFrame:
+    """A round's data-answered points over the population its draw was made from."""
+
+    points: list[DataPoint]
+    population: Population
+    #: case id -> row of ``population``
+    index: dict[int, int]
+    #: the cases of the draw's frame (:func:`population_mask`)
+    frame: NDArray[np.bool_]
+    scheme: NDArray[np.str_]
+
+    def evaluate(
+        self, p: DataPoint
+    ) -> tuple[NDArray[np.object_], NDArray[np.bool_], NDArray[np.bool_]]:
+        """Per case of the population: the rule's outcome, whether the rule answers the case in
+        order or not in order (``ruled``), and whether the case counts in the census (ruled, in
+        the draw's frame and of a scheme ``p`` applies to)."""
+        outcome = p.outcomes(data_answers.evaluate(p.rule, self.population.attributes))
+        ruled = np.isin(outcome.astype(str), _ANSWERED)
+        applies = np.array([p.applies_to(s) for s in self.scheme.tolist()], dtype=np.bool_)
+        return outcome, ruled, self.frame & applies & ruled
+
+
+def _round_frame(
+    session: Session, rnd: Round, cache: _PopulationCache | None
+) -> _RoundFrame | None:
+    """None for a round without a draw or without data-answered control points."""
+    if rnd.draw_id is None:
+        return None
+    points = round_data_points(session, rnd)
+    if not points:
+        return None
+    draw = session.get(Draw, rnd.draw_id)
+    assert draw is not None
+    cache = cache if cache is not None else _PopulationCache(session)
+    population, index = cache.get(draw.snapshot_id)
+    return _RoundFrame(
+        points,
+        population,
+        index,
+        population_mask(population, draw.params),
+        population.scheme.astype(str),
+    )
+
+
 def round_census(
     session: Session, rnd: Round, level: float = 0.95, *, _cache: _PopulationCache | None = None
 ) -> list[CensusPoint]:
@@ -187,59 +234,24 @@ def round_census(
 
     Rounds without a draw, or without data-answered control points, give an empty list.
     """
-    if rnd.draw_id is None:
+    rf = _round_frame(session, rnd, _cache)
+    if rf is None:
         return []
-    points = round_data_points(session, rnd)
-    if not points:
-        return []
-    draw = session.get(Draw, rnd.draw_id)
-    assert draw is not None
-    cache = _cache if _cache is not None else _PopulationCache(session)
-    population, index = cache.get(draw.snapshot_id)
-    frame = population_mask(population, draw.params)
-    scheme = population.scheme.astype(str)
-
-    respondents = session.execute(
-        select(CaseReview.id, DrawItem.case_id, DrawItem.inclusion_probability, DrawItem.stratum)
-        .join(DrawItem, CaseReview.draw_item_id == DrawItem.id)
-        .where(
-            CaseReview.round_id == rnd.id,
-            CaseReview.status == ReviewStatus.COMPLETED,
-            DrawItem.draw_id == rnd.draw_id,
-        )
-        .order_by(CaseReview.id)
-    ).all()
-    n = len(respondents)
-    position = {int(r.id): i for i, r in enumerate(respondents)}
-    rows = np.array([index.get(int(r.case_id), -1) for r in respondents], dtype=np.int64)
-    pi = np.array([float(r.inclusion_probability) for r in respondents], dtype=np.float64)
-    strata = stratum_codes(np.array([str(r.stratum) for r in respondents], dtype=object))
-    answers = session.execute(
-        select(
-            ReviewAnswer.review_id,
-            ReviewAnswer.control_point_id,
-            ReviewAnswer.outcome,
-            ReviewAnswer.option_id,
-            ReviewAnswer.prefill_option_id,
-        )
-        .join(CaseReview, ReviewAnswer.review_id == CaseReview.id)
-        .where(
-            CaseReview.round_id == rnd.id,
-            CaseReview.status == ReviewStatus.COMPLETED,
-            ReviewAnswer.control_point_id.in_([p.id for p in points]),
-        )
-    ).all()
-    by_point: dict[int, list[Any]] = defaultdict(list)
-    for a in answers:
-        if int(a.review_id) in position:
-            by_point[int(a.control_point_id)].append(a)
+    respondents = round_respondents(session, rnd)
+    n, position = len(respondents), respondents.position
+    rows = np.array([rf.index.get(int(r.case_id), -1) for r in respondents.rows], dtype=np.int64)
+    by_point = respondent_answers(
+        session,
+        respondents,
+        [p.id for p in rf.points],
+        ReviewAnswer.outcome,
+        ReviewAnswer.option_id,
+        ReviewAnswer.prefill_option_id,
+    )
 
     out: list[CensusPoint] = []
-    for p in points:
-        outcome = p.outcomes(data_answers.evaluate(p.rule, population.attributes))
-        applies = np.array([p.applies_to(s) for s in scheme.tolist()], dtype=np.bool_)
-        ruled = np.isin(outcome.astype(str), _ANSWERED)
-        census = frame & applies & ruled
+    for p in rf.points:
+        outcome, ruled, census = rf.evaluate(p)
         in_order = int(np.count_nonzero(census & (outcome == Outcome.IN_ORDER.value)))
 
         y = np.full(n, np.nan)
@@ -256,7 +268,9 @@ def round_census(
         known = rows >= 0
         sample_ruled[known] = ruled[rows[known]]
         domain = sample_ruled & ~np.isnan(y)
-        estimate = estimate_proportion(np.nan_to_num(y), pi, strata, domain, level)
+        estimate = estimate_proportion(
+            np.nan_to_num(y), respondents.pi, respondents.strata, domain, level
+        )
         out.append(
             CensusPoint(
                 round_id=rnd.id,
@@ -286,27 +300,17 @@ def round_census_cells(
 
     Rounds without a draw, or without data-answered control points, give an empty dict.
     """
-    if rnd.draw_id is None:
+    rf = _round_frame(session, rnd, _cache)
+    if rf is None:
         return {}
-    points = round_data_points(session, rnd)
-    if not points:
-        return {}
-    draw = session.get(Draw, rnd.draw_id)
-    assert draw is not None
-    cache = _cache if _cache is not None else _PopulationCache(session)
-    population, _index = cache.get(draw.snapshot_id)
-    frame = population_mask(population, draw.params)
-    scheme = population.scheme.astype(str)
     out: dict[int, CensusCells] = {}
-    for p in points:
-        outcome = p.outcomes(data_answers.evaluate(p.rule, population.attributes))
-        applies = np.array([p.applies_to(s) for s in scheme.tolist()], dtype=np.bool_)
-        census = frame & applies & np.isin(outcome.astype(str), _ANSWERED)
+    for p in rf.points:
+        outcome, _ruled, census = rf.evaluate(p)
         good = outcome == Outcome.IN_ORDER.value
         cells: CensusCells = {}
         for u, s, ok in zip(
-            population.unit_ids[census].tolist(),
-            scheme[census].tolist(),
+            rf.population.unit_ids[census].tolist(),
+            rf.scheme[census].tolist(),
             good[census].tolist(),
             strict=True,
         ):

@@ -25,6 +25,7 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MultipleLocator
 
@@ -134,6 +135,28 @@ def _pct(value: float, _pos: object = None) -> str:
     return f"{value * 100:.0f} %"
 
 
+def _markers(
+    ax: Axes,
+    points: Sequence[tuple[float, float]],
+    *,
+    marker: str,
+    size: float,
+    colour: str,
+    face: str,
+) -> None:
+    """Unconnected markers at the ``(x, y)`` points (nothing when there are none)."""
+    if points:
+        ax.plot(
+            [p[0] for p in points],
+            [p[1] for p in points],
+            linestyle="none",
+            marker=marker,
+            markersize=size,
+            color=colour,
+            markerfacecolor=face,
+        )
+
+
 def series_chart(lines: Sequence[Line], title: str, desc: str) -> str:
     """A line with an interval band per series over the periods (shares in %)."""
     key = _key("series", [asdict(x) for x in lines] + [title, desc])
@@ -162,29 +185,11 @@ def series_chart(lines: Sequence[Line], title: str, desc: str) -> str:
                 label=line.label,
             )
             few = [(xi, yi) for xi, yi, f in zip(x, line.estimate, line.few, strict=True) if f]
-            if few:
-                ax.plot(
-                    [p[0] for p in few],
-                    [p[1] for p in few],
-                    linestyle="none",
-                    marker="o",
-                    markersize=5,
-                    color=MUTED,
-                    markerfacecolor="white",
-                )
+            _markers(ax, few, marker="o", size=5, colour=MUTED, face="white")
             flagged = [
                 (xi, yi) for xi, yi, f in zip(x, line.estimate, line.flagged, strict=True) if f
             ]
-            if flagged:
-                ax.plot(
-                    [p[0] for p in flagged],
-                    [p[1] for p in flagged],
-                    linestyle="none",
-                    marker="D",
-                    markersize=8,
-                    color=colour,
-                    markerfacecolor="none",
-                )
+            _markers(ax, flagged, marker="D", size=8, colour=colour, face="none")
         ax.set_ylim(0, 1)
         ax.yaxis.set_major_formatter(FuncFormatter(_pct))
         ax.yaxis.set_major_locator(MultipleLocator(0.25))
@@ -222,16 +227,8 @@ def dot_chart(dots: Sequence[Dot], title: str, desc: str) -> str:
             )
         for few in (False, True):
             pts = [(d.estimate, y) for d, y in zip(dots, ys, strict=True) if d.few == few]
-            if pts:
-                ax.plot(
-                    [p[0] for p in pts],
-                    [p[1] for p in pts],
-                    linestyle="none",
-                    marker="o",
-                    markersize=6,
-                    color=MUTED if few else COLOURS[0],
-                    markerfacecolor="white" if few else COLOURS[0],
-                )
+            colour = MUTED if few else COLOURS[0]
+            _markers(ax, pts, marker="o", size=6, colour=colour, face="white" if few else colour)
         ax.set_yticks(range(len(dots)), [d.label for d in reversed(dots)])
         ax.set_xlim(0, 1)
         ax.xaxis.set_major_formatter(FuncFormatter(_pct))

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import click
 from flask.cli import with_appcontext
 
 from tilsyn.extensions import db
+
+_F = TypeVar("_F", bound=Callable[..., object])
 
 
 def _period(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -28,6 +32,20 @@ def _write(text: str, output: Path | None) -> None:
         output.write_text(text, encoding="utf-8")
 
 
+def _export_options(period_help: str) -> Callable[[_F], _F]:
+    """The options both exports share, ``--period`` (checked) and ``--output`` (standard
+    output when left out), on a command that runs in the application context."""
+
+    def decorate(func: _F) -> _F:
+        func = with_appcontext(func)
+        func = click.option(
+            "--output", type=click.Path(dir_okay=False, path_type=Path), default=None
+        )(func)
+        return click.option("--period", callback=_period, default=None, help=period_help)(func)
+
+    return decorate
+
+
 @click.group("reviews")
 def reviews_group() -> None:
     """Case reviews (findings)."""
@@ -35,9 +53,7 @@ def reviews_group() -> None:
 
 @reviews_group.command("export")
 @click.option("--round", "round_id", type=int, default=None, help="Only this round.")
-@click.option("--period", callback=_period, default=None, help="Only rounds of this period.")
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
-@with_appcontext
+@_export_options(period_help="Only rounds of this period.")
 def export_reviews(round_id: int | None, period: str | None, output: Path | None) -> None:
     """The answers as CSV: one row per sampled case x control point of its round."""
     from tilsyn.results.exports import reviews_csv
@@ -52,9 +68,7 @@ def results_group() -> None:
 
 @results_group.command("export")
 @click.option("--json", "as_json", is_flag=True, required=True, help="JSON (the only format).")
-@click.option("--period", callback=_period, default=None, help="Only this period.")
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
-@with_appcontext
+@_export_options(period_help="Only this period.")
 def export_results(as_json: bool, period: str | None, output: Path | None) -> None:
     """The figures per period, unit, control point and theme, with their changes, as JSON."""
     from tilsyn.results.exports import results_json

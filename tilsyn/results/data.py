@@ -8,21 +8,23 @@ the same rows feed the estimates (:mod:`tilsyn.results.estimates`), the CSV/JSON
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
+from typing import TypeVarTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from tilsyn.cases.models import Case
-from tilsyn.catalogue.models import ControlPoint, Outcome, ScaleOption, Theme
+from tilsyn.catalogue.models import ControlPoint, Theme
 from tilsyn.org.models import Caseworker, Unit
+from tilsyn.reviews.estimates import round_control_points, scored_scales, series_roots
 from tilsyn.reviews.models import CaseReview, ReviewAnswer, ReviewStatus
-from tilsyn.rounds.models import Round, RoundControlPoint, SupervisionPlan
+from tilsyn.rounds.models import Round, SupervisionPlan
 from tilsyn.sampling.models import DrawItem
 
 NOT_STARTED = "not_started"
+_Ts = TypeVarTuple("_Ts")
 _QUARTER = re.compile(r"^(\d{4})-K([1-4])$")
 _HALF = re.compile(r"^(\d{4})-H([12])$")
 _YEAR = re.compile(r"^(\d{4})$")
@@ -125,37 +127,23 @@ class PeriodData:
         return sorted({c.period for c in self.cases}, key=period_sort_key)
 
 
-def series_roots(session: Session) -> dict[int, int]:
-    """{control point id: id of the oldest version of its comparable chain}."""
-    links: dict[int, int | None] = {
-        int(i): (None if p is None else int(p))
-        for i, p in session.execute(select(ControlPoint.id, ControlPoint.comparable_to_id))
-    }
-    roots: dict[int, int] = {}
-    for cp_id in links:
-        seen = {cp_id}
-        current = cp_id
-        nxt = links.get(current)
-        while nxt is not None and nxt not in seen:
-            current = nxt
-            seen.add(current)
-            nxt = links.get(current)
-        roots[cp_id] = current
-    return roots
+def join_sampled_cases(query: Select[*_Ts]) -> Select[*_Ts]:
+    """``query`` (over :class:`Round`) joined to the sampled cases of each round's current draw,
+    their case and caseworker, and their review in that round if there is one (outer join)."""
+    return (
+        query.join(DrawItem, DrawItem.draw_id == Round.draw_id)
+        .join(Case, DrawItem.case_id == Case.id)
+        .join(Caseworker, DrawItem.caseworker_id == Caseworker.id)
+        .outerjoin(
+            CaseReview,
+            (CaseReview.round_id == Round.id) & (CaseReview.draw_item_id == DrawItem.id),
+        )
+    )
 
 
-def _scored_scales(session: Session) -> set[int]:
-    by_scale: dict[int, list[tuple[str, float | None]]] = defaultdict(list)
-    for scale_id, outcome, score in session.execute(
-        select(ScaleOption.scale_id, ScaleOption.outcome, ScaleOption.score)
-    ):
-        by_scale[scale_id].append((outcome, score))
-    return {
-        s
-        for s, opts in by_scale.items()
-        if any(o != Outcome.NOT_APPLICABLE for o, _ in opts)
-        and all(sc is not None for o, sc in opts if o != Outcome.NOT_APPLICABLE)
-    }
+#: The unit a sampled case counts under: the one recorded with the draw, else the case's, else
+#: its caseworker's current unit (for queries joined by :func:`join_sampled_cases`).
+SAMPLED_UNIT = func.coalesce(DrawItem.unit_id, Case.unit_id, Caseworker.unit_id)
 
 
 def rounds_of_periods(session: Session, labels: Collection[str]) -> list[int]:
@@ -194,28 +182,21 @@ def load(
     }
     if not ids:
         return data
-    unit = func.coalesce(DrawItem.unit_id, Case.unit_id, Caseworker.unit_id)
     rows = session.execute(
-        select(
-            Round.id,
-            Round.period_label,
-            SupervisionPlan.name,
-            DrawItem.id,
-            DrawItem.case_ref,
-            Caseworker.initials,
-            unit,
-            DrawItem.scheme,
-            DrawItem.stratum,
-            DrawItem.inclusion_probability,
-            CaseReview.status,
-        )
-        .join(SupervisionPlan, Round.plan_id == SupervisionPlan.id)
-        .join(DrawItem, DrawItem.draw_id == Round.draw_id)
-        .join(Case, DrawItem.case_id == Case.id)
-        .join(Caseworker, DrawItem.caseworker_id == Caseworker.id)
-        .outerjoin(
-            CaseReview,
-            (CaseReview.round_id == Round.id) & (CaseReview.draw_item_id == DrawItem.id),
+        join_sampled_cases(
+            select(
+                Round.id,
+                Round.period_label,
+                SupervisionPlan.name,
+                DrawItem.id,
+                DrawItem.case_ref,
+                Caseworker.initials,
+                SAMPLED_UNIT,
+                DrawItem.scheme,
+                DrawItem.stratum,
+                DrawItem.inclusion_probability,
+                CaseReview.status,
+            ).join(SupervisionPlan, Round.plan_id == SupervisionPlan.id)
         )
         .where(Round.id.in_(ids))
         .order_by(Round.period_start, Round.id, DrawItem.order)
@@ -239,21 +220,8 @@ def load(
             )
         )
     roots = series_roots(session)
-    scored = _scored_scales(session)
-    cp_rows = session.execute(
-        select(
-            RoundControlPoint.round_id,
-            RoundControlPoint.is_core,
-            ControlPoint.id,
-            ControlPoint.code,
-            ControlPoint.version,
-            ControlPoint.theme_id,
-            ControlPoint.scale_id,
-        )
-        .join(ControlPoint, RoundControlPoint.control_point_id == ControlPoint.id)
-        .where(RoundControlPoint.round_id.in_(ids))
-        .order_by(RoundControlPoint.round_id, ControlPoint.code, ControlPoint.version)
-    ).all()
+    scored = scored_scales(session)
+    cp_rows = round_control_points(session, ids)
     codes = dict(session.execute(select(ControlPoint.id, ControlPoint.code)).all())
     for rid, is_core, cp_id, code, version, theme_id, scale_id in cp_rows:
         data.round_points.setdefault(int(rid), []).append((int(cp_id), bool(is_core)))

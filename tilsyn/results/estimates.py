@@ -24,6 +24,7 @@ import math
 from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -218,6 +219,24 @@ def estimate_period(data: PeriodData, period: str, opts: Options) -> list[Result
     domains: list[int | None] = [None, *d.units]
     rows: list[ResultRow] = []
 
+    def domain_row(
+        unit_id: int | None, asked_in: Collection[int], est: Estimate, **figure: Any
+    ) -> ResultRow:
+        """The row of one figure in one domain: the fields every figure fills alike (period,
+        unit, the sampled and completed cases of the rounds asking it, few answers) and its own
+        ``figure`` fields."""
+        sampled, completed = _sampled_completed(cases, asked_in, unit_id, opts.scheme)
+        return ResultRow(
+            period=period,
+            unit_id=unit_id,
+            unit=None if unit_id is None else data.units.get(unit_id, str(unit_id)),
+            estimate=est,
+            sampled=sampled,
+            completed=completed,
+            few=est.n < opts.min_n,
+            **figure,
+        )
+
     for sid, srounds in series_rounds.items():
         y = np.full(n, np.nan)
         score = np.full(n, np.nan)
@@ -250,12 +269,11 @@ def estimate_period(data: PeriodData, period: str, opts: Options) -> list[Result
                 if scored
                 else None
             )
-            sampled, completed = _sampled_completed(cases, srounds, unit_id, opts.scheme)
             rows.append(
-                ResultRow(
-                    period=period,
-                    unit_id=unit_id,
-                    unit=None if unit_id is None else data.units.get(unit_id, str(unit_id)),
+                domain_row(
+                    unit_id,
+                    srounds,
+                    est,
                     level=CONTROL_POINT,
                     key=sid,
                     series=data.points[latest[sid]].series_code,
@@ -264,14 +282,10 @@ def estimate_period(data: PeriodData, period: str, opts: Options) -> list[Result
                     theme=info.theme_code,
                     theme_name=data.themes[info.theme_id][1],
                     is_core=sid in core_series,
-                    estimate=est,
                     mean=mean,
                     in_order=int(np.count_nonzero(y[dom] == 1.0)),
                     not_in_order=int(np.count_nonzero(y[dom] == 0.0)),
                     not_applicable=int(np.count_nonzero(na & scope)),
-                    sampled=sampled,
-                    completed=completed,
-                    few=est.n < opts.min_n,
                 )
             )
 
@@ -294,12 +308,11 @@ def estimate_period(data: PeriodData, period: str, opts: Options) -> list[Result
             scope = _unit_mask(d, unit_id) & d.in_scheme
             dom = scope & (tx > 0)
             est = estimate_ratio(ty, tx, d.pi, d.strata, dom, opts.level)
-            sampled, completed = _sampled_completed(cases, trounds, unit_id, opts.scheme)
             rows.append(
-                ResultRow(
-                    period=period,
-                    unit_id=unit_id,
-                    unit=None if unit_id is None else data.units.get(unit_id, str(unit_id)),
+                domain_row(
+                    unit_id,
+                    trounds,
+                    est,
                     level=THEME,
                     key=tid,
                     series=None,
@@ -308,14 +321,10 @@ def estimate_period(data: PeriodData, period: str, opts: Options) -> list[Result
                     theme=code,
                     theme_name=name,
                     is_core=tid in core_themes,
-                    estimate=est,
                     mean=None,
                     in_order=int(ty[dom].sum()),
                     not_in_order=int((tx - ty)[dom].sum()),
                     not_applicable=int(np.count_nonzero(na & scope & (tx == 0))),
-                    sampled=sampled,
-                    completed=completed,
-                    few=est.n < opts.min_n,
                 )
             )
     rows.sort(key=row_order)

@@ -20,10 +20,11 @@ from flask import current_app, has_app_context
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tilsyn.cases.models import Case
 from tilsyn.catalogue.models import ControlPoint
-from tilsyn.org.models import Caseworker, Unit
+from tilsyn.org.models import Unit
 from tilsyn.results.data import (
+    SAMPLED_UNIT,
+    join_sampled_cases,
     load,
     period_of_round,
     period_sort_key,
@@ -295,19 +296,12 @@ def round_progress_by_unit(session: Session, period: str) -> list[UnitProgress]:
     ids = rounds_of_periods(session, [period])
     if not ids:
         return []
-    unit = func.coalesce(DrawItem.unit_id, Case.unit_id, Caseworker.unit_id)
     rows = session.execute(
-        select(unit, CaseReview.status, func.count(DrawItem.id))
-        .select_from(Round)
-        .join(DrawItem, DrawItem.draw_id == Round.draw_id)
-        .join(Case, DrawItem.case_id == Case.id)
-        .join(Caseworker, DrawItem.caseworker_id == Caseworker.id)
-        .outerjoin(
-            CaseReview,
-            (CaseReview.round_id == Round.id) & (CaseReview.draw_item_id == DrawItem.id),
+        join_sampled_cases(
+            select(SAMPLED_UNIT, CaseReview.status, func.count(DrawItem.id)).select_from(Round)
         )
         .where(Round.id.in_(ids))
-        .group_by(unit, CaseReview.status)
+        .group_by(SAMPLED_UNIT, CaseReview.status)
     ).all()
     names = {int(i): str(n) for i, n in session.execute(select(Unit.id, Unit.name))}
     acc: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])

@@ -28,14 +28,15 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from tilsyn.catalogue.models import ControlPoint, Outcome, ScaleOption
@@ -87,20 +88,117 @@ class PointEstimate:
 def series_roots(session: Session) -> dict[int, int]:
     """{control point id: id of the oldest version of its comparable chain}."""
     links: dict[int, int | None] = {
-        int(cp_id): prev
+        int(cp_id): (None if prev is None else int(prev))
         for cp_id, prev in session.execute(select(ControlPoint.id, ControlPoint.comparable_to_id))
     }
     roots: dict[int, int] = {}
     for cp_id in links:
-        seen = [cp_id]
+        seen = {cp_id}
         current = cp_id
         previous = links.get(current)
         while previous is not None and previous not in seen:
             current = previous
-            seen.append(current)
+            seen.add(current)
             previous = links.get(current)
         roots[cp_id] = current
     return roots
+
+
+def scored_scales(session: Session, scale_ids: Collection[int] | None = None) -> set[int]:
+    """Ids of the scored (1–3) scales: at least one option other than "not applicable", and a
+    score on every such option. ``scale_ids`` given: only among those scales."""
+    query = select(ScaleOption.scale_id, ScaleOption.outcome, ScaleOption.score)
+    if scale_ids is not None:
+        if not scale_ids:
+            return set()
+        query = query.where(ScaleOption.scale_id.in_(scale_ids))
+    by_scale: dict[int, list[tuple[str, float | None]]] = defaultdict(list)
+    for scale_id, outcome, score in session.execute(query):
+        by_scale[scale_id].append((outcome, score))
+    return {
+        s
+        for s, opts in by_scale.items()
+        if any(o != Outcome.NOT_APPLICABLE for o, _ in opts)
+        and all(sc is not None for o, sc in opts if o != Outcome.NOT_APPLICABLE)
+    }
+
+
+@dataclass(frozen=True)
+class Respondents:
+    """The completed reviews of a round's current draw: the (responding) sample, by review id.
+
+    Each of ``rows`` holds ``id`` (the review), ``case_id``, ``inclusion_probability``,
+    ``stratum``, ``scheme`` and ``unit_id`` (the caseworker's current unit); ``position`` maps a
+    review id to its row, and ``pi`` and ``strata`` are the design arrays of the rows for
+    :mod:`tilsyn.stats.estimation`.
+    """
+
+    round_id: int
+    rows: Sequence[Any]
+    position: Mapping[int, int]
+    pi: npt.NDArray[np.float64]
+    strata: npt.NDArray[np.int64]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def round_respondents(session: Session, rnd: Round) -> Respondents:
+    """The completed reviews of ``rnd``'s current draw (see :class:`Respondents`)."""
+    rows = session.execute(
+        select(
+            CaseReview.id,
+            DrawItem.case_id,
+            DrawItem.inclusion_probability,
+            DrawItem.stratum,
+            DrawItem.scheme,
+            Caseworker.unit_id,
+        )
+        .join(DrawItem, CaseReview.draw_item_id == DrawItem.id)
+        .join(Caseworker, DrawItem.caseworker_id == Caseworker.id)
+        .where(
+            CaseReview.round_id == rnd.id,
+            CaseReview.status == ReviewStatus.COMPLETED,
+            DrawItem.draw_id == rnd.draw_id,
+        )
+        .order_by(CaseReview.id)
+    ).all()
+    return Respondents(
+        round_id=rnd.id,
+        rows=rows,
+        position={int(r.id): i for i, r in enumerate(rows)},
+        pi=np.array([float(r.inclusion_probability) for r in rows], dtype=np.float64),
+        strata=stratum_codes(np.array([str(r.stratum) for r in rows], dtype=object)),
+    )
+
+
+def respondent_answers(
+    session: Session,
+    respondents: Respondents,
+    control_point_ids: Collection[int],
+    *columns: Any,
+    where: Iterable[ColumnElement[bool]] = (),
+) -> dict[int, list[Any]]:
+    """{control point id: the respondents' answers to it} for the given control points.
+
+    Each answer row holds ``review_id`` and ``control_point_id``, then ``columns`` (of
+    :class:`ReviewAnswer`); ``where`` adds conditions on the answers.
+    """
+    answers = session.execute(
+        select(ReviewAnswer.review_id, ReviewAnswer.control_point_id, *columns)
+        .join(CaseReview, ReviewAnswer.review_id == CaseReview.id)
+        .where(
+            CaseReview.round_id == respondents.round_id,
+            CaseReview.status == ReviewStatus.COMPLETED,
+            ReviewAnswer.control_point_id.in_(sorted(control_point_ids)),
+            *where,
+        )
+    ).all()
+    by_point: dict[int, list[Any]] = defaultdict(list)
+    for a in answers:
+        if int(a.review_id) in respondents.position:
+            by_point[int(a.control_point_id)].append(a)
+    return by_point
 
 
 @dataclass(frozen=True)
@@ -113,40 +211,30 @@ class _RoundPoint:
     scored: bool
 
 
-def _round_points(session: Session, rnd: Round) -> list[_RoundPoint]:
-    rows = session.execute(
+def round_control_points(session: Session, round_ids: Collection[int]) -> Sequence[Any]:
+    """The control points the rounds ask, by round, code and version: rows of ``round_id``,
+    ``is_core``, ``id``, ``code``, ``version``, ``theme_id`` and ``scale_id``."""
+    return session.execute(
         select(
+            RoundControlPoint.round_id,
+            RoundControlPoint.is_core,
             ControlPoint.id,
             ControlPoint.code,
             ControlPoint.version,
             ControlPoint.theme_id,
             ControlPoint.scale_id,
-            RoundControlPoint.is_core,
         )
-        .join(RoundControlPoint, RoundControlPoint.control_point_id == ControlPoint.id)
-        .where(RoundControlPoint.round_id == rnd.id)
+        .join(ControlPoint, RoundControlPoint.control_point_id == ControlPoint.id)
+        .where(RoundControlPoint.round_id.in_(sorted(round_ids)))
+        .order_by(RoundControlPoint.round_id, ControlPoint.code, ControlPoint.version)
     ).all()
-    scale_ids = {r.scale_id for r in rows}
-    scored_scales = set()
-    if scale_ids:
-        options = session.execute(
-            select(ScaleOption.scale_id, ScaleOption.outcome, ScaleOption.score).where(
-                ScaleOption.scale_id.in_(scale_ids)
-            )
-        ).all()
-        by_scale: dict[int, list[tuple[str, float | None]]] = defaultdict(list)
-        for scale_id, outcome, score in options:
-            by_scale[scale_id].append((outcome, score))
-        scored_scales = {
-            s
-            for s, opts in by_scale.items()
-            if any(o != Outcome.NOT_APPLICABLE for o, _ in opts)
-            and all(sc is not None for o, sc in opts if o != Outcome.NOT_APPLICABLE)
-        }
+
+
+def _round_points(session: Session, rnd: Round) -> list[_RoundPoint]:
+    rows = round_control_points(session, [rnd.id])
+    scored = scored_scales(session, {r.scale_id for r in rows})
     return [
-        _RoundPoint(
-            r.id, r.code, r.version, r.theme_id, bool(r.is_core), r.scale_id in scored_scales
-        )
+        _RoundPoint(r.id, r.code, r.version, r.theme_id, bool(r.is_core), r.scale_id in scored)
         for r in rows
     ]
 
@@ -191,58 +279,29 @@ def _round_estimates(
         session.scalar(select(func.count(DrawItem.id)).where(DrawItem.draw_id == rnd.draw_id)) or 0
     )
     # The completed reviews of the current draw are the (responding) sample.
-    respondents = session.execute(
-        select(
-            CaseReview.id,
-            DrawItem.inclusion_probability,
-            DrawItem.stratum,
-            DrawItem.scheme,
-            Caseworker.unit_id,
-        )
-        .join(DrawItem, CaseReview.draw_item_id == DrawItem.id)
-        .join(Caseworker, DrawItem.caseworker_id == Caseworker.id)
-        .where(
-            CaseReview.round_id == rnd.id,
-            CaseReview.status == ReviewStatus.COMPLETED,
-            DrawItem.draw_id == rnd.draw_id,
-        )
-        .order_by(CaseReview.id)
-    ).all()
+    respondents = round_respondents(session, rnd)
     n = len(respondents)
-    position = {int(r.id): i for i, r in enumerate(respondents)}
-    pi = np.array([float(r.inclusion_probability) for r in respondents], dtype=np.float64)
-    strata = stratum_codes(np.array([str(r.stratum) for r in respondents], dtype=object))
+    position, pi, strata = respondents.position, respondents.pi, respondents.strata
     in_scope = np.ones(n, dtype=bool)
     if schemes is not None:
         wanted = set(schemes)
-        in_scope &= np.array([r.scheme in wanted for r in respondents], dtype=bool)
+        in_scope &= np.array([r.scheme in wanted for r in respondents.rows], dtype=bool)
     if unit_ids is not None:
         units = set(unit_ids)
-        in_scope &= np.array([r.unit_id in units for r in respondents], dtype=bool)
+        in_scope &= np.array([r.unit_id in units for r in respondents.rows], dtype=bool)
 
     points = _round_points(session, rnd)
-    version_of = {p.cp_id: p.version for p in points}
     series: dict[int, list[_RoundPoint]] = defaultdict(list)
     for p in points:
         series[roots.get(p.cp_id, p.cp_id)].append(p)
-    answers = session.execute(
-        select(
-            ReviewAnswer.review_id,
-            ReviewAnswer.control_point_id,
-            ReviewAnswer.outcome,
-            ReviewAnswer.score,
-        )
-        .join(CaseReview, ReviewAnswer.review_id == CaseReview.id)
-        .where(
-            CaseReview.round_id == rnd.id,
-            CaseReview.status == ReviewStatus.COMPLETED,
-            ReviewAnswer.outcome.is_not(None),
-        )
-    ).all()
-    by_point: dict[int, list[Any]] = defaultdict(list)
-    for a in answers:
-        if int(a.review_id) in position and a.control_point_id in version_of:
-            by_point[int(a.control_point_id)].append(a)
+    by_point = respondent_answers(
+        session,
+        respondents,
+        [p.cp_id for p in points],
+        ReviewAnswer.outcome,
+        ReviewAnswer.score,
+        where=[ReviewAnswer.outcome.is_not(None)],
+    )
 
     out = []
     for root, members in series.items():

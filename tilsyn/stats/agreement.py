@@ -81,14 +81,28 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
-from scipy import special
+
+from tilsyn.stats._common import (
+    NAN,
+    FloatArray,
+    IntArray,
+    check_level,
+    fill_doc,
+    t_quantile,
+    z_quantile,
+)
 
 __all__ = ["Agreement", "cohen_kappa", "gwet_ac1", "percent_agreement"]
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-NAN = float("nan")
+# Docstring paragraphs the three coefficients share, filled in at the end of the module.
+_DOC = {
+    "pairs": """a, b : sequence of hashable
+    First and second reviewer's answer per case (equal lengths, no ``None``).""",
+    "raises": """Raises
+------
+ValueError
+    On invalid input (see the module notes).""",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,13 +139,6 @@ class _Pairs:
     n_used: int  # number of categories that occur in a or b
 
 
-def _check_level(level: float) -> float:
-    lev = float(level)
-    if not 0.0 < lev < 1.0:
-        raise ValueError(f"level must lie strictly between 0 and 1, got {level!r}")
-    return lev
-
-
 def _encode(
     a: Sequence[Hashable],
     b: Sequence[Hashable],
@@ -164,12 +171,22 @@ def _encode(
     return _Pairs(a=out[0], b=out[1], q=len(codes), n_used=n_used)
 
 
-def _t_quantile(p: float, df: float) -> float:
-    return float(special.stdtrit(df, p))
+def _inputs(
+    a: Sequence[Hashable],
+    b: Sequence[Hashable],
+    level: float,
+    categories: Sequence[Hashable] | None,
+) -> tuple[float, _Pairs, int]:
+    """The checked level, the coded answers and the number of cases."""
+    pairs = _encode(a, b, categories)
+    return check_level(level), pairs, int(pairs.a.size)
 
 
-def _z_quantile(p: float) -> float:
-    return float(special.ndtri(p))
+def _t_half(values: FloatArray, centre: float, n: int, level: float) -> tuple[float, float]:
+    """Standard error ``sqrt(Σ (v_i − centre)² / (n(n − 1)))`` and the half-width of its
+    t interval on ``n − 1`` degrees of freedom."""
+    se = math.sqrt(float(np.sum((values - centre) ** 2)) / (n * (n - 1)))
+    return se, se * t_quantile(1.0 - (1.0 - level) / 2.0, n - 1)
 
 
 def _nan(n: int, level: float, estimate: float = NAN) -> Agreement:
@@ -187,8 +204,7 @@ def percent_agreement(
 
     Parameters
     ----------
-    a, b : sequence of hashable
-        First and second reviewer's answer per case (equal lengths, no ``None``).
+    %(pairs)s
     level : float, default 0.95
         Confidence level.
     categories : sequence of hashable, optional
@@ -202,23 +218,16 @@ def percent_agreement(
         degrees of freedom, clipped to ``[0, 1]`` — ``irrCAC::pa.coeff.raw`` except
         that its lower end is not clipped at 0.
 
-    Raises
-    ------
-    ValueError
-        On invalid input (see the module notes).
+    %(raises)s
     """
-    lev = _check_level(level)
-    pairs = _encode(a, b, categories)
-    n = int(pairs.a.size)
+    lev, pairs, n = _inputs(a, b, level, categories)
     if n == 0:
         return _nan(0, lev)
     agree = (pairs.a == pairs.b).astype(np.float64)
     pa = float(agree.mean())
     if n < 2:
         return _nan(n, lev, pa)
-    var = float(np.sum((agree - pa) ** 2)) / (n * (n - 1))
-    se = math.sqrt(var)
-    half = se * _t_quantile(1.0 - (1.0 - lev) / 2.0, n - 1)
+    se, half = _t_half(agree, pa, n, lev)
     return Agreement(pa, se, max(0.0, pa - half), min(1.0, pa + half), n, lev)
 
 
@@ -239,8 +248,7 @@ def cohen_kappa(
 
     Parameters
     ----------
-    a, b : sequence of hashable
-        First and second reviewer's answer per case (equal lengths, no ``None``).
+    %(pairs)s
     level : float, default 0.95
         Confidence level of the normal interval.
     categories : sequence of hashable, optional
@@ -254,14 +262,9 @@ def cohen_kappa(
         clipped to ``[−1, 1]``; NaN figures for the degenerate cases in the module
         notes.
 
-    Raises
-    ------
-    ValueError
-        On invalid input (see the module notes).
+    %(raises)s
     """
-    lev = _check_level(level)
-    pairs = _encode(a, b, categories)
-    n = int(pairs.a.size)
+    lev, pairs, n = _inputs(a, b, level, categories)
     if n == 0 or pairs.n_used < 2:
         return _nan(n, lev)
     counts = _table(pairs)
@@ -290,7 +293,7 @@ def cohen_kappa(
             numerator = 0.0
         var = numerator / (n * (1.0 - pc) ** 4)
     se = math.sqrt(max(var, 0.0))
-    half = se * _z_quantile(1.0 - (1.0 - lev) / 2.0)
+    half = se * z_quantile(1.0 - (1.0 - lev) / 2.0)
     return Agreement(kappa, se, max(-1.0, kappa - half), min(1.0, kappa + half), n, lev)
 
 
@@ -305,8 +308,7 @@ def gwet_ac1(
 
     Parameters
     ----------
-    a, b : sequence of hashable
-        First and second reviewer's answer per case (equal lengths, no ``None``).
+    %(pairs)s
     level : float, default 0.95
         Confidence level of the t interval.
     categories : sequence of hashable, optional
@@ -320,14 +322,9 @@ def gwet_ac1(
         interval on ``n − 1`` degrees of freedom with its upper end clipped at 1; the
         degenerate cases as in the module notes.
 
-    Raises
-    ------
-    ValueError
-        On invalid input (see the module notes).
+    %(raises)s
     """
-    lev = _check_level(level)
-    pairs = _encode(a, b, categories)
-    n = int(pairs.a.size)
+    lev, pairs, n = _inputs(a, b, level, categories)
     if n == 0:
         return _nan(0, lev)
     q = pairs.q
@@ -350,7 +347,8 @@ def gwet_ac1(
     ac1_i = (pa_i - pe) / (1.0 - pe)
     pe_i = (counts @ (1.0 - pi_k)) / (2.0 * (q - 1))
     ac1_x = ac1_i - 2.0 * (1.0 - ac1) * (pe_i - pe) / (1.0 - pe)
-    var = float(np.sum((ac1_x - ac1) ** 2)) / (n * (n - 1))
-    se = math.sqrt(var)
-    half = se * _t_quantile(1.0 - (1.0 - lev) / 2.0, n - 1)
+    se, half = _t_half(ac1_x, ac1, n, lev)
     return Agreement(ac1, se, ac1 - half, min(1.0, ac1 + half), n, lev)
+
+
+fill_doc(_DOC, percent_agreement, cohen_kappa, gwet_ac1)

@@ -52,6 +52,15 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special
 
+from tilsyn.stats._common import (
+    NAN,
+    FloatArray,
+    IntArray,
+    check_level,
+    fill_doc,
+    t_quantile,
+    z_quantile,
+)
 from tilsyn.stats.strata import StrataLike, encode_strata
 
 __all__ = [
@@ -65,9 +74,17 @@ __all__ = [
     "stratum_codes",
 ]
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-NAN = float("nan")
+# Docstring paragraphs the estimators share, filled in at the end of the module.
+_DOC = {
+    "pi": """pi : array_like of float
+    First-order inclusion probability per unit, in ``(0, 1]``.""",
+    "strata": """strata : array_like or sequence of hashable
+    Stratum label (int, string, tuple, or integer code) per unit of the full sample.""",
+    "domain_level": """domain : array_like of bool, optional
+    Domain indicator; None means every unit.
+level : float, default 0.95
+    Confidence level.""",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,10 +145,6 @@ class Difference:
     p_value: float = NAN
 
 
-def _t_quantile(p: float, df: float) -> float:
-    return float(special.stdtrit(df, p))
-
-
 def _beta_quantile(p: float, a: float, b: float) -> float:
     return float(special.betaincinv(a, b, p))
 
@@ -161,13 +174,6 @@ def stratum_codes(strata: StrataLike) -> IntArray:
 def _codes(strata: StrataLike, n_units: int) -> tuple[IntArray, int]:
     codes, labels = encode_strata(strata, n_units)
     return codes, len(labels)
-
-
-def _check_level(level: float) -> float:
-    lev = float(level)
-    if not 0.0 < lev < 1.0:
-        raise ValueError(f"level must lie strictly between 0 and 1, got {level!r}")
-    return lev
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,16 +284,12 @@ def estimate_proportion(
     y : array_like of float
         Answer per sampled unit, 1 = in order, 0 = not (values in ``[0, 1]``).  Units
         outside the domain may hold NaN (e.g. "not applicable"); units inside may not.
-    pi : array_like of float
-        First-order inclusion probability per unit, in ``(0, 1]``.
+    %(pi)s
     strata : array_like or sequence of hashable
         Stratum label per unit (the full sample, not just the domain): ints, strings or
         tuples such as ``(caseworker, scheme)``.  Integer codes (see :func:`stratum_codes`)
         avoid a sort per call.
-    domain : array_like of bool, optional
-        Domain indicator; None means every unit.
-    level : float, default 0.95
-        Confidence level.
+    %(domain_level)s
 
     Returns
     -------
@@ -302,7 +304,7 @@ def estimate_proportion(
         On inconsistent shapes, π outside ``(0, 1]``, non-finite or out-of-range ``y``
         inside the domain, a non-boolean domain or a level outside ``(0, 1)``.
     """
-    lev = _check_level(level)
+    lev = check_level(level)
     lin = _linearise(y, pi, strata, domain, proportion=True)
     if lin.n == 0:
         return Estimate(NAN, NAN, NAN, NAN, 0, 0, lev)
@@ -316,7 +318,7 @@ def estimate_proportion(
         return Estimate(p, se, NAN, NAN, lin.n, lin.df, lev)
     alpha = 1.0 - lev
     n_eff = p * (1.0 - p) / var
-    n_eff *= (_t_quantile(alpha / 2, lin.n - 1) / _t_quantile(alpha / 2, lin.df)) ** 2
+    n_eff *= (t_quantile(alpha / 2, lin.n - 1) / t_quantile(alpha / 2, lin.df)) ** 2
     low = _beta_quantile(alpha / 2, n_eff * p, n_eff * (1.0 - p) + 1.0)
     high = _beta_quantile(1.0 - alpha / 2, n_eff * p + 1.0, n_eff * (1.0 - p))
     return Estimate(p, se, low, high, lin.n, lin.df, lev)
@@ -327,7 +329,7 @@ def _t_interval(lin: _Linearised, lev: float) -> Estimate:
     se = math.sqrt(lin.variance)
     if lin.df <= 0:
         return Estimate(lin.estimate, se, NAN, NAN, lin.n, lin.df, lev)
-    half = _t_quantile(1.0 - (1.0 - lev) / 2, lin.df) * se
+    half = t_quantile(1.0 - (1.0 - lev) / 2, lin.df) * se
     return Estimate(lin.estimate, se, lin.estimate - half, lin.estimate + half, lin.n, lin.df, lev)
 
 
@@ -344,14 +346,9 @@ def estimate_mean(
     ----------
     y : array_like of float
         Value per sampled unit; may be NaN outside the domain only.
-    pi : array_like of float
-        First-order inclusion probability per unit, in ``(0, 1]``.
-    strata : array_like or sequence of hashable
-        Stratum label (int, string, tuple, or integer code) per unit of the full sample.
-    domain : array_like of bool, optional
-        Domain indicator; None means every unit.
-    level : float, default 0.95
-        Confidence level.
+    %(pi)s
+    %(strata)s
+    %(domain_level)s
 
     Returns
     -------
@@ -365,7 +362,7 @@ def estimate_mean(
         On inconsistent shapes, π outside ``(0, 1]``, non-finite ``y`` inside the
         domain, a non-boolean domain or a level outside ``(0, 1)``.
     """
-    lev = _check_level(level)
+    lev = check_level(level)
     lin = _linearise(y, pi, strata, domain, proportion=False)
     if lin.n == 0:
         return Estimate(NAN, NAN, NAN, NAN, 0, 0, lev)
@@ -392,14 +389,9 @@ def estimate_ratio(
     y, x : array_like of float
         Numerator and denominator per sampled unit; finite inside the domain (may be
         NaN outside it).
-    pi : array_like of float
-        First-order inclusion probability per unit, in ``(0, 1]``.
-    strata : array_like or sequence of hashable
-        Stratum label (int, string, tuple, or integer code) per unit of the full sample.
-    domain : array_like of bool, optional
-        Domain indicator; None means every unit.
-    level : float, default 0.95
-        Confidence level.
+    %(pi)s
+    %(strata)s
+    %(domain_level)s
 
     Returns
     -------
@@ -415,7 +407,7 @@ def estimate_ratio(
         On inconsistent shapes, π outside ``(0, 1]``, non-finite ``y`` or ``x`` inside
         the domain, a non-boolean domain or a level outside ``(0, 1)``.
     """
-    lev = _check_level(level)
+    lev = check_level(level)
     lin = _linearise(y, pi, strata, domain, proportion=False, x=x)
     if lin.n == 0 or not math.isfinite(lin.estimate):
         return Estimate(NAN, NAN, NAN, NAN, lin.n, lin.df, lev)
@@ -472,7 +464,7 @@ def _effective_se(e: Estimate) -> float:
     """
     if e.std_error > 0.0 or not (e.ci_high > e.ci_low):
         return e.std_error
-    z = float(special.ndtri(1.0 - (1.0 - e.level) / 2))
+    z = z_quantile(1.0 - (1.0 - e.level) / 2)
     return (e.ci_high - e.ci_low) / (2.0 * z)
 
 
@@ -499,7 +491,7 @@ def compare(a: Estimate, b: Estimate, level: float = 0.95) -> Difference:
         interval (see ``_effective_se``).  If both variances are 0 the interval is the
         single point ``diff`` on ``df_a + df_b`` degrees of freedom.
     """
-    lev = _check_level(level)
+    lev = check_level(level)
     diff = b.estimate - a.estimate
     se_a, se_b = _effective_se(a), _effective_se(b)
     if (
@@ -513,10 +505,13 @@ def compare(a: Estimate, b: Estimate, level: float = 0.95) -> Difference:
         df = float(a.df + b.df)
     else:
         df = (va + vb) ** 2 / (va * va / a.df + vb * vb / b.df)
-    half = _t_quantile(1.0 - (1.0 - lev) / 2, df) * se
+    half = t_quantile(1.0 - (1.0 - lev) / 2, df) * se
     low, high = diff - half, diff + half
     if se > 0.0:
         p_value = float(2.0 * special.stdtr(df, -abs(diff) / se))
     else:
         p_value = 0.0 if diff != 0.0 else 1.0
     return Difference(diff, se, low, high, df, bool(low > 0.0 or high < 0.0), p_value)
+
+
+fill_doc(_DOC, estimate_proportion, estimate_mean, estimate_ratio)
