@@ -11,7 +11,7 @@ compared over time by code, so a code must never be reused for different content
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeVar, cast
 
@@ -186,6 +186,27 @@ class _Errors:
             self.add(where, f"{key!r} must not be empty")
         return value.strip()
 
+    def non_empty_list(self, where: str, value: Any, message: str) -> list[Any] | None:
+        """``value`` if it is a non-empty list, else None with ``message`` reported."""
+        if isinstance(value, list) and value:
+            return value
+        self.add(where, message)
+        return None
+
+    def tables(
+        self, where: str, items: list[Any], name: str, allowed: set[str], contents: str
+    ) -> Iterator[tuple[str, Mapping[str, Any]]]:
+        """The items that are tables, each with its place (``where name[i]``, from 1) and its
+        keys checked against ``allowed``; an item that is not a table is reported as one that
+        "must be a table with ``contents``"."""
+        for i, item in enumerate(items, start=1):
+            at = f"{where} {name}[{i}]"
+            if not isinstance(item, Mapping):
+                self.add(at, f"must be a table with {contents}")
+                continue
+            self.unknown_keys(at, item, allowed)
+            yield at, item
+
     def table_list(self, where: str, table: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
         value = table.get(key)
         if value is None:
@@ -289,33 +310,27 @@ def _parse_point(
 
 def _parse_rule(errors: _Errors, where: str, raw: Any) -> list[dict[str, Any]] | None:
     """The shape of a data rule: a non-empty list of ``{when = [...], answer = "code"}``."""
-    if not isinstance(raw, list) or not raw:
-        errors.add(where, "'rule' must be a non-empty list of {when, answer} tables")
+    rule_message = "'rule' must be a non-empty list of {when, answer} tables"
+    if errors.non_empty_list(where, raw, rule_message) is None:
         return None
     clauses: list[dict[str, Any]] = []
-    for i, clause in enumerate(raw, start=1):
-        at = f"{where} rule[{i}]"
-        if not isinstance(clause, Mapping):
-            errors.add(at, "must be a table with 'when' and 'answer'")
-            continue
-        errors.unknown_keys(at, clause, _RULE_KEYS)
+    for at, clause in errors.tables(where, raw, "rule", _RULE_KEYS, "'when' and 'answer'"):
         answer = errors.text(at, clause, "answer")
-        when = clause.get("when")
-        if not isinstance(when, list) or not when:
-            errors.add(at, "'when' must be a non-empty list of conditions")
+        when = errors.non_empty_list(
+            at, clause.get("when"), "'when' must be a non-empty list of conditions"
+        )
+        if when is None:
             continue
-        conditions: list[dict[str, Any]] = []
-        for j, cond in enumerate(when, start=1):
-            cat = f"{at} when[{j}]"
-            if not isinstance(cond, Mapping):
-                errors.add(cat, "must be a table with attribute, operator and value")
-                continue
-            errors.unknown_keys(cat, cond, _CONDITION_KEYS)
-            attribute = errors.text(cat, cond, "attribute")
-            operator = errors.text(cat, cond, "operator")
-            conditions.append(
-                {"attribute": attribute, "operator": operator, "value": cond.get("value")}
+        conditions = [
+            {
+                "attribute": errors.text(cat, cond, "attribute"),
+                "operator": errors.text(cat, cond, "operator"),
+                "value": cond.get("value"),
+            }
+            for cat, cond in errors.tables(
+                at, when, "when", _CONDITION_KEYS, "attribute, operator and value"
             )
+        ]
         clauses.append({"when": conditions, "answer": answer})
     return clauses
 
