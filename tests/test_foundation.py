@@ -14,6 +14,7 @@ from tilsyn.audit.models import AuditEvent, AuditLogIsAppendOnly
 from tilsyn.auth.models import User
 from tilsyn.auth.services import verify_password
 from tilsyn.cli import cli
+from tilsyn.errors import ServiceError, get_or_raise
 from tilsyn.org.models import Caseworker, Unit
 from tilsyn.settings import ConfigurationError, load_settings, normalise_database_url
 
@@ -329,3 +330,9 @@ def test_tabular_csv_neutralises_formulas_but_keeps_numbers() -> None:
     assert lines[1].split(";")[:4] == ["'=1+1", "'@SUM(1)", "'+45", "'-3"]
     assert lines[1].count("'") == 7  # every formula-like text cell, including tab and CR
     assert lines[2] == "-3;-2,5;0;Ja;;02-01-2026;Anne"
+
+
+def test_get_or_raise_returns_the_row_or_raises_the_given_error(session, org):
+    assert get_or_raise(session, Unit, org.unit_a.id, ServiceError("nej")) is org.unit_a
+    with pytest.raises(ServiceError, match="Enheden findes ikke"):
+        get_or_raise(session, Unit, 10**6, ServiceError("Enheden findes ikke"))

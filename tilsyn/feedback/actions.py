@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from tilsyn.audit import services as audit
 from tilsyn.auth.models import User
 from tilsyn.catalogue.models import Outcome
+from tilsyn.errors import get_or_raise
 from tilsyn.feedback import notices
 from tilsyn.feedback.common import (
     DESCRIPTION_MAX,
@@ -54,9 +55,9 @@ def create_action(
 ) -> FollowUpAction:
     """A new open action on a completed review, from one of its findings "ikke i orden"
     (``control_point_id``) or from the review as a whole. Flushes; the owner is told."""
-    review = session.get(CaseReview, review_id)
-    if review is None:
-        raise FeedbackError(_("Gennemgangen findes ikke."))
+    review = get_or_raise(
+        session, CaseReview, review_id, FeedbackError(_("Gennemgangen findes ikke."))
+    )
     require_manage(actor, review.caseworker)
     if not review.is_completed:
         raise FeedbackError(_("Opfølgningspunkter oprettes på afsluttede gennemgange."))
@@ -108,10 +109,9 @@ def create_action(
 
 
 def get_action(session: Session, action_id: int) -> FollowUpAction:
-    action = session.get(FollowUpAction, action_id)
-    if action is None:
-        raise FeedbackError(_("Opfølgningspunktet findes ikke."))
-    return action
+    return get_or_raise(
+        session, FollowUpAction, action_id, FeedbackError(_("Opfølgningspunktet findes ikke."))
+    )
 
 
 def _managed_action(session: Session, actor: User | None, action_id: int) -> FollowUpAction:
