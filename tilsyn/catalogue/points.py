@@ -351,8 +351,5 @@ def save_theme(
     theme.name = name
     theme.description = description.strip()
     theme.is_core = is_core
-    session.flush()
-    audit.record(
-        session, actor, "create" if created else "update", "theme", theme.id, f"Tema {theme.code}"
-    )
+    audit.record_save(session, actor, created, "theme", theme, f"Tema {theme.code}")
     return theme

@@ -241,14 +241,7 @@ def save_scale(
         option.label = clean.label
         option.outcome = clean.outcome
         option.score = clean.score
-    session.flush()
-    audit.record(
-        session,
-        actor,
-        "create" if created else "update",
-        "scale",
-        scale.id,
-        f"Svarskala {scale.code} ({scale.name}) " + ("oprettet" if created else "ændret"),
-        {"before": before or None, "options": _option_dicts(cleaned)},
-    )
+    summary = f"Svarskala {scale.code} ({scale.name}) " + ("oprettet" if created else "ændret")
+    details = {"before": before or None, "options": _option_dicts(cleaned)}
+    audit.record_save(session, actor, created, "scale", scale, summary, details)
     return scale

@@ -182,22 +182,15 @@ def save_plan(
     ]
     for position, item in enumerate(plan.rotating):
         item.position = position
-    session.flush()
-    audit.record(
-        session,
-        actor,
-        "create" if created else "update",
-        "plan",
-        plan.id,
-        f"Tilsynsplan {plan.name}",
-        {
-            "cadence": plan.cadence,
-            "unit_id": plan.unit_id,
-            "core_themes": [themes[i].code for i in core_ids],
-            "rotating_themes": [themes[i].code for i in rotating_ids],
-            "design": design_params(plan).to_dict(),
-        },
-    )
+    session.flush()  # sets plan.unit_id for the record
+    details = {
+        "cadence": plan.cadence,
+        "unit_id": plan.unit_id,
+        "core_themes": [themes[i].code for i in core_ids],
+        "rotating_themes": [themes[i].code for i in rotating_ids],
+        "design": design_params(plan).to_dict(),
+    }
+    audit.record_save(session, actor, created, "plan", plan, f"Tilsynsplan {plan.name}", details)
     return plan
 
 
