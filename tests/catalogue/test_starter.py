@@ -280,3 +280,16 @@ def test_errors_tables_yields_the_tables_with_their_places_and_reports_the_rest(
     assert errors.non_empty_list("here", [1], "no") == [1]
     assert errors.non_empty_list("here", [], "empty") is None
     assert errors.items[-1] == "here: empty"
+
+
+def test_errors_coded_table_names_a_table_by_its_code_or_its_place() -> None:
+    errors = _Errors()
+    assert errors.coded_table({"code": "yn", "x": 1}, {"code"}, "scale", "scales[0]") == (
+        "scale 'yn'",
+        "yn",
+    )
+    assert errors.coded_table({"code": 7}, {"code"}, "scale", "scales[1]") == ("scales[1]", "")
+    assert errors.items == [
+        "scale 'yn': unknown key(s) 'x'",
+        "scales[1]: 'code' must be a string, got int",
+    ]

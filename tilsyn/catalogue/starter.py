@@ -186,6 +186,16 @@ class _Errors:
             self.add(where, f"{key!r} must not be empty")
         return value.strip()
 
+    def coded_table(
+        self, table: Mapping[str, Any], allowed: set[str], kind: str, unnamed: str
+    ) -> tuple[str, str]:
+        """Where a table with a code is (``kind 'code'``, or ``unnamed`` while it has no code)
+        and its code; unknown keys and a missing code are reported."""
+        code = table.get("code")
+        where = f"{kind} {code!r}" if isinstance(code, str) and code else unnamed
+        self.unknown_keys(where, table, allowed)
+        return where, self.text(where, table, "code")
+
     def non_empty_list(self, where: str, value: Any, message: str) -> list[Any] | None:
         """``value`` if it is a non-empty list, else None with ``message`` reported."""
         if isinstance(value, list) and value:
@@ -250,10 +260,7 @@ def _parse_option(errors: _Errors, where: str, raw: Mapping[str, Any]) -> Option
 
 
 def _parse_scale(errors: _Errors, index: int, raw: Mapping[str, Any]) -> ScaleDef:
-    code = raw.get("code") if isinstance(raw.get("code"), str) else None
-    where = f"scale {code!r}" if code else f"scales[{index}]"
-    errors.unknown_keys(where, raw, _SCALE_KEYS)
-    code_s = errors.text(where, raw, "code")
+    where, code_s = errors.coded_table(raw, _SCALE_KEYS, "scale", f"scales[{index}]")
     name = errors.text(where, raw, "name")
     options = tuple(
         _parse_option(errors, f"{where} option[{i}]", opt)
@@ -275,10 +282,9 @@ def _parse_point(
     raw: Mapping[str, Any],
     scale_codes: set[str],
 ) -> ControlPointDef:
-    code = raw.get("code") if isinstance(raw.get("code"), str) else None
-    where = f"control point {code!r}" if code else f"theme {theme_code!r} control_points[{index}]"
-    errors.unknown_keys(where, raw, _POINT_KEYS)
-    code_s = errors.text(where, raw, "code")
+    where, code_s = errors.coded_table(
+        raw, _POINT_KEYS, "control point", f"theme {theme_code!r} control_points[{index}]"
+    )
     question = errors.text(where, raw, "question")
     help_text = errors.text(where, raw, "help", required=False)
     legal = errors.text(where, raw, "legal_reference", required=False) or None
@@ -338,10 +344,7 @@ def _parse_rule(errors: _Errors, where: str, raw: Any) -> list[dict[str, Any]] |
 def _parse_theme(
     errors: _Errors, index: int, raw: Mapping[str, Any], scale_codes: set[str]
 ) -> ThemeDef:
-    code = raw.get("code") if isinstance(raw.get("code"), str) else None
-    where = f"theme {code!r}" if code else f"themes[{index}]"
-    errors.unknown_keys(where, raw, _THEME_KEYS)
-    code_s = errors.text(where, raw, "code")
+    where, code_s = errors.coded_table(raw, _THEME_KEYS, "theme", f"themes[{index}]")
     name = errors.text(where, raw, "name")
     description = errors.text(where, raw, "description", required=False)
     core = raw.get("core", False)
