@@ -10,10 +10,12 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from tests import factories
+from tilsyn.audit import services as audit
 from tilsyn.audit.models import AuditEvent, AuditLogIsAppendOnly
 from tilsyn.auth.models import User
 from tilsyn.auth.services import verify_password
 from tilsyn.cli import cli
+from tilsyn.errors import ServiceError, get_or_raise
 from tilsyn.org.models import Caseworker, Unit
 from tilsyn.settings import ConfigurationError, load_settings, normalise_database_url
 
@@ -329,3 +331,25 @@ def test_tabular_csv_neutralises_formulas_but_keeps_numbers() -> None:
     assert lines[1].split(";")[:4] == ["'=1+1", "'@SUM(1)", "'+45", "'-3"]
     assert lines[1].count("'") == 7  # every formula-like text cell, including tab and CR
     assert lines[2] == "-3;-2,5;0;Ja;;02-01-2026;Anne"
+
+
+def test_get_or_raise_returns_the_row_or_raises_the_given_error(session, org):
+    assert get_or_raise(session, Unit, org.unit_a.id, ServiceError("nej")) is org.unit_a
+    with pytest.raises(ServiceError, match="Enheden findes ikke"):
+        get_or_raise(session, Unit, 10**6, ServiceError("Enheden findes ikke"))
+
+
+def test_record_save_flushes_a_new_row_and_records_create_or_update(session, org):
+    admin = org.users["admin"]
+    unit = Unit(name="Team Ny", active=True)
+    session.add(unit)
+    created = audit.record_save(session, admin, True, "unit", unit, "Enhed Team Ny")
+    assert unit.id is not None
+    assert (created.action, created.object_type, created.object_id) == (
+        "create",
+        "unit",
+        str(unit.id),
+    )
+    assert created.actor_name == "admin" and created.summary == "Enhed Team Ny"
+    changed = audit.record_save(session, None, False, "unit", unit, details={"a": 1})
+    assert (changed.action, changed.actor_name, changed.details) == ("update", "system", {"a": 1})

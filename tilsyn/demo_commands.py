@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 from flask.cli import with_appcontext
@@ -12,6 +14,8 @@ from sqlalchemy import inspect, select, text
 
 from tilsyn.auth.models import User
 from tilsyn.extensions import db
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 #: Printed by ``make run`` when the database already holds the demo (the logins were printed once).
 RESET_HINT = (
@@ -41,20 +45,27 @@ def _empty_database() -> None:
                 conn.execute(table.delete())
 
 
+#: The demo's random seed (frø); with the date it fixes all data.
+SEED_OPTION = click.option(
+    "--seed", default=2026, show_default=True, type=int, help="Random seed (frø)."
+)
+
+
+def as_of_option(help_text: str) -> Callable[[F], F]:
+    """The ``--as-of YYYY-MM-DD`` option (``as_of``: a datetime, or None for today)."""
+    return click.option(
+        "--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help=help_text
+    )
+
+
 @click.group("demo", invoke_without_command=True)
-@click.option("--seed", default=2026, show_default=True, type=int, help="Random seed (frø).")
+@SEED_OPTION
 @click.option(
     "--password",
     default=None,
     help="One password for every demo user (default: a random one per user, printed).",
 )
-@click.option(
-    "--as-of",
-    "as_of",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    default=None,
-    help="Date the demo is as of (YYYY-MM-DD; default today). Seed and date fix all data.",
-)
+@as_of_option("Date the demo is as of (YYYY-MM-DD; default today). Seed and date fix all data.")
 @click.option(
     "--if-empty",
     is_flag=True,
@@ -120,14 +131,8 @@ def demo(
     show_default=True,
     help="The CSV file to write.",
 )
-@click.option("--seed", default=2026, show_default=True, type=int, help="Random seed (frø).")
-@click.option(
-    "--as-of",
-    "as_of",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    default=None,
-    help="Date the export is as of (YYYY-MM-DD; default today).",
-)
+@SEED_OPTION
+@as_of_option("Date the export is as of (YYYY-MM-DD; default today).")
 def export(output: Path, seed: int, as_of: datetime | None) -> None:
     """Write the demo's open cases as a case-system export (CSV; no database needed)."""
     from tilsyn.demo_export import write_export

@@ -8,7 +8,10 @@ from sqlalchemy import func, select
 from tilsyn.audit.models import AuditEvent
 from tilsyn.catalogue.models import ControlPoint, Scale, ScaleOption, Theme
 from tilsyn.catalogue.points import (
+    CODE_PATTERN,
+    POINT_CODE_RULE,
     CatalogueError,
+    checked_code,
     comparable_lineage,
     current_points,
     load_starter_catalogue,
@@ -328,3 +331,9 @@ def test_a_used_scale_keeps_its_meaning(session, org):
     assert free.code == "fri"
     assert [o.code for o in free.options] == ["delvist", "ja", "nej"]
     assert free.options[1].id == yes_id
+
+
+def test_checked_code_keeps_a_good_code_and_refuses_another_with_the_rule(app) -> None:
+    assert checked_code("JOBMAAL-04", CODE_PATTERN, POINT_CODE_RULE) == "JOBMAAL-04"
+    with app.app_context(), pytest.raises(CatalogueError, match="fx JOBMAAL-04"):
+        checked_code("jobmaal 04", CODE_PATTERN, POINT_CODE_RULE)

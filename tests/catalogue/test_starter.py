@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tilsyn.catalogue.starter import OUTCOMES, Catalogue, load_starter
+from tilsyn.catalogue.starter import OUTCOMES, Catalogue, _Errors, load_starter
 from tilsyn.schemes import SCHEMES
 
 # Every row of the specified starter catalogue, written out independently of starter.toml:
@@ -266,3 +266,30 @@ def test_all_errors_reported_together(tmp_path: Path) -> None:
 def test_unparseable_toml(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="cannot parse catalogue"):
         load_starter(_write(tmp_path, "[[scales]\ncode = "))
+
+
+def test_errors_tables_yields_the_tables_with_their_places_and_reports_the_rest() -> None:
+    errors = _Errors()
+    items = [{"a": 1}, "x", {"a": 2, "b": 3}]
+    found = list(errors.tables("T-01", items, "rule", {"a"}, "'a'"))
+    assert found == [("T-01 rule[1]", {"a": 1}), ("T-01 rule[3]", {"a": 2, "b": 3})]
+    assert errors.items == [
+        "T-01 rule[2]: must be a table with 'a'",
+        "T-01 rule[3]: unknown key(s) 'b'",
+    ]
+    assert errors.non_empty_list("here", [1], "no") == [1]
+    assert errors.non_empty_list("here", [], "empty") is None
+    assert errors.items[-1] == "here: empty"
+
+
+def test_errors_coded_table_names_a_table_by_its_code_or_its_place() -> None:
+    errors = _Errors()
+    assert errors.coded_table({"code": "yn", "x": 1}, {"code"}, "scale", "scales[0]") == (
+        "scale 'yn'",
+        "yn",
+    )
+    assert errors.coded_table({"code": 7}, {"code"}, "scale", "scales[1]") == ("scales[1]", "")
+    assert errors.items == [
+        "scale 'yn': unknown key(s) 'x'",
+        "scales[1]: 'code' must be a string, got int",
+    ]

@@ -220,7 +220,7 @@ def test_effect_gives_each_factors_share_per_team(session, org):
     version = ensure_default_model(session, org.users["admin"])
     effect = effect_on_snapshot(session, snapshot, version, prior_findings={})
     scored = score_snapshot(session, snapshot, version, prior_findings={})
-    team_a = np.isin(scored.caseworker_ids, [org.cw_a1.id, org.cw_a2.id])
+    team_a = np.isin(scored.population.caseworker_ids, [org.cw_a1.id, org.cw_a2.id])
     by_unit = {t.unit: t for t in effect.teams}
     for j, code in enumerate(scored.factor_codes):
         fired = scored.fired[:, j]

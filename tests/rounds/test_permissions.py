@@ -10,9 +10,9 @@ from sqlalchemy import select
 from tests.factories import make_org_snapshot, make_plan, setup_catalogue_and_model
 from tilsyn import permissions
 from tilsyn.rounds.errors import RoundError
-from tilsyn.rounds.models import SupervisionPlan
+from tilsyn.rounds.models import Round, SupervisionPlan
 from tilsyn.rounds.periods import period_containing
-from tilsyn.rounds.plans import PlanInput, list_plans, save_plan
+from tilsyn.rounds.plans import PlanInput, list_plans, save_plan, visible_rounds
 from tilsyn.rounds.rounds import create_round
 from tilsyn.sampling.design import DesignParams
 from tilsyn.sampling.draw import draw_sample
@@ -128,3 +128,20 @@ def test_revisor_reads_every_sampled_case_team_leader_only_own_units(session, or
     assert permissions.draw_unit_scope(org.users["admin"]) is None
     assert permissions.draw_unit_scope(org.users["leder"]) == [org.unit_a.id]
     assert permissions.draw_unit_scope(org.users["revisor"]) == []
+
+
+def test_visible_rounds_are_the_rounds_of_visible_plans_meeting_the_conditions(session, org):
+    own, other, whole = _plans(session, org)
+    period = period_containing(own.cadence, TODAY)
+    rounds = {p.name: create_round(session, None, p, period) for p in (own, other, whole)}
+    session.flush()
+
+    def names(user, *conditions):
+        query = visible_rounds(user, *conditions).order_by(SupervisionPlan.name)
+        return [rnd.plan.name for rnd in session.scalars(query)]
+
+    assert names(org.users["leder"]) == ["Plan Team A", "Plan hele org"]
+    assert names(None) == ["Plan Team A", "Plan Team B", "Plan hele org"]
+    assert names(org.users["sagsbehandler"]) == []
+    assert names(None, SupervisionPlan.unit_id.is_(None)) == ["Plan hele org"]
+    assert names(org.users["leder"], Round.id == rounds["Plan Team B"].id) == []

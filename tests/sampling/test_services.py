@@ -84,7 +84,7 @@ def test_record_holds_everything_and_draw_is_audited(session, org, population):
     assert event.object_id == str(draw.id) and event.details["seed"] == "123"
     # The stored π and scores are those of the design at draw time.
     scored = score_snapshot(session, population, version, prior_findings={})
-    score_of = dict(zip(scored.case_ids.tolist(), scored.scores.tolist(), strict=True))
+    score_of = dict(zip(scored.population.case_ids.tolist(), scored.scores.tolist(), strict=True))
     for it in draw.items:
         assert it.risk_score == score_of[it.case_id]
         assert 0 < it.inclusion_probability <= 1
@@ -116,11 +116,11 @@ def test_risk_weighting_raises_pi_of_risky_cases(session, org, population):
     draw = draw_sample(session, None, population, DesignParams(lam=2.0), seed=9, prior_findings={})
     version = approved_version(session)
     scored = score_snapshot(session, population, version, prior_findings={})
-    mask = scored.caseworker_ids == org.cw_a1.id
+    mask = scored.population.caseworker_ids == org.cw_a1.id
     size = 1 + 2.0 * scored.scores[mask]
     expected = dict(
         zip(
-            scored.case_ids[mask].tolist(),
+            scored.population.case_ids[mask].tolist(),
             stats.inclusion_probabilities(size, 2).tolist(),
             strict=True,
         )

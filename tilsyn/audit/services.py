@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, func, select
@@ -55,6 +55,30 @@ def record(
     session.add(event)
     session.flush()
     return event
+
+
+class Saved(Protocol):
+    """A saved row: anything with an ``id`` once flushed."""
+
+    @property
+    def id(self) -> int: ...
+
+
+def record_save(
+    session: Session,
+    actor: User | None,
+    created: bool,
+    object_type: str,
+    saved: Saved,
+    summary: str = "",
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Flush an editor's save (so that a new ``saved`` row has its id) and record it as
+    ``create`` (``created``) or ``update``."""
+    session.flush()
+    return record(
+        session, actor, "create" if created else "update", object_type, saved.id, summary, details
+    )
 
 
 #: The time zone whose calendar days the date filters mean (the UI shows times in it).

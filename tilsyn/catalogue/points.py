@@ -7,7 +7,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import LazyString
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -23,14 +25,35 @@ from tilsyn.catalogue.starter import Catalogue, load_starter
 from tilsyn.errors import ServiceError
 from tilsyn.schemes import SCHEMES
 
+#: Codes of control points and themes (stored upper case).
 CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9_.-]{0,59}$")
 #: Codes of scales and of their answer options (stored lower case).
 SCALE_CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$")
 MAX_OPTIONS = 20
 
+#: What a new control point's, a new theme's and a new scale's code must look like.
+POINT_CODE_RULE = _l(
+    "Koden skal bestå af bogstaverne A–Z, tal, punktum, bindestreg eller "
+    "understreg (højst 60 tegn), fx JOBMAAL-04."
+)
+THEME_CODE_RULE = _l(
+    "Koden skal bestå af bogstaverne A–Z, tal, punktum, bindestreg eller understreg."
+)
+SCALE_CODE_RULE = _l(
+    "Skalaens kode skal bestå af små bogstaver a–z, tal, punktum, bindestreg "
+    "eller understreg (højst 40 tegn), fx «ja_nej_delvist»."
+)
+
 
 class CatalogueError(ServiceError):
     """A user-facing refusal (in the UI language; Danish outside a request)."""
+
+
+def checked_code(code: str, pattern: re.Pattern[str], rule: LazyString) -> str:
+    """``code`` if it matches ``pattern``; else CatalogueError saying the ``rule``."""
+    if not pattern.match(code):
+        raise CatalogueError(str(rule))
+    return code
 
 
 @dataclass(frozen=True)
@@ -238,14 +261,7 @@ def save_control_point(
     }
 
     if point is None:
-        code = code.strip().upper()
-        if not CODE_PATTERN.match(code):
-            raise CatalogueError(
-                _(
-                    "Koden skal bestå af bogstaverne A–Z, tal, punktum, bindestreg eller "
-                    "understreg (højst 60 tegn), fx JOBMAAL-04."
-                )
-            )
+        code = checked_code(code.strip().upper(), CODE_PATTERN, POINT_CODE_RULE)
         if latest_version(session, code) is not None:
             raise CatalogueError(
                 _("Koden «%(code)s» er allerede brugt; koder genbruges aldrig.", code=code)
@@ -338,11 +354,7 @@ def save_theme(
         raise CatalogueError(_("Temaet skal have et navn."))
     created = theme is None
     if theme is None:
-        code = code.strip().upper()
-        if not CODE_PATTERN.match(code):
-            raise CatalogueError(
-                _("Koden skal bestå af bogstaverne A–Z, tal, punktum, bindestreg eller understreg.")
-            )
+        code = checked_code(code.strip().upper(), CODE_PATTERN, THEME_CODE_RULE)
         if theme_by_code(session, code) is not None:
             raise CatalogueError(_("Temakoden «%(code)s» er allerede brugt.", code=code))
         position = (session.scalar(select(func.max(Theme.position))) or 0) + 1
@@ -351,8 +363,5 @@ def save_theme(
     theme.name = name
     theme.description = description.strip()
     theme.is_core = is_core
-    session.flush()
-    audit.record(
-        session, actor, "create" if created else "update", "theme", theme.id, f"Tema {theme.code}"
-    )
+    audit.record_save(session, actor, created, "theme", theme, f"Tema {theme.code}")
     return theme

@@ -14,7 +14,13 @@ from sqlalchemy.orm import Session
 from tilsyn.audit import services as audit
 from tilsyn.auth.models import User
 from tilsyn.catalogue.models import OUTCOME_LABELS, ControlPoint, Outcome, Scale, ScaleOption
-from tilsyn.catalogue.points import MAX_OPTIONS, SCALE_CODE_PATTERN, CatalogueError
+from tilsyn.catalogue.points import (
+    MAX_OPTIONS,
+    SCALE_CODE_PATTERN,
+    SCALE_CODE_RULE,
+    CatalogueError,
+    checked_code,
+)
 
 
 @dataclass(frozen=True)
@@ -197,14 +203,7 @@ def save_scale(
     cleaned = _clean_options(options)
     created = scale is None
     if scale is None:
-        code = code.strip().lower()
-        if not SCALE_CODE_PATTERN.match(code):
-            raise CatalogueError(
-                _(
-                    "Skalaens kode skal bestå af små bogstaver a–z, tal, punktum, bindestreg "
-                    "eller understreg (højst 40 tegn), fx «ja_nej_delvist»."
-                )
-            )
+        code = checked_code(code.strip().lower(), SCALE_CODE_PATTERN, SCALE_CODE_RULE)
         if session.scalar(select(Scale).where(Scale.code == code)) is not None:
             raise CatalogueError(_("Skalakoden «%(code)s» er allerede brugt.", code=code))
         scale = Scale(code=code, name=name)
@@ -241,14 +240,7 @@ def save_scale(
         option.label = clean.label
         option.outcome = clean.outcome
         option.score = clean.score
-    session.flush()
-    audit.record(
-        session,
-        actor,
-        "create" if created else "update",
-        "scale",
-        scale.id,
-        f"Svarskala {scale.code} ({scale.name}) " + ("oprettet" if created else "ændret"),
-        {"before": before or None, "options": _option_dicts(cleaned)},
-    )
+    summary = f"Svarskala {scale.code} ({scale.name}) " + ("oprettet" if created else "ændret")
+    details = {"before": before or None, "options": _option_dicts(cleaned)}
+    audit.record_save(session, actor, created, "scale", scale, summary, details)
     return scale

@@ -11,7 +11,7 @@ compared over time by code, so a code must never be reused for different content
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeVar, cast
 
@@ -186,6 +186,37 @@ class _Errors:
             self.add(where, f"{key!r} must not be empty")
         return value.strip()
 
+    def coded_table(
+        self, table: Mapping[str, Any], allowed: set[str], kind: str, unnamed: str
+    ) -> tuple[str, str]:
+        """Where a table with a code is (``kind 'code'``, or ``unnamed`` while it has no code)
+        and its code; unknown keys and a missing code are reported."""
+        code = table.get("code")
+        where = f"{kind} {code!r}" if isinstance(code, str) and code else unnamed
+        self.unknown_keys(where, table, allowed)
+        return where, self.text(where, table, "code")
+
+    def non_empty_list(self, where: str, value: Any, message: str) -> list[Any] | None:
+        """``value`` if it is a non-empty list, else None with ``message`` reported."""
+        if isinstance(value, list) and value:
+            return value
+        self.add(where, message)
+        return None
+
+    def tables(
+        self, where: str, items: list[Any], name: str, allowed: set[str], contents: str
+    ) -> Iterator[tuple[str, Mapping[str, Any]]]:
+        """The items that are tables, each with its place (``where name[i]``, from 1) and its
+        keys checked against ``allowed``; an item that is not a table is reported as one that
+        "must be a table with ``contents``"."""
+        for i, item in enumerate(items, start=1):
+            at = f"{where} {name}[{i}]"
+            if not isinstance(item, Mapping):
+                self.add(at, f"must be a table with {contents}")
+                continue
+            self.unknown_keys(at, item, allowed)
+            yield at, item
+
     def table_list(self, where: str, table: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
         value = table.get(key)
         if value is None:
@@ -229,10 +260,7 @@ def _parse_option(errors: _Errors, where: str, raw: Mapping[str, Any]) -> Option
 
 
 def _parse_scale(errors: _Errors, index: int, raw: Mapping[str, Any]) -> ScaleDef:
-    code = raw.get("code") if isinstance(raw.get("code"), str) else None
-    where = f"scale {code!r}" if code else f"scales[{index}]"
-    errors.unknown_keys(where, raw, _SCALE_KEYS)
-    code_s = errors.text(where, raw, "code")
+    where, code_s = errors.coded_table(raw, _SCALE_KEYS, "scale", f"scales[{index}]")
     name = errors.text(where, raw, "name")
     options = tuple(
         _parse_option(errors, f"{where} option[{i}]", opt)
@@ -254,10 +282,9 @@ def _parse_point(
     raw: Mapping[str, Any],
     scale_codes: set[str],
 ) -> ControlPointDef:
-    code = raw.get("code") if isinstance(raw.get("code"), str) else None
-    where = f"control point {code!r}" if code else f"theme {theme_code!r} control_points[{index}]"
-    errors.unknown_keys(where, raw, _POINT_KEYS)
-    code_s = errors.text(where, raw, "code")
+    where, code_s = errors.coded_table(
+        raw, _POINT_KEYS, "control point", f"theme {theme_code!r} control_points[{index}]"
+    )
     question = errors.text(where, raw, "question")
     help_text = errors.text(where, raw, "help", required=False)
     legal = errors.text(where, raw, "legal_reference", required=False) or None
@@ -289,33 +316,27 @@ def _parse_point(
 
 def _parse_rule(errors: _Errors, where: str, raw: Any) -> list[dict[str, Any]] | None:
     """The shape of a data rule: a non-empty list of ``{when = [...], answer = "code"}``."""
-    if not isinstance(raw, list) or not raw:
-        errors.add(where, "'rule' must be a non-empty list of {when, answer} tables")
+    rule_message = "'rule' must be a non-empty list of {when, answer} tables"
+    if errors.non_empty_list(where, raw, rule_message) is None:
         return None
     clauses: list[dict[str, Any]] = []
-    for i, clause in enumerate(raw, start=1):
-        at = f"{where} rule[{i}]"
-        if not isinstance(clause, Mapping):
-            errors.add(at, "must be a table with 'when' and 'answer'")
-            continue
-        errors.unknown_keys(at, clause, _RULE_KEYS)
+    for at, clause in errors.tables(where, raw, "rule", _RULE_KEYS, "'when' and 'answer'"):
         answer = errors.text(at, clause, "answer")
-        when = clause.get("when")
-        if not isinstance(when, list) or not when:
-            errors.add(at, "'when' must be a non-empty list of conditions")
+        when = errors.non_empty_list(
+            at, clause.get("when"), "'when' must be a non-empty list of conditions"
+        )
+        if when is None:
             continue
-        conditions: list[dict[str, Any]] = []
-        for j, cond in enumerate(when, start=1):
-            cat = f"{at} when[{j}]"
-            if not isinstance(cond, Mapping):
-                errors.add(cat, "must be a table with attribute, operator and value")
-                continue
-            errors.unknown_keys(cat, cond, _CONDITION_KEYS)
-            attribute = errors.text(cat, cond, "attribute")
-            operator = errors.text(cat, cond, "operator")
-            conditions.append(
-                {"attribute": attribute, "operator": operator, "value": cond.get("value")}
+        conditions = [
+            {
+                "attribute": errors.text(cat, cond, "attribute"),
+                "operator": errors.text(cat, cond, "operator"),
+                "value": cond.get("value"),
+            }
+            for cat, cond in errors.tables(
+                at, when, "when", _CONDITION_KEYS, "attribute, operator and value"
             )
+        ]
         clauses.append({"when": conditions, "answer": answer})
     return clauses
 
@@ -323,10 +344,7 @@ def _parse_rule(errors: _Errors, where: str, raw: Any) -> list[dict[str, Any]] |
 def _parse_theme(
     errors: _Errors, index: int, raw: Mapping[str, Any], scale_codes: set[str]
 ) -> ThemeDef:
-    code = raw.get("code") if isinstance(raw.get("code"), str) else None
-    where = f"theme {code!r}" if code else f"themes[{index}]"
-    errors.unknown_keys(where, raw, _THEME_KEYS)
-    code_s = errors.text(where, raw, "code")
+    where, code_s = errors.coded_table(raw, _THEME_KEYS, "theme", f"themes[{index}]")
     name = errors.text(where, raw, "name")
     description = errors.text(where, raw, "description", required=False)
     core = raw.get("core", False)

@@ -15,6 +15,7 @@ from tilsyn.org.models import Unit
 from tilsyn.permissions import can_manage_plan, visible_plans_filter
 from tilsyn.reviews.progress import ProgressTotals, next_unreviewed_item, round_progress, totals
 from tilsyn.rounds.models import Round, RoundStatus, SupervisionPlan
+from tilsyn.rounds.plans import visible_rounds
 from tilsyn.sampling.models import DrawItem
 
 
@@ -92,12 +93,8 @@ def unit_rounds(session: Session, actor: User, unit: Unit) -> list[Round]:
     """The rounds of the unit's plans the actor may see, newest first."""
     return list(
         session.scalars(
-            select(Round)
-            .join(SupervisionPlan, Round.plan_id == SupervisionPlan.id)
-            .where(
-                SupervisionPlan.unit_id == unit.id,
-                visible_plans_filter(actor, SupervisionPlan.unit_id),
+            visible_rounds(actor, SupervisionPlan.unit_id == unit.id).order_by(
+                Round.period_start.desc(), SupervisionPlan.name
             )
-            .order_by(Round.period_start.desc(), SupervisionPlan.name)
         )
     )

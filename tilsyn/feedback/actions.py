@@ -11,6 +11,7 @@ their units; a deactivated caseworker's actions go to the leaders.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 from tilsyn.audit import services as audit
 from tilsyn.auth.models import User
 from tilsyn.catalogue.models import Outcome
+from tilsyn.errors import get_or_raise
 from tilsyn.feedback import notices
 from tilsyn.feedback.common import (
     DESCRIPTION_MAX,
@@ -54,9 +56,9 @@ def create_action(
 ) -> FollowUpAction:
     """A new open action on a completed review, from one of its findings "ikke i orden"
     (``control_point_id``) or from the review as a whole. Flushes; the owner is told."""
-    review = session.get(CaseReview, review_id)
-    if review is None:
-        raise FeedbackError(_("Gennemgangen findes ikke."))
+    review = get_or_raise(
+        session, CaseReview, review_id, FeedbackError(_("Gennemgangen findes ikke."))
+    )
     require_manage(actor, review.caseworker)
     if not review.is_completed:
         raise FeedbackError(_("Opfølgningspunkter oprettes på afsluttede gennemgange."))
@@ -108,10 +110,9 @@ def create_action(
 
 
 def get_action(session: Session, action_id: int) -> FollowUpAction:
-    action = session.get(FollowUpAction, action_id)
-    if action is None:
-        raise FeedbackError(_("Opfølgningspunktet findes ikke."))
-    return action
+    return get_or_raise(
+        session, FollowUpAction, action_id, FeedbackError(_("Opfølgningspunktet findes ikke."))
+    )
 
 
 def _managed_action(session: Session, actor: User | None, action_id: int) -> FollowUpAction:
@@ -134,22 +135,37 @@ def can_mark_done(session: Session, actor: User | None, action: FollowUpAction) 
     return can_manage(actor, action.caseworker)
 
 
+@dataclass(frozen=True)
+class _Move:
+    """A status change an action may make: from which statuses, to which, and its audit note."""
+
+    allowed_from: tuple[ActionStatus, ...]
+    to: ActionStatus
+    summary: str
+
+
+_MARK_DONE = _Move((ActionStatus.OPEN,), ActionStatus.DONE, "åben → udført")
+_APPROVE = _Move((ActionStatus.DONE,), ActionStatus.APPROVED, "udført → godkendt")
+_REOPEN = _Move((ActionStatus.DONE,), ActionStatus.OPEN, "udført → åben")
+_CANCEL = _Move((ActionStatus.OPEN, ActionStatus.DONE), ActionStatus.CANCELLED, "annulleret")
+
+
 def _transition(
     session: Session,
     actor: User | None,
     action: FollowUpAction,
-    allowed_from: tuple[ActionStatus, ...],
-    to: ActionStatus,
+    move: _Move,
     values: dict[str, Any],
-    summary: str,
 ) -> FollowUpAction:
+    """Make ``move`` with the extra column ``values``, unless the action's status has changed
+    meanwhile (conditional update; FeedbackError then). Audited."""
     result = session.execute(
         update(FollowUpAction)
         .where(
             FollowUpAction.id == action.id,
-            FollowUpAction.status.in_([s.value for s in allowed_from]),
+            FollowUpAction.status.in_([s.value for s in move.allowed_from]),
         )
-        .values(status=to.value, **values)
+        .values(status=move.to.value, **values)
         .execution_options(synchronize_session=False)
     )
     before = action.status
@@ -168,8 +184,8 @@ def _transition(
         "status",
         "followup_action",
         action.id,
-        f"Opfølgningspunkt #{action.id}: {summary}",
-        {"from": before, "to": to.value},
+        f"Opfølgningspunkt #{action.id}: {move.summary}",
+        {"from": before, "to": move.to.value},
     )
     return action
 
@@ -188,15 +204,8 @@ def mark_done(
             raise FeedbackError(message)  # the leader sees it, but it is not theirs to mark
         raise FeedbackAccessError(message)
     text = require_text(note, _("Notatet"), DESCRIPTION_MAX)
-    _transition(
-        session,
-        actor,
-        action,
-        (ActionStatus.OPEN,),
-        ActionStatus.DONE,
-        {"done_at": utcnow(), "done_by_name": audit.actor_name(actor), "done_note": text},
-        "åben → udført",
-    )
+    values = {"done_at": utcnow(), "done_by_name": audit.actor_name(actor), "done_note": text}
+    _transition(session, actor, action, _MARK_DONE, values)
     subject = f"Opfølgningspunkt #{action.id} er markeret udført og venter på godkendelse"
     for leader in notices.unit_leaders(session, action.caseworker):
         if actor is None or leader.id != actor.id:
@@ -206,34 +215,19 @@ def mark_done(
 
 def approve(session: Session, actor: User | None, action_id: int, today: date) -> FollowUpAction:
     action = _managed_action(session, actor, action_id)
-    return _transition(
-        session,
-        actor,
-        action,
-        (ActionStatus.DONE,),
-        ActionStatus.APPROVED,
-        {
-            "approved_at": utcnow(),
-            "approved_by_name": audit.actor_name(actor),
-            "closed_on": today,
-        },
-        "udført → godkendt",
-    )
+    values = {
+        "approved_at": utcnow(),
+        "approved_by_name": audit.actor_name(actor),
+        "closed_on": today,
+    }
+    return _transition(session, actor, action, _APPROVE, values)
 
 
 def reopen(session: Session, actor: User | None, action_id: int, note: str) -> FollowUpAction:
     """The leader sends a done action back to open, saying why."""
     action = _managed_action(session, actor, action_id)
     text = require_text(note, _("Begrundelsen"), DESCRIPTION_MAX)
-    return _transition(
-        session,
-        actor,
-        action,
-        (ActionStatus.DONE,),
-        ActionStatus.OPEN,
-        {"reopen_note": text, "done_at": None},
-        "udført → åben",
-    )
+    return _transition(session, actor, action, _REOPEN, {"reopen_note": text, "done_at": None})
 
 
 def cancel(
@@ -241,15 +235,8 @@ def cancel(
 ) -> FollowUpAction:
     action = _managed_action(session, actor, action_id)
     text = require_text(reason, _("Begrundelsen"), DESCRIPTION_MAX)
-    return _transition(
-        session,
-        actor,
-        action,
-        (ActionStatus.OPEN, ActionStatus.DONE),
-        ActionStatus.CANCELLED,
-        {"cancelled_at": utcnow(), "cancel_reason": text, "closed_on": today},
-        "annulleret",
-    )
+    values = {"cancelled_at": utcnow(), "cancel_reason": text, "closed_on": today}
+    return _transition(session, actor, action, _CANCEL, values)
 
 
 def actions_of_review(session: Session, review_id: int) -> list[FollowUpAction]:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 from tilsyn.audit import services as audit
 from tilsyn.auth.models import User
 from tilsyn.catalogue.models import ControlPoint, Outcome
+from tilsyn.errors import get_or_raise
 from tilsyn.feedback.common import (
     FeedbackAccessError,
     FeedbackError,
@@ -445,9 +446,9 @@ class ReviewFeedback:
 def review_feedback(session: Session, actor: User, review_id: int) -> ReviewFeedback:
     """A leader's page for one review: release status and internal notes, the thread, the
     actions and the findings an action can be made from; audited."""
-    review = session.get(CaseReview, review_id)
-    if review is None:
-        raise FeedbackError(_("Gennemgangen findes ikke."))
+    review = get_or_raise(
+        session, CaseReview, review_id, FeedbackError(_("Gennemgangen findes ikke."))
+    )
     if not can_manage(actor, review.caseworker):
         raise FeedbackAccessError(_("Du kan kun se feedback i dine egne enheder."))
     rnd = session.get(Round, review.round_id)

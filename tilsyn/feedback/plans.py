@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from tilsyn.audit import services as audit
 from tilsyn.auth.models import User
+from tilsyn.errors import get_or_raise
 from tilsyn.feedback.common import FeedbackAccessError, FeedbackError, plan_setting
 from tilsyn.feedback.models import Involvement, PlanFeedbackSetting
 from tilsyn.permissions import can_manage_plan
@@ -20,9 +21,9 @@ def save_settings(
     session: Session, actor: User | None, plan_id: int, involvement: str, allowance: int | None
 ) -> PlanFeedbackSetting:
     """Set the plan's involvement and follow-up allowance; audited. Flushes."""
-    plan = session.get(SupervisionPlan, plan_id)
-    if plan is None:
-        raise FeedbackError(_("Tilsynsplanen findes ikke."))
+    plan = get_or_raise(
+        session, SupervisionPlan, plan_id, FeedbackError(_("Tilsynsplanen findes ikke."))
+    )
     if not can_manage_plan(actor, plan):
         raise FeedbackAccessError(_("Du kan kun ændre planer for dine egne enheder."))
     try:

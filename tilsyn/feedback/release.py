@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from tilsyn.audit import services as audit
 from tilsyn.auth.models import User
+from tilsyn.errors import get_or_raise
 from tilsyn.feedback import notices
 from tilsyn.feedback.common import (
     COMMENT_MAX,
@@ -56,10 +57,7 @@ class ReleaseResult:
 
 
 def _round(session: Session, round_id: int) -> Round:
-    rnd = session.get(Round, round_id)
-    if rnd is None:
-        raise FeedbackError(_("Tilsynsrunden findes ikke."))
-    return rnd
+    return get_or_raise(session, Round, round_id, FeedbackError(_("Tilsynsrunden findes ikke.")))
 
 
 def release(
@@ -161,10 +159,9 @@ def release(
 
 
 def _release(session: Session, release_id: int) -> FeedbackRelease:
-    rel = session.get(FeedbackRelease, release_id)
-    if rel is None:
-        raise FeedbackError(_("Feedbacken findes ikke."))
-    return rel
+    return get_or_raise(
+        session, FeedbackRelease, release_id, FeedbackError(_("Feedbacken findes ikke."))
+    )
 
 
 def own_release(session: Session, actor: User, release_id: int) -> FeedbackRelease:

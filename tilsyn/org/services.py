@@ -49,10 +49,7 @@ def save_unit(
         session.add(unit)
     else:
         unit.name, unit.active = name, active
-    session.flush()
-    audit.record(
-        session, actor, "create" if created else "update", "unit", unit.id, f"Enhed {name}"
-    )
+    audit.record_save(session, actor, created, "unit", unit, f"Enhed {name}")
     return unit
 
 
@@ -81,15 +78,8 @@ def save_caseworker(
     caseworker.unit = unit
     caseworker.employment_start = employment_start
     caseworker.active = active
-    session.flush()
-    audit.record(
-        session,
-        actor,
-        "create" if created else "update",
-        "caseworker",
-        caseworker.id,
-        f"Sagsbehandler {initials} ({unit.name})",
-    )
+    summary = f"Sagsbehandler {initials} ({unit.name})"
+    audit.record_save(session, actor, created, "caseworker", caseworker, summary)
     return caseworker
 
 

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session, selectinload
 from tilsyn.audit import services as audit
 from tilsyn.auth.models import User
 from tilsyn.catalogue.models import ControlPoint, Scale, Theme
-from tilsyn.errors import ServiceAccessError, ServiceError
+from tilsyn.errors import ServiceAccessError, ServiceError, get_or_raise
 from tilsyn.models_base import sync_children, utcnow
 from tilsyn.org.models import Caseworker
 from tilsyn.permissions import Role, can_manage_plan, can_see_plan, role_of
@@ -233,10 +233,9 @@ def assign_pending(session: Session, actor: User | None = None) -> list[str]:
 
 
 def _case(session: Session, case_id: int) -> CalibrationCase:
-    case = session.get(CalibrationCase, case_id)
-    if case is None:
-        raise CalibrationError(_("Kalibreringssagen findes ikke."))
-    return case
+    return get_or_raise(
+        session, CalibrationCase, case_id, CalibrationError(_("Kalibreringssagen findes ikke."))
+    )
 
 
 def _may_review(actor: User | None, case: CalibrationCase) -> bool:

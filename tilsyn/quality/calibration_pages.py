@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from tilsyn.auth.models import User
+from tilsyn.errors import get_or_raise
 from tilsyn.permissions import can_manage_plan, can_see_plan, visible_plans_filter
 from tilsyn.quality.calibration import (
     AgreementRow,
@@ -107,9 +108,7 @@ class RoundPage:
 
 
 def calibration_round(session: Session, actor: User | None, round_id: int) -> RoundPage:
-    rnd = session.get(Round, round_id)
-    if rnd is None:
-        raise CalibrationError(_("Tilsynsrunden findes ikke."))
+    rnd = get_or_raise(session, Round, round_id, CalibrationError(_("Tilsynsrunden findes ikke.")))
     if not can_see_plan(actor, rnd.plan):
         raise CalibrationAccessError(_("Du har ikke adgang til runden."))
     setting = setting_of(session, rnd.plan_id)

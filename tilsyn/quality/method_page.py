@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session, selectinload
 
 from tilsyn.auth.models import User
 from tilsyn.catalogue.models import ControlPoint, Scale
-from tilsyn.permissions import visible_plans_filter
 from tilsyn.quality.census import CensusPoint, method_check
 from tilsyn.risk import data_answers
 from tilsyn.rounds.models import Round, RoundStatus, SupervisionPlan
+from tilsyn.rounds.plans import visible_rounds
 from tilsyn.stats.coverage import coverage_range
 
 __all__ = ["CoverageLine", "MethodPage", "RoundLine", "RuleText", "current_rules", "method_page"]
@@ -93,13 +93,7 @@ def current_rules(session: Session) -> list[RuleText]:
 def visible_closed_rounds(session: Session, actor: User | None) -> list[Round]:
     return list(
         session.scalars(
-            select(Round)
-            .join(SupervisionPlan, Round.plan_id == SupervisionPlan.id)
-            .where(
-                Round.status == RoundStatus.CLOSED,
-                Round.draw_id.is_not(None),
-                visible_plans_filter(actor, SupervisionPlan.unit_id),
-            )
+            visible_rounds(actor, Round.status == RoundStatus.CLOSED, Round.draw_id.is_not(None))
             .options(selectinload(Round.plan))
             .order_by(SupervisionPlan.name, Round.period_start, Round.id)
         )

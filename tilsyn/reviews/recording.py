@@ -23,6 +23,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from tilsyn.audit import services as audit
 from tilsyn.auth.models import User
 from tilsyn.catalogue.models import ControlPoint, Scale, ScaleOption, Theme
+from tilsyn.errors import get_or_raise
 from tilsyn.models_base import sync_children, utcnow
 from tilsyn.permissions import (
     can_record_reviews,
@@ -111,10 +112,7 @@ def applicable_points(groups: Iterable[ThemeGroup]) -> list[ControlPoint]:
 
 
 def round_for_review(session: Session, round_id: int) -> Round:
-    rnd = session.get(Round, round_id)
-    if rnd is None:
-        raise ReviewError(_("Tilsynsrunden findes ikke."))
-    return rnd
+    return get_or_raise(session, Round, round_id, ReviewError(_("Tilsynsrunden findes ikke.")))
 
 
 def item_in_round(session: Session, rnd: Round, draw_item_id: int) -> DrawItem:

@@ -224,29 +224,14 @@ def load_population(
 
 @dataclass(frozen=True)
 class ScoredPopulation:
-    """Scores of a population under one version; every array is aligned with ``case_ids``."""
+    """Scores of a population under one version; every array is aligned with the population's
+    ``case_ids`` (its columns are read through ``population``)."""
 
     population: Population
     version_id: int
     scores: NDArray[np.float64]
     fired: NDArray[np.bool_]  # (cases, factors)
     factor_codes: tuple[str, ...]
-
-    @property
-    def case_ids(self) -> NDArray[np.int64]:
-        return self.population.case_ids
-
-    @property
-    def case_refs(self) -> NDArray[np.object_]:
-        return self.population.case_refs
-
-    @property
-    def caseworker_ids(self) -> NDArray[np.int64]:
-        return self.population.caseworker_ids
-
-    @property
-    def scheme(self) -> NDArray[np.object_]:
-        return self.population.scheme
 
     def fired_codes(self, i: int) -> list[str]:
         return [c for c, hit in zip(self.factor_codes, self.fired[i], strict=True) if hit]

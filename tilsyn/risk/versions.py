@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -96,6 +97,23 @@ def _next_number(session: Session) -> int:
     return int(session.scalar(select(func.max(RiskModelVersion.number))) or 0) + 1
 
 
+@dataclass(frozen=True)
+class _DraftContent:
+    """What the editor saves into a draft, cleaned (RiskError if the name or the factors are
+    not valid)."""
+
+    name: str
+    description: str
+    factors: list[dict[str, Any]]
+
+    @classmethod
+    def clean(
+        cls, factors: Sequence[rules.Factor | Mapping[str, Any]], name: str, description: str
+    ) -> _DraftContent:
+        name = _clean_name(name)
+        return cls(name, (description or "").strip(), _clean_factors(factors))
+
+
 def create_version(
     session: Session,
     actor: User | None,
@@ -108,13 +126,12 @@ def create_version(
 
     Raises :class:`RiskError` (with ``problems``, in the UI language) if the factors are invalid.
     """
-    name = _clean_name(name)
-    clean = _clean_factors(factors)
+    content = _DraftContent.clean(factors, name, description)
     version = RiskModelVersion(
         number=_next_number(session),
-        name=name,
-        description=(description or "").strip(),
-        factors=clean,
+        name=content.name,
+        description=content.description,
+        factors=content.factors,
         status=RiskModelStatus.DRAFT,
         created_by_id=actor.id if actor is not None else None,
         created_by_name=audit.actor_name(actor),
@@ -130,38 +147,7 @@ def create_version(
         version.id,
         f"Risikomodel version {version.number} oprettet som kladde"
         + (f" (på grundlag af version {base.number})" if base is not None else ""),
-        {"number": version.number, "factors": [f["code"] for f in clean]},
-    )
-    return version
-
-
-def update_draft(
-    session: Session,
-    actor: User | None,
-    version: RiskModelVersion,
-    factors: Sequence[rules.Factor | Mapping[str, Any]],
-    name: str,
-    description: str = "",
-) -> RiskModelVersion:
-    """Change a draft in place (a draft is used by nothing). Approved versions are refused."""
-    if version.status != RiskModelStatus.DRAFT:
-        raise RiskError(
-            _("Kun en kladde kan ændres; en godkendt version redigeres som ny version.")
-        )
-    name = _clean_name(name)
-    clean = _clean_factors(factors)
-    version.name = name
-    version.description = (description or "").strip()
-    version.factors = clean
-    session.flush()
-    audit.record(
-        session,
-        actor,
-        "update",
-        "risk_model_version",
-        version.id,
-        f"Kladde til risikomodel version {version.number} ændret",
-        {"factors": [f["code"] for f in clean]},
+        {"number": version.number, "factors": [f["code"] for f in content.factors]},
     )
     return version
 
@@ -174,10 +160,25 @@ def save_edit(
     name: str,
     description: str = "",
 ) -> RiskModelVersion:
-    """The editor's save: a draft is changed in place, any other version gets a new draft."""
-    if version.status == RiskModelStatus.DRAFT:
-        return update_draft(session, actor, version, factors, name, description)
-    return create_version(session, actor, version, factors, name, description)
+    """The editor's save: a draft is changed in place (a draft is used by nothing), any other
+    version gets a new draft based on it."""
+    if version.status != RiskModelStatus.DRAFT:
+        return create_version(session, actor, version, factors, name, description)
+    content = _DraftContent.clean(factors, name, description)
+    version.name = content.name
+    version.description = content.description
+    version.factors = content.factors
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "update",
+        "risk_model_version",
+        version.id,
+        f"Kladde til risikomodel version {version.number} ændret",
+        {"factors": [f["code"] for f in content.factors]},
+    )
+    return version
 
 
 def _approve(

@@ -8,7 +8,7 @@ from datetime import date
 from flask_babel import LazyString
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import Session, selectinload
 
 from tilsyn.audit import services as audit
@@ -28,6 +28,7 @@ from tilsyn.rounds.models import (
     ROTATION_MODES,
     PlanRotatingTheme,
     RotationMode,
+    Round,
     SupervisionPlan,
 )
 from tilsyn.rounds.periods import Cadence, period_containing
@@ -70,6 +71,16 @@ def list_plans(session: Session, actor: User | None) -> list[SupervisionPlan]:
             )
             .order_by(SupervisionPlan.name)
         )
+    )
+
+
+def visible_rounds(actor: User | None, *conditions: ColumnElement[bool]) -> Select[tuple[Round]]:
+    """The query for the rounds meeting ``conditions`` of the plans ``actor`` may see; the plan
+    is joined, so its columns can filter and order the rounds."""
+    return (
+        select(Round)
+        .join(SupervisionPlan, Round.plan_id == SupervisionPlan.id)
+        .where(*conditions, visible_plans_filter(actor, SupervisionPlan.unit_id))
     )
 
 
@@ -171,22 +182,15 @@ def save_plan(
     ]
     for position, item in enumerate(plan.rotating):
         item.position = position
-    session.flush()
-    audit.record(
-        session,
-        actor,
-        "create" if created else "update",
-        "plan",
-        plan.id,
-        f"Tilsynsplan {plan.name}",
-        {
-            "cadence": plan.cadence,
-            "unit_id": plan.unit_id,
-            "core_themes": [themes[i].code for i in core_ids],
-            "rotating_themes": [themes[i].code for i in rotating_ids],
-            "design": design_params(plan).to_dict(),
-        },
-    )
+    session.flush()  # sets plan.unit_id for the record
+    details = {
+        "cadence": plan.cadence,
+        "unit_id": plan.unit_id,
+        "core_themes": [themes[i].code for i in core_ids],
+        "rotating_themes": [themes[i].code for i in rotating_ids],
+        "design": design_params(plan).to_dict(),
+    }
+    audit.record_save(session, actor, created, "plan", plan, f"Tilsynsplan {plan.name}", details)
     return plan
 
 

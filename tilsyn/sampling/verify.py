@@ -210,30 +210,28 @@ def _differences(session: Session, draw: Draw, bitgen: str | None) -> list[LazyS
         r = by_id.get(it.case_id)
         if r is None:
             continue
-        # (stored, replayed, the message if they differ); messages are lazy, rendered if shown.
+        # (stored, replayed, its message given the values); lazy messages, rendered if shown.
         numbers = (
             (
                 it.inclusion_probability,
                 r[2],
-                _l(
-                    "Sag %(ref)s: gemt π = %(stored)s, genberegnet π = %(replayed)s.",
-                    ref=it.case_ref,
-                    stored=repr(it.inclusion_probability),
-                    replayed=repr(r[2]),
+                lambda **v: _l(
+                    "Sag %(ref)s: gemt π = %(stored)s, genberegnet π = %(replayed)s.", **v
                 ),
             ),
             (
                 it.risk_score,
                 r[3],
-                _l(
-                    "Sag %(ref)s: gemt risikoscore = %(stored)s, genberegnet = %(replayed)s.",
-                    ref=it.case_ref,
-                    stored=repr(it.risk_score),
-                    replayed=repr(r[3]),
+                lambda **v: _l(
+                    "Sag %(ref)s: gemt risikoscore = %(stored)s, genberegnet = %(replayed)s.", **v
                 ),
             ),
         )
-        diffs += [message for stored, again, message in numbers if abs(stored - again) > TOLERANCE]
+        diffs += [
+            message(ref=it.case_ref, stored=repr(stored), replayed=repr(again))
+            for stored, again, message in numbers
+            if abs(stored - again) > TOLERANCE
+        ]
         if it.case_ref != r[1]:
             diffs.append(
                 _l(
