@@ -30,6 +30,7 @@ from tilsyn.feedback.forms import (
 from tilsyn.feedback.models import ACTION_STATUS_LABELS, ActionStatus, Involvement
 from tilsyn.formutil import FlaskForm, choices
 from tilsyn.permissions import can_manage_plan, can_see_plan, requires
+from tilsyn.reviews.models import CaseReview
 from tilsyn.rounds.models import Round, SupervisionPlan
 from tilsyn.web import FORM_EXPIRED, attempt, page_or_404, redirect_back, submit
 
@@ -217,8 +218,6 @@ def review_page(review_id: int) -> str:
 @bp.route("/feedback/gennemgang/<int:review_id>/frigiv", methods=["POST"])
 @requires("feedback.manage")
 def release_review(review_id: int) -> Response:
-    from tilsyn.reviews.models import CaseReview
-
     review = db.get_or_404(CaseReview, review_id)
     internal = [int(v) for v in request.form.getlist("internal") if v.isdigit()]
     overall = [review.id] if request.form.get("overall_internal") else []

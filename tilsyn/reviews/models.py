@@ -30,7 +30,6 @@ class ReviewStatus(LabelledEnum):
     COMPLETED = "completed", _l("Afsluttet")
 
 
-REVIEW_STATUSES = ReviewStatus.labels()
 NOT_STARTED_LABEL = _l("Ikke påbegyndt")
 OUTCOMES = (Outcome.IN_ORDER, Outcome.NOT_IN_ORDER, Outcome.NOT_APPLICABLE)
 
