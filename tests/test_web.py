@@ -123,7 +123,7 @@ def test_a_refused_attempt_has_no_result() -> None:
 
 
 class _Form:
-    """Stands in for a posted form: valid or not, and counts the actions run."""
+    """Stands in for a posted form that is valid or not."""
 
     def __init__(self, valid: bool) -> None:
         self.valid = valid

@@ -21,8 +21,8 @@ The shapes every form view shares are here too: :func:`submit` (validate a form,
 :func:`attempt`), :func:`redirect_back` (to a posted ``next`` path on this site, see
 :func:`safe_next`), :func:`new_or_edit` (the route pair of a create-or-edit page) and
 :func:`optional_or_404` (its row, or None on the "new" route), :func:`chosen_or_400` (the row a
-select field chose), and :func:`page_or_404` (a page's
-data, or 403/404 from the service's refusal).
+select field chose), and :func:`page_or_404` (a page's data, or 403/404 from the service's
+refusal).
 """
 
 from __future__ import annotations
